@@ -1,0 +1,109 @@
+import { ReviewError } from '../errors.js';
+import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, UserInfo } from './types.js';
+
+/**
+ * The outcome of decoding a body: either a request levee can judge, or a review that has a uid
+ * (so it must get a 200 with `allowed: false`) but lacks what a decision needs.
+ */
+export type Decoded =
+  | { ok: true; request: AdmissionRequest }
+  | { ok: false; uid: string; message: string };
+
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+/**
+ * Checks an already JSON-parsed body. Throws ReviewError (a 4xx) when the body is not an
+ * AdmissionReview v1 with a request uid; never returns an allow for something it cannot read.
+ */
+export function decodeAdmissionReview(body: unknown): Decoded {
+  if (!isRecord(body)) throw new ReviewError('REVIEW_INVALID', 400, 'body is not a JSON object; expected an AdmissionReview');
+  if (body.kind !== 'AdmissionReview') {
+    throw new ReviewError('REVIEW_INVALID', 400, `expected kind AdmissionReview, got ${describe(body.kind)}`);
+  }
+  if (body.apiVersion !== 'admission.k8s.io/v1') {
+    throw new ReviewError(
+      'REVIEW_INVALID',
+      400,
+      `expected apiVersion admission.k8s.io/v1, got ${describe(body.apiVersion)}; register the webhook with admissionReviewVersions: [v1]`,
+    );
+  }
+  const request = body.request;
+  if (!isRecord(request)) throw new ReviewError('REVIEW_INVALID', 400, 'AdmissionReview has no request');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid.length === 0) {
+    throw new ReviewError('REVIEW_INVALID', 400, 'AdmissionReview request has no uid');
+  }
+
+  const missing: string[] = [];
+  const kind = readGvk(request.kind);
+  if (!kind) missing.push('kind');
+  const resource = readGvr(request.resource);
+  if (!resource) missing.push('resource');
+  const operation = typeof request.operation === 'string' && OPERATIONS.has(request.operation) ? (request.operation as Operation) : undefined;
+  if (!operation) missing.push('operation');
+  const object = readObject(request.object);
+  const oldObject = readObject(request.oldObject);
+  if (object === undefined) missing.push('object (not an object)');
+  if (oldObject === undefined) missing.push('oldObject (not an object)');
+  if ((operation === 'CREATE' || operation === 'UPDATE') && !object) missing.push('object');
+  if (operation === 'UPDATE' && !oldObject) missing.push('oldObject');
+  const userInfo = readUserInfo(request.userInfo);
+  if (!userInfo) missing.push('userInfo');
+  if (!kind || !resource || !operation || !userInfo || object === undefined || oldObject === undefined || missing.length > 0) {
+    return { ok: false, uid, message: `levee cannot judge this request: missing or malformed ${missing.join(', ')}` };
+  }
+
+  return {
+    ok: true,
+    request: {
+      uid,
+      kind,
+      resource,
+      ...(typeof request.subResource === 'string' && request.subResource ? { subResource: request.subResource } : {}),
+      ...(typeof request.name === 'string' && request.name ? { name: request.name } : {}),
+      ...(typeof request.namespace === 'string' && request.namespace ? { namespace: request.namespace } : {}),
+      operation,
+      userInfo,
+      object,
+      oldObject,
+      dryRun: request.dryRun === true,
+      ...(request.options !== undefined ? { options: request.options } : {}),
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 80);
+}
+
+function readGvk(value: unknown): GroupVersionKind | undefined {
+  if (!isRecord(value) || typeof value.kind !== 'string' || !value.kind || typeof value.version !== 'string') return undefined;
+  return { group: typeof value.group === 'string' ? value.group : '', version: value.version, kind: value.kind };
+}
+
+function readGvr(value: unknown): GroupVersionResource | undefined {
+  if (!isRecord(value) || typeof value.resource !== 'string' || !value.resource || typeof value.version !== 'string') return undefined;
+  return { group: typeof value.group === 'string' ? value.group : '', version: value.version, resource: value.resource };
+}
+
+/** null/absent is a legitimate "no object"; anything else that is not a JSON object is malformed. */
+function readObject(value: unknown): KubeObject | null | undefined {
+  if (value === null || value === undefined) return null;
+  return isRecord(value) && (value.metadata === undefined || isRecord(value.metadata)) ? (value as KubeObject) : undefined;
+}
+
+function readUserInfo(value: unknown): UserInfo | undefined {
+  if (!isRecord(value)) return undefined;
+  const groups = Array.isArray(value.groups) ? value.groups.filter((g): g is string => typeof g === 'string') : [];
+  const extra = isRecord(value.extra) ? (value.extra as Record<string, string[]>) : undefined;
+  return {
+    username: typeof value.username === 'string' ? value.username : '',
+    ...(typeof value.uid === 'string' ? { uid: value.uid } : {}),
+    groups,
+    ...(extra ? { extra } : {}),
+  };
+}

@@ -1,0 +1,21 @@
+import fastJsonPatch from 'fast-json-patch';
+import { LeveeError } from '../errors.js';
+import type { KubeObject } from './types.js';
+
+const { compare, validate } = fastJsonPatch;
+export type JsonPatch = ReturnType<typeof compare>;
+
+/**
+ * Mutation by copy and diff: a mutator edits a copy, and the JSON Patch is the diff of the two,
+ * checked against the original before it is sent so the API server never gets a patch that fails.
+ */
+export function patchBetween(original: KubeObject, modified: KubeObject): JsonPatch {
+  const patch = compare(original, modified);
+  const problem = validate(patch, original);
+  if (problem) throw new LeveeError('PATCH_INVALID', `generated patch does not apply: ${problem.message}`);
+  return patch;
+}
+
+export function encodePatch(patch: JsonPatch): string {
+  return Buffer.from(JSON.stringify(patch)).toString('base64');
+}

@@ -1,0 +1,108 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { buildConfig, configFromEnvironment, readConfigFile, type ConfigInput } from './config.js';
+import { LeveeError } from './errors.js';
+import { createLogger } from './logger.js';
+import { serve } from './server/serve.js';
+
+interface ServeFlags {
+  config?: string;
+  kubeconfig?: string;
+  port?: number;
+  host?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  bundle?: string;
+  logLevel?: string;
+}
+
+interface CertsFlags {
+  dns: string[];
+  ip: string[];
+  out: string;
+  days: number;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const integer = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`not a whole number: ${value}`);
+  return parsed;
+};
+
+/** Entry point of the `levee` binary; returns the process exit code (0 ok, 1 failure, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('levee')
+    .description('Kubernetes admission guard against version skew, scale to zero, all-spot capacity and deploys into a sick cluster')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run the admission webhook (HTTPS, /validate and /mutate)')
+    .option('--config <file>', 'YAML/JSON configuration file (default: $LEVEE_CONFIG)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, then in-cluster)')
+    .option('--port <port>', 'HTTPS port (default 8443)', integer)
+    .option('--host <address>', 'address to listen on (default 0.0.0.0)')
+    .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes')
+    .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes')
+    .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
+    .action(async (flags: ServeFlags) => {
+      const environment = configFromEnvironment();
+      const file = flags.config ?? environment.configFile;
+      const flagLayer: ConfigInput = {
+        server: {
+          ...(flags.port !== undefined ? { port: flags.port } : {}),
+          ...(flags.host ? { host: flags.host } : {}),
+          ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
+          ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
+        },
+        ...(flags.bundle ? { bundlePath: flags.bundle } : {}),
+        ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),
+        ...((flags.kubeconfig ?? environment.kubeconfig) ? { kubeconfig: flags.kubeconfig ?? environment.kubeconfig } : {}),
+      };
+      const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
+      const logger = createLogger(config.logLevel);
+      const running = await serve({ config, logger });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          logger.info({ signal }, 'shutting down');
+          void running.close().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  program
+    .command('certs')
+    .description('make a dev CA and a serving certificate; prints the caBundle for a webhook configuration')
+    .option('--dns <name>', 'DNS name for the certificate (repeatable)', collect, [])
+    .option('--ip <address>', 'IP address for the certificate (repeatable)', collect, [])
+    .option('--out <dir>', 'directory for ca.crt, tls.crt, tls.key', 'certs')
+    .option('--days <days>', 'validity in days', integer, 365)
+    .action(async (flags: CertsFlags) => {
+      // Loaded on demand: the certificate library is heavy and `serve` never needs it.
+      const { generateCerts, writeCerts } = await import('./certs/generate.js');
+      const certs = await generateCerts({ dnsNames: flags.dns, ipAddresses: flags.ip, validDays: flags.days });
+      const files = writeCerts(flags.out, certs);
+      process.stderr.write(`levee: wrote ${files.caFile}, ${files.certFile}, ${files.keyFile}\n`);
+      process.stdout.write(`${certs.caBundle}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof LeveeError) {
+      process.stderr.write(`levee: ${err.message} [${err.code}]\n`);
+      exitCode = err.code === 'CERTS_INVALID_ARGUMENT' ? 2 : 1;
+    } else {
+      process.stderr.write(`levee: ${(err as Error)?.stack ?? String(err)}\n`);
+      exitCode = 1;
+    }
+  }
+  return exitCode;
+}

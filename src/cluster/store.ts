@@ -1,0 +1,97 @@
+/**
+ * A snapshot of one kind of cluster object, trimmed to the fields levee reads, with
+ * secondary indices so that every lookup on the admission path is a map access, never a scan.
+ */
+
+export type Indexer<V> = (view: V) => readonly string[];
+
+export interface StoreStats {
+  name: string;
+  size: number;
+  synced: boolean;
+}
+
+export class IndexedStore<V> {
+  readonly name: string;
+  private readonly items = new Map<string, V>();
+  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  private readonly indexers: Readonly<Record<string, Indexer<V>>>;
+  private syncedFlag = false;
+
+  constructor(name: string, indexers: Readonly<Record<string, Indexer<V>>> = {}) {
+    this.name = name;
+    this.indexers = indexers;
+    for (const index of Object.keys(indexers)) this.indices.set(index, new Map());
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  get synced(): boolean {
+    return this.syncedFlag;
+  }
+
+  markSynced(): void {
+    this.syncedFlag = true;
+  }
+
+  get(key: string): V | undefined {
+    return this.items.get(key);
+  }
+
+  upsert(key: string, view: V): void {
+    const previous = this.items.get(key);
+    if (previous !== undefined) this.unindex(key, previous);
+    this.items.set(key, view);
+    for (const [index, indexer] of Object.entries(this.indexers)) {
+      const buckets = this.indices.get(index)!;
+      for (const value of indexer(view)) {
+        let bucket = buckets.get(value);
+        if (!bucket) buckets.set(value, (bucket = new Set()));
+        bucket.add(key);
+      }
+    }
+  }
+
+  remove(key: string): void {
+    const previous = this.items.get(key);
+    if (previous === undefined) return;
+    this.unindex(key, previous);
+    this.items.delete(key);
+  }
+
+  /** Replaces the whole content, as after a relist. */
+  replaceAll(entries: Iterable<[string, V]>): void {
+    this.items.clear();
+    for (const buckets of this.indices.values()) buckets.clear();
+    for (const [key, view] of entries) this.upsert(key, view);
+  }
+
+  byIndex(index: string, value: string): V[] {
+    const bucket = this.indices.get(index)?.get(value);
+    if (!bucket) return [];
+    const out: V[] = [];
+    for (const key of bucket) {
+      const view = this.items.get(key);
+      if (view !== undefined) out.push(view);
+    }
+    return out;
+  }
+
+  stats(): StoreStats {
+    return { name: this.name, size: this.items.size, synced: this.syncedFlag };
+  }
+
+  private unindex(key: string, view: V): void {
+    for (const [index, indexer] of Object.entries(this.indexers)) {
+      const buckets = this.indices.get(index)!;
+      for (const value of indexer(view)) {
+        const bucket = buckets.get(value);
+        if (!bucket) continue;
+        bucket.delete(key);
+        if (bucket.size === 0) buckets.delete(value);
+      }
+    }
+  }
+}

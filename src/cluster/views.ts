@@ -1,0 +1,92 @@
+import type { KubeObject, OwnerReference } from '../admission/types.js';
+import { isScalableKind, workloadFromObject, type WorkloadView } from '../admission/workload.js';
+
+/** Trimmed views of the objects levee caches: only what a policy asks about is kept in memory. */
+
+export interface OwnerRef {
+  kind: string;
+  name: string;
+}
+
+export interface ServiceView {
+  namespace: string;
+  name: string;
+  /** Empty for Services without a selector (their endpoints are managed by hand). */
+  selector: Readonly<Record<string, string>>;
+}
+
+export interface EndpointView {
+  ready: boolean;
+  /** The Pod behind the endpoint, when the slice says which. */
+  podName?: string;
+}
+
+export interface EndpointSliceView {
+  namespace: string;
+  name: string;
+  serviceName: string;
+  endpoints: readonly EndpointView[];
+}
+
+export interface PodView {
+  namespace: string;
+  name: string;
+  owner?: OwnerRef;
+}
+
+export interface ReplicaSetView {
+  namespace: string;
+  name: string;
+  owner?: OwnerRef;
+}
+
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+function meta(object: KubeObject): { namespace: string; name: string } {
+  return { namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' };
+}
+
+export function controllerOf(object: KubeObject): OwnerRef | undefined {
+  const refs: OwnerReference[] = object.metadata?.ownerReferences ?? [];
+  const controller = refs.find((ref) => ref.controller === true);
+  return controller ? { kind: controller.kind, name: controller.name } : undefined;
+}
+
+export function toServiceView(object: KubeObject): ServiceView {
+  const spec = (object.spec ?? {}) as { selector?: Record<string, string> | null };
+  return { ...meta(object), selector: spec.selector ?? {} };
+}
+
+export function toEndpointSliceView(object: KubeObject): EndpointSliceView {
+  const raw = object as KubeObject & {
+    endpoints?: Array<{ conditions?: { ready?: boolean | null }; targetRef?: { kind?: string; name?: string } }> | null;
+  };
+  const endpoints = (raw.endpoints ?? []).map((endpoint): EndpointView => {
+    const podName = endpoint.targetRef?.kind === 'Pod' ? endpoint.targetRef.name : undefined;
+    // A nil `ready` condition means ready (discovery.k8s.io/v1 EndpointConditions).
+    const ready = endpoint.conditions?.ready !== false;
+    return podName ? { ready, podName } : { ready };
+  });
+  return { ...meta(object), serviceName: object.metadata?.labels?.['kubernetes.io/service-name'] ?? '', endpoints };
+}
+
+export function toPodView(object: KubeObject): PodView {
+  const owner = controllerOf(object);
+  return owner ? { ...meta(object), owner } : meta(object);
+}
+
+export function toReplicaSetView(object: KubeObject): ReplicaSetView {
+  const owner = controllerOf(object);
+  return owner ? { ...meta(object), owner } : meta(object);
+}
+
+export function toWorkloadView(object: KubeObject): WorkloadView | undefined {
+  return isScalableKind(object.kind) ? workloadFromObject(object) : undefined;
+}
+
+/** `key=value` pairs, the index entries by which Services are found from a set of pod labels. */
+export function selectorPairs(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+  return Object.entries(labels).map(([key, value]) => `${namespace}/${key}=${value}`);
+}

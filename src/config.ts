@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, LeveeError } from './errors.js';
+
+/**
+ * levee's whole configuration: defaults here, then a YAML/JSON file, then flags.
+ * Validated once and frozen. Nothing else in levee reads process.env.
+ */
+
+export const POLICY_IDS = ['version-skew', 'scale-to-zero', 'spot-capacity', 'probe-gate'] as const;
+export type PolicyId = (typeof POLICY_IDS)[number];
+
+const action = z.enum(['deny', 'warn', 'audit']);
+export type EnforcementAction = z.infer<typeof action>;
+
+const exemptions = z.strictObject({
+  namespaces: z.array(z.string()).default([]),
+  users: z.array(z.string()).default([]),
+  groups: z.array(z.string()).default([]),
+});
+
+const scaleToZero = z.strictObject({
+  action: action.default('deny'),
+  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+  /** `namespace/name` of workloads that may scale to zero behind a Service; `*` matches any name. */
+  exemptWorkloads: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([]),
+  rules: z
+    .strictObject({
+      'autoscaler-to-zero': action.default('warn'),
+      'last-backend-deleted': action.default('warn'),
+    })
+    .default({ 'autoscaler-to-zero': 'warn', 'last-backend-deleted': 'warn' }),
+});
+
+const genericPolicy = z.strictObject({
+  action: action.default('deny'),
+  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+});
+
+const schema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(1).max(65535).default(8443),
+      tlsCertFile: z.string().default('certs/tls.crt'),
+      tlsKeyFile: z.string().default('certs/tls.key'),
+      /** A review carries object and oldObject, each up to etcd's 1.5 MiB; controller-runtime allows 7 MiB. */
+      bodyLimitBytes: z.number().int().min(1024).default(7 * 1024 * 1024),
+      /** Above the API server's 90 s idle timeout, so its pooled connections are not torn down. */
+      keepAliveTimeoutMs: z.number().int().min(1000).default(95_000),
+      requestTimeoutMs: z.number().int().min(100).default(10_000),
+    })
+    .default({
+      host: '0.0.0.0',
+      port: 8443,
+      tlsCertFile: 'certs/tls.crt',
+      tlsKeyFile: 'certs/tls.key',
+      bodyLimitBytes: 7 * 1024 * 1024,
+      keepAliveTimeoutMs: 95_000,
+      requestTimeoutMs: 10_000,
+    }),
+  bundlePath: z.string().default('dist/policies/bundle.tar.gz'),
+  kubeconfig: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Namespaces and users no policy judges (levee's own namespace is always exempt). */
+  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+  leveeNamespace: z.string().default('levee-system'),
+  policies: z
+    .strictObject({
+      'scale-to-zero': scaleToZero.default(scaleToZero.parse({})),
+      'version-skew': genericPolicy.default(genericPolicy.parse({})),
+      'spot-capacity': genericPolicy.default(genericPolicy.parse({})),
+      'probe-gate': genericPolicy.default(genericPolicy.parse({})),
+    })
+    .default({
+      'scale-to-zero': scaleToZero.parse({}),
+      'version-skew': genericPolicy.parse({}),
+      'spot-capacity': genericPolicy.parse({}),
+      'probe-gate': genericPolicy.parse({}),
+    }),
+});
+
+export type LeveeConfig = z.infer<typeof schema>;
+export type PolicyConfigs = LeveeConfig['policies'];
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type ConfigInput = DeepPartial<LeveeConfig>;
+
+/** Validates `input` (layered over the defaults) and returns a deeply frozen configuration. */
+export function buildConfig(...layers: unknown[]): LeveeConfig {
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeDeep(acc, layer, ''), {});
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      const unknown = issue.code === 'unrecognized_keys' ? `: unknown key(s) ${issue.keys.join(', ')}` : `: ${issue.message}`;
+      return `${key}${unknown}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return deepFreeze(result.data);
+}
+
+/** Reads a YAML or JSON configuration file; a missing or unparsable file names itself. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new LeveeError('CONFIG_UNREADABLE', `cannot read configuration file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = parseYaml(text);
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+      throw new Error('the top level must be a mapping');
+    }
+    return parsed ?? {};
+  } catch (err) {
+    throw new ConfigError(`configuration file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The environment variables levee reads, all in this one place. */
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): { configFile?: string; kubeconfig?: string } {
+  return {
+    ...(env.LEVEE_CONFIG ? { configFile: env.LEVEE_CONFIG } : {}),
+    ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function mergeDeep(base: Record<string, unknown>, layer: unknown, path: string): Record<string, unknown> {
+  if (layer === undefined || layer === null) return base;
+  if (!isPlainObject(layer)) throw new ConfigError(`invalid configuration: ${path || '(root)'}: expected a mapping`);
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    const existing = out[key];
+    out[key] = isPlainObject(existing) && isPlainObject(value) ? mergeDeep(existing, value, path ? `${path}.${key}` : key) : value;
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { decodeAdmissionReview } from '../admission/decode.js';
+import { refusal, reviewOf } from '../admission/response.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import type { ClusterState } from '../cluster/state.js';
+import type { EventRecorder } from '../cluster/events.js';
+import { ReviewError, type ErrorCode } from '../errors.js';
+import { judge, type Judgement, type PipelineDeps, type Route } from '../engine/pipeline.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface AppDeps extends PipelineDeps {
+  cluster: ClusterState;
+  logger: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  bodyLimitBytes: number;
+}
+
+/** The HTTP edge: parse, decode, judge, record. Everything that can go wrong becomes an answer. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    const waiting = deps.cluster.stats().filter((stats) => !stats.synced).map((stats) => stats.name);
+    if (waiting.length > 0) res.status(503).type('text/plain').send(`not ready: caches not synced: ${waiting.join(', ')}`);
+    else res.type('text/plain').send('ok');
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const parseJson = express.json({ limit: deps.bodyLimitBytes, type: () => true, strict: false });
+  for (const route of ['validate', 'mutate'] as const) {
+    app.post(`/${route}`, requireJson, parseJson, (req: Request, res: Response) => handleReview(deps, route, req, res));
+  }
+  app.use((_req, res) => {
+    res.status(404).json({ code: 'NOT_FOUND', message: 'levee serves POST /validate, POST /mutate, GET /healthz, /readyz, /metrics' });
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const { status, code, message } = describeHttpError(err);
+    deps.metrics.errors.inc({ code });
+    deps.logger.warn({ code, status, err: message }, 'request rejected before judgement');
+    res.status(status).json({ code, message });
+  });
+  return app;
+}
+
+function requireJson(req: Request, res: Response, next: NextFunction): void {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    res.status(415).json({ code: 'REVIEW_CONTENT_TYPE', message: `expected Content-Type application/json, got ${type || 'none'}` });
+    return;
+  }
+  next();
+}
+
+function handleReview(deps: AppDeps, route: Route, req: Request, res: Response): void {
+  const started = process.hrtime.bigint();
+  let decoded;
+  try {
+    decoded = decodeAdmissionReview(req.body);
+  } catch (err) {
+    const error = err instanceof ReviewError ? err : new ReviewError('REVIEW_INVALID', 400, String(err));
+    deps.metrics.errors.inc({ code: error.code });
+    deps.logger.warn({ code: error.code, err: error.message }, 'malformed AdmissionReview');
+    res.status(error.httpStatus).json({ code: error.code, message: error.message });
+    return;
+  }
+  if (!decoded.ok) {
+    deps.metrics.errors.inc({ code: 'REVIEW_INCOMPLETE' });
+    deps.metrics.decisions.inc({ route, outcome: 'denied' });
+    deps.logger.warn({ uid: decoded.uid, code: 'REVIEW_INCOMPLETE', err: decoded.message }, 'incomplete AdmissionReview refused');
+    res.json(reviewOf(refusal(decoded.uid, decoded.message)));
+    return;
+  }
+  const judgement = judge(deps, decoded.request, route);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  record(deps, route, decoded.request, judgement, seconds);
+  res.json(reviewOf(judgement.response));
+}
+
+function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, seconds: number): void {
+  const { response, decision, error } = judgement;
+  deps.metrics.latency.observe({ route }, seconds);
+  deps.metrics.decisions.inc({ route, outcome: response.allowed ? 'allowed' : 'denied' });
+  if (error) deps.metrics.errors.inc({ code: error.code });
+  for (const finding of decision?.findings ?? []) deps.metrics.findings.inc({ policy: finding.policy, rule: finding.rule, action: finding.action });
+  const line = {
+    uid: request.uid,
+    route,
+    user: request.userInfo.username,
+    operation: request.operation,
+    resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+    namespace: request.namespace,
+    name: request.name ?? request.object?.metadata?.name,
+    dryRun: request.dryRun,
+    allowed: response.allowed,
+    policies: judgement.judged,
+    findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.action}`),
+    latencyMs: Math.round(seconds * 1e6) / 1e3,
+  };
+  if (error) deps.logger.error({ ...line, code: error.code, err: error.message }, 'admission decision failed');
+  else if (decision && decision.findings.length > 0) deps.logger.info(line, 'admission decision');
+  else deps.logger.debug(line, 'admission decision');
+  // Only validate records Events: a request passes both webhooks and must not leave two.
+  if (route === 'validate' && !response.allowed && response.status) {
+    deps.events.record({ request, reason: 'LeveeDenied', type: 'Warning', message: response.status.message });
+  }
+}
+
+interface HttpErrorShape {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+function describeHttpError(err: unknown): HttpErrorShape {
+  const shaped = err as { type?: string; status?: number; message?: string; limit?: number };
+  switch (shaped.type) {
+    case 'entity.too.large':
+      return { status: 413, code: 'REVIEW_TOO_LARGE', message: `request body exceeds the ${shaped.limit ?? ''} byte limit` };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'REVIEW_NOT_JSON', message: `body is not valid JSON: ${shaped.message ?? ''}` };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'REVIEW_CONTENT_TYPE', message: shaped.message ?? 'unsupported encoding' };
+    case 'request.aborted':
+      return { status: 400, code: 'REVIEW_INVALID', message: 'request aborted by the client' };
+    default:
+      return { status: shaped.status && shaped.status >= 400 && shaped.status < 500 ? shaped.status : 500, code: 'INTERNAL', message: shaped.message ?? 'internal error' };
+  }
+}

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreStats } from '../cluster/store.js';
+
+/** Prometheus metrics for one `levee serve` process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions = new Counter({
+    name: 'levee_decisions_total',
+    help: 'Admission decisions by route and outcome (allowed or denied).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly findings = new Counter({
+    name: 'levee_policy_findings_total',
+    help: 'Policy findings by policy, rule and enforcement action.',
+    labelNames: ['policy', 'rule', 'action'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'levee_request_errors_total',
+    help: 'Requests levee could not judge, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'levee_admission_duration_seconds',
+    help: 'Time from a decoded AdmissionReview to its response, inside levee.',
+    labelNames: ['route'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly cacheObjects: Gauge<'cache'>;
+  readonly cacheSynced: Gauge<'cache'>;
+  readonly bundleInfo = new Gauge({
+    name: 'levee_policy_bundle_info',
+    help: 'The policy bundle in use (value is always 1).',
+    labelNames: ['digest', 'path'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(cacheStats: () => StoreStats[]) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'levee_' });
+    // Refreshed at scrape time, so the hot path never touches these gauges.
+    this.cacheObjects = new Gauge({
+      name: 'levee_cache_objects',
+      help: 'Objects held in each watch-backed cache.',
+      labelNames: ['cache'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const stats of cacheStats()) this.set({ cache: stats.name }, stats.size);
+      },
+    });
+    this.cacheSynced = new Gauge({
+      name: 'levee_cache_synced',
+      help: '1 when the cache has completed its initial list.',
+      labelNames: ['cache'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const stats of cacheStats()) this.set({ cache: stats.name }, stats.synced ? 1 : 0);
+      },
+    });
+  }
+}

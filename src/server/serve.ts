@@ -1,0 +1,92 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { ClusterState } from '../cluster/state.js';
+import { kubeEventRecorder, noEvents, type EventRecorder } from '../cluster/events.js';
+import { startInformers } from '../cluster/informers.js';
+import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import type { LeveeConfig } from '../config.js';
+import { readBundle } from '../engine/bundle.js';
+import { PolicyEvaluator } from '../engine/evaluator.js';
+import type { Logger } from '../logger.js';
+import { createApp } from './app.js';
+import { Metrics } from './metrics.js';
+import { readKeyPair, watchKeyPair } from './tls.js';
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  cluster: ClusterState;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  config: LeveeConfig;
+  logger: Logger;
+  /** Tests and `audit` pass a ready-made state; otherwise informers fill one from the cluster. */
+  cluster?: ClusterState;
+  events?: EventRecorder;
+  now?: () => Date;
+}
+
+/** Starts `levee serve`: bundle and TLS first (fail fast), then caches, then the listener. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const bundle = readBundle(config.bundlePath);
+  const evaluator = await PolicyEvaluator.load(bundle, { config: { policies: config.policies } });
+  const keyPair = readKeyPair(config.server.tlsCertFile, config.server.tlsKeyFile);
+
+  let cluster = options.cluster;
+  let events = options.events ?? noEvents;
+  let stopInformers = (): void => undefined;
+  if (!cluster) {
+    const kubeconfig = loadKubeConfig(config.kubeconfig);
+    cluster = new ClusterState();
+    stopInformers = startInformers(kubeconfig, cluster, logger).stop;
+    if (!options.events) events = kubeEventRecorder(kubeconfig, logger);
+  }
+
+  const metrics = new Metrics(() => cluster.stats());
+  metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
+  const app = createApp({
+    evaluator,
+    cluster,
+    config,
+    logger,
+    metrics,
+    events,
+    now: options.now ?? (() => new Date()),
+    bodyLimitBytes: config.server.bodyLimitBytes,
+  });
+
+  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2' }, app);
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  // Slow clients cannot hold a socket open with a trickle of headers or body.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = config.server.requestTimeoutMs * 3;
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err: err.message }, 'client connection error');
+    socket.destroy();
+  });
+  const stopWatchingTls = watchKeyPair(server, config.server.tlsCertFile, config.server.tlsKeyFile, logger);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, bundle: bundle.digest, builtins: evaluator.builtins }, 'levee serving');
+  return {
+    server,
+    port,
+    cluster,
+    close: async () => {
+      stopWatchingTls();
+      stopInformers();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
