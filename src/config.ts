@@ -42,7 +42,8 @@ const schema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().default('0.0.0.0'),
-      port: z.number().int().min(1).max(65535).default(8443),
+      // 0 picks a free port (tests).
+      port: z.number().int().min(0).max(65535).default(8443),
       tlsCertFile: z.string().default('certs/tls.crt'),
       tlsKeyFile: z.string().default('certs/tls.key'),
       /** A review carries object and oldObject, each up to etcd's 1.5 MiB; controller-runtime allows 7 MiB. */

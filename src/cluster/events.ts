@@ -24,7 +24,7 @@ export function kubeEventRecorder(kubeconfig: KubeConfig, logger: Logger): Event
   let inFlight = 0;
   return {
     record({ request, reason, type, message }) {
-      if (request.dryRun || inFlight >= MAX_IN_FLIGHT) return;
+      if (inFlight >= MAX_IN_FLIGHT) return;
       const namespace = request.namespace || 'default';
       const now = new Date();
       inFlight++;

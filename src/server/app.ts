@@ -109,7 +109,8 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
   else if (decision && decision.findings.length > 0) deps.logger.info(line, 'admission decision');
   else deps.logger.debug(line, 'admission decision');
   // Only validate records Events: a request passes both webhooks and must not leave two.
-  if (route === 'validate' && !response.allowed && response.status) {
+  // A dry-run must leave no trace in the cluster.
+  if (route === 'validate' && !request.dryRun && !response.allowed && response.status) {
     deps.events.record({ request, reason: 'LeveeDenied', type: 'Warning', message: response.status.message });
   }
 }

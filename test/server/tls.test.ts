@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:https';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { buildConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { serve, type RunningServer } from '../../src/server/serve.js';
+import { BUNDLE_PATH } from '../support/bundle.js';
+import { clusterWithBackedService } from '../support/cluster.js';
+import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+
+function peerFingerprint(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', agent: false }, (res) => {
+      const fingerprint = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256;
+      res.resume();
+      res.on('end', () => resolve(fingerprint));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('server: TLS', () => {
+  let first: TestCerts;
+  let running: RunningServer;
+
+  before(async () => {
+    first = await makeTestCerts();
+    const config = buildConfig({
+      server: { port: 0, host: '127.0.0.1', tlsCertFile: first.certFile, tlsKeyFile: first.keyFile },
+      bundlePath: BUNDLE_PATH,
+      logLevel: 'silent',
+    });
+    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+  });
+
+  after(() => running.close());
+
+  it('refuses TLS versions older than 1.2', async () => {
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: running.port, path: '/healthz', ca: first.ca, servername: 'localhost', maxVersion: 'TLSv1.1', minVersion: 'TLSv1', agent: false }, resolve);
+        req.on('error', reject);
+        req.end();
+      }),
+    );
+  });
+
+  it('picks up a rotated certificate without a restart or a dropped connection, and ignores a broken one', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const before = await call(running.port, first.ca, { method: 'GET', path: '/healthz', agent });
+    assert.equal(before.status, 200);
+    const oldFingerprint = await peerFingerprint(running.port, first.ca);
+
+    const second = await makeTestCerts();
+    copyFileSync(second.keyFile, first.keyFile);
+    copyFileSync(second.certFile, first.certFile);
+    await eventually(async () => (await peerFingerprint(running.port, second.ca)) !== oldFingerprint);
+
+    // The keep-alive connection opened before the rotation still works.
+    const sameSocket = await call(running.port, first.ca, { method: 'GET', path: '/healthz', agent });
+    assert.equal(sameSocket.status, 200);
+    agent.destroy();
+    // New handshakes no longer trust the old CA.
+    await assert.rejects(peerFingerprint(running.port, first.ca));
+
+    // A half-written rotation is ignored: the last good pair stays in use.
+    const goodFingerprint = await peerFingerprint(running.port, second.ca);
+    writeFileSync(first.keyFile, 'not a key');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(await peerFingerprint(running.port, second.ca), goodFingerprint);
+  });
+});

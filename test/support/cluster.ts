@@ -1,0 +1,47 @@
+import { workloadKey } from '../../src/admission/workload.js';
+import { ClusterState } from '../../src/cluster/state.js';
+import { toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
+import { deploymentObject } from './reviews.js';
+
+/**
+ * A ClusterState filled the way informers would fill it: a Deployment `name` with `ready`
+ * pods through a ReplicaSet, and a Service selecting them with a slice of ready endpoints.
+ */
+export function clusterWithBackedService(options: { name?: string; namespace?: string; ready?: number; synced?: boolean } = {}): ClusterState {
+  const cluster = new ClusterState();
+  const name = options.name ?? 'web';
+  const namespace = options.namespace ?? 'default';
+  addDeploymentWithPods(cluster, name, namespace, options.ready ?? 3);
+  addService(cluster, name, namespace, { app: name }, podNames(name, options.ready ?? 3));
+  if (options.synced !== false) for (const store of cluster.allStores()) store.markSynced();
+  return cluster;
+}
+
+export function podNames(workload: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${workload}-rs-${i}`);
+}
+
+export function addDeploymentWithPods(cluster: ClusterState, name: string, namespace: string, pods: number, labels: Record<string, string> = { app: name }): void {
+  const view = toWorkloadView(deploymentObject(name, namespace, pods, labels))!;
+  cluster.workloads.upsert(workloadKey(view.ref), view);
+  const rs = `${name}-rs`;
+  cluster.replicaSets.upsert(`${namespace}/${rs}`, toReplicaSetView({
+    kind: 'ReplicaSet',
+    metadata: { name: rs, namespace, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }] },
+  }));
+  for (const pod of podNames(name, pods)) {
+    cluster.pods.upsert(`${namespace}/${pod}`, toPodView({
+      kind: 'Pod',
+      metadata: { name: pod, namespace, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs, uid: `uid-${rs}`, controller: true }] },
+    }));
+  }
+}
+
+export function addService(cluster: ClusterState, name: string, namespace: string, selector: Record<string, string>, readyPods: string[]): void {
+  cluster.services.upsert(`${namespace}/${name}`, toServiceView({ kind: 'Service', metadata: { name, namespace }, spec: { selector } }));
+  cluster.endpointSlices.upsert(`${namespace}/${name}-abcde`, toEndpointSliceView({
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-abcde`, namespace, labels: { 'kubernetes.io/service-name': name } },
+    endpoints: readyPods.map((pod) => ({ addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: pod, namespace } })),
+  }));
+}
