@@ -1,0 +1,39 @@
+// Registers and removes the dev overlay's webhooks for a levee running on the host.
+import { spawnSync } from 'node:child_process';
+import { parseAllDocuments, stringify } from 'yaml';
+import { repoRoot } from './run.mjs';
+
+function kubectl(kubeconfig, args, input) {
+  const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot, input, encoding: 'utf8' });
+  if (result.error) throw new Error(`kubectl could not start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** The dev overlay, rendered by kustomize, pointed at https://127.0.0.1:<port> with the given CA. */
+export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }) {
+  const rendered = kubectl(kubeconfig, ['kustomize', 'manifests/overlays/dev']);
+  return parseAllDocuments(rendered)
+    .map((doc) => doc.toJSON())
+    .filter(Boolean)
+    .map((object) => {
+      object.metadata.name = name;
+      for (const webhook of object.webhooks ?? []) {
+        const url = new URL(webhook.clientConfig.url);
+        url.port = String(port);
+        webhook.clientConfig.url = url.toString();
+        webhook.clientConfig.caBundle = caBundle;
+      }
+      return object;
+    });
+}
+
+export function registerDevWebhooks(options) {
+  const objects = renderDevWebhooks(options);
+  kubectl(options.kubeconfig, ['apply', '-f', '-'], objects.map((object) => stringify(object)).join('---\n'));
+  return objects.map((object) => `${object.kind}/${object.metadata.name}`);
+}
+
+export function unregisterDevWebhooks({ kubeconfig, name = 'levee' }) {
+  kubectl(kubeconfig, ['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', name, '--ignore-not-found']);
+}

@@ -1,0 +1,105 @@
+// npm start: build what is missing, bring up the local cluster, run `levee serve` on the
+// host, register it as the cluster's webhook, and keep guarding until Ctrl-C. On exit the
+// webhooks are removed, so a stopped levee never leaves the cluster locked.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { build } from './build.mjs';
+import { clusterUp } from './cluster.mjs';
+import { capture, ensureCommands, repoRoot, say } from './lib/run.mjs';
+import { registerDevWebhooks, unregisterDevWebhooks } from './lib/webhooks.mjs';
+
+const PORT = 8443;
+const certsDir = join(repoRoot, 'certs');
+
+function ready(ca) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: PORT, path: '/readyz', ca, servername: 'localhost', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function main() {
+  const started = Date.now();
+  ensureCommands({ openssl: 'openssl' });
+  build();
+  const cluster = await clusterUp();
+
+  if (!existsSync(join(certsDir, 'tls.crt')) || !existsSync(join(certsDir, 'ca.crt'))) {
+    say('making a dev CA and serving certificate in certs/...');
+    capture(process.execPath, ['bin/levee.js', 'certs', '--ip', '127.0.0.1', '--dns', 'localhost', '--out', certsDir]);
+  }
+  const ca = readFileSync(join(certsDir, 'ca.crt'), 'utf8');
+  const caBundle = Buffer.from(ca).toString('base64');
+
+  say(`starting levee serve on https://127.0.0.1:${PORT}...`);
+  const levee = spawn(
+    process.execPath,
+    ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(PORT), '--kubeconfig', cluster.kubeconfig,
+      '--tls-cert', join(certsDir, 'tls.crt'), '--tls-key', join(certsDir, 'tls.key')],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
+  let stopping = false;
+  const unregister = () => {
+    try {
+      unregisterDevWebhooks({ kubeconfig: cluster.kubeconfig });
+      say('webhooks removed; the cluster keeps running (npm run cluster:down stops it)');
+    } catch (err) {
+      say(`could not remove the webhooks: ${err.message}`);
+    }
+  };
+  levee.on('exit', (code, signal) => {
+    if (!stopping) {
+      say(`levee serve exited (${code ?? signal}); removing its webhooks`);
+      unregister();
+      process.exit(1);
+    }
+  });
+
+  const deadline = Date.now() + 60_000;
+  while (!(await ready(ca))) {
+    if (Date.now() > deadline) throw new Error('levee serve did not become ready within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const registered = registerDevWebhooks({ kubeconfig: cluster.kubeconfig, port: PORT, caBundle });
+  say(`registered ${registered.join(', ')}`);
+
+  const stop = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping levee`);
+    unregister();
+    levee.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 3000).unref();
+    levee.once('exit', () => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const seconds = Math.round((Date.now() - started) / 1000);
+  process.stdout.write(`
+levee is guarding the local cluster (ready in ${seconds}s). In another terminal:
+
+  export KUBECONFIG=${cluster.kubeconfig}
+
+Replay the Monzo outage (a Service left with no endpoints):
+
+  kubectl create deployment ledger --image=registry.example/ledger:1.0 --replicas=2
+  kubectl expose deployment ledger --port=80 --target-port=8080
+  kubectl scale deployment ledger --replicas=0          # refused by levee: Service ledger would have no endpoints
+  kubectl scale deployment ledger --replicas=0 --dry-run=server   # same answer, nothing stored
+
+Ctrl-C stops levee and removes its webhooks.
+`);
+}
+
+main().catch((err) => {
+  say(`npm start failed: ${err.message}`);
+  process.exit(1);
+});
