@@ -67,6 +67,12 @@ const schema = z.strictObject({
   /** Namespaces and users no policy judges (levee's own namespace is always exempt). */
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   leveeNamespace: z.string().default('levee-system'),
+  overrides: z
+    .strictObject({
+      /** The furthest ahead `levee.dev/override-expires` may be. */
+      maxHours: z.number().positive().max(24 * 30).default(24),
+    })
+    .default({ maxHours: 24 }),
   policies: z
     .strictObject({
       'scale-to-zero': scaleToZero.default(scaleToZero.parse({})),

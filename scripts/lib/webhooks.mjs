@@ -17,6 +17,7 @@ export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }
     .map((doc) => doc.toJSON())
     .filter(Boolean)
     .map((object) => {
+      if (!object.kind.endsWith('WebhookConfiguration')) return object;
       object.metadata.name = name;
       for (const webhook of object.webhooks ?? []) {
         const url = new URL(webhook.clientConfig.url);

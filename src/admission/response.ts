@@ -1,19 +1,14 @@
 import { denialMessage, type Decision } from '../engine/decide.js';
 import type { AdmissionResponse, AdmissionReview } from './types.js';
-import { encodePatch, type JsonPatch } from './patch.js';
 
 export function reviewOf(response: AdmissionResponse): AdmissionReview {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
-export function responseFor(uid: string, decision: Decision, patch?: JsonPatch): AdmissionResponse {
+export function responseFor(uid: string, decision: Decision): AdmissionResponse {
   const response: AdmissionResponse = { uid, allowed: decision.allowed };
   if (!decision.allowed) response.status = { code: 403, reason: 'Forbidden', message: denialMessage(decision) };
   if (decision.warnings.length > 0) response.warnings = decision.warnings;
-  if (patch && patch.length > 0 && decision.allowed) {
-    response.patchType = 'JSONPatch';
-    response.patch = encodePatch(patch);
-  }
   return response;
 }
 

@@ -1,6 +1,7 @@
 import type { AdmissionRequest } from '../admission/types.js';
 import type { EnforcementAction, LeveeConfig, PolicyId } from '../config.js';
 import type { Violation } from './evaluator.js';
+import type { OverrideOutcome } from './overrides.js';
 
 export interface Finding {
   policy: string;
@@ -8,6 +9,8 @@ export interface Finding {
   action: EnforcementAction;
   message: string;
   details?: Record<string, unknown>;
+  /** A deny-level finding lifted by an authorized override. */
+  overridden?: boolean;
 }
 
 export interface Decision {
@@ -17,7 +20,10 @@ export interface Decision {
   denials: Finding[];
   /** Text for the AdmissionResponse `warnings`, which kubectl prints. */
   warnings: string[];
+  overrides: OverrideOutcome;
 }
+
+const NO_OVERRIDES: OverrideOutcome = { honoured: [], ignored: [] };
 
 /** Per-rule actions override the policy's action (e.g. scale-to-zero's autoscaler rule warns by default). */
 export function actionFor(config: LeveeConfig, violation: Violation): EnforcementAction {
@@ -26,24 +32,38 @@ export function actionFor(config: LeveeConfig, violation: Violation): Enforcemen
   return policy.rules?.[violation.rule] ?? policy.action;
 }
 
-export function decide(config: LeveeConfig, violations: readonly Violation[]): Decision {
-  const findings = violations.map((violation): Finding => ({ ...violation, action: actionFor(config, violation) }));
-  const denials = findings.filter((finding) => finding.action === 'deny');
-  const warnings = findings.filter((finding) => finding.action === 'warn').map((finding) => warningText(finding));
-  return { allowed: denials.length === 0, findings, denials, warnings };
+/** Findings with their actions, before any override is considered. */
+export function findingsOf(config: LeveeConfig, violations: readonly Violation[]): Finding[] {
+  return violations.map((violation): Finding => ({ ...violation, action: actionFor(config, violation) }));
 }
 
-/** The message a refused user reads: every deny-level finding, each tagged with its policy id. */
+export function deniedPolicies(findings: readonly Finding[]): Set<string> {
+  return new Set(findings.filter((finding) => finding.action === 'deny').map((finding) => finding.policy));
+}
+
+export function decide(findings: readonly Finding[], overrides: OverrideOutcome = NO_OVERRIDES): Decision {
+  const lifted = new Set<string>(overrides.honoured.map((override) => override.policy));
+  const judged = findings.map((finding): Finding => (finding.action === 'deny' && lifted.has(finding.policy) ? { ...finding, overridden: true } : finding));
+  const denials = judged.filter((finding) => finding.action === 'deny' && !finding.overridden);
+  const warnings = [
+    ...judged.filter((finding) => finding.action === 'warn').map((finding) => warningText(`[${finding.policy}] ${finding.message}`)),
+    ...overrides.honoured.map((override) => warningText(`[${override.policy}] overridden until ${override.expires}: ${override.reason}`)),
+  ];
+  return { allowed: denials.length === 0, findings: judged, denials, warnings, overrides };
+}
+
+/** The message a refused user reads: every deny-level finding tagged with its policy id, and why an override did not apply. */
 export function denialMessage(decision: Decision): string {
   const reasons = decision.denials.map((finding) => `[${finding.policy}] ${finding.message}`);
-  return `levee denied this request: ${reasons.join('; ')}`;
+  const ignored = decision.overrides.ignored.map((note) => `override ignored: ${note.why}`);
+  return `levee denied this request: ${[...reasons, ...ignored].join('; ')}`;
 }
 
 // The API server may truncate warnings past 256 characters.
 const WARNING_LIMIT = 256;
 
-function warningText(finding: Finding): string {
-  const text = `levee [${finding.policy}] ${finding.message}`;
+function warningText(body: string): string {
+  const text = `levee ${body}`;
   return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 3)}...`;
 }
 

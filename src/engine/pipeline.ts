@@ -1,18 +1,23 @@
 import { patchBetween, type JsonPatch } from '../admission/patch.js';
 import { refusal, responseFor } from '../admission/response.js';
 import type { AdmissionRequest, AdmissionResponse, KubeObject } from '../admission/types.js';
+import { scaleTarget } from '../admission/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import { toError, type LeveeError } from '../errors.js';
 import { POLICIES } from '../policies/registry.js';
-import { decide, exemptPolicies, type Decision } from './decide.js';
+import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { PolicyEvaluator } from './evaluator.js';
+import { OVERRIDDEN_AT, OVERRIDDEN_BY, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
 
 export interface PipelineDeps {
   evaluator: PolicyEvaluator;
   cluster: ClusterState;
   config: LeveeConfig;
+  authorizer: OverrideAuthorizer;
   now: () => Date;
+  /** levee's own username: its stamps on a parent workload are not forgeries. */
+  selfUsername?: string;
 }
 
 export type Route = 'validate' | 'mutate';
@@ -27,10 +32,10 @@ export interface Judgement {
 
 /**
  * decode has happened; this is context -> evaluate -> decide (and, for /mutate, the patch).
- * Pure apart from reading the caches and the clock: no I/O, no side effects, so dry-run and
- * real requests get the same answer by construction.
+ * It reads the caches and the clock and, only when an override would change the answer,
+ * asks the authorizer; it has no side effects, so dry-run and real requests get the same answer.
  */
-export function judge(deps: PipelineDeps, request: AdmissionRequest, route: Route): Judgement {
+export async function judge(deps: PipelineDeps, request: AdmissionRequest, route: Route): Promise<Judgement> {
   const judged: PolicyId[] = [];
   try {
     const exempt = exemptPolicies(deps.config, request);
@@ -45,9 +50,21 @@ export function judge(deps: PipelineDeps, request: AdmissionRequest, route: Rout
     }
     const violations =
       judged.length === 0 ? [] : deps.evaluator.evaluate({ request: policyView(request), context, now: now.getTime() / 1000 }).violations;
-    const decision = decide(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
-    const patch = route === 'mutate' ? mutationPatch(request) : undefined;
-    return { response: responseFor(request.uid, decision, patch), decision, judged };
+    const findings = findingsOf(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
+    const overrides = await resolveOverrides({
+      annotations: overrideAnnotations(request, deps.cluster),
+      deniedPolicies: deniedPolicies(findings),
+      user: request.userInfo,
+      now,
+      maxHours: deps.config.overrides.maxHours,
+      authorizer: deps.authorizer,
+    });
+    const decision = decide(findings, overrides);
+    if (route === 'mutate') {
+      // /mutate never refuses: refusals come from /validate, once, with one message.
+      return { response: { uid: request.uid, allowed: true, ...patchFields(mutationPatch(request, decision, now, deps.selfUsername)) }, decision, judged };
+    }
+    return { response: responseFor(request.uid, decision), decision, judged };
   } catch (thrown) {
     const error = toError(thrown);
     return {
@@ -73,18 +90,43 @@ function policyView(request: AdmissionRequest): Record<string, unknown> {
   };
 }
 
+/** Where an override is read from: the object, the deleted object, or for `scale` the parent workload. */
+function overrideAnnotations(request: AdmissionRequest, cluster: ClusterState): Readonly<Record<string, string>> | undefined {
+  const parent = scaleTarget(request);
+  if (parent) return cluster.workload(parent)?.annotations;
+  const object = request.operation === 'DELETE' ? request.oldObject : request.object;
+  return object?.metadata?.annotations;
+}
+
+function patchFields(patch: JsonPatch | undefined): Partial<AdmissionResponse> {
+  if (!patch || patch.length === 0) return {};
+  return { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+}
+
 const STAMP_PREFIX = 'levee.dev/overridden-';
 
-/** Drops `levee.dev/overridden-*` annotations that this request sets by itself, so stamps cannot be forged. */
-function mutationPatch(request: AdmissionRequest): JsonPatch | undefined {
+/**
+ * Mutation by copy and diff: drop `levee.dev/overridden-*` values this request sets by
+ * itself (so stamps cannot be forged), then stamp who overrode and when if an override was honoured.
+ */
+function mutationPatch(request: AdmissionRequest, decision: Decision, now: Date, selfUsername: string | undefined): JsonPatch | undefined {
   const object = request.object;
-  const annotations = object?.metadata?.annotations;
-  if (!object || !annotations || request.subResource) return undefined;
-  const previous = request.oldObject?.metadata?.annotations ?? {};
-  const forged = Object.keys(annotations).filter((key) => key.startsWith(STAMP_PREFIX) && previous[key] !== annotations[key]);
-  if (forged.length === 0) return undefined;
+  if (!object || request.subResource || request.operation === 'DELETE') return undefined;
   const copy = structuredClone(object) as KubeObject;
-  const copiedAnnotations = copy.metadata!.annotations!;
-  for (const key of forged) delete copiedAnnotations[key];
+  const annotations = { ...(copy.metadata?.annotations ?? {}) };
+  const previous = request.oldObject?.metadata?.annotations ?? {};
+  if (request.userInfo.username !== selfUsername || selfUsername === undefined) {
+    for (const key of Object.keys(annotations)) {
+      if (key.startsWith(STAMP_PREFIX) && previous[key] !== annotations[key]) delete annotations[key];
+    }
+  }
+  if (decision.overrides.honoured.length > 0) {
+    annotations[OVERRIDDEN_BY] = request.userInfo.username;
+    annotations[OVERRIDDEN_AT] = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  const before = object.metadata?.annotations ?? {};
+  const unchanged = Object.keys(before).length === Object.keys(annotations).length && Object.entries(annotations).every(([key, value]) => before[key] === value);
+  if (unchanged) return undefined;
+  copy.metadata = { ...(copy.metadata ?? {}), annotations };
   return patchBetween(object, copy);
 }

@@ -14,6 +14,8 @@ export interface AppDeps extends PipelineDeps {
   logger: Logger;
   metrics: Metrics;
   events: EventRecorder;
+  /** Stamps a parent workload after an override through `scale`, whose Scale object cannot carry stamps. */
+  stampParent: (request: AdmissionRequest, username: string, at: Date) => void;
   bodyLimitBytes: number;
 }
 
@@ -37,7 +39,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const parseJson = express.json({ limit: deps.bodyLimitBytes, type: () => true, strict: false });
   for (const route of ['validate', 'mutate'] as const) {
-    app.post(`/${route}`, requireJson, parseJson, (req: Request, res: Response) => handleReview(deps, route, req, res));
+    app.post(`/${route}`, requireJson, parseJson, (req: Request, res: Response, next: NextFunction) => {
+      handleReview(deps, route, req, res).catch(next);
+    });
   }
   app.use((_req, res) => {
     res.status(404).json({ code: 'NOT_FOUND', message: 'levee serves POST /validate, POST /mutate, GET /healthz, /readyz, /metrics' });
@@ -60,7 +64,7 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-function handleReview(deps: AppDeps, route: Route, req: Request, res: Response): void {
+async function handleReview(deps: AppDeps, route: Route, req: Request, res: Response): Promise<void> {
   const started = process.hrtime.bigint();
   let decoded;
   try {
@@ -79,7 +83,7 @@ function handleReview(deps: AppDeps, route: Route, req: Request, res: Response):
     res.json(reviewOf(refusal(decoded.uid, decoded.message)));
     return;
   }
-  const judgement = judge(deps, decoded.request, route);
+  const judgement = await judge(deps, decoded.request, route);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   record(deps, route, decoded.request, judgement, seconds);
   res.json(reviewOf(judgement.response));
@@ -91,6 +95,11 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
   deps.metrics.decisions.inc({ route, outcome: response.allowed ? 'allowed' : 'denied' });
   if (error) deps.metrics.errors.inc({ code: error.code });
   for (const finding of decision?.findings ?? []) deps.metrics.findings.inc({ policy: finding.policy, rule: finding.rule, action: finding.action });
+  const overrides = decision?.overrides ?? { honoured: [], ignored: [] };
+  if (route === 'validate') {
+    for (const { policy } of overrides.honoured) deps.metrics.overrides.inc({ policy, outcome: 'honoured' });
+    for (const { policy } of overrides.ignored) deps.metrics.overrides.inc({ policy, outcome: 'ignored' });
+  }
   const line = {
     uid: request.uid,
     route,
@@ -102,16 +111,24 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
     dryRun: request.dryRun,
     allowed: response.allowed,
     policies: judgement.judged,
-    findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.action}`),
+    findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.overridden ? 'overridden' : finding.action}`),
+    ...(overrides.honoured.length > 0 ? { overrides: overrides.honoured } : {}),
+    ...(overrides.ignored.length > 0 ? { overridesIgnored: overrides.ignored } : {}),
     latencyMs: Math.round(seconds * 1e6) / 1e3,
   };
   if (error) deps.logger.error({ ...line, code: error.code, err: error.message }, 'admission decision failed');
-  else if (decision && decision.findings.length > 0) deps.logger.info(line, 'admission decision');
+  else if (decision && (decision.findings.length > 0 || overrides.ignored.length > 0)) deps.logger.info(line, 'admission decision');
   else deps.logger.debug(line, 'admission decision');
   // Only validate records Events: a request passes both webhooks and must not leave two.
   // A dry-run must leave no trace in the cluster.
-  if (route === 'validate' && !request.dryRun && !response.allowed && response.status) {
+  if (route !== 'validate' || request.dryRun) return;
+  if (!response.allowed && response.status) {
     deps.events.record({ request, reason: 'LeveeDenied', type: 'Warning', message: response.status.message });
+  }
+  if (response.allowed && overrides.honoured.length > 0) {
+    const what = overrides.honoured.map((o) => `${o.policy} (until ${o.expires}: ${o.reason})`).join(', ');
+    deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
+    if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
   }
 }
 

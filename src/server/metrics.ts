@@ -16,6 +16,12 @@ export class Metrics {
     labelNames: ['policy', 'rule', 'action'] as const,
     registers: [this.registry],
   });
+  readonly overrides = new Counter({
+    name: 'levee_overrides_total',
+    help: 'Override annotations met on requests a policy would deny, by policy and outcome (honoured or ignored).',
+    labelNames: ['policy', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'levee_request_errors_total',
     help: 'Requests levee could not judge, by error code.',

@@ -1,8 +1,13 @@
+import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../cluster/state.js';
 import { kubeEventRecorder, noEvents, type EventRecorder } from '../cluster/events.js';
+import { offlineAuthorizer, subjectAccessReviewAuthorizer } from '../cluster/authorizer.js';
 import { startInformers } from '../cluster/informers.js';
+import { parentStamper } from '../cluster/stamper.js';
+import type { OverrideAuthorizer } from '../engine/overrides.js';
+import type { AdmissionRequest } from '../admission/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
@@ -25,6 +30,7 @@ export interface ServeOptions {
   /** Tests and `audit` pass a ready-made state; otherwise informers fill one from the cluster. */
   cluster?: ClusterState;
   events?: EventRecorder;
+  authorizer?: OverrideAuthorizer;
   now?: () => Date;
 }
 
@@ -37,12 +43,18 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
   let cluster = options.cluster;
   let events = options.events ?? noEvents;
+  let authorizer = options.authorizer ?? offlineAuthorizer;
+  let stampParent = (_request: AdmissionRequest, _username: string, _at: Date): void => undefined;
+  let selfUsername: string | undefined;
   let stopInformers = (): void => undefined;
   if (!cluster) {
     const kubeconfig = loadKubeConfig(config.kubeconfig);
     cluster = new ClusterState();
     stopInformers = startInformers(kubeconfig, cluster, logger).stop;
     if (!options.events) events = kubeEventRecorder(kubeconfig, logger);
+    if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
+    stampParent = parentStamper(kubeconfig, logger);
+    selfUsername = await whoAmI(kubeconfig, logger);
   }
 
   const metrics = new Metrics(() => cluster.stats());
@@ -54,6 +66,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     logger,
     metrics,
     events,
+    authorizer,
+    stampParent,
+    ...(selfUsername ? { selfUsername } : {}),
     now: options.now ?? (() => new Date()),
     bodyLimitBytes: config.server.bodyLimitBytes,
   });
@@ -89,4 +104,18 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** levee's own identity (SelfSubjectReview), so its stamps on parent workloads are recognised as its own. */
+async function whoAmI(kubeconfig: KubeConfig, logger: Logger): Promise<string | undefined> {
+  try {
+    const review = kubeconfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref());
+    return (await Promise.race([review, timeout])).status?.userInfo?.username;
+  } catch (err) {
+    logger.warn({ err: String((err as Error)?.message ?? err) }, 'cannot tell levee\'s own identity; parent stamps after scale overrides will be treated as forged');
+    return undefined;
+  }
 }

@@ -1,0 +1,50 @@
+import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { UserInfo } from '../admission/types.js';
+import type { PolicyId } from '../config.js';
+import type { Authorization, OverrideAuthorizer } from '../engine/overrides.js';
+
+const CACHE_MS = 10_000;
+
+/**
+ * SubjectAccessReview for verb `override`, group `levee.dev`, resource `policies`,
+ * name = policy id, on behalf of the requesting user. Answers are cached briefly per
+ * user, groups and policy, so a burst of retries costs one call.
+ */
+export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () => number = Date.now): OverrideAuthorizer {
+  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
+  const cache = new Map<string, { at: number; answer: Promise<Authorization> }>();
+  return {
+    mayOverride(user: UserInfo, policy: PolicyId): Promise<Authorization> {
+      const key = JSON.stringify([user.username, [...user.groups].sort(), policy]);
+      const hit = cache.get(key);
+      if (hit && now() - hit.at < CACHE_MS) return hit.answer;
+      const answer = api
+        .createSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: {
+              user: user.username,
+              groups: user.groups,
+              ...(user.uid ? { uid: user.uid } : {}),
+              ...(user.extra ? { extra: user.extra } : {}),
+              resourceAttributes: { verb: 'override', group: 'levee.dev', resource: 'policies', name: policy },
+            },
+          },
+        })
+        .then((review): Authorization => ({ allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) }))
+        .catch((err: unknown): Authorization => {
+          cache.delete(key);
+          return { allowed: false, reason: `authorization check failed: ${String((err as Error)?.message ?? err)}` };
+        });
+      cache.set(key, { at: now(), answer });
+      if (cache.size > 10_000) cache.clear();
+      return answer;
+    },
+  };
+}
+
+/** For places with no API server (offline audit): nothing can be authorized. */
+export const offlineAuthorizer: OverrideAuthorizer = {
+  mayOverride: async () => ({ allowed: false, reason: 'authorization cannot be checked without a cluster' }),
+};

@@ -1,0 +1,30 @@
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import type { AdmissionRequest } from '../admission/types.js';
+import { scaleTarget } from '../admission/workload.js';
+import { OVERRIDDEN_AT, OVERRIDDEN_BY } from '../engine/overrides.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * A `scale` request's Scale object cannot carry annotations, so after an honoured
+ * override levee stamps the parent workload itself. Best-effort and off the admission
+ * path; never on dry-run (the caller checks).
+ */
+export function parentStamper(kubeconfig: KubeConfig, logger: Logger): (request: AdmissionRequest, username: string, at: Date) => void {
+  const api = KubernetesObjectApi.makeApiClient(kubeconfig);
+  return (request, username, at) => {
+    const parent = scaleTarget(request);
+    if (!parent) return;
+    const stamp = {
+      apiVersion: 'apps/v1',
+      kind: parent.kind,
+      metadata: {
+        name: parent.name,
+        namespace: parent.namespace,
+        annotations: { [OVERRIDDEN_BY]: username, [OVERRIDDEN_AT]: at.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      },
+    };
+    api
+      .patch(stamp, undefined, undefined, 'levee', undefined, PatchStrategy.MergePatch)
+      .catch((err: unknown) => logger.warn({ err: String((err as Error)?.message ?? err), parent }, 'could not stamp the parent workload'));
+  };
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
+import type { AdmissionEvent } from '../../src/cluster/events.js';
+import { buildConfig } from '../../src/config.js';
+import { EXPIRES_ANNOTATION, OVERRIDE_ANNOTATION, REASON_ANNOTATION } from '../../src/engine/overrides.js';
+import { createLogger } from '../../src/logger.js';
+import { serve, type RunningServer } from '../../src/server/serve.js';
+import { BUNDLE_PATH } from '../support/bundle.js';
+import { clusterWithBackedService } from '../support/cluster.js';
+import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { deploymentReview } from '../support/reviews.js';
+
+describe('server: overrides', () => {
+  let certs: TestCerts;
+  let running: RunningServer;
+  const events: AdmissionEvent[] = [];
+  const asked: string[] = [];
+  const override = (expires: string) => ({
+    [OVERRIDE_ANNOTATION]: 'scale-to-zero',
+    [REASON_ANNOTATION]: 'INC-1: retiring the ledger',
+    [EXPIRES_ANNOTATION]: expires,
+  });
+  const inOneHour = () => new Date(Date.now() + 3_600_000).toISOString();
+
+  before(async () => {
+    certs = await makeTestCerts();
+    const config = buildConfig({
+      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
+      bundlePath: BUNDLE_PATH,
+      logLevel: 'silent',
+    });
+    running = await serve({
+      config,
+      logger: createLogger('silent'),
+      cluster: clusterWithBackedService(),
+      events: { record: (event) => events.push(event) },
+      authorizer: {
+        mayOverride: async (user, policy) => {
+          asked.push(`${user.username}:${policy}`);
+          return { allowed: user.username === 'admin' };
+        },
+      },
+    });
+  });
+
+  after(() => running.close());
+
+  const review = async (path: string, body: unknown): Promise<AdmissionResponse> => {
+    const answer = await call(running.port, certs.ca, { path, body: JSON.stringify(body) });
+    assert.equal(answer.status, 200, answer.text);
+    return (answer.json() as AdmissionReview).response!;
+  };
+
+  it('lets an authorized user through with a warning and an Event', async () => {
+    const response = await review('/validate', deploymentReview({ replicas: 0, username: 'admin', annotations: override(inOneHour()) }));
+    assert.equal(response.allowed, true);
+    assert.match(response.warnings?.join('\n') ?? '', /\[scale-to-zero\] overridden until .*INC-1: retiring the ledger/);
+    assert.equal(events.at(-1)?.reason, 'LeveeOverride');
+    assert.match(events.at(-1)!.message, /admin overrode scale-to-zero/);
+  });
+
+  it('stamps who overrode and when through /mutate, without refusing there', async () => {
+    const response = await review('/mutate', deploymentReview({ replicas: 0, username: 'admin', annotations: override(inOneHour()) }));
+    assert.equal(response.allowed, true);
+    const patch = JSON.parse(Buffer.from(response.patch!, 'base64').toString('utf8')) as Array<{ op: string; path: string; value: string }>;
+    const stamps = Object.fromEntries(patch.map((op) => [op.path, op.value]));
+    assert.equal(stamps['/metadata/annotations/levee.dev~1overridden-by'], 'admin');
+    assert.match(stamps['/metadata/annotations/levee.dev~1overridden-at']!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('refuses an unauthorized user and says the override was ignored and why', async () => {
+    const response = await review('/validate', deploymentReview({ replicas: 0, username: 'developer', annotations: override(inOneHour()) }));
+    assert.equal(response.allowed, false);
+    assert.match(response.status!.message, /\[scale-to-zero\].*override ignored: not authorized: developer may not override scale-to-zero/);
+    const mutate = await review('/mutate', deploymentReview({ replicas: 0, username: 'developer', annotations: override(inOneHour()) }));
+    assert.equal(mutate.allowed, true);
+    assert.equal(mutate.patch, undefined, 'an unhonoured override must not be stamped');
+  });
+
+  it('refuses an expired override without asking the API server', async () => {
+    const before = asked.length;
+    const response = await review('/validate', deploymentReview({ replicas: 0, username: 'admin', annotations: override('2020-01-01T00:00:00Z') }));
+    assert.equal(response.allowed, false);
+    assert.match(response.status!.message, /override ignored: expired at 2020-01-01T00:00:00Z/);
+    assert.equal(asked.length, before);
+  });
+
+  it('does not consult overrides when nothing is denied', async () => {
+    const before = asked.length;
+    const response = await review('/validate', deploymentReview({ replicas: 2, username: 'admin', annotations: override(inOneHour()) }));
+    assert.deepEqual(response, { uid: 'uid-1', allowed: true });
+    assert.equal(asked.length, before);
+  });
+});

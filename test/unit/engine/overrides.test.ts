@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import type { UserInfo } from '../../../src/admission/types.js';
+import type { PolicyId } from '../../../src/config.js';
+import {
+  EXPIRES_ANNOTATION,
+  OVERRIDE_ANNOTATION,
+  REASON_ANNOTATION,
+  resolveOverrides,
+  type OverrideAuthorizer,
+} from '../../../src/engine/overrides.js';
+
+const now = new Date('2026-11-23T12:00:00Z');
+const alice: UserInfo = { username: 'alice', groups: ['oncall'] };
+
+function recordingAuthorizer(allowed: (user: UserInfo, policy: PolicyId) => boolean) {
+  const asked: string[] = [];
+  const authorizer: OverrideAuthorizer = {
+    mayOverride: async (user, policy) => {
+      asked.push(`${user.username}:${policy}`);
+      return allowed(user, policy) ? { allowed: true } : { allowed: false, reason: 'RBAC: no rule' };
+    },
+  };
+  return { authorizer, asked };
+}
+
+function annotations(overrides: Record<string, string | undefined>): Record<string, string> {
+  const base: Record<string, string | undefined> = {
+    [OVERRIDE_ANNOTATION]: 'scale-to-zero',
+    [REASON_ANNOTATION]: 'INC-4521: draining ledger before migration',
+    [EXPIRES_ANNOTATION]: '2026-11-23T18:00:00Z',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+async function resolve(values: Record<string, string>, options: { denied?: string[]; allowed?: boolean; maxHours?: number } = {}) {
+  const { authorizer, asked } = recordingAuthorizer(() => options.allowed ?? true);
+  const outcome = await resolveOverrides({
+    annotations: values,
+    deniedPolicies: new Set(options.denied ?? ['scale-to-zero']),
+    user: alice,
+    now,
+    maxHours: options.maxHours ?? 24,
+    authorizer,
+  });
+  return { outcome, asked };
+}
+
+describe('engine/overrides', () => {
+  it('honours an authorized, reasoned, unexpired override of a denying policy', async () => {
+    const { outcome, asked } = await resolve(annotations({}));
+    assert.deepEqual(outcome.honoured, [{ policy: 'scale-to-zero', reason: 'INC-4521: draining ledger before migration', expires: '2026-11-23T18:00:00Z' }]);
+    assert.deepEqual(outcome.ignored, []);
+    assert.deepEqual(asked, ['alice:scale-to-zero']);
+  });
+
+  it('does not ask the API server when no policy denies the request', async () => {
+    const { outcome, asked } = await resolve(annotations({}), { denied: [] });
+    assert.deepEqual(outcome, { honoured: [], ignored: [] });
+    assert.deepEqual(asked, []);
+  });
+
+  it('does not ask about policies the override does not name', async () => {
+    const { outcome, asked } = await resolve(annotations({}), { denied: ['version-skew'] });
+    assert.deepEqual(outcome, { honoured: [], ignored: [] });
+    assert.deepEqual(asked, []);
+  });
+
+  it('ignores an unauthorized user and says so, with the RBAC way to grant it', async () => {
+    const { outcome } = await resolve(annotations({}), { allowed: false });
+    assert.deepEqual(outcome.honoured, []);
+    assert.match(outcome.ignored[0]!.why, /^not authorized: alice may not override scale-to-zero \(RBAC: no rule\).*levee-override/);
+  });
+
+  const invalid: Array<[string, Record<string, string | undefined>, RegExp]> = [
+    ['no reason', { [REASON_ANNOTATION]: undefined }, /^no reason given/],
+    ['a blank reason', { [REASON_ANNOTATION]: '   ' }, /^no reason given/],
+    ['no expiry', { [EXPIRES_ANNOTATION]: undefined }, /^no expiry given/],
+    ['a malformed expiry', { [EXPIRES_ANNOTATION]: 'tomorrow' }, /^malformed expiry "tomorrow"/],
+    ['a date without a time', { [EXPIRES_ANNOTATION]: '2026-11-24' }, /^malformed expiry/],
+    ['a past expiry', { [EXPIRES_ANNOTATION]: '2026-11-23T11:59:59Z' }, /^expired at 2026-11-23T11:59:59Z/],
+    ['an expiry beyond the maximum', { [EXPIRES_ANNOTATION]: '2026-11-25T12:00:00Z' }, /more than 24h ahead/],
+  ];
+  for (const [what, change, pattern] of invalid) {
+    it(`ignores an override with ${what}, without asking the API server`, async () => {
+      const { outcome, asked } = await resolve(annotations(change));
+      assert.deepEqual(outcome.honoured, []);
+      assert.equal(outcome.ignored.length, 1);
+      assert.match(outcome.ignored[0]!.why, pattern);
+      assert.deepEqual(asked, []);
+    });
+  }
+
+  it('accepts an expiry with an offset inside the window', async () => {
+    const { outcome } = await resolve(annotations({ [EXPIRES_ANNOTATION]: '2026-11-23T14:30:00+02:00' }));
+    assert.equal(outcome.honoured.length, 1);
+  });
+
+  it('names an unknown policy id and still honours the known one', async () => {
+    const { outcome } = await resolve(annotations({ [OVERRIDE_ANNOTATION]: 'scale-to-zro, scale-to-zero' }));
+    assert.equal(outcome.honoured.length, 1);
+    assert.match(outcome.ignored[0]!.why, /unknown policy "scale-to-zro"/);
+  });
+
+  it('respects a configured maximum', async () => {
+    const { outcome } = await resolve(annotations({}), { maxHours: 2 });
+    assert.match(outcome.ignored[0]!.why, /more than 2h ahead/);
+  });
+});
