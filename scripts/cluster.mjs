@@ -13,6 +13,7 @@
 //   <component>.kubeconfig             credentials of controller-manager, scheduler and kwok
 //   pki/                               CA, serving and client certificates, service-account keys
 //   etcd-data/                         etcd's data directory
+//   up.lock                            held while an `up` runs; a concurrent `up` waits for it
 //
 // Ports (LEVEE_CLUSTER_PORT_BASE, default 16000, shifts them all): kube-apiserver 16443,
 // kube-controller-manager 16257, kube-scheduler 16259, kwok 16250, etcd 23790 (peer 23800).
@@ -29,6 +30,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -65,7 +67,7 @@ const TIMEOUTS = {
 
 /** An error from one component, carrying the tail of its log. */
 export class ClusterError extends Error {
-  constructor(component, message, logFile) {
+  constructor(component, message, logFile, { exited = false } = {}) {
     const logTail = logFile ? tail(logFile, 20) : '';
     super(
       `levee: ${component}: ${message}` +
@@ -75,6 +77,8 @@ export class ClusterError extends Error {
     this.component = component;
     this.logFile = logFile;
     this.logTail = logTail;
+    /** Whether the component's process exited (rather than timing out). */
+    this.exited = exited;
   }
 }
 
@@ -290,6 +294,9 @@ function componentCommands(paths, pki, ports, bins) {
         `--etcd-servers=${etcdUrl(ports.etcdClient)}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
+        // The `kubernetes` Service keeps no endpoints: Endpoints may not hold a loopback
+        // address, and nothing in this cluster runs in a pod that could reach it anyway.
+        '--endpoint-reconciler-type=none',
         `--secure-port=${ports.apiserver}`,
         `--tls-cert-file=${pki.cert('kube-apiserver')}`,
         `--tls-private-key-file=${pki.key('kube-apiserver')}`,
@@ -301,6 +308,18 @@ function componentCommands(paths, pki, ports, bins) {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.saPub}`,
         `--service-account-signing-key-file=${pki.saKey}`,
+        // Front-proxy settings, published in kube-system/extension-apiserver-authentication,
+        // where the controller-manager and the scheduler look for them.
+        `--requestheader-client-ca-file=${pki.caCert}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        `--proxy-client-cert-file=${pki.cert('front-proxy-client')}`,
+        `--proxy-client-key-file=${pki.key('front-proxy-client')}`,
+        // On SIGTERM, finish in-flight requests, then give open watches 2 s instead of
+        // --request-timeout (60 s) before exiting.
+        '--shutdown-send-retry-after=true',
         '--profiling=false',
       ],
     },
@@ -349,6 +368,8 @@ function componentCommands(paths, pki, ports, bins) {
         `--cidr=${FALLBACK_POD_CIDR}`,
         `--node-lease-duration-seconds=${KWOK_NODE_LEASE_SECONDS}`,
         `--server-address=127.0.0.1:${ports.kwok}`,
+        // INFO logs every node Lease renewal.
+        '--v=WARN',
       ],
     },
   };
@@ -368,7 +389,7 @@ async function waitUntil({ paths, component, what, timeoutMs, pid, check }) {
       last = error.message;
     }
     if (pid && !isComponentProcess(pid, component, paths.dir)) {
-      throw new ClusterError(component, `exited while ${what}`, paths.logFile(component));
+      throw new ClusterError(component, `exited while ${what}`, paths.logFile(component), { exited: true });
     }
     if (Date.now() > deadline) {
       throw new ClusterError(
@@ -408,30 +429,65 @@ export async function clusterUp(options = {}) {
   const started = Date.now();
   const log = makeLogger(options);
   const paths = clusterPaths();
-  const ports = clusterPorts();
   const settings = nodeSettings(options);
-  const result = summary(paths, ports);
-
   const bins = buildTools();
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  return withUpLock(paths, log, () => up({ paths, settings, bins, log, started }));
+}
+
+// One `up` at a time (say `npm start` and the e2e harness together): a second one waits
+// for the first, then finds everything running.
+async function withUpLock(paths, log, fn) {
+  const file = join(paths.dir, 'up.lock');
+  const deadline = Date.now() + 300_000;
+  let waiting = false;
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    const holder = readPid(file);
+    let stale;
+    try {
+      stale = holder === null ? Date.now() - statSync(file).mtimeMs > 5_000 : !processExists(holder);
+    } catch {
+      stale = false; // removed meanwhile: try again
+    }
+    if (stale) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`levee: another cluster:up (pid ${holder}) has held ${file} for 5 minutes`);
+    if (!waiting) log(`waiting for another cluster:up (pid ${holder}) to finish...`);
+    waiting = true;
+    await sleep(250);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+async function up({ paths, settings, bins, log, started }) {
+  const ports = clusterPorts();
+  const result = summary(paths, ports);
+
   const pki = ensurePki(paths.pki);
   if (pki.made.length) log(`generated certificates: ${pki.made.join(', ')}`);
   writeKubeconfigs(paths, pki, result.apiServerUrl);
   const commands = componentCommands(paths, pki, ports, bins);
-
-  const startedNow = new Map(); // component -> { pid, at }
-  const ensure = async (name) => {
-    const pid = runningPid(paths, name);
-    if (pid) {
-      log(`${name} already running (pid ${pid})`);
-      return pid;
-    }
-    log(`starting ${name}...`);
-    const at = Date.now();
-    const newPid = await startProcess(paths, name, commands[name].bin, commands[name].args);
-    startedNow.set(name, { pid: newPid, at });
-    return newPid;
-  };
 
   const api = apiClient({
     server: result.apiServerUrl,
@@ -439,110 +495,105 @@ export async function clusterUp(options = {}) {
     cert: readFileSync(pki.cert('admin')),
     key: readFileSync(pki.key('admin')),
   });
+
+  const startedNow = new Map(); // component -> { pid, at }, for those this call started
+  const pids = new Map(); // component -> pid
+  const ensure = async (name) => {
+    const pid = runningPid(paths, name);
+    if (pid) {
+      log(`${name} already running (pid ${pid})`);
+      pids.set(name, pid);
+      return pid;
+    }
+    if (name === 'kube-controller-manager' || name === 'kube-scheduler') await dropStaleLeaderLease(api, name, log);
+    log(`starting ${name}...`);
+    const at = Date.now();
+    const newPid = await startProcess(paths, name, commands[name].bin, commands[name].args);
+    startedNow.set(name, { pid: newPid, at });
+    pids.set(name, newPid);
+    return newPid;
+  };
+  // Waits for `name` to pass `check`. A process found running that exits meanwhile (one
+  // stopped just before `up`, still shutting down) is started again, once.
+  const waitFor = async (name, what, timeoutMs, check) => {
+    const pid = pids.get(name);
+    try {
+      await waitUntil({ paths, component: name, what, timeoutMs, pid, check });
+    } catch (error) {
+      if (!(error instanceof ClusterError) || !error.exited || startedNow.has(name)) throw error;
+      log(`${name} (pid ${pid}) exited; starting it again...`);
+      const again = await ensure(name);
+      await waitUntil({ paths, component: name, what, timeoutMs, pid: again, check });
+    }
+  };
+
   try {
-    const etcdPid = await ensure('etcd');
+    await ensure('etcd');
     if (startedNow.has('etcd')) log('waiting for etcd /health...');
-    await waitUntil({
-      paths,
-      component: 'etcd',
-      what: 'waiting for /health',
-      timeoutMs: TIMEOUTS.etcd,
-      pid: etcdPid,
-      check: async () => {
-        const res = await probe(`http://127.0.0.1:${ports.etcdClient}/health`);
-        if (res.status === 200 && /"health":\s*"true"/.test(res.text)) return true;
-        throw new Error(`HTTP ${res.status} ${res.text.trim().slice(0, 200)}`);
-      },
+    await waitFor('etcd', 'waiting for /health', TIMEOUTS.etcd, async () => {
+      const res = await probe(`http://127.0.0.1:${ports.etcdClient}/health`);
+      if (res.status === 200 && /"health":\s*"true"/.test(res.text)) return true;
+      throw new Error(`HTTP ${res.status} ${res.text.trim().slice(0, 200)}`);
     });
 
-    const apiserverPid = await ensure('kube-apiserver');
+    await ensure('kube-apiserver');
     log('waiting for kube-apiserver /readyz...');
-    await waitUntil({
-      paths,
-      component: 'kube-apiserver',
-      what: 'waiting for /readyz',
-      timeoutMs: TIMEOUTS.apiserver,
-      pid: apiserverPid,
-      check: async () => {
-        const res = await api.get('/readyz');
-        if (res.status === 200) return true;
-        const failing = res.text.split('\n').filter((l) => l.startsWith('[-]')).join(', ');
-        throw new Error(`HTTP ${res.status}${failing ? ` ${failing}` : ''}`);
-      },
+    await waitFor('kube-apiserver', 'waiting for /readyz', TIMEOUTS.apiserver, async () => {
+      const res = await api.request('GET', '/readyz', undefined, 2000);
+      if (res.status === 200) return true;
+      const failing = res.text.split('\n').filter((l) => l.startsWith('[-]')).join(', ');
+      throw new Error(`HTTP ${res.status}${failing ? ` ${failing}` : ''}`);
     });
 
+    await checkServerVersion(api, log);
     await ensureDeveloperBinding(api, log);
 
-    const pids = {};
-    for (const name of ['kube-controller-manager', 'kube-scheduler', 'kwok']) pids[name] = await ensure(name);
+    for (const name of ['kube-controller-manager', 'kube-scheduler', 'kwok']) await ensure(name);
 
     await ensureNodes(api, nodeManifests(settings), log);
 
     log('waiting for kube-controller-manager (default ServiceAccount)...');
-    await waitUntil({
-      paths,
-      component: 'kube-controller-manager',
-      what: 'waiting for the default ServiceAccount in namespace default',
-      timeoutMs: TIMEOUTS.serviceAccount,
-      pid: pids['kube-controller-manager'],
-      check: async () => {
+    await waitFor(
+      'kube-controller-manager',
+      'waiting for the default ServiceAccount in namespace default',
+      TIMEOUTS.serviceAccount,
+      async () => {
         const res = await api.get('/api/v1/namespaces/default/serviceaccounts/default');
         if (res.status === 200) return true;
         throw new Error(`HTTP ${res.status}`);
       },
-    });
+    );
 
-    // A restarted controller-manager or scheduler waits out its predecessor's leader Lease
-    // (15 s) before it works; wait for that, so `up` returns with both leading.
+    // Return with a freshly started controller-manager and scheduler leading.
     for (const name of ['kube-controller-manager', 'kube-scheduler']) {
-      const fresh = startedNow.get(name);
-      if (!fresh) continue;
+      if (!startedNow.has(name)) continue;
       log(`waiting for ${name} to hold its leader Lease...`);
-      await waitUntil({
-        paths,
-        component: name,
-        what: `waiting for Lease kube-system/${name} to be renewed`,
-        timeoutMs: TIMEOUTS.leaderLease,
-        pid: pids[name],
-        check: async () => {
-          const res = await api.get(`/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`);
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          const renewed = Date.parse(res.body?.spec?.renewTime ?? '');
-          if (renewed >= fresh.at) return true;
-          throw new Error(`held by ${res.body?.spec?.holderIdentity}, renewed ${res.body?.spec?.renewTime}`);
-        },
+      await waitFor(name, `waiting for Lease kube-system/${name} to be renewed`, TIMEOUTS.leaderLease, async () => {
+        const res = await api.get(`/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`);
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+        const renewed = Date.parse(res.body?.spec?.renewTime ?? '');
+        if (res.body?.spec?.holderIdentity && renewed >= startedNow.get(name).at) return true;
+        throw new Error(`held by ${res.body?.spec?.holderIdentity}, renewed ${res.body?.spec?.renewTime}`);
       });
     }
 
-    if (startedNow.has('kwok')) {
-      log('waiting for kwok /healthz...');
-      await waitUntil({
-        paths,
-        component: 'kwok',
-        what: 'waiting for /healthz',
-        timeoutMs: TIMEOUTS.kwok,
-        pid: pids.kwok,
-        check: async () => (await probe(`http://127.0.0.1:${ports.kwok}/healthz`)).status === 200,
-      });
-    }
+    if (startedNow.has('kwok')) log('waiting for kwok /healthz...');
+    await waitFor('kwok', 'waiting for /healthz', TIMEOUTS.kwok, async () => {
+      const res = await probe(`http://127.0.0.1:${ports.kwok}/healthz`);
+      if (res.status === 200) return true;
+      throw new Error(`HTTP ${res.status}`);
+    });
 
     const names = nodeManifests(settings).map((n) => n.metadata.name);
     log(`waiting for ${names.length} nodes to be Ready...`);
-    await waitUntil({
-      paths,
-      component: 'kwok',
-      what: 'waiting for nodes to be Ready',
-      timeoutMs: TIMEOUTS.nodes,
-      pid: pids.kwok,
-      check: async () => {
-        const res = await api.get('/api/v1/nodes');
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-        const byName = new Map(res.body.items.map((n) => [n.metadata.name, n]));
-        const problems = names.map((n) => (byName.has(n) ? nodeProblems(byName.get(n)) : `${n} missing`));
-        const remaining = problems.filter(Boolean);
-        if (remaining.length === 0) return true;
-        throw new Error(remaining.slice(0, 3).join('; ') + (remaining.length > 3 ? `; ${remaining.length - 3} more` : ''));
-      },
+    await waitFor('kwok', 'waiting for nodes to be Ready', TIMEOUTS.nodes, async () => {
+      const res = await api.get('/api/v1/nodes');
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const byName = new Map(res.body.items.map((n) => [n.metadata.name, n]));
+      const problems = names.map((n) => (byName.has(n) ? nodeProblems(byName.get(n)) : `${n} missing`));
+      const remaining = problems.filter(Boolean);
+      if (remaining.length === 0) return true;
+      throw new Error(remaining.slice(0, 3).join('; ') + (remaining.length > 3 ? `; ${remaining.length - 3} more` : ''));
     });
   } finally {
     api.close();
@@ -550,6 +601,35 @@ export async function clusterUp(options = {}) {
 
   log(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${result.apiServerUrl})`);
   return result;
+}
+
+// `name` is not running, so whoever holds its leader Lease is gone; a new instance would
+// wait out the rest of that Lease (up to 15 s) before working. Delete it instead, unless it
+// changes in the meantime (the precondition), which would mean a live holder after all.
+async function dropStaleLeaderLease(api, name, log) {
+  const path = `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`;
+  const lease = await api.get(path);
+  const holder = lease.body?.spec?.holderIdentity;
+  if (lease.status !== 200 || !holder) return;
+  const res = await api.request('DELETE', path, {
+    apiVersion: 'v1',
+    kind: 'DeleteOptions',
+    preconditions: { resourceVersion: lease.body.metadata.resourceVersion },
+  });
+  if (res.status === 200) log(`removed the leader Lease kube-system/${name} left by ${holder}`);
+}
+
+// Version-skew checks compare kubelet versions against the API server's gitVersion, which
+// is only meaningful when the binary was built with Kubernetes' version ldflags.
+async function checkServerVersion(api, log) {
+  const res = await api.get('/version');
+  const gitVersion = res.body?.gitVersion ?? '';
+  if (res.status === 200 && !/^v[1-9]\d*\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(gitVersion)) {
+    log(
+      `warning: kube-apiserver reports gitVersion ${JSON.stringify(gitVersion)}, not a release version; ` +
+        'build tools/kube with -X k8s.io/component-base/version.gitVersion=... (and gitMajor, gitMinor)',
+    );
+  }
 }
 
 async function ensureDeveloperBinding(api, log) {
@@ -563,7 +643,8 @@ async function ensureDeveloperBinding(api, log) {
   };
   const existing = await api.get(`${path}/${DEVELOPER_BINDING}`);
   if (existing.status === 200) {
-    const same = JSON.stringify(existing.body.subjects) === JSON.stringify(binding.subjects);
+    const key = (subjects) => (subjects ?? []).map((x) => `${x.kind}/${x.apiGroup ?? ''}/${x.name}`).sort().join(',');
+    const same = key(existing.body.subjects) === key(binding.subjects);
     if (same && existing.body.roleRef?.name === 'edit') return;
     if (existing.body.roleRef?.name === 'edit') {
       const res = await api.put(`${path}/${DEVELOPER_BINDING}`, {

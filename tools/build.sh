@@ -20,11 +20,25 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 command -v go >/dev/null 2>&1 || { echo "levee: Go is required to build tools (install Go 1.26+)" >&2; exit 1; }
 
+# Kubernetes components report their version from link-time variables; without them
+# /version says v0.0.0-master, which kubectl cannot parse and version checks misread.
+version_ldflags() {
+  [ "$1" = kube ] || return 0
+  local version
+  version="$(cd "$here/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+  local minor="${version#v1.}"
+  minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean -X %s.buildDate=1970-01-01T00:00:00Z' \
+    "$pkg" "$version" "$pkg" "$pkg" "$minor" "$pkg" "$pkg"
+}
+
 build_one() {
   local tool="$1" dir="$here/$1"
   [ -f "$dir/go.mod" ] || { echo "levee: unknown tool '$tool' (no $dir/go.mod)" >&2; exit 2; }
-  local key
-  key="$( (go env GOVERSION; cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go) | sha256sum | cut -c1-16)"
+  local ldflags key
+  ldflags="-s -w $(version_ldflags "$tool")"
+  key="$( (go env GOVERSION; echo "$ldflags"; cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go) | sha256sum | cut -c1-16)"
   local out="$cache_root/$tool-$key/$tool"
   if [ -x "$out" ]; then
     echo "$out"
@@ -33,8 +47,8 @@ build_one() {
   mkdir -p "$(dirname "$out")"
   echo "levee: building $tool (cold build; cached at $(dirname "$out") afterwards)..." >&2
   local started=$SECONDS
-  (cd "$dir" && go build -ldflags="-s -w" -o "$out.tmp" .)
-  mv "$out.tmp" "$out"
+  (cd "$dir" && go build -ldflags="$ldflags" -o "$out.tmp.$$" .)
+  mv "$out.tmp.$$" "$out"
   echo "levee: built $tool in $((SECONDS - started))s" >&2
   echo "$out"
 }

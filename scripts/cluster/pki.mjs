@@ -27,6 +27,7 @@ const CERTS = {
   'kube-controller-manager': { subject: '/CN=system:kube-controller-manager', ext: 'client' },
   'kube-scheduler': { subject: '/CN=system:kube-scheduler', ext: 'client' },
   kwok: { subject: '/O=system:masters/CN=kwok-controller', ext: 'client' },
+  'front-proxy-client': { subject: '/CN=front-proxy-client', ext: 'client' },
 };
 
 const OPENSSL_CONFIG = `[req]
