@@ -15,12 +15,25 @@ interface ServeFlags {
   logLevel?: string;
 }
 
+interface AuditFlags {
+  filename: string[];
+  cluster?: boolean;
+  namespace: string;
+  output: string;
+  config?: string;
+  kubeconfig?: string;
+  bundle?: string;
+}
+
 interface CertsFlags {
   dns: string[];
   ip: string[];
   out: string;
   days: number;
 }
+
+/** Errors that mean "you asked wrongly or gave broken input": exit 2, as `levee audit` documents. */
+const USAGE_OR_INPUT_ERRORS = new Set(['CERTS_INVALID_ARGUMENT', 'AUDIT_USAGE', 'MANIFEST_INVALID', 'CONFIG_INVALID', 'CONFIG_UNREADABLE', 'KUBECONFIG_MISSING']);
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const integer = (value: string): number => {
@@ -76,6 +89,44 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('audit')
+    .description('judge manifests as if applied (-f), or the live cluster (--cluster), with the webhook\'s policies')
+    .option('-f, --filename <path>', 'file, directory (recursive) or - for stdin; repeatable', collect, [])
+    .option('--cluster', 'use the live cluster: -f objects are judged as updates of the live ones; without -f, scan what is there')
+    .option('-n, --namespace <namespace>', 'namespace for namespaced objects that name none', 'default')
+    .option('-o, --output <format>', 'table | json | junit', 'table')
+    .option('--config <file>', 'YAML/JSON configuration file (default: $LEVEE_CONFIG)')
+    .option('--kubeconfig <file>', 'kubeconfig for --cluster (default: $KUBECONFIG, then in-cluster)')
+    .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
+    .action(async (flags: AuditFlags) => {
+      const { OUTPUTS, runAudit } = await import('./audit/command.js');
+      if (!(OUTPUTS as readonly string[]).includes(flags.output)) {
+        throw new LeveeError('AUDIT_USAGE', `--output must be one of ${OUTPUTS.join(', ')}, got ${flags.output}`);
+      }
+      const environment = configFromEnvironment();
+      const file = flags.config ?? environment.configFile;
+      const kubeconfig = flags.kubeconfig ?? environment.kubeconfig;
+      const config = buildConfig(file ? readConfigFile(file) : {}, {
+        ...(flags.bundle ? { bundlePath: flags.bundle } : {}),
+        ...(kubeconfig ? { kubeconfig } : {}),
+      });
+      const logger = createLogger('warn', process.stderr);
+      const result = await runAudit(
+        {
+          files: flags.filename,
+          cluster: flags.cluster === true,
+          namespace: flags.namespace,
+          output: flags.output as (typeof OUTPUTS)[number],
+          colour: process.stdout.isTTY === true && !environment.noColour,
+        },
+        config,
+        logger,
+      );
+      process.stdout.write(result.text);
+      exitCode = result.exitCode;
+    });
+
+  program
     .command('certs')
     .description('make a dev CA and a serving certificate; prints the caBundle for a webhook configuration')
     .option('--dns <name>', 'DNS name for the certificate (repeatable)', collect, [])
@@ -98,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof LeveeError) {
       process.stderr.write(`levee: ${err.message} [${err.code}]\n`);
-      exitCode = err.code === 'CERTS_INVALID_ARGUMENT' ? 2 : 1;
+      exitCode = USAGE_OR_INPUT_ERRORS.has(err.code) ? 2 : 1;
     } else {
       process.stderr.write(`levee: ${(err as Error)?.stack ?? String(err)}\n`);
       exitCode = 1;

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
+import { probeSettings } from './probe/settings.js';
+import { spotCapacitySettings } from './policies/spot-capacity-settings.js';
+import { versionSkewSettings } from './policies/version-skew-settings.js';
 
 /**
  * levee's whole configuration: defaults here, then a YAML/JSON file, then flags.
@@ -37,6 +40,34 @@ const genericPolicy = z.strictObject({
   action: action.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
 });
+
+const versionSkew = z.strictObject({
+  action: action.default('deny'),
+  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+  ...versionSkewSettings,
+});
+
+const spotCapacity = z.strictObject({
+  action: action.default('deny'),
+  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+  ...spotCapacitySettings,
+});
+
+const probeGate = z
+  .strictObject({
+    action: action.default('deny'),
+    exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+    /** What a missing or stale verdict does to a rollout: warn (allow, and say so), deny, or audit. */
+    unknownAction: action.default('warn'),
+    /** A verdict older than this is Unknown: the probe has stopped reporting. */
+    maxVerdictAgeSeconds: z.number().int().min(1).default(120),
+    /** Members of these groups may roll out while the cluster is Unhealthy. */
+    breakGlassGroups: z.array(z.string()).default([]),
+    /** Namespaces where rollouts go ahead while the cluster is Unhealthy. */
+    allowNamespaces: z.array(z.string()).default([]),
+  })
+  // decide.ts reads per-rule actions from `rules`; the unknown-verdict rule takes unknownAction.
+  .transform((policy) => ({ ...policy, rules: { 'verdict-unknown': policy.unknownAction } }));
 
 const schema = z.strictObject({
   server: z
@@ -76,16 +107,17 @@ const schema = z.strictObject({
   policies: z
     .strictObject({
       'scale-to-zero': scaleToZero.default(scaleToZero.parse({})),
-      'version-skew': genericPolicy.default(genericPolicy.parse({})),
-      'spot-capacity': genericPolicy.default(genericPolicy.parse({})),
-      'probe-gate': genericPolicy.default(genericPolicy.parse({})),
+      'version-skew': versionSkew.default(versionSkew.parse({})),
+      'spot-capacity': spotCapacity.default(spotCapacity.parse({})),
+      'probe-gate': probeGate.default(probeGate.parse({})),
     })
     .default({
       'scale-to-zero': scaleToZero.parse({}),
-      'version-skew': genericPolicy.parse({}),
-      'spot-capacity': genericPolicy.parse({}),
-      'probe-gate': genericPolicy.parse({}),
+      'version-skew': versionSkew.parse({}),
+      'spot-capacity': spotCapacity.parse({}),
+      'probe-gate': probeGate.parse({}),
     }),
+  probe: probeSettings.default(probeSettings.parse({})),
 });
 
 export type LeveeConfig = z.infer<typeof schema>;
@@ -128,8 +160,9 @@ export function readConfigFile(path: string): unknown {
 }
 
 /** The environment variables levee reads, all in this one place. */
-export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): { configFile?: string; kubeconfig?: string } {
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): { configFile?: string; kubeconfig?: string; noColour: boolean } {
   return {
+    noColour: env.NO_COLOR !== undefined,
     ...(env.LEVEE_CONFIG ? { configFile: env.LEVEE_CONFIG } : {}),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
   };

@@ -14,6 +14,12 @@ export type ErrorCode =
   | 'KUBECONFIG_MISSING'
   | 'CERTS_INVALID_ARGUMENT'
   | 'PATCH_INVALID'
+  | 'MANIFEST_INVALID'
+  | 'AUDIT_USAGE'
+  | 'PROBE_REQUEST'
+  | 'PROBE_FAILED'
+  | 'PROBE_TIMEOUT'
+  | 'VERDICT_INVALID'
   | 'INTERNAL';
 
 export class LeveeError extends Error {

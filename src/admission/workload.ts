@@ -45,13 +45,18 @@ export function scaleTarget(request: AdmissionRequest): WorkloadRef | undefined 
   return { kind, namespace: request.namespace, name: request.name };
 }
 
-/** Reads spec.replicas from a workload or a Scale object; absent means the API default of 1. */
+/**
+ * Reads spec.replicas. On a workload an absent value means the API default of 1; on an
+ * autoscaling/v1 Scale it means 0, because ScaleSpec.replicas is `omitempty`: a scale to
+ * zero arrives as `spec: {}`.
+ */
 export function replicasOf(object: KubeObject | null): number | undefined {
   if (!object) return undefined;
+  const absent = object.kind === 'Scale' ? 0 : 1;
   const spec = object.spec;
-  if (typeof spec !== 'object' || spec === null) return 1;
+  if (typeof spec !== 'object' || spec === null) return absent;
   const replicas = (spec as { replicas?: unknown }).replicas;
-  return typeof replicas === 'number' ? replicas : 1;
+  return typeof replicas === 'number' ? replicas : absent;
 }
 
 /** Builds the view of a Deployment, StatefulSet or ReplicaSet object; undefined for anything else. */

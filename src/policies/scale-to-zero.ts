@@ -28,6 +28,13 @@ const KEDA_PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
 export const scaleToZero: PolicyDefinition = {
   id: 'scale-to-zero',
   summary: 'a workload scaled to zero while a Service still selects it and nothing else backs that Service',
+  kinds: [
+    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
+    { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
+    { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true },
+    { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true },
+    { group: 'keda.sh', version: 'v1alpha1', kind: 'ScaledObject', resource: 'scaledobjects', namespaced: true },
+  ],
   buildContext: ({ request, cluster }: ContextInput): ScaleToZeroContext | undefined => {
     const change = describeChange(request, cluster);
     if (!change) return undefined;

@@ -9,6 +9,16 @@ export interface ContextInput {
   now: Date;
 }
 
+/** A kind of object a policy judges, with what `levee audit --cluster` needs to list it. */
+export interface JudgedKind {
+  group: string;
+  version: string;
+  kind: string;
+  /** The plural resource name, as in webhook rules. */
+  resource: string;
+  namespaced: boolean;
+}
+
 /**
  * A policy as TypeScript sees it: its id and the context builder that gathers, from the
  * caches, only what its Rego needs. `undefined` means the policy has nothing to judge here.
@@ -16,5 +26,7 @@ export interface ContextInput {
 export interface PolicyDefinition {
   id: PolicyId;
   summary: string;
+  /** The kinds this policy judges; `levee audit` skips (and counts) every other kind. */
+  kinds: readonly JudgedKind[];
   buildContext(input: ContextInput): unknown;
 }

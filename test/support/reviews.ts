@@ -58,11 +58,12 @@ export function deploymentReview(options: DeploymentReviewOptions): unknown {
 export function scaleReview(options: { uid?: string; name?: string; namespace?: string; replicas: number; oldReplicas?: number; dryRun?: boolean }): unknown {
   const name = options.name ?? 'web';
   const namespace = options.namespace ?? 'default';
+  // As the API server sends it: ScaleSpec.replicas is omitempty, so zero is left out.
   const scale = (replicas: number) => ({
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
     metadata: { name, namespace },
-    spec: { replicas },
+    spec: replicas === 0 ? {} : { replicas },
     status: { replicas: options.oldReplicas ?? 3, selector: `app=${name}` },
   });
   return {

@@ -1,0 +1,99 @@
+import { AuthenticationV1Api, AuthorizationV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject, UserInfo } from '../admission/types.js';
+import { startInformers } from '../cluster/informers.js';
+import { ClusterState } from '../cluster/state.js';
+import { LeveeError } from '../errors.js';
+import type { OverrideAuthorizer } from '../engine/overrides.js';
+import type { Logger } from '../logger.js';
+import type { JudgedKind } from '../policies/types.js';
+import type { ManifestObject } from './manifests.js';
+
+/** The same watch-backed caches `serve` uses, filled once for an audit run. */
+export async function liveState(kubeconfig: KubeConfig, logger: Logger, timeoutMs = 60_000): Promise<{ cluster: ClusterState; stop(): void }> {
+  const cluster = new ClusterState();
+  const informers = startInformers(kubeconfig, cluster, logger);
+  const deadline = Date.now() + timeoutMs;
+  while (!cluster.synced) {
+    if (Date.now() > deadline) {
+      informers.stop();
+      const waiting = cluster.stats().filter((stats) => !stats.synced).map((stats) => stats.name);
+      throw new LeveeError('KUBECONFIG_MISSING', `cluster caches did not sync within ${timeoutMs / 1000} s (${waiting.join(', ')}); is the API server reachable?`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { cluster, stop: informers.stop };
+}
+
+/** Reads the live version of an input object, or null when it does not exist yet. */
+export function liveReader(kubeconfig: KubeConfig): (object: KubeObject) => Promise<KubeObject | null> {
+  const api = KubernetesObjectApi.makeApiClient(kubeconfig);
+  return async (object) => {
+    try {
+      const header = { apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? '' } };
+      return (await api.read(header)) as KubeObject;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return null;
+      throw new LeveeError('KUBECONFIG_MISSING', `cannot read ${object.kind}/${object.metadata?.name}: ${(err as Error).message}`);
+    }
+  };
+}
+
+/**
+ * Every live object of the kinds policies judge, listed in pages so a large cluster is
+ * never held in one response. Kinds whose CRD is not installed are passed over.
+ */
+export async function* scanLive(kubeconfig: KubeConfig, kinds: readonly JudgedKind[], logger: Logger, pageSize = 500): AsyncGenerator<ManifestObject> {
+  const api = KubernetesObjectApi.makeApiClient(kubeconfig);
+  for (const kind of kinds) {
+    const apiVersion = kind.group ? `${kind.group}/${kind.version}` : kind.version;
+    let continueToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await api.list(apiVersion, kind.kind, undefined, undefined, undefined, undefined, undefined, undefined, pageSize, continueToken);
+      } catch (err) {
+        const code = (err as { code?: number }).code;
+        if (code === 404) {
+          logger.debug({ kind: kind.kind }, 'kind not served by this cluster; skipped');
+          break;
+        }
+        throw new LeveeError('KUBECONFIG_MISSING', `cannot list ${kind.resource}: ${(err as Error).message}`);
+      }
+      for (const item of page.items) {
+        const object = { ...item, apiVersion, kind: kind.kind } as KubeObject;
+        yield { object, source: `cluster:${kind.resource}` };
+      }
+      continueToken = page.metadata?._continue || undefined;
+    } while (continueToken);
+  }
+}
+
+/** Who is running the audit, so overrides are judged for them (SelfSubjectReview). */
+export async function currentUser(kubeconfig: KubeConfig): Promise<UserInfo> {
+  try {
+    const review = await kubeconfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    const info = review.status?.userInfo;
+    return { username: info?.username ?? '', groups: info?.groups ?? [], ...(info?.uid ? { uid: info.uid } : {}) };
+  } catch (err) {
+    throw new LeveeError('KUBECONFIG_MISSING', `cannot tell who is running the audit: ${(err as Error).message}`);
+  }
+}
+
+/** Overrides in an audit count for the person running it: a SelfSubjectAccessReview. */
+export function selfAuthorizer(kubeconfig: KubeConfig): OverrideAuthorizer {
+  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
+  return {
+    mayOverride: async (_user, policy) => {
+      const review = await api.createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: 'override', group: 'levee.dev', resource: 'policies', name: policy } },
+        },
+      });
+      return { allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) };
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import type { KubeObject } from '../admission/types.js';
+import { workloadKey, type WorkloadView } from '../admission/workload.js';
+import { ClusterState } from '../cluster/state.js';
+import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
+
+/** Endpoints levee imagines per workload; enough to count as "backed", small enough to stay cheap. */
+const IMAGINED_ENDPOINTS = 3;
+
+/**
+ * The cluster as the manifests describe it once applied and running: the input objects are
+ * context for each other. A workload with replicas > 0 is imagined Ready behind every
+ * Service that selects it, so a set of manifests is judged as a whole.
+ */
+export function stateFromManifests(objects: readonly KubeObject[], defaultNamespace: string): ClusterState {
+  const cluster = new ClusterState();
+  const workloads: WorkloadView[] = [];
+  for (const raw of objects) {
+    const object = withNamespace(raw, defaultNamespace);
+    const key = objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
+    switch (object.kind) {
+      case 'Service':
+        cluster.services.upsert(key, toServiceView(object));
+        break;
+      case 'EndpointSlice':
+        cluster.endpointSlices.upsert(key, toEndpointSliceView(object));
+        break;
+      case 'Pod':
+        cluster.pods.upsert(key, toPodView(object));
+        break;
+      case 'ReplicaSet':
+        cluster.replicaSets.upsert(key, toReplicaSetView(object));
+        break;
+      default:
+        break;
+    }
+    const workload = toWorkloadView(object);
+    if (workload) {
+      cluster.workloads.upsert(workloadKey(workload.ref), workload);
+      workloads.push(workload);
+    }
+  }
+  for (const workload of workloads) imagineEndpoints(cluster, workload);
+  for (const store of cluster.allStores()) store.markSynced();
+  return cluster;
+}
+
+export function withNamespace(object: KubeObject, namespace: string): KubeObject {
+  if (object.metadata?.namespace || !NAMESPACED_BY_DEFAULT(object.kind)) return object;
+  return { ...object, metadata: { ...object.metadata, namespace } };
+}
+
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass',
+  'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'NodePool', 'ProbeVerdict', 'IngressClass',
+  'RuntimeClass', 'APIService', 'CSIDriver',
+]);
+
+function NAMESPACED_BY_DEFAULT(kind: string | undefined): boolean {
+  return !CLUSTER_SCOPED.has(kind ?? '');
+}
+
+function imagineEndpoints(cluster: ClusterState, workload: WorkloadView): void {
+  if (workload.replicas <= 0) return;
+  const { namespace, name, kind } = workload.ref;
+  const pods = Array.from({ length: Math.min(workload.replicas, IMAGINED_ENDPOINTS) }, (_, i) => `${name}-planned-${i}`);
+  for (const pod of pods) {
+    cluster.pods.upsert(objectKey(namespace, pod), { namespace, name: pod, owner: { kind, name } });
+  }
+  for (const service of cluster.servicesSelecting(namespace, workload.podLabels)) {
+    const slice = `${service.name}-planned-${kind.toLowerCase()}-${name}`;
+    cluster.endpointSlices.upsert(objectKey(namespace, slice), {
+      namespace,
+      name: slice,
+      serviceName: service.name,
+      endpoints: pods.map((podName) => ({ ready: true, podName })),
+    });
+  }
+}

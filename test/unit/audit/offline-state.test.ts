@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { stateFromManifests } from '../../../src/audit/offline-state.js';
+import { deploymentObject } from '../../support/reviews.js';
+
+const service = (name: string, selector: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector } });
+
+describe('audit/offline-state', () => {
+  it('imagines a running workload ready behind every Service that selects it', () => {
+    const cluster = stateFromManifests([deploymentObject('web', '', 3, { app: 'web' }), service('web', { app: 'web' })], 'shop');
+    const [svc] = cluster.servicesSelecting('shop', { app: 'web' });
+    assert.ok(svc);
+    const backing = cluster.backingOf(svc, { kind: 'Deployment', namespace: 'shop', name: 'web' });
+    assert.equal(backing.readyEndpoints, 3);
+    assert.equal(backing.otherReadyEndpoints, 0);
+    assert.equal(cluster.synced, true);
+  });
+
+  it('counts another workload in the input as a backend', () => {
+    const cluster = stateFromManifests(
+      [deploymentObject('web', 'shop', 0, { app: 'web' }), deploymentObject('web-v2', 'shop', 2, { app: 'web', v: '2' }), service('web', { app: 'web' })],
+      'shop',
+    );
+    const backing = cluster.backingOf(cluster.servicesSelecting('shop', { app: 'web' })[0]!, { kind: 'Deployment', namespace: 'shop', name: 'web' });
+    assert.equal(backing.otherReadyEndpoints, 2);
+    assert.deepEqual(backing.otherBackends, ['Deployment/web-v2']);
+  });
+
+  it('imagines no endpoints for a workload at zero', () => {
+    const cluster = stateFromManifests([deploymentObject('web', 'shop', 0, { app: 'web' }), service('web', { app: 'web' })], 'shop');
+    assert.equal(cluster.endpointSlices.size, 0);
+  });
+});
