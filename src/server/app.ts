@@ -43,8 +43,12 @@ export function createApp(deps: AppDeps): express.Express {
       handleReview(deps, route, req, res).catch(next);
     });
   }
+  // For a fail-open registration (kube-system): the same judgement, but refusals become warnings.
+  app.post('/validate/warn-only', requireJson, parseJson, (req: Request, res: Response, next: NextFunction) => {
+    handleReview(deps, 'validate', req, res, true).catch(next);
+  });
   app.use((_req, res) => {
-    res.status(404).json({ code: 'NOT_FOUND', message: 'levee serves POST /validate, POST /mutate, GET /healthz, /readyz, /metrics' });
+    res.status(404).json({ code: 'NOT_FOUND', message: 'levee serves POST /validate, /validate/warn-only, /mutate, GET /healthz, /readyz, /metrics' });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const { status, code, message } = describeHttpError(err);
@@ -64,7 +68,7 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-async function handleReview(deps: AppDeps, route: Route, req: Request, res: Response): Promise<void> {
+async function handleReview(deps: AppDeps, route: Route, req: Request, res: Response, warnOnly = false): Promise<void> {
   const started = process.hrtime.bigint();
   let decoded;
   try {
@@ -83,7 +87,8 @@ async function handleReview(deps: AppDeps, route: Route, req: Request, res: Resp
     res.json(reviewOf(refusal(decoded.uid, decoded.message)));
     return;
   }
-  const judgement = await judge(deps, decoded.request, route);
+  const judged = await judge(deps, decoded.request, route);
+  const judgement = warnOnly ? asWarnings(judged) : judged;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   record(deps, route, decoded.request, judgement, seconds);
   res.json(reviewOf(judgement.response));
@@ -130,6 +135,14 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
     deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
     if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
   }
+}
+
+/** Turns a refusal into an allow that carries every reason as a warning. */
+function asWarnings(judgement: Judgement): Judgement {
+  const { response, decision } = judgement;
+  if (response.allowed || !decision) return judgement;
+  const refusals = decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`.slice(0, 256));
+  return { ...judgement, response: { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] } };
 }
 
 interface HttpErrorShape {

@@ -208,3 +208,26 @@ describe('server: readiness before caches sync', () => {
     }
   });
 });
+
+describe('server: /validate/warn-only (the fail-open kube-system registration)', () => {
+  it('turns a refusal into an allow that carries the reason as a warning', async () => {
+    const certs = await makeTestCerts();
+    const config = buildConfig({
+      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
+      bundlePath: BUNDLE_PATH,
+      logLevel: 'silent',
+    });
+    const events: AdmissionEvent[] = [];
+    const running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService(), events: { record: (e) => events.push(e) } });
+    try {
+      const answer = await call(running.port, certs.ca, { path: '/validate/warn-only', body: JSON.stringify(scaleReview({ replicas: 0 })) });
+      const response = (answer.json() as AdmissionReview).response!;
+      assert.equal(response.allowed, true);
+      assert.equal(response.status, undefined);
+      assert.match(response.warnings!.join('\n'), /warn-only\) \[scale-to-zero\] scaling Deployment\/web to 0 replicas/);
+      assert.equal(events.length, 0);
+    } finally {
+      await running.close();
+    }
+  });
+});
