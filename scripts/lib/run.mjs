@@ -50,7 +50,12 @@ export function ensureCommands(packagesByCommand) {
   run('apt-get', ['install', '-y', '-qq', ...packages], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
-/** Path of a pinned Go tool, built and cached on first use (tools/build.sh). */
+/**
+ * Path of a pinned Go tool, built and cached on first use (tools/build.sh).
+ * LEVEE_<TOOL> (e.g. LEVEE_OPA) points at a prebuilt one instead, as the image build does.
+ */
 export function toolPath(tool) {
+  const prebuilt = process.env[`LEVEE_${tool.toUpperCase()}`];
+  if (prebuilt) return prebuilt;
   return capture(join(repoRoot, 'tools', 'build.sh'), [tool]);
 }
