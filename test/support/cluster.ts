@@ -45,3 +45,39 @@ export function addService(cluster: ClusterState, name: string, namespace: strin
     endpoints: readyPods.map((pod) => ({ addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: pod, namespace } })),
   }));
 }
+
+export interface EndpointSpec {
+  pod?: string;
+  /** `null` and `undefined` both mean ready, as discovery.k8s.io/v1 says. */
+  ready?: boolean | null;
+}
+
+/** An EndpointSlice for Service `service`, as the EndpointSlice controller would write it. */
+export function addEndpointSlice(cluster: ClusterState, service: string, namespace: string, slice: string, endpoints: EndpointSpec[]): void {
+  cluster.endpointSlices.upsert(`${namespace}/${slice}`, toEndpointSliceView({
+    kind: 'EndpointSlice',
+    metadata: { name: slice, namespace, labels: { 'kubernetes.io/service-name': service } },
+    endpoints: endpoints.map((endpoint, i) => ({
+      addresses: [`10.1.0.${i + 1}`],
+      ...(endpoint.ready === undefined ? {} : { conditions: { ready: endpoint.ready } }),
+      ...(endpoint.pod ? { targetRef: { kind: 'Pod', name: endpoint.pod, namespace } } : {}),
+    })),
+  }));
+}
+
+/** A pod, optionally controlled by `owner` (e.g. a StatefulSet, a Job), or bare. */
+export function addPod(cluster: ClusterState, name: string, namespace: string, owner?: { kind: string; name: string }): void {
+  cluster.pods.upsert(`${namespace}/${name}`, toPodView({
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace,
+      ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: `uid-${owner.name}`, controller: true }] } : {}),
+    },
+  }));
+}
+
+/** A Service with a selector and no EndpointSlice yet. */
+export function addServiceOnly(cluster: ClusterState, name: string, namespace: string, selector: Record<string, string> | null): void {
+  cluster.services.upsert(`${namespace}/${name}`, toServiceView({ kind: 'Service', metadata: { name, namespace }, spec: { selector } }));
+}

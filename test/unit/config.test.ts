@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildConfig, configFromEnvironment, readConfigFile } from '../../src/config.js';
+import { ConfigError, LeveeError } from '../../src/errors.js';
+
+function configErrorMatching(pattern: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+describe('config', () => {
+  describe('buildConfig defaults', () => {
+    const config = buildConfig();
+
+    it('serves on 8443 with the shipped bundle and levee-system as its namespace', () => {
+      assert.equal(config.server.port, 8443);
+      assert.equal(config.server.host, '0.0.0.0');
+      assert.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024);
+      assert.ok(config.server.keepAliveTimeoutMs > 90_000, 'keep-alive must outlast the API server idle timeout');
+      assert.equal(config.bundlePath, 'dist/policies/bundle.tar.gz');
+      assert.equal(config.leveeNamespace, 'levee-system');
+      assert.equal(config.logLevel, 'info');
+      assert.equal(config.kubeconfig, undefined);
+    });
+
+    it('denies scale to zero but only warns for autoscalers and deleted last backends', () => {
+      const policy = config.policies['scale-to-zero'];
+      assert.equal(policy.action, 'deny');
+      assert.deepEqual(policy.rules, { 'autoscaler-to-zero': 'warn', 'last-backend-deleted': 'warn' });
+      assert.deepEqual(policy.exemptWorkloads, []);
+      assert.deepEqual(policy.exempt, { namespaces: [], users: [], groups: [] });
+    });
+
+    it('configures every policy with deny and no exemptions', () => {
+      for (const id of ['version-skew', 'spot-capacity', 'probe-gate'] as const) {
+        assert.equal(config.policies[id].action, 'deny', id);
+        assert.deepEqual(config.policies[id].exempt, { namespaces: [], users: [], groups: [] }, id);
+      }
+      assert.deepEqual(config.exempt, { namespaces: [], users: [], groups: [] });
+    });
+  });
+
+  describe('buildConfig layering', () => {
+    it('merges mappings deeply, so a later layer changes one key and keeps its siblings', () => {
+      const config = buildConfig({ server: { port: 9443 } }, { server: { host: '127.0.0.1' } });
+      assert.equal(config.server.port, 9443);
+      assert.equal(config.server.host, '127.0.0.1');
+      assert.equal(config.server.tlsCertFile, 'certs/tls.crt');
+    });
+
+    it('lets a later layer override an earlier one', () => {
+      const config = buildConfig({ logLevel: 'debug', server: { port: 9443 } }, { logLevel: 'warn' });
+      assert.equal(config.logLevel, 'warn');
+      assert.equal(config.server.port, 9443);
+    });
+
+    it('replaces lists instead of concatenating them', () => {
+      const config = buildConfig({ exempt: { namespaces: ['a', 'b'] } }, { exempt: { namespaces: ['c'] } });
+      assert.deepEqual(config.exempt.namespaces, ['c']);
+    });
+
+    it('sets one scale-to-zero rule and keeps the default of the other', () => {
+      const config = buildConfig({ policies: { 'scale-to-zero': { rules: { 'autoscaler-to-zero': 'deny' } } } });
+      assert.deepEqual(config.policies['scale-to-zero'].rules, { 'autoscaler-to-zero': 'deny', 'last-backend-deleted': 'warn' });
+      assert.equal(config.policies['scale-to-zero'].action, 'deny');
+    });
+
+    it('skips null and undefined layers and undefined values', () => {
+      const config = buildConfig(null, { logLevel: 'debug' }, undefined, { logLevel: undefined });
+      assert.equal(config.logLevel, 'debug');
+    });
+
+    it('does not share or freeze the caller\'s objects', () => {
+      const namespaces = ['team-a'];
+      const layer = { exempt: { namespaces } };
+      const config = buildConfig(layer);
+      assert.deepEqual(config.exempt.namespaces, ['team-a']);
+      assert.equal(Object.isFrozen(namespaces), false);
+      assert.equal(Object.isFrozen(layer.exempt), false);
+    });
+
+    it('gives each call its own configuration', () => {
+      const exempted = buildConfig({ policies: { 'scale-to-zero': { exempt: { namespaces: ['batch'] } } } });
+      const plain = buildConfig();
+      assert.deepEqual(exempted.policies['scale-to-zero'].exempt.namespaces, ['batch']);
+      assert.deepEqual(plain.policies['scale-to-zero'].exempt.namespaces, []);
+    });
+  });
+
+  describe('buildConfig validation', () => {
+    it('rejects an unknown policy setting, naming where it is and the key', () => {
+      assert.throws(
+        () => buildConfig({ policies: { 'scale-to-zero': { bogus: true } } }),
+        configErrorMatching(/policies\.scale-to-zero\b.*\bbogus\b/),
+      );
+    });
+
+    it('rejects an unknown top-level key, naming it', () => {
+      assert.throws(() => buildConfig({ bogusSetting: 1 }), configErrorMatching(/bogusSetting/));
+    });
+
+    it('rejects an unknown scale-to-zero rule, naming the rule', () => {
+      assert.throws(
+        () => buildConfig({ policies: { 'scale-to-zero': { rules: { 'no-such-rule': 'deny' } } } }),
+        configErrorMatching(/policies\.scale-to-zero\.rules\b.*no-such-rule/),
+      );
+    });
+
+    it('rejects a wrong type, naming its key', () => {
+      assert.throws(() => buildConfig({ server: { port: '8443' } }), configErrorMatching(/server\.port/));
+    });
+
+    it('rejects an out-of-range port', () => {
+      assert.throws(() => buildConfig({ server: { port: 70000 } }), configErrorMatching(/server\.port/));
+    });
+
+    it('rejects an action that is not deny, warn or audit, naming its key', () => {
+      assert.throws(() => buildConfig({ policies: { 'probe-gate': { action: 'block' } } }), configErrorMatching(/policies\.probe-gate\.action/));
+    });
+
+    it('rejects an exempt workload that is not namespace/name, naming the entry', () => {
+      assert.throws(
+        () => buildConfig({ policies: { 'scale-to-zero': { exemptWorkloads: ['default/web', 'just-a-name'] } } }),
+        configErrorMatching(/policies\.scale-to-zero\.exemptWorkloads\.1: expected namespace\/name/),
+      );
+    });
+
+    it('rejects a layer that is not a mapping', () => {
+      assert.throws(() => buildConfig(['port', 8443]), configErrorMatching(/\(root\): expected a mapping/));
+    });
+
+    it('rejects a scalar where a mapping belongs, naming the key', () => {
+      assert.throws(() => buildConfig({ server: 8443 }), configErrorMatching(/^invalid configuration: server\b/));
+    });
+  });
+
+  describe('the built configuration', () => {
+    it('is frozen all the way down', () => {
+      const config = buildConfig({ exempt: { namespaces: ['kube-system'] } });
+      assert.ok(Object.isFrozen(config));
+      assert.ok(Object.isFrozen(config.server));
+      assert.ok(Object.isFrozen(config.policies['scale-to-zero'].rules));
+      assert.ok(Object.isFrozen(config.exempt.namespaces));
+      assert.throws(() => {
+        (config.server as { port: number }).port = 1;
+      }, TypeError);
+      assert.throws(() => {
+        (config.exempt.namespaces as string[]).push('default');
+      }, TypeError);
+      assert.equal(config.server.port, 8443);
+      assert.deepEqual(config.exempt.namespaces, ['kube-system']);
+    });
+  });
+
+  describe('readConfigFile', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'levee-config-'));
+    });
+    after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    function file(name: string, text: string): string {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    }
+
+    it('reads YAML', () => {
+      const path = file('levee.yaml', 'server:\n  port: 9443\npolicies:\n  scale-to-zero:\n    action: warn\n');
+      const parsed = readConfigFile(path);
+      assert.deepEqual(parsed, { server: { port: 9443 }, policies: { 'scale-to-zero': { action: 'warn' } } });
+      assert.equal(buildConfig(parsed).policies['scale-to-zero'].action, 'warn');
+    });
+
+    it('reads JSON', () => {
+      const path = file('levee.json', '{"leveeNamespace": "guards"}');
+      assert.deepEqual(readConfigFile(path), { leveeNamespace: 'guards' });
+    });
+
+    it('reads an empty file as no settings', () => {
+      assert.deepEqual(readConfigFile(file('empty.yaml', '')), {});
+    });
+
+    it('names a missing file', () => {
+      const path = join(dir, 'absent.yaml');
+      assert.throws(
+        () => readConfigFile(path),
+        (err: unknown) => err instanceof LeveeError && err.code === 'CONFIG_UNREADABLE' && err.message.includes(path),
+      );
+    });
+
+    it('names a file that is not valid YAML', () => {
+      const path = file('broken.yaml', 'server:\n  port: [8443\n');
+      assert.throws(() => readConfigFile(path), configErrorMatching(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*not valid YAML`)));
+    });
+
+    for (const [what, text] of [
+      ['a list', '- server\n- policies\n'],
+      ['a scalar', 'just words\n'],
+    ] as const) {
+      it(`names a file whose top level is ${what}, not a mapping`, () => {
+        const path = file(`${what.replace(' ', '-')}.yaml`, text);
+        assert.throws(
+          () => readConfigFile(path),
+          (err: unknown) => err instanceof ConfigError && err.message.includes(path) && /must be a mapping/.test(err.message),
+        );
+      });
+    }
+  });
+
+  describe('configFromEnvironment', () => {
+    it('reads LEVEE_CONFIG and KUBECONFIG only when set', () => {
+      const read = configFromEnvironment({ LEVEE_CONFIG: '/etc/levee.yaml', KUBECONFIG: '/k', HOME: '/root' });
+      assert.equal(read.configFile, '/etc/levee.yaml');
+      assert.equal(read.kubeconfig, '/k');
+      const empty = configFromEnvironment({ LEVEE_CONFIG: '' });
+      assert.equal('configFile' in empty, false);
+      assert.equal('kubeconfig' in empty, false);
+    });
+
+    it('turns colour off when NO_COLOR is set, even to an empty string', () => {
+      assert.equal(configFromEnvironment({ NO_COLOR: '' }).noColour, true);
+      assert.equal(configFromEnvironment({}).noColour, false);
+    });
+  });
+});

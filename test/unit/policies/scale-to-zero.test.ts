@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import type { AdmissionRequest } from '../../../src/admission/types.js';
+import { workloadKey } from '../../../src/admission/workload.js';
+import type { ClusterState } from '../../../src/cluster/state.js';
+import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js';
+import { buildConfig } from '../../../src/config.js';
+import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
+import { addDeploymentWithPods, addEndpointSlice, clusterWithBackedService } from '../../support/cluster.js';
+import {
+  admissionRequest,
+  controllerRef,
+  GVK,
+  GVR,
+  hpaObject,
+  replicaSetObject,
+  requestOf,
+  scaledObject,
+  statefulSetObject,
+} from '../../support/requests.js';
+import { deploymentReview, scaleReview } from '../../support/reviews.js';
+
+const config = buildConfig();
+const now = new Date('2025-01-01T00:00:00Z');
+
+function contextFor(request: AdmissionRequest, cluster: ClusterState = clusterWithBackedService()): ScaleToZeroContext | undefined {
+  return scaleToZero.buildContext({ request, cluster, config, now }) as ScaleToZeroContext | undefined;
+}
+
+const webService = { name: 'web', readyEndpoints: 3, otherReadyEndpoints: 0, otherBackends: [] };
+
+describe('policies/scale-to-zero context', () => {
+  it('is registered under the scale-to-zero id', () => {
+    assert.equal(scaleToZero.id, 'scale-to-zero');
+  });
+
+  describe('workload updates and creates', () => {
+    it('describes an UPDATE from 3 to 0 replicas with the Service that selects the pods', () => {
+      assert.deepEqual(contextFor(requestOf(deploymentReview({ replicas: 0, oldReplicas: 3 }))), {
+        target: { kind: 'Deployment', namespace: 'default', name: 'web' },
+        change: 'replicas',
+        replicasBefore: 3,
+        replicasAfter: 0,
+        services: [webService],
+      });
+    });
+
+    it('describes a CREATE with 0 replicas as coming from nothing', () => {
+      const context = contextFor(requestOf(deploymentReview({ replicas: 0, operation: 'CREATE' })));
+      assert.equal(context?.change, 'replicas');
+      assert.equal(context?.replicasBefore, null);
+      assert.equal(context?.replicasAfter, 0);
+    });
+
+    it('lists no Services when none selects the pod template', () => {
+      const context = contextFor(requestOf(deploymentReview({ replicas: 0, labels: { app: 'batch' } })));
+      assert.deepEqual(context?.services, []);
+    });
+
+    it('counts what else backs the Service', () => {
+      const cluster = clusterWithBackedService({ ready: 2 });
+      addDeploymentWithPods(cluster, 'web-v2', 'default', 1, { app: 'web' });
+      addEndpointSlice(cluster, 'web', 'default', 'web-fghij', [{ pod: 'web-v2-rs-0', ready: true }]);
+      const context = contextFor(requestOf(deploymentReview({ replicas: 0 })), cluster);
+      assert.deepEqual(context?.services, [{ name: 'web', readyEndpoints: 3, otherReadyEndpoints: 1, otherBackends: ['Deployment/web-v2'] }]);
+    });
+
+    it('describes a StatefulSet update', () => {
+      const request = admissionRequest({
+        kind: GVK.statefulSet,
+        resource: GVR.statefulsets,
+        operation: 'UPDATE',
+        name: 'db',
+        object: statefulSetObject('db', 'default', 0, { app: 'db' }),
+        oldObject: statefulSetObject('db', 'default', 2, { app: 'db' }),
+      });
+      const context = contextFor(request);
+      assert.deepEqual(context?.target, { kind: 'StatefulSet', namespace: 'default', name: 'db' });
+      assert.equal(context?.replicasBefore, 2);
+      assert.equal(context?.replicasAfter, 0);
+    });
+
+    it('judges a ReplicaSet that nothing controls', () => {
+      const request = admissionRequest({
+        kind: GVK.replicaSet,
+        resource: GVR.replicasets,
+        operation: 'UPDATE',
+        name: 'bare',
+        object: replicaSetObject('bare', 'default', 0, { app: 'web' }),
+        oldObject: replicaSetObject('bare', 'default', 2, { app: 'web' }),
+      });
+      const context = contextFor(request);
+      assert.deepEqual(context?.target, { kind: 'ReplicaSet', namespace: 'default', name: 'bare' });
+      assert.deepEqual(context?.services.map((svc) => svc.name), ['web']);
+    });
+
+    it('ignores a ReplicaSet that a Deployment controls', () => {
+      const owner = controllerRef('Deployment', 'web');
+      const request = admissionRequest({
+        kind: GVK.replicaSet,
+        resource: GVR.replicasets,
+        operation: 'UPDATE',
+        name: 'web-rs',
+        object: replicaSetObject('web-rs', 'default', 0, { app: 'web' }, owner),
+        oldObject: replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner),
+      });
+      assert.equal(contextFor(request), undefined);
+    });
+  });
+
+  describe('the scale subresource', () => {
+    it('looks the parent Deployment up in the cluster state for its pod labels', () => {
+      const context = contextFor(requestOf(scaleReview({ replicas: 0, oldReplicas: 3 })));
+      assert.deepEqual(context, {
+        target: { kind: 'Deployment', namespace: 'default', name: 'web' },
+        change: 'replicas',
+        replicasBefore: 3,
+        replicasAfter: 0,
+        services: [webService],
+      });
+    });
+
+    it('has nothing to judge when the parent is not in the cluster state', () => {
+      assert.equal(contextFor(requestOf(scaleReview({ name: 'unknown', replicas: 0 }))), undefined);
+    });
+
+    it('ignores scaling a ReplicaSet that a Deployment controls', () => {
+      const cluster = clusterWithBackedService();
+      const rs = replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web'));
+      const view = toWorkloadView(rs);
+      assert.ok(view);
+      cluster.workloads.upsert(workloadKey(view.ref), view);
+      cluster.replicaSets.upsert('default/web-rs', toReplicaSetView(rs));
+      const request = admissionRequest({
+        kind: GVK.scale,
+        resource: GVR.replicasets,
+        subResource: 'scale',
+        operation: 'UPDATE',
+        name: 'web-rs',
+        object: { kind: 'Scale', spec: { replicas: 0 } },
+        oldObject: { kind: 'Scale', spec: { replicas: 3 } },
+      });
+      assert.equal(contextFor(request, cluster), undefined);
+    });
+  });
+
+  describe('DELETE', () => {
+    it('describes deleting a workload as going from its replicas to 0', () => {
+      const context = contextFor(requestOf(deploymentReview({ operation: 'DELETE', replicas: 0, oldReplicas: 2 })));
+      assert.equal(context?.change, 'delete');
+      assert.equal(context?.replicasBefore, 2);
+      assert.equal(context?.replicasAfter, 0);
+      assert.deepEqual(context?.services.map((svc) => svc.name), ['web']);
+    });
+
+    it('falls back to the cluster state when the API server sends no oldObject', () => {
+      const request = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'DELETE', name: 'web' });
+      const context = contextFor(request);
+      assert.equal(context?.change, 'delete');
+      assert.equal(context?.replicasBefore, 3);
+    });
+
+    it('ignores deleting a ReplicaSet that a Deployment controls', () => {
+      const request = admissionRequest({
+        kind: GVK.replicaSet,
+        resource: GVR.replicasets,
+        operation: 'DELETE',
+        name: 'web-rs',
+        oldObject: replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web')),
+      });
+      assert.equal(contextFor(request), undefined);
+    });
+  });
+
+  describe('autoscalers', () => {
+    function hpaRequest(minReplicas?: number, target = 'web'): AdmissionRequest {
+      return admissionRequest({ kind: GVK.hpa, resource: GVR.hpas, operation: 'CREATE', name: 'web-hpa', object: hpaObject('web-hpa', 'default', target, minReplicas) });
+    }
+
+    it('describes an HPA with minReplicas 0 as an autoscaler that can reach zero', () => {
+      assert.deepEqual(contextFor(hpaRequest(0)), {
+        target: { kind: 'Deployment', namespace: 'default', name: 'web' },
+        change: 'autoscaler',
+        replicasBefore: 3,
+        replicasAfter: 0,
+        autoscaler: { kind: 'HorizontalPodAutoscaler', name: 'web-hpa' },
+        services: [webService],
+      });
+    });
+
+    it('has nothing to judge for an HPA with minReplicas 1 or the default', () => {
+      assert.equal(contextFor(hpaRequest(1)), undefined);
+      assert.equal(contextFor(hpaRequest()), undefined);
+    });
+
+    it('has nothing to judge for an HPA whose target is not in the cluster state', () => {
+      assert.equal(contextFor(hpaRequest(0, 'missing')), undefined);
+    });
+
+    function kedaRequest(options: Parameters<typeof scaledObject>[3]): AdmissionRequest {
+      return admissionRequest({
+        kind: GVK.scaledObject,
+        resource: GVR.scaledObjects,
+        operation: 'UPDATE',
+        name: 'web-so',
+        object: scaledObject('web-so', 'default', 'web', options),
+        oldObject: scaledObject('web-so', 'default', 'web'),
+      });
+    }
+
+    it('describes a KEDA ScaledObject as able to reach zero, its default minReplicaCount', () => {
+      const context = contextFor(kedaRequest({}));
+      assert.equal(context?.change, 'autoscaler');
+      assert.deepEqual(context?.autoscaler, { kind: 'ScaledObject', name: 'web-so' });
+      assert.deepEqual(context?.target, { kind: 'Deployment', namespace: 'default', name: 'web' });
+    });
+
+    it('has nothing to judge for a ScaledObject with minReplicaCount 1', () => {
+      assert.equal(contextFor(kedaRequest({ minReplicaCount: 1 })), undefined);
+    });
+
+    it('describes paused-replicas "0" as pausing the target at zero, whatever minReplicaCount says', () => {
+      const context = contextFor(kedaRequest({ minReplicaCount: 2, annotations: { 'autoscaling.keda.sh/paused-replicas': '0' } }));
+      assert.deepEqual(context, {
+        target: { kind: 'Deployment', namespace: 'default', name: 'web' },
+        change: 'paused',
+        replicasBefore: 3,
+        replicasAfter: 0,
+        autoscaler: { kind: 'ScaledObject', name: 'web-so' },
+        services: [webService],
+      });
+    });
+
+    it('does not treat paused-replicas above zero as a pause at zero', () => {
+      assert.equal(contextFor(kedaRequest({ minReplicaCount: 1, annotations: { 'autoscaling.keda.sh/paused-replicas': '2' } })), undefined);
+    });
+
+    it('does not treat an empty paused-replicas as a pause at zero', () => {
+      for (const value of ['', ' ']) {
+        assert.equal(contextFor(kedaRequest({ minReplicaCount: 1, annotations: { 'autoscaling.keda.sh/paused-replicas': value } })), undefined);
+      }
+    });
+  });
+
+  describe('requests it has nothing to judge', () => {
+    it('gives undefined for unrelated kinds', () => {
+      const configMap = admissionRequest({ kind: GVK.configMap, resource: GVR.configMaps, operation: 'UPDATE', name: 'cfg', object: { kind: 'ConfigMap', data: { replicas: '0' } } });
+      assert.equal(contextFor(configMap), undefined);
+    });
+
+    it('gives undefined for an HPA-shaped object outside the autoscaling group', () => {
+      const request = admissionRequest({
+        kind: { group: 'example.com', version: 'v1', kind: 'HorizontalPodAutoscaler' },
+        resource: { group: 'example.com', version: 'v1', resource: 'horizontalpodautoscalers' },
+        operation: 'CREATE',
+        object: hpaObject('web-hpa', 'default', 'web', 0),
+      });
+      assert.equal(contextFor(request), undefined);
+    });
+
+    it('gives undefined for other subresources of a workload', () => {
+      const request = { ...requestOf(deploymentReview({ replicas: 0 })), subResource: 'status' };
+      assert.equal(contextFor(request), undefined);
+    });
+
+    it('gives undefined for CONNECT', () => {
+      const request = { ...requestOf(deploymentReview({ replicas: 0 })), operation: 'CONNECT' as const };
+      assert.equal(contextFor(request), undefined);
+    });
+  });
+});
