@@ -2,8 +2,14 @@
 # the list is explicit so that reading this file tells which policies ship.
 package levee
 
+import data.levee.policies.probe_gate
 import data.levee.policies.scale_to_zero
+import data.levee.policies.spot_capacity
+import data.levee.policies.version_skew
 
 decision := {"violations": violations}
 
-violations := [v | some v in scale_to_zero.violations]
+violations := array.concat(
+	array.concat([v | some v in scale_to_zero.violations], [v | some v in version_skew.violations]),
+	array.concat([v | some v in spot_capacity.violations], [v | some v in probe_gate.violations]),
+)

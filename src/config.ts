@@ -82,6 +82,10 @@ const schema = z.strictObject({
       /** Above the API server's 90 s idle timeout, so its pooled connections are not torn down. */
       keepAliveTimeoutMs: z.number().int().min(1000).default(95_000),
       requestTimeoutMs: z.number().int().min(100).default(10_000),
+      /** A client must send its complete headers within this time (slowloris). */
+      headersTimeoutMs: z.number().int().min(100).default(15_000),
+      /** A cache whose watch has been broken longer than this is stale: /readyz, metrics, logs and warnings say so. */
+      staleAfterSeconds: z.number().min(1).default(60),
     })
     .default({
       host: '0.0.0.0',
@@ -91,6 +95,8 @@ const schema = z.strictObject({
       bodyLimitBytes: 7 * 1024 * 1024,
       keepAliveTimeoutMs: 95_000,
       requestTimeoutMs: 10_000,
+      headersTimeoutMs: 15_000,
+      staleAfterSeconds: 60,
     }),
   bundlePath: z.string().default('dist/policies/bundle.tar.gz'),
   kubeconfig: z.string().optional(),
@@ -130,10 +136,9 @@ export function buildConfig(...layers: unknown[]): LeveeConfig {
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeDeep(acc, layer, ''), {});
   const result = schema.safeParse(merged);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      const unknown = issue.code === 'unrecognized_keys' ? `: unknown key(s) ${issue.keys.join(', ')}` : `: ${issue.message}`;
-      return `${key}${unknown}`;
+    const problems = result.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${[...issue.path, key].join('.')}: unknown key`);
+      return [`${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`];
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }

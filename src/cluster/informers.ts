@@ -11,6 +11,9 @@ import {
 import type { KubeObject } from '../admission/types.js';
 import { workloadKey, type WorkloadView } from '../admission/workload.js';
 import type { Logger } from '../logger.js';
+import { pollApiServerVersion } from './apiserver-version.js';
+import { customKindsOf } from './custom-kind-sinks.js';
+import { watchCustomKinds } from './custom-kinds.js';
 import type { IndexedStore } from './store.js';
 import type { ClusterState } from './state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from './views.js';
@@ -61,6 +64,7 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
     },
     { path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces(), sinks: [sink(cluster.workloads, workload('Deployment'))] },
     { path: '/apis/apps/v1/statefulsets', list: () => apps.listStatefulSetForAllNamespaces(), sinks: [sink(cluster.workloads, workload('StatefulSet'))] },
+    { path: '/api/v1/nodes', list: () => core.listNode(), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
   ];
 
   // A store fed by several watches (workloads) is synced when all of them have listed.
@@ -71,7 +75,15 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
   const informers: Array<Informer<KubernetesObject>> = [];
   for (const feed of feeds) {
     const informer = makeInformer(kubeconfig, feed.path, feed.list);
+    // A failed list or watch still resolves start() (the informer reports it as an error),
+    // so each attempt notes whether an error came; a clean attempt means the watch is up.
+    let failedThisAttempt = false;
+    let listedOnce = false;
+    const current = (): void => {
+      for (const { store } of feed.sinks) cluster.freshness.current(store.name, feed.path);
+    };
     const upsert = (object: KubernetesObject): void => {
+      current();
       for (const { store, project } of feed.sinks) {
         const projected = project(object as KubeObject);
         if (projected) store.upsert(projected[0], projected[1]);
@@ -80,6 +92,7 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
     informer.on('add', upsert);
     informer.on('update', upsert);
     informer.on('delete', (object) => {
+      current();
       for (const { store, project } of feed.sinks) {
         const projected = project(object as KubeObject);
         if (projected) store.remove(projected[0]);
@@ -87,16 +100,23 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
     });
     informer.on('error', (err: unknown) => {
       if (stopped) return;
+      failedThisAttempt = true;
+      for (const { store } of feed.sinks) cluster.freshness.broken(store.name, feed.path);
       logger.warn({ cache: feed.path, err: String((err as Error)?.message ?? err) }, 'watch failed; serving from cache and retrying');
       setTimeout(() => {
-        if (!stopped) informer.start().catch(() => undefined);
+        if (!stopped) begin();
       }, RETRY_MS).unref();
     });
     informers.push(informer);
     const begin = (): void => {
+      failedThisAttempt = false;
       informer
         .start()
         .then(() => {
+          if (stopped || failedThisAttempt) return;
+          current();
+          if (listedOnce) return;
+          listedOnce = true;
           for (const { store } of feed.sinks) {
             const left = (pendingPerStore.get(store) ?? 1) - 1;
             pendingPerStore.set(store, left);
@@ -113,10 +133,14 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
     };
     begin();
   }
+  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger);
+  const apiServerVersion = pollApiServerVersion(kubeconfig, cluster.apiServer, logger);
   return {
     stop() {
       stopped = true;
       for (const informer of informers) void informer.stop();
+      customKinds.stop();
+      apiServerVersion.stop();
     },
   };
 }

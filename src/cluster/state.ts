@@ -1,13 +1,23 @@
 import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } from '../admission/workload.js';
+import { ApiServerVersion } from './apiserver-version.js';
+import type { CrdView } from './custom-kinds.js';
+import { CacheFreshness } from './freshness.js';
+import { ServiceStore } from './services.js';
+import { NodePoolStore } from './nodepools.js';
+import { NodeStore } from './nodes.js';
+import { defaultClusterOptions, type ClusterOptions } from './options.js';
 import { IndexedStore, type StoreStats } from './store.js';
+import { UpgradeIntentStore } from './upgrade-intents.js';
+import type { VerdictSource } from '../probe/verdict-file.js';
 import {
   objectKey,
-  selectorPairs,
   type EndpointSliceView,
   type PodView,
   type ReplicaSetView,
   type ServiceView,
 } from './views.js';
+
+export type PodAttribution = { kind: 'workload'; ref: WorkloadRef } | { kind: 'none' } | { kind: 'unknown' };
 
 /** What backs a Service besides one given workload. */
 export interface ServiceBacking {
@@ -23,18 +33,37 @@ export interface ServiceBacking {
  * each answered from indices. Filled by informers in `serve`, by manifests in `audit`.
  */
 export class ClusterState {
-  readonly services = new IndexedStore<ServiceView>('services', {
-    selectorPair: (svc) => selectorPairs(svc.namespace, svc.selector),
-  });
+  /** Indexed by whole selector, so finding the Services of a pod costs the same however many share a label. */
+  readonly services = new ServiceStore();
   readonly endpointSlices = new IndexedStore<EndpointSliceView>('endpointslices', {
     service: (slice) => (slice.serviceName ? [objectKey(slice.namespace, slice.serviceName)] : []),
   });
   readonly pods = new IndexedStore<PodView>('pods');
-  readonly replicaSets = new IndexedStore<ReplicaSetView>('replicasets');
+  readonly replicaSets = new IndexedStore<ReplicaSetView>('replicasets', {
+    // `namespace/deployment#hash`: the templates a Deployment has run, for probe-gate's rollback check.
+    deploymentTemplate: (rs) => (rs.owner?.kind === 'Deployment' && rs.templateHash ? [`${rs.namespace}/${rs.owner.name}#${rs.templateHash}`] : []),
+  });
   readonly workloads = new IndexedStore<WorkloadView>('workloads');
+  /** Nodes with live capacity and kubelet-version aggregates. */
+  readonly nodes: NodeStore;
+  readonly crds = new IndexedStore<CrdView>('customresourcedefinitions');
+  /** Filled only while their CRDs exist (Cluster API kinds, Karpenter NodePools). */
+  readonly upgradeIntents: UpgradeIntentStore;
+  readonly nodePools = new NodePoolStore();
+  readonly apiServer: ApiServerVersion;
+  /** How long each cache's watches have been broken; stays empty when nothing watches (tests, audit). */
+  readonly freshness = new CacheFreshness();
+  /** Where `serve` reads the probe verdict; absent in `levee audit`, where probe-gate has nothing to judge. */
+  probeVerdicts: VerdictSource | undefined;
+
+  constructor(options: ClusterOptions = defaultClusterOptions()) {
+    this.nodes = new NodeStore(options.classification);
+    this.upgradeIntents = new UpgradeIntentStore(options.upgradeIntents);
+    this.apiServer = new ApiServerVersion(options.apiServerRefreshMs);
+  }
 
   allStores(): IndexedStore<unknown>[] {
-    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads] as IndexedStore<unknown>[];
+    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools] as IndexedStore<unknown>[];
   }
 
   stats(): StoreStats[] {
@@ -51,14 +80,10 @@ export class ClusterState {
 
   /** Services in the workload's namespace whose selector matches its pod template labels. */
   servicesSelecting(namespace: string, podLabels: Readonly<Record<string, string>>): ServiceView[] {
-    const seen = new Map<string, ServiceView>();
-    for (const pair of selectorPairs(namespace, podLabels)) {
-      for (const service of this.services.byIndex('selectorPair', pair)) {
-        if (seen.has(service.name)) continue;
-        if (selectorMatches(service.selector, podLabels)) seen.set(service.name, service);
-      }
-    }
-    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return this.services
+      .selecting(namespace, podLabels)
+      .filter((service) => selectorMatches(service.selector, podLabels))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
@@ -66,17 +91,31 @@ export class ClusterState {
    * (Pod -> ReplicaSet -> Deployment), never by matching selectors.
    */
   topOwnerOfPod(namespace: string, podName: string): WorkloadRef | undefined {
-    const owner = this.pods.get(objectKey(namespace, podName))?.owner;
-    if (!owner) return undefined;
+    const attribution = this.attributePod(namespace, podName);
+    return attribution.kind === 'workload' ? attribution.ref : undefined;
+  }
+
+  /**
+   * Who a pod belongs to: a workload, nobody (a bare pod, or one owned by a kind levee does
+   * not scale), or `unknown` while the pod or its ReplicaSet is not in the cache yet. An
+   * unknown pod must never count as another backend: a lagging cache would then let a
+   * scale to zero through.
+   */
+  attributePod(namespace: string, podName: string): PodAttribution {
+    const pod = this.pods.get(objectKey(namespace, podName));
+    if (!pod) return { kind: 'unknown' };
+    const owner = pod.owner;
+    if (!owner) return { kind: 'none' };
     if (owner.kind === 'ReplicaSet') {
-      const parent = this.replicaSets.get(objectKey(namespace, owner.name))?.owner;
-      if (parent?.kind === 'Deployment') return { kind: 'Deployment', namespace, name: parent.name };
-      return { kind: 'ReplicaSet', namespace, name: owner.name };
+      const replicaSet = this.replicaSets.get(objectKey(namespace, owner.name));
+      if (!replicaSet) return { kind: 'unknown' };
+      if (replicaSet.owner?.kind === 'Deployment') return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: replicaSet.owner.name } };
+      return { kind: 'workload', ref: { kind: 'ReplicaSet', namespace, name: owner.name } };
     }
     if (owner.kind === 'StatefulSet' || owner.kind === 'Deployment') {
-      return { kind: owner.kind as ScalableKind, namespace, name: owner.name };
+      return { kind: 'workload', ref: { kind: owner.kind as ScalableKind, namespace, name: owner.name } };
     }
-    return undefined;
+    return { kind: 'none' };
   }
 
   /** For a Service, how many ready endpoints it has and how many belong to something other than `workload`. */
@@ -89,10 +128,16 @@ export class ClusterState {
       for (const endpoint of slice.endpoints) {
         if (!endpoint.ready) continue;
         readyEndpoints++;
-        const owner = endpoint.podName ? this.topOwnerOfPod(service.namespace, endpoint.podName) : undefined;
-        if (owner && workloadKey(owner) === self) continue;
+        if (!endpoint.podName) {
+          otherReadyEndpoints++;
+          others.add('an endpoint without a pod');
+          continue;
+        }
+        const attribution = this.attributePod(service.namespace, endpoint.podName);
+        if (attribution.kind === 'unknown') continue;
+        if (attribution.kind === 'workload' && workloadKey(attribution.ref) === self) continue;
         otherReadyEndpoints++;
-        others.add(owner ? `${owner.kind}/${owner.name}` : endpoint.podName ? `Pod/${endpoint.podName}` : 'an endpoint without a pod');
+        others.add(attribution.kind === 'workload' ? `${attribution.ref.kind}/${attribution.ref.name}` : `Pod/${endpoint.podName}`);
       }
     }
     return { service, readyEndpoints, otherReadyEndpoints, otherBackends: [...others].sort().slice(0, 5) };

@@ -1,5 +1,6 @@
 import type { KubeObject, OwnerReference } from '../admission/types.js';
 import { isScalableKind, workloadFromObject, type WorkloadView } from '../admission/workload.js';
+import { templateHash } from '../admission/template-hash.js';
 
 /** Trimmed views of the objects levee caches: only what a policy asks about is kept in memory. */
 
@@ -38,6 +39,8 @@ export interface ReplicaSetView {
   namespace: string;
   name: string;
   owner?: OwnerRef;
+  /** Canonical hash of its pod template (pod-template-hash label removed), to recognise rollbacks. */
+  templateHash?: string;
 }
 
 export function objectKey(namespace: string | undefined, name: string): string {
@@ -79,7 +82,9 @@ export function toPodView(object: KubeObject): PodView {
 
 export function toReplicaSetView(object: KubeObject): ReplicaSetView {
   const owner = controllerOf(object);
-  return owner ? { ...meta(object), owner } : meta(object);
+  const template = (object.spec as { template?: unknown } | undefined)?.template;
+  const hashed = template === undefined ? {} : { templateHash: templateHash(template) };
+  return owner ? { ...meta(object), owner, ...hashed } : { ...meta(object), ...hashed };
 }
 
 export function toWorkloadView(object: KubeObject): WorkloadView | undefined {

@@ -5,7 +5,7 @@ import { scaleTarget } from '../admission/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import { toError, type LeveeError } from '../errors.js';
-import { POLICIES } from '../policies/registry.js';
+import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { PolicyEvaluator } from './evaluator.js';
 import { OVERRIDDEN_AT, OVERRIDDEN_BY, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
@@ -62,7 +62,7 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
     const decision = decide(findings, overrides);
     if (route === 'mutate') {
       // /mutate never refuses: refusals come from /validate, once, with one message.
-      return { response: { uid: request.uid, allowed: true, ...patchFields(mutationPatch(request, decision, now, deps.selfUsername)) }, decision, judged };
+      return { response: { uid: request.uid, allowed: true, ...patchFields(mutationPatch(request, decision, now, deps.selfUsername, (copy) => runMutators(deps, request, exempt, now, copy))) }, decision, judged };
     }
     return { response: responseFor(request.uid, decision), decision, judged };
   } catch (thrown) {
@@ -109,7 +109,13 @@ const STAMP_PREFIX = 'levee.dev/overridden-';
  * Mutation by copy and diff: drop `levee.dev/overridden-*` values this request sets by
  * itself (so stamps cannot be forged), then stamp who overrode and when if an override was honoured.
  */
-function mutationPatch(request: AdmissionRequest, decision: Decision, now: Date, selfUsername: string | undefined): JsonPatch | undefined {
+function mutationPatch(
+  request: AdmissionRequest,
+  decision: Decision,
+  now: Date,
+  selfUsername: string | undefined,
+  mutate: (copy: KubeObject) => void = () => undefined,
+): JsonPatch | undefined {
   const object = request.object;
   if (!object || request.subResource || request.operation === 'DELETE') return undefined;
   const copy = structuredClone(object) as KubeObject;
@@ -126,7 +132,15 @@ function mutationPatch(request: AdmissionRequest, decision: Decision, now: Date,
   }
   const before = object.metadata?.annotations ?? {};
   const unchanged = Object.keys(before).length === Object.keys(annotations).length && Object.entries(annotations).every(([key, value]) => before[key] === value);
-  if (unchanged) return undefined;
-  copy.metadata = { ...(copy.metadata ?? {}), annotations };
-  return patchBetween(object, copy);
+  if (!unchanged) copy.metadata = { ...(copy.metadata ?? {}), annotations };
+  mutate(copy);
+  const patch = patchBetween(object, copy);
+  return patch.length > 0 ? patch : undefined;
+}
+
+/** Each policy's /mutate step, in registry order, on the same copy; exempt policies do not mutate. */
+function runMutators(deps: PipelineDeps, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date, copy: KubeObject): void {
+  for (const mutator of MUTATORS) {
+    if (!exempt.has(mutator.policy)) mutator.mutate({ request, cluster: deps.cluster, config: deps.config, now, copy });
+  }
 }

@@ -117,7 +117,8 @@ function autoscalerChange(request: AdmissionRequest, cluster: ClusterState, minF
 /** KEDA: minReplicaCount defaults to 0; `paused-replicas: "0"` pins the target at zero. */
 function kedaChange(request: AdmissionRequest, cluster: ClusterState): Change | undefined {
   const paused = request.object?.metadata?.annotations?.[KEDA_PAUSED_REPLICAS];
-  if (paused !== undefined && Number(paused) === 0) {
+  // KEDA reads the annotation as an integer; an empty value pauses nothing.
+  if (paused !== undefined && /^\s*0+\s*$/.test(paused)) {
     const workload = targetWorkload(request, cluster, specOf(request.object));
     if (!workload) return undefined;
     return {

@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../admission/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 
@@ -29,4 +29,13 @@ export interface PolicyDefinition {
   /** The kinds this policy judges; `levee audit` skips (and counts) every other kind. */
   kinds: readonly JudgedKind[];
   buildContext(input: ContextInput): unknown;
+}
+
+/**
+ * A /mutate step of a policy: edits `copy` (the request's object) in place; the patch is the
+ * diff of all mutators' edits. A mutator adds what is missing and never overrides what the user wrote.
+ */
+export interface Mutator {
+  policy: PolicyId;
+  mutate(input: ContextInput & { copy: KubeObject }): void;
 }

@@ -1,0 +1,134 @@
+# spot-capacity: the cluster (and each critical workload) must keep on-demand capacity to
+# fall back on (the cnblogs outage: spot capacity sold out, the 5 remaining nodes collapsed,
+# 2 hours of 502s).
+#
+# Context (built by src/policies/spot-capacity.ts):
+#   node losing schedulability (delete, cordon, NoSchedule/NoExecute taint):
+#     {subject: "node", change: "delete" | "cordon" | "taint", node: {name, capacityType, pool},
+#      onDemand: {schedulable, after}, spot: {schedulable}, schedulableAfter, pool: {name, onDemandAfter}}
+#   Karpenter NodePool: {subject: "nodepool", operation, pool: {name, capacityTypes: [..], previousCapacityTypes?: [..]},
+#      others: {count, onDemandCapable: [names]}}
+#   workload: {subject: "workload", workload: {kind, namespace, name}, critical, criticalBecause,
+#      canRunOnDemand, pinnedBy, before?: {critical, canRunOnDemand}}
+package levee.policies.spot_capacity
+
+config := data.config.policies["spot-capacity"]
+
+ctx := input.context["spot-capacity"]
+
+actor := input.request.userInfo.username
+
+violation(rule, message) := {
+	"policy": "spot-capacity",
+	"rule": rule,
+	"message": message,
+	"details": ctx,
+}
+
+# --- nodes -------------------------------------------------------------------------------
+
+# The cluster's own recovery from a lost node (node lifecycle controller, the node itself,
+# autoscalers, termination handlers) is never refused, only recorded.
+failure_handler if {
+	some pattern in config.failureHandlers
+	replace(pattern, "{node}", ctx.node.name) == actor
+}
+
+below_floor if ctx.onDemand.after < config.minOnDemandNodes
+
+below_floor if {
+	config.minOnDemandShare > 0
+	ctx.schedulableAfter == 0
+}
+
+below_floor if {
+	config.minOnDemandShare > 0
+	ctx.schedulableAfter > 0
+	ctx.onDemand.after / ctx.schedulableAfter < config.minOnDemandShare
+}
+
+doing := {"delete": "deleting", "cordon": "cordoning", "taint": "tainting"}
+
+share_note := sprintf(" and a share of %v", [config.minOnDemandShare]) if {
+	config.minOnDemandShare > 0
+} else := ""
+
+floor_message := sprintf(
+	"%s on-demand node %s would leave %d schedulable on-demand node(s), below the minimum of %d%s, with %d schedulable spot node(s) (rule on-demand-floor)",
+	[doing[ctx.change], ctx.node.name, ctx.onDemand.after, config.minOnDemandNodes, share_note, ctx.spot.schedulable],
+)
+
+violations contains violation("on-demand-floor", msg) if {
+	ctx.subject == "node"
+	below_floor
+	not failure_handler
+	msg := sprintf("%s; spot capacity can vanish all at once: add on-demand capacity first, or uncordon another on-demand node", [floor_message])
+}
+
+violations contains violation("on-demand-floor-by-failure-handler", msg) if {
+	ctx.subject == "node"
+	below_floor
+	failure_handler
+	msg := sprintf("%s; allowed: %s is one of the cluster's failure handlers", [floor_message, actor])
+}
+
+# --- Karpenter NodePools ---------------------------------------------------------------------
+
+gives_on_demand(capacity_types) if {
+	some capacity_type in capacity_types
+	capacity_type != "spot"
+}
+
+leaves_only_spot if {
+	input.request.operation == "CREATE"
+	not gives_on_demand(ctx.pool.capacityTypes)
+}
+
+leaves_only_spot if {
+	input.request.operation == "UPDATE"
+	not gives_on_demand(ctx.pool.capacityTypes)
+	gives_on_demand(ctx.pool.previousCapacityTypes)
+}
+
+leaves_only_spot if {
+	input.request.operation == "DELETE"
+	gives_on_demand(ctx.pool.previousCapacityTypes)
+	ctx.others.count > 0
+}
+
+allowed_types := concat(", ", ctx.pool.capacityTypes) if {
+	count(ctx.pool.capacityTypes) > 0
+} else := "no"
+
+pool_change := sprintf("deleting NodePool %s leaves %d NodePool(s), none of which", [ctx.pool.name, ctx.others.count]) if {
+	input.request.operation == "DELETE"
+} else := sprintf("NodePool %s allows only %s capacity and no other NodePool", [ctx.pool.name, allowed_types])
+
+violations contains violation("all-pools-spot", msg) if {
+	ctx.subject == "nodepool"
+	count(ctx.others.onDemandCapable) == 0
+	leaves_only_spot
+	msg := sprintf(
+		"%s can launch on-demand nodes (rule all-pools-spot); when spot capacity runs out nothing replaces it: allow on-demand in this NodePool (karpenter.sh/capacity-type In [spot, on-demand]) or keep an on-demand NodePool",
+		[pool_change],
+	)
+}
+
+# --- critical workloads ----------------------------------------------------------------------
+
+newly_pinned if not ctx.before
+
+newly_pinned if not ctx.before.critical
+
+newly_pinned if ctx.before.canRunOnDemand
+
+violations contains violation("critical-pinned-to-spot", msg) if {
+	ctx.subject == "workload"
+	ctx.critical
+	not ctx.canRunOnDemand
+	newly_pinned
+	msg := sprintf(
+		"%s %s/%s is critical (%s) but %s pins it to spot capacity only (rule critical-pinned-to-spot); allow on-demand nodes too, e.g. karpenter.sh/capacity-type In [spot, on-demand]",
+		[ctx.workload.kind, ctx.workload.namespace, ctx.workload.name, ctx.criticalBecause, ctx.pinnedBy],
+	)
+}

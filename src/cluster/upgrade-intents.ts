@@ -1,0 +1,173 @@
+import type { KubeObject } from '../admission/types.js';
+import { IndexedStore } from './store.js';
+import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';
+
+/**
+ * Upgrade-intent objects: custom resources that declare the Kubernetes version a workload
+ * cluster's control plane or workers should run (Cluster API's KubeadmControlPlane,
+ * MachineDeployment, Cluster topology...). Which kinds, and where their version and
+ * cluster live, is configuration.
+ */
+
+export type IntentRole = 'control-plane' | 'workers' | 'control-plane-and-workers';
+
+export interface UpgradeIntentKind {
+  group: string;
+  kind: string;
+  versions: readonly string[];
+  /** Dot path of the version field, e.g. `spec.template.spec.version`. */
+  versionField: string;
+  role: IntentRole;
+  /** Objects of a workers kind that carry this label belong to the control plane (CAPI Machines). */
+  controlPlaneLabel?: string;
+  /** Label naming the workload cluster, tried first. */
+  clusterLabel?: string;
+  /** Field naming the workload cluster (`spec.clusterName`; `metadata.name` for Cluster itself). */
+  clusterField?: string;
+}
+
+export interface IntentView {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The workload cluster, or undefined when the object does not say. */
+  cluster?: string;
+  role: 'control-plane' | 'workers' | 'both';
+  version?: KubeVersion;
+}
+
+export function findIntentKind(kinds: readonly UpgradeIntentKind[], group: string, kind: string): UpgradeIntentKind | undefined {
+  return kinds.find((candidate) => candidate.group === group && candidate.kind === kind);
+}
+
+export function groupOf(apiVersion: string | undefined): string {
+  const slash = (apiVersion ?? '').indexOf('/');
+  return slash < 0 ? '' : (apiVersion ?? '').slice(0, slash);
+}
+
+export function fieldAt(object: unknown, path: string): unknown {
+  let current: unknown = object;
+  for (const part of path.split('.')) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function clusterOf(object: KubeObject, kind: UpgradeIntentKind): string | undefined {
+  const fromLabel = kind.clusterLabel ? object.metadata?.labels?.[kind.clusterLabel] : undefined;
+  if (fromLabel) return fromLabel;
+  const fromField = kind.clusterField ? fieldAt(object, kind.clusterField) : undefined;
+  if (typeof fromField === 'string' && fromField) return fromField;
+  // A control plane created by a Cluster is owned by it even before it is labelled.
+  const owner = object.metadata?.ownerReferences?.find((ref) => ref.kind === 'Cluster' && groupOf(ref.apiVersion) === 'cluster.x-k8s.io');
+  return owner?.name;
+}
+
+export function toIntentView(object: KubeObject, kind: UpgradeIntentKind, fallbackNamespace = ''): IntentView {
+  const labels = object.metadata?.labels ?? {};
+  const role =
+    kind.role === 'control-plane-and-workers'
+      ? 'both'
+      : kind.role === 'workers' && kind.controlPlaneLabel && kind.controlPlaneLabel in labels
+        ? 'control-plane'
+        : kind.role === 'control-plane'
+          ? 'control-plane'
+          : 'workers';
+  const cluster = clusterOf(object, kind);
+  const version = parseKubeVersion(fieldAt(object, kind.versionField));
+  return {
+    group: kind.group,
+    kind: kind.kind,
+    namespace: object.metadata?.namespace ?? fallbackNamespace,
+    name: object.metadata?.name ?? '',
+    ...(cluster ? { cluster } : {}),
+    role,
+    ...(version ? { version } : {}),
+  };
+}
+
+export function intentKey(view: Pick<IntentView, 'group' | 'kind' | 'namespace' | 'name'>): string {
+  return `${view.group}/${view.kind}/${view.namespace}/${view.name}`;
+}
+
+export function clusterKey(namespace: string, cluster: string): string {
+  return `${namespace}/${cluster}`;
+}
+
+interface ClusterTallies {
+  controlPlane: VersionTally;
+  workers: VersionTally;
+}
+
+export interface VersionRange {
+  min: KubeVersion;
+  max: KubeVersion;
+  count: number;
+}
+
+/**
+ * Upgrade intents of every configured kind, with per-workload-cluster version ranges of the
+ * control plane and of the workers kept up to date on each event.
+ */
+export class UpgradeIntentStore extends IndexedStore<IntentView> {
+  readonly kinds: readonly UpgradeIntentKind[];
+  private readonly clusters = new Map<string, ClusterTallies>();
+
+  constructor(kinds: readonly UpgradeIntentKind[]) {
+    super('upgradeintents', { kind: (view) => [`${view.group}/${view.kind}`] });
+    this.kinds = kinds;
+  }
+
+  project(object: KubeObject): [string, IntentView] | undefined {
+    const kind = findIntentKind(this.kinds, groupOf(object.apiVersion), object.kind ?? '');
+    if (!kind) return undefined;
+    const view = toIntentView(object, kind);
+    return [intentKey(view), view];
+  }
+
+  override upsert(key: string, view: IntentView): void {
+    const previous = this.get(key);
+    if (previous) this.count(previous, -1);
+    super.upsert(key, view);
+    this.count(view, +1);
+  }
+
+  override remove(key: string): void {
+    const previous = this.get(key);
+    if (previous) this.count(previous, -1);
+    super.remove(key);
+  }
+
+  override replaceAll(entries: Iterable<[string, IntentView]>): void {
+    this.clusters.clear();
+    super.replaceAll(entries);
+  }
+
+  /** Forgets every object of one kind, as when its CRD is deleted. */
+  removeKind(group: string, kind: string): void {
+    for (const view of this.byIndex('kind', `${group}/${kind}`)) this.remove(intentKey(view));
+  }
+
+  /** The control plane's and the workers' version ranges of one workload cluster, leaving out `except` (the object being judged). */
+  ranges(namespace: string, cluster: string, except?: IntentView): { controlPlane?: VersionRange; workers?: VersionRange } {
+    const tallies = this.clusters.get(clusterKey(namespace, cluster));
+    if (!tallies) return {};
+    const excludedFrom = except?.version && except.cluster === cluster && except.namespace === namespace ? except.role : undefined;
+    const controlPlane = tallies.controlPlane.range(excludedFrom && excludedFrom !== 'workers' ? except!.version : undefined);
+    const workers = tallies.workers.range(excludedFrom === 'workers' ? except!.version : undefined);
+    return { ...(controlPlane ? { controlPlane } : {}), ...(workers ? { workers } : {}) };
+  }
+
+  private count(view: IntentView, delta: 1 | -1): void {
+    if (!view.cluster || !view.version) return;
+    const key = clusterKey(view.namespace, view.cluster);
+    let tallies = this.clusters.get(key);
+    if (!tallies) this.clusters.set(key, (tallies = { controlPlane: new VersionTally(), workers: new VersionTally() }));
+    const tally = view.role === 'workers' ? tallies.workers : tallies.controlPlane;
+    if (delta > 0) tally.add(view.version);
+    else tally.remove(view.version);
+    if (tallies.controlPlane.size === 0 && tallies.workers.size === 0) this.clusters.delete(key);
+  }
+}

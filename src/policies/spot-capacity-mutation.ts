@@ -1,0 +1,40 @@
+import { hasController, placementKeys, podTemplateOf, workloadSelector } from '../admission/pod-template.js';
+import { mentionsCapacity } from '../cluster/capacity.js';
+import { criticalBecause } from './spot-capacity.js';
+import type { Mutator } from './types.js';
+
+const SPREAD_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
+
+/**
+ * For a critical workload whose placement says nothing about capacity type, a preferred
+ * spread across capacity types, so that its replicas do not all land on spot nodes. Added
+ * on create, and on updates that change the pod template anyway: adding it to an untouched
+ * template would start a rollout nobody asked for.
+ */
+export const spotCapacitySpread: Mutator = {
+  policy: 'spot-capacity',
+  mutate: ({ request, config, copy }) => {
+    const settings = config.policies['spot-capacity'];
+    if (!settings.spread.enabled || request.subResource) return;
+    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return;
+    if (!SPREAD_KINDS.has(copy.kind ?? '') || hasController(copy)) return;
+    const template = podTemplateOf(copy);
+    if (!template) return;
+    const namespace = copy.metadata?.namespace ?? request.namespace ?? '';
+    if (criticalBecause(copy, template, namespace, settings.critical) === undefined) return;
+    if (request.operation === 'UPDATE') {
+      const before = podTemplateOf(request.oldObject);
+      if (before && JSON.stringify(before) === JSON.stringify(podTemplateOf(request.object))) return;
+    }
+    if (mentionsCapacity(placementKeys(template.spec), settings.capacityLabels, [settings.spread.topologyKey])) return;
+    template.spec.topologySpreadConstraints = [
+      ...(template.spec.topologySpreadConstraints ?? []),
+      {
+        maxSkew: 1,
+        topologyKey: settings.spread.topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: workloadSelector(copy, template) },
+      },
+    ];
+  },
+};

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * The `policies.spot-capacity` settings beyond action and exemptions (merged, validated and
+ * frozen by src/config.ts with the rest of the configuration).
+ */
+
+const action = z.enum(['deny', 'warn', 'audit']);
+
+const capacityLabel = z.strictObject({
+  label: z.string().min(1),
+  spotValues: z.array(z.string()).optional(),
+  onDemandValues: z.array(z.string()).optional(),
+});
+
+/** Providers' node labels for spot and preemptible capacity (k8s-reference.md section 2). */
+export const DEFAULT_CAPACITY_LABELS: Array<z.infer<typeof capacityLabel>> = [
+  { label: 'karpenter.sh/capacity-type', spotValues: ['spot'], onDemandValues: ['on-demand', 'reserved'] },
+  { label: 'eks.amazonaws.com/capacityType', spotValues: ['SPOT'], onDemandValues: ['ON_DEMAND'] },
+  { label: 'cloud.google.com/gke-spot', spotValues: ['true'] },
+  { label: 'cloud.google.com/gke-preemptible', spotValues: ['true'] },
+  { label: 'kubernetes.azure.com/scalesetpriority', spotValues: ['spot'] },
+  { label: 'node.alibabacloud.com/spot-strategy', onDemandValues: ['NoSpot'] },
+  { label: 'oci.oraclecloud.com/oke-is-preemptible', spotValues: ['true'] },
+];
+
+export const DEFAULT_POOL_LABELS = [
+  'karpenter.sh/nodepool',
+  'eks.amazonaws.com/nodegroup',
+  'cloud.google.com/gke-nodepool',
+  'kubernetes.azure.com/agentpool',
+];
+
+/** The cluster's own recovery: these may always remove capacity (`{node}` is the node in question). */
+export const DEFAULT_FAILURE_HANDLERS = [
+  'system:serviceaccount:kube-system:node-controller',
+  'system:kube-controller-manager',
+  'system:serviceaccount:kube-system:cloud-node-lifecycle-controller',
+  'system:node:{node}',
+  'system:serviceaccount:kube-system:cluster-autoscaler',
+  'system:serviceaccount:karpenter:karpenter',
+  'system:serviceaccount:kube-system:karpenter',
+  'system:serviceaccount:kube-system:aws-node-termination-handler',
+];
+
+export const DEFAULT_CRITICAL_PRIORITY_CLASSES = ['system-cluster-critical', 'system-node-critical'];
+
+
+export const spotCapacitySettings = {
+  rules: z
+    .strictObject({
+      'on-demand-floor': action.optional(),
+      // levee must never block the cluster's own recovery from a lost node: never deny.
+      'on-demand-floor-by-failure-handler': z.enum(['warn', 'audit']).default('audit'),
+      'all-pools-spot': action.optional(),
+      'critical-pinned-to-spot': action.optional(),
+    })
+    .default({ 'on-demand-floor-by-failure-handler': 'audit' }),
+  /** Fewest schedulable on-demand nodes a delete, cordon or taint may leave. */
+  minOnDemandNodes: z.number().int().min(0).default(2),
+  /** Smallest share (0..1) of schedulable nodes that must stay on-demand; 0 turns it off. */
+  minOnDemandShare: z.number().min(0).max(1).default(0),
+  capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS)),
+  poolLabels: z.array(z.string().min(1)).default(() => [...DEFAULT_POOL_LABELS]),
+  failureHandlers: z.array(z.string().min(1)).default(() => [...DEFAULT_FAILURE_HANDLERS]),
+  critical: z
+    .strictObject({
+      labels: z.record(z.string(), z.string()).default({ 'levee.dev/critical': 'true' }),
+      namespaces: z.array(z.string()).default([]),
+      priorityClassNames: z.array(z.string()).default(() => [...DEFAULT_CRITICAL_PRIORITY_CLASSES]),
+    })
+    .default(() => ({ labels: { 'levee.dev/critical': 'true' }, namespaces: [], priorityClassNames: [...DEFAULT_CRITICAL_PRIORITY_CLASSES] })),
+  /** `/mutate` adds a spread across this capacity label to critical workloads that have none. */
+  spread: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      topologyKey: z.string().min(1).default('karpenter.sh/capacity-type'),
+    })
+    .default({ enabled: true, topologyKey: 'karpenter.sh/capacity-type' }),
+};

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { call } from '../support/https.js';
+import { e2e, eventually, kubectl } from '../support/e2e.js';
+
+/**
+ * The cnblogs incident replayed on a real API server: 5 on-demand and 4 spot nodes. Taking
+ * on-demand nodes away one by one stops at the configured minimum (2), however it is done:
+ * cordon, delete or taint. A Karpenter NodePool set that could only launch spot is refused,
+ * and so is a critical workload pinned to spot. The cluster's own failure handling passes.
+ */
+
+const namespace = `cnblogs-${Date.now().toString(36)}`;
+const NODEPOOL_CRD = 'nodepools.karpenter.sh';
+const MINIMUM = 2;
+
+interface NodeItem {
+  metadata: { name: string };
+  spec?: { unschedulable?: boolean; taints?: Array<{ effect: string }> };
+}
+
+async function schedulableOnDemandNodes(): Promise<string[]> {
+  const result = await kubectl(['get', 'nodes', '-l', 'karpenter.sh/capacity-type=on-demand', '-o', 'json']);
+  assert.equal(result.code, 0, result.stderr);
+  const nodes = (JSON.parse(result.stdout) as { items: NodeItem[] }).items;
+  return nodes
+    .filter((node) => !node.spec?.unschedulable && !(node.spec?.taints ?? []).some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute'))
+    .map((node) => node.metadata.name)
+    .sort();
+}
+
+async function unschedulable(node: string): Promise<string> {
+  const result = await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}']);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+function nodePool(name: string, capacityTypes?: string[]): string {
+  const requirements = [
+    { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+    ...(capacityTypes ? [{ key: 'karpenter.sh/capacity-type', operator: 'In', values: capacityTypes }] : []),
+  ];
+  return JSON.stringify({
+    apiVersion: 'karpenter.sh/v1',
+    kind: 'NodePool',
+    metadata: { name },
+    spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements } } },
+  });
+}
+
+const nodePoolCrd = JSON.stringify({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: NODEPOOL_CRD },
+  spec: {
+    group: 'karpenter.sh',
+    scope: 'Cluster',
+    names: { kind: 'NodePool', plural: 'nodepools', singular: 'nodepool', listKind: 'NodePoolList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+});
+
+function criticalDeployment(name: string, nodeSelector?: Record<string, string>): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { 'levee.dev/critical': 'true' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'registry.example/blog:1.0' }], ...(nodeSelector ? { nodeSelector } : {}) },
+      },
+    },
+  });
+}
+
+describe('e2e: spot-capacity (the cnblogs replay)', function () {
+  this.timeout(240_000);
+  const cordoned: string[] = [];
+  let onDemand: string[] = [];
+  let last = '';
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    onDemand = await schedulableOnDemandNodes();
+    assert.ok(onDemand.length > MINIMUM, `the local cluster has ${onDemand.length} schedulable on-demand nodes`);
+    last = onDemand[onDemand.length - MINIMUM]!;
+  });
+
+  after(async () => {
+    for (const node of [...cordoned, last]) await kubectl(['uncordon', node]);
+    await kubectl(['taint', 'node', last, 'levee-e2e-']);
+    await kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'crd', NODEPOOL_CRD, '--ignore-not-found', '--wait=false']);
+  });
+
+  it(`cordons on-demand nodes one by one down to ${MINIMUM}, then refuses the next`, async () => {
+    for (const node of onDemand.slice(0, onDemand.length - MINIMUM)) {
+      const result = await kubectl(['cordon', node]);
+      assert.equal(result.code, 0, result.stderr);
+      cordoned.push(node);
+    }
+    // kubectl cordon prints a failed patch but may still exit 0: what it prints and what the
+    // API server stored are what the user sees.
+    await eventually('levee to count the cordoned nodes', async () => {
+      const probe = await kubectl(['cordon', last, '--dry-run=server']);
+      return /denied the request/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
+    const result = await kubectl(['cordon', last]);
+    assert.match(result.stderr, /unable to cordon node .*admission webhook "validate-nodes\.levee\.dev" denied the request/);
+    assert.match(
+      result.stderr,
+      new RegExp(`\\[spot-capacity\\] cordoning on-demand node ${last} would leave ${MINIMUM - 1} schedulable on-demand node\\(s\\), below the minimum of ${MINIMUM}, with \\d+ schedulable spot node\\(s\\) \\(rule on-demand-floor\\)`),
+    );
+    assert.equal(await unschedulable(last), '');
+  });
+
+  it('refuses deleting that node, and tainting it NoSchedule, also on dry-run', async () => {
+    for (const args of [
+      ['delete', 'node', last],
+      ['delete', 'node', last, '--dry-run=server'],
+      ['taint', 'node', last, 'levee-e2e=maintenance:NoSchedule'],
+      ['taint', 'node', last, 'levee-e2e=maintenance:NoExecute', '--dry-run=server'],
+    ]) {
+      const result = await kubectl(args);
+      assert.notEqual(result.code, 0, args.join(' '));
+      assert.match(result.stderr, /\[spot-capacity\] (deleting|tainting) on-demand node .* \(rule on-demand-floor\)/, args.join(' '));
+    }
+    const node = await kubectl(['get', 'node', last, '-o', 'jsonpath={.spec.taints}']);
+    assert.equal(node.code, 0, node.stderr);
+    assert.doesNotMatch(node.stdout, /levee-e2e/);
+  });
+
+  it('lets the node lifecycle controller through, with an audit finding instead of a denial', async () => {
+    const env = await e2e();
+    const findings = async (): Promise<number> => {
+      const metrics = await call(env.port, env.ca, { method: 'GET', path: '/metrics' });
+      const line = metrics.text.split('\n').find((text) => text.startsWith('levee_policy_findings_total') && text.includes('rule="on-demand-floor-by-failure-handler"') && text.includes('action="audit"'));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = await findings();
+    const result = await kubectl(['cordon', last, '--dry-run=server', '--as=system:serviceaccount:kube-system:node-controller']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /denied/);
+    assert.equal(await findings(), before + 1);
+    assert.equal(await unschedulable(last), '');
+  });
+
+  it('still lets spot nodes be cordoned', async () => {
+    const result = await kubectl(['cordon', 'spot-1', '--dry-run=server']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /node\/spot-1 cordoned \(server dry run\)/);
+  });
+
+  it('refuses an all-spot NodePool as the only pool, then allows it next to an on-demand one', async () => {
+    assert.equal((await kubectl(['apply', '-f', '-'], { input: nodePoolCrd })).code, 0);
+    assert.equal((await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${NODEPOOL_CRD}`])).code, 0);
+    for (const args of [['apply', '-f', '-'], ['apply', '--dry-run=server', '-f', '-']]) {
+      const refused = await kubectl(args, { input: nodePool('spot-only', ['spot']) });
+      assert.notEqual(refused.code, 0, args.join(' '));
+      assert.match(refused.stderr, /\[spot-capacity\] NodePool spot-only allows only spot capacity and no other NodePool can launch on-demand nodes \(rule all-pools-spot\)/);
+    }
+    assert.notEqual((await kubectl(['get', 'nodepool', 'spot-only'])).code, 0);
+
+    const general = await kubectl(['apply', '-f', '-'], { input: nodePool('general') });
+    assert.equal(general.code, 0, general.stderr);
+    await eventually('levee to see the on-demand NodePool', async () => {
+      const probe = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: nodePool('spot-only', ['spot']) });
+      return probe.code === 0 || probe.stderr;
+    });
+    const spot = await kubectl(['apply', '-f', '-'], { input: nodePool('spot-only', ['spot']) });
+    assert.equal(spot.code, 0, spot.stderr);
+
+    const turnedSpot = await kubectl(['patch', 'nodepool', 'general', '--type=merge', '-p', JSON.stringify(JSON.parse(nodePool('general', ['spot'])))]);
+    assert.notEqual(turnedSpot.code, 0);
+    assert.match(turnedSpot.stderr, /NodePool general allows only spot capacity and no other NodePool can launch on-demand nodes/);
+  });
+
+  it('refuses a critical workload pinned to spot, and spreads one that says nothing about capacity', async () => {
+    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+    const pinned = await kubectl(['apply', '-f', '-'], { input: criticalDeployment('blog', { 'karpenter.sh/capacity-type': 'spot' }) });
+    assert.notEqual(pinned.code, 0);
+    assert.match(pinned.stderr, new RegExp(`Deployment ${namespace}/blog is critical \\(label levee\\.dev/critical=true\\) but nodeSelector karpenter\\.sh/capacity-type=spot pins it to spot capacity only`));
+
+    const spread = await kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { input: criticalDeployment('blog') });
+    assert.equal(spread.code, 0, spread.stderr);
+    const stored = JSON.parse(spread.stdout) as { spec: { template: { spec: { topologySpreadConstraints?: Array<Record<string, unknown>> } } } };
+    const constraints = stored.spec.template.spec.topologySpreadConstraints ?? [];
+    assert.equal(constraints.length, 1, JSON.stringify(constraints));
+    assert.deepEqual(
+      [constraints[0]!.topologyKey, constraints[0]!.whenUnsatisfiable, constraints[0]!.maxSkew, constraints[0]!.labelSelector],
+      ['karpenter.sh/capacity-type', 'ScheduleAnyway', 1, { matchLabels: { app: 'blog' } }],
+    );
+  });
+});

@@ -1,0 +1,152 @@
+import type { AdmissionRequest, KubeObject, Operation } from '../../src/admission/types.js';
+
+/** Builders for Nodes, Cluster API objects, NodePools and the requests that carry them. */
+
+export interface NodeOptions {
+  capacity?: 'on-demand' | 'spot' | 'none';
+  pool?: string;
+  kubelet?: string;
+  unschedulable?: boolean;
+  taints?: Array<{ key: string; effect: string; value?: string }>;
+  labels?: Record<string, string>;
+}
+
+/** A Node labelled the way Karpenter labels it (the local cluster's nodes carry the same keys). */
+export function nodeObject(name: string, options: NodeOptions = {}): KubeObject {
+  const capacity = options.capacity ?? 'on-demand';
+  const labels: Record<string, string> = { 'kubernetes.io/hostname': name, ...(options.labels ?? {}) };
+  if (capacity !== 'none') labels['karpenter.sh/capacity-type'] = capacity;
+  if (options.pool) labels['karpenter.sh/nodepool'] = options.pool;
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels },
+    spec: {
+      ...(options.unschedulable ? { unschedulable: true } : {}),
+      ...(options.taints ? { taints: options.taints } : {}),
+    },
+    status: { nodeInfo: { kubeletVersion: options.kubelet ?? 'v1.34.4' } },
+  };
+}
+
+export function request(
+  kind: { group: string; version: string; kind: string; resource: string },
+  operation: Operation,
+  object: KubeObject | null,
+  oldObject: KubeObject | null,
+  extra: Partial<AdmissionRequest> = {},
+): AdmissionRequest {
+  const subject = object ?? oldObject;
+  return {
+    uid: 'uid-fleet',
+    kind: { group: kind.group, version: kind.version, kind: kind.kind },
+    resource: { group: kind.group, version: kind.version, resource: kind.resource },
+    name: subject?.metadata?.name ?? '',
+    ...(subject?.metadata?.namespace ? { namespace: subject.metadata.namespace } : {}),
+    operation,
+    userInfo: { username: 'alice', groups: ['system:authenticated'] },
+    object,
+    oldObject,
+    dryRun: false,
+    ...extra,
+  };
+}
+
+export const NODE = { group: '', version: 'v1', kind: 'Node', resource: 'nodes' };
+export const KCP = { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', kind: 'KubeadmControlPlane', resource: 'kubeadmcontrolplanes' };
+export const MD = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment', resource: 'machinedeployments' };
+export const NODEPOOL = { group: 'karpenter.sh', version: 'v1', kind: 'NodePool', resource: 'nodepools' };
+export const DEPLOYMENT = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments' };
+export const DAEMONSET = { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets' };
+
+export function kcpObject(name: string, version: string, cluster = 'prod', namespace = 'default'): KubeObject {
+  return {
+    apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
+    kind: 'KubeadmControlPlane',
+    metadata: { name, namespace, labels: { 'cluster.x-k8s.io/cluster-name': cluster } },
+    spec: { version, replicas: 3 },
+  };
+}
+
+export function machineDeploymentObject(name: string, version: string, cluster = 'prod', namespace = 'default'): KubeObject {
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta2',
+    kind: 'MachineDeployment',
+    metadata: { name, namespace },
+    spec: { clusterName: cluster, replicas: 3, template: { spec: { clusterName: cluster, version } } },
+  };
+}
+
+export function machineObject(name: string, version: string, options: { cluster?: string; controlPlane?: boolean } = {}): KubeObject {
+  const cluster = options.cluster ?? 'prod';
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta1',
+    kind: 'Machine',
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { 'cluster.x-k8s.io/cluster-name': cluster, ...(options.controlPlane ? { 'cluster.x-k8s.io/control-plane': '' } : {}) },
+    },
+    spec: { clusterName: cluster, version },
+  };
+}
+
+export function nodePoolObject(name: string, requirements: Array<{ key: string; operator: string; values?: string[] }>): KubeObject {
+  return {
+    apiVersion: 'karpenter.sh/v1',
+    kind: 'NodePool',
+    metadata: { name },
+    spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements } } },
+  };
+}
+
+export function capacityRequirement(operator: string, values?: string[]): { key: string; operator: string; values?: string[] } {
+  return { key: 'karpenter.sh/capacity-type', operator, ...(values ? { values } : {}) };
+}
+
+export interface WorkloadOptions {
+  kind?: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
+  namespace?: string;
+  labels?: Record<string, string>;
+  podLabels?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  priorityClassName?: string;
+  affinity?: unknown;
+  topologySpreadConstraints?: unknown[];
+  image?: string;
+  controller?: boolean;
+}
+
+export function workloadObject(name: string, options: WorkloadOptions = {}): KubeObject {
+  const podLabels = options.podLabels ?? { app: name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: options.kind ?? 'Deployment',
+    metadata: {
+      name,
+      namespace: options.namespace ?? 'payments',
+      labels: options.labels ?? {},
+      ...(options.controller
+        ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'owner', uid: 'uid-owner', controller: true }] }
+        : {}),
+    },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: podLabels },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          containers: [{ name: 'app', image: options.image ?? 'registry.example/ledger:1.0' }],
+          ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
+          ...(options.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
+          ...(options.affinity ? { affinity: options.affinity } : {}),
+          ...(options.topologySpreadConstraints ? { topologySpreadConstraints: options.topologySpreadConstraints } : {}),
+        },
+      },
+    },
+  };
+}
+
+export function requiredAffinity(...terms: Array<Array<{ key: string; operator: string; values?: string[] }>>): unknown {
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms.map((matchExpressions) => ({ matchExpressions })) } } };
+}

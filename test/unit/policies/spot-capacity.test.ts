@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import type { AdmissionRequest } from '../../../src/admission/types.js';
+import { ClusterState } from '../../../src/cluster/state.js';
+import { buildConfig } from '../../../src/config.js';
+import { spotCapacity, type CriticalWorkloadContext, type NodeLossContext, type NodePoolContext } from '../../../src/policies/spot-capacity.js';
+import {
+  capacityRequirement,
+  DEPLOYMENT,
+  NODE,
+  NODEPOOL,
+  nodeObject,
+  nodePoolObject,
+  request,
+  requiredAffinity,
+  workloadObject,
+  type NodeOptions,
+} from '../../support/fleet.js';
+
+const config = buildConfig();
+
+function context(cluster: ClusterState, admission: AdmissionRequest): unknown {
+  return spotCapacity.buildContext({ request: admission, cluster, config, now: new Date(0) });
+}
+
+/** The local cluster's shape: 5 on-demand nodes, 4 spot. */
+function nineNodes(): ClusterState {
+  const cluster = new ClusterState();
+  for (let i = 1; i <= 5; i++) cluster.nodes.upsert(...cluster.nodes.project(nodeObject(`ondemand-${i}`, { pool: 'on-demand-a' })));
+  for (let i = 1; i <= 4; i++) cluster.nodes.upsert(...cluster.nodes.project(nodeObject(`spot-${i}`, { capacity: 'spot', pool: 'spot-a' })));
+  return cluster;
+}
+
+function nodeUpdate(name: string, before: NodeOptions, after: NodeOptions): AdmissionRequest {
+  return request(NODE, 'UPDATE', nodeObject(name, after), nodeObject(name, before));
+}
+
+describe('policies/spot-capacity context', () => {
+  describe('nodes', () => {
+    it('cordoning an on-demand node: what remains, from the live aggregates', () => {
+      const got = context(nineNodes(), nodeUpdate('ondemand-1', { pool: 'on-demand-a' }, { pool: 'on-demand-a', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual(got, {
+        subject: 'node',
+        change: 'cordon',
+        node: { name: 'ondemand-1', capacityType: 'on-demand', pool: 'on-demand-a' },
+        onDemand: { schedulable: 5, after: 4 },
+        spot: { schedulable: 4 },
+        schedulableAfter: 8,
+        pool: { name: 'on-demand-a', onDemandAfter: 4 },
+      });
+    });
+
+    it('tainting NoSchedule or NoExecute is a loss; PreferNoSchedule is not', () => {
+      const tainted = context(nineNodes(), nodeUpdate('ondemand-2', {}, { taints: [{ key: 'maintenance', effect: 'NoSchedule' }] })) as NodeLossContext;
+      assert.equal(tainted.change, 'taint');
+      assert.equal(context(nineNodes(), nodeUpdate('ondemand-2', {}, { taints: [{ key: 'soft', effect: 'PreferNoSchedule' }] })), undefined);
+    });
+
+    it('deleting a schedulable on-demand node', () => {
+      const got = context(nineNodes(), request(NODE, 'DELETE', null, nodeObject('ondemand-3', { pool: 'on-demand-a' }))) as NodeLossContext;
+      assert.deepEqual([got.change, got.onDemand.after], ['delete', 4]);
+    });
+
+    it('a node the aggregates no longer count is not subtracted twice', () => {
+      const cluster = nineNodes();
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('ondemand-1', { pool: 'on-demand-a', unschedulable: true })));
+      // The request still sees it schedulable (the cache is ahead of the request's old object).
+      const got = context(cluster, nodeUpdate('ondemand-1', { pool: 'on-demand-a' }, { pool: 'on-demand-a', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual(got.onDemand, { schedulable: 4, after: 4 });
+    });
+
+    it('spot nodes, already cordoned nodes, uncordons, label edits and status updates are not judged', () => {
+      const cluster = nineNodes();
+      assert.equal(context(cluster, nodeUpdate('spot-1', { capacity: 'spot' }, { capacity: 'spot', unschedulable: true })), undefined);
+      assert.equal(context(cluster, request(NODE, 'DELETE', null, nodeObject('ondemand-1', { unschedulable: true }))), undefined);
+      assert.equal(context(cluster, nodeUpdate('ondemand-1', { unschedulable: true }, {})), undefined);
+      assert.equal(context(cluster, nodeUpdate('ondemand-1', {}, { labels: { team: 'a' } })), undefined);
+      assert.equal(context(cluster, request(NODE, 'UPDATE', nodeObject('ondemand-1', { unschedulable: true }), nodeObject('ondemand-1'), { subResource: 'status' })), undefined);
+      assert.equal(context(cluster, request(NODE, 'CREATE', nodeObject('ondemand-9'), null)), undefined);
+    });
+  });
+
+  describe('Karpenter NodePools', () => {
+    it('a NodePool created next to others, with the ones that can launch on-demand', () => {
+      const cluster = new ClusterState();
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('general', [])));
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('spot-a', [capacityRequirement('In', ['spot'])])));
+      const got = context(cluster, request(NODEPOOL, 'CREATE', nodePoolObject('spot-b', [capacityRequirement('NotIn', ['on-demand'])]), null)) as NodePoolContext;
+      assert.deepEqual(got, { subject: 'nodepool', pool: { name: 'spot-b', capacityTypes: ['spot'] }, others: { count: 2, onDemandCapable: ['general'] } });
+    });
+
+    it('an update leaves the NodePool itself out of the others and says what it allowed before', () => {
+      const cluster = new ClusterState();
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('general', [])));
+      const got = context(cluster, request(NODEPOOL, 'UPDATE', nodePoolObject('general', [capacityRequirement('In', ['spot'])]), nodePoolObject('general', []))) as NodePoolContext;
+      assert.deepEqual(got.pool, { name: 'general', capacityTypes: ['spot'], previousCapacityTypes: ['on-demand'] });
+      assert.deepEqual(got.others, { count: 0, onDemandCapable: [] });
+    });
+
+    it('a delete allows nothing any more', () => {
+      const cluster = new ClusterState();
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('general', [])));
+      const got = context(cluster, request(NODEPOOL, 'DELETE', null, nodePoolObject('general', []))) as NodePoolContext;
+      assert.deepEqual(got.pool, { name: 'general', capacityTypes: [], previousCapacityTypes: ['on-demand'] });
+    });
+  });
+
+  describe('critical workloads', () => {
+    const critical = { labels: { 'levee.dev/critical': 'true' } };
+
+    it('a critical Deployment pinned to spot by nodeSelector', () => {
+      const got = context(new ClusterState(), request(DEPLOYMENT, 'CREATE', workloadObject('ledger', { ...critical, nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } }), null)) as CriticalWorkloadContext;
+      assert.deepEqual(got, {
+        subject: 'workload',
+        workload: { kind: 'Deployment', namespace: 'payments', name: 'ledger' },
+        critical: true,
+        criticalBecause: 'label levee.dev/critical=true',
+        canRunOnDemand: false,
+        pinnedBy: 'nodeSelector karpenter.sh/capacity-type=spot',
+      });
+    });
+
+    it('critical by priority class, pinned by required affinity, compared with what it was', () => {
+      const pinned = workloadObject('dns', { priorityClassName: 'system-cluster-critical', affinity: requiredAffinity([capacityRequirement('In', ['spot'])]) });
+      const got = context(new ClusterState(), request(DEPLOYMENT, 'UPDATE', pinned, workloadObject('dns', { priorityClassName: 'system-cluster-critical' }))) as CriticalWorkloadContext;
+      assert.deepEqual([got.criticalBecause, got.canRunOnDemand, got.before], ['priorityClassName system-cluster-critical', false, { critical: true, canRunOnDemand: true }]);
+    });
+
+    it('critical by namespace when configured', () => {
+      const byNamespace = buildConfig({ policies: { 'spot-capacity': { critical: { namespaces: ['payments'] } } } });
+      const got = spotCapacity.buildContext({ request: request(DEPLOYMENT, 'CREATE', workloadObject('ledger'), null), cluster: new ClusterState(), config: byNamespace, now: new Date(0) }) as CriticalWorkloadContext;
+      assert.equal(got.criticalBecause, 'namespace payments');
+    });
+
+    it('workloads that are not critical, and objects a controller made, are not judged', () => {
+      assert.equal(context(new ClusterState(), request(DEPLOYMENT, 'CREATE', workloadObject('batch', { nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } }), null)), undefined);
+      const owned = workloadObject('ledger-abc', { ...critical, kind: 'ReplicaSet', controller: true, nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } });
+      assert.equal(context(new ClusterState(), request({ ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' }, 'CREATE', owned, null)), undefined);
+    });
+  });
+});
