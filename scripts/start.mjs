@@ -7,11 +7,13 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { build } from './build.mjs';
 import { clusterUp } from './cluster.mjs';
+import { applyCrds } from './lib/crds.mjs';
 import { capture, ensureCommands, repoRoot, say } from './lib/run.mjs';
-import { registerDevWebhooks, unregisterDevWebhooks } from './lib/webhooks.mjs';
 
 const PORT = 8443;
 const certsDir = join(repoRoot, 'certs');
+// Written by `levee probe`, read by `levee serve` (in a cluster: a shared emptyDir).
+const verdictFile = join(repoRoot, '.levee', 'verdict.json');
 
 function ready(ca) {
   return new Promise((resolve) => {
@@ -29,7 +31,10 @@ async function main() {
   const started = Date.now();
   ensureCommands({ openssl: 'openssl' });
   build();
+  // Imported only now: on a fresh clone build() has just installed the npm dependencies.
+  const { registerDevWebhooks, unregisterDevWebhooks } = await import('./lib/webhooks.mjs');
   const cluster = await clusterUp();
+  say(`applied CRDs: ${applyCrds({ kubeconfig: cluster.kubeconfig }).join(', ')}`);
 
   if (!existsSync(join(certsDir, 'tls.crt')) || !existsSync(join(certsDir, 'ca.crt'))) {
     say('making a dev CA and serving certificate in certs/...');
@@ -42,10 +47,19 @@ async function main() {
   const levee = spawn(
     process.execPath,
     ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(PORT), '--kubeconfig', cluster.kubeconfig,
-      '--tls-cert', join(certsDir, 'tls.crt'), '--tls-key', join(certsDir, 'tls.key')],
+      '--tls-cert', join(certsDir, 'tls.crt'), '--tls-key', join(certsDir, 'tls.key'), '--verdict-file', verdictFile],
+    { cwd: repoRoot, stdio: 'inherit' },
+  );
+  say('starting levee probe (verdict in .levee/verdict.json, on-demand runs: POST http://127.0.0.1:8081/run)...');
+  const probe = spawn(
+    process.execPath,
+    ['bin/levee.js', 'probe', '--kubeconfig', cluster.kubeconfig, '--verdict-file', verdictFile, '--tls-cert', join(certsDir, 'tls.crt')],
     { cwd: repoRoot, stdio: 'inherit' },
   );
   let stopping = false;
+  probe.on('exit', (code, signal) => {
+    if (!stopping) say(`levee probe exited (${code ?? signal}); the verdict goes stale and probe-gate warns instead of gating`);
+  });
   const unregister = () => {
     try {
       unregisterDevWebhooks({ kubeconfig: cluster.kubeconfig });
@@ -76,6 +90,7 @@ async function main() {
     say(`${signal}: stopping levee`);
     unregister();
     levee.kill('SIGTERM');
+    probe.kill('SIGTERM');
     setTimeout(() => process.exit(0), 3000).unref();
     levee.once('exit', () => process.exit(0));
   };
@@ -94,6 +109,11 @@ Replay the Monzo outage (a Service left with no endpoints):
   kubectl expose deployment ledger --port=80 --target-port=8080
   kubectl scale deployment ledger --replicas=0          # refused by levee: Service ledger would have no endpoints
   kubectl scale deployment ledger --replicas=0 --dry-run=server   # same answer, nothing stored
+
+The cluster's health as levee's probes see it (rollouts are refused while it is Unhealthy):
+
+  kubectl get probeverdicts
+  curl -s -X POST http://127.0.0.1:8081/run          # run every probe now, print the verdict
 
 Ctrl-C stops levee and removes its webhooks.
 `);

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { buildConfig, configFromEnvironment, readConfigFile, type ConfigInput } from './config.js';
 import { LeveeError } from './errors.js';
 import { createLogger } from './logger.js';
+import type { ProbeFlags } from './probe/command.js';
 import { serve } from './server/serve.js';
 
 interface ServeFlags {
@@ -13,6 +14,7 @@ interface ServeFlags {
   tlsKey?: string;
   bundle?: string;
   logLevel?: string;
+  verdictFile?: string;
 }
 
 interface AuditFlags {
@@ -61,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes')
     .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
+    .option('--verdict-file <file>', 'probe verdict written by `levee probe` (default /var/run/levee/verdict.json)')
     .action(async (flags: ServeFlags) => {
       const environment = configFromEnvironment();
       const file = flags.config ?? environment.configFile;
@@ -74,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(flags.bundle ? { bundlePath: flags.bundle } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),
         ...((flags.kubeconfig ?? environment.kubeconfig) ? { kubeconfig: flags.kubeconfig ?? environment.kubeconfig } : {}),
+        ...(flags.verdictFile ? { probe: { verdictFile: flags.verdictFile } } : {}),
       };
       const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
       const logger = createLogger(config.logLevel);
@@ -86,6 +90,22 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+    });
+
+  program
+    .command('probe')
+    .description('run the black-box probes (sidecar loop), write the verdict for serve; --once prints one verdict as JSON')
+    .option('--config <file>', 'YAML/JSON configuration file (default: $LEVEE_CONFIG)')
+    .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, then in-cluster)')
+    .option('--once', 'run every probe once, print the verdict as JSON, exit 1 when Unhealthy')
+    .option('--interval <seconds>', 'seconds between scheduled runs (default 30)', integer)
+    .option('--verdict-file <file>', 'where to write the verdict (default /var/run/levee/verdict.json)')
+    .option('--http-port <port>', 'port of the on-demand endpoint on 127.0.0.1 (default 8081; 0 picks one)', integer)
+    .option('--tls-cert <file>', "levee's serving certificate, whose expiry is inspected")
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
+    .action(async (flags: ProbeFlags) => {
+      const { runProbeCommand } = await import('./probe/command.js');
+      exitCode = await runProbeCommand(flags);
     });
 
   program

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { call } from './https.js';
@@ -12,6 +12,7 @@ import { call } from './https.js';
 const repoRoot = process.cwd();
 const E2E_PORT = 18443;
 const WEBHOOK_NAME = 'levee-e2e';
+const PROBE_PORT = 18081;
 
 interface ClusterInfo {
   kubeconfig: string;
@@ -25,6 +26,10 @@ interface ClusterScripts {
   clusterDown(options?: { quiet?: boolean }): Promise<unknown>;
 }
 
+interface CrdScripts {
+  applyCrds(options: { kubeconfig: string }): string[];
+}
+
 interface WebhookScripts {
   registerDevWebhooks(options: { kubeconfig: string; port: number; caBundle: string; name: string }): string[];
   unregisterDevWebhooks(options: { kubeconfig: string; name: string }): void;
@@ -36,6 +41,11 @@ export interface E2eEnvironment {
   leveeLog: string;
   ca: string;
   port: number;
+  /** `levee probe`, next to serve as in a pod, on a short interval so verdicts change within seconds. */
+  probe: ChildProcess;
+  probeLog: string;
+  probePort: number;
+  verdictFile: string;
 }
 
 export interface KubectlResult {
@@ -73,10 +83,26 @@ async function start(): Promise<E2eEnvironment> {
   const caBundle = await leveeCli(['certs', '--ip', '127.0.0.1', '--dns', 'localhost', '--out', certs]);
   const leveeLog = join(dir, 'levee.log');
   const log = createWriteStream(leveeLog);
+  const crds = await importScript<CrdScripts>('scripts/lib/crds.mjs');
+  crds.applyCrds({ kubeconfig: cluster.kubeconfig });
+  const verdictFile = join(dir, 'verdict.json');
+  const probeConfig = join(dir, 'probe-config.json');
+  writeFileSync(probeConfig, JSON.stringify({
+    probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, httpPort: PROBE_PORT, verdictFile },
+  }));
+  const probeLog = join(dir, 'probe.log');
+  const probeOutput = createWriteStream(probeLog);
+  const probe = spawn(
+    process.execPath,
+    ['bin/levee.js', 'probe', '--config', probeConfig, '--kubeconfig', cluster.kubeconfig, '--tls-cert', join(certs, 'tls.crt')],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  probe.stdout!.pipe(probeOutput);
+  probe.stderr!.pipe(probeOutput);
   const levee = spawn(
     process.execPath,
     ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(E2E_PORT), '--kubeconfig', cluster.kubeconfig,
-      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key')],
+      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   levee.stdout!.pipe(log);
@@ -86,7 +112,7 @@ async function start(): Promise<E2eEnvironment> {
 
   const webhooks = await importScript<WebhookScripts>('scripts/lib/webhooks.mjs');
   webhooks.registerDevWebhooks({ kubeconfig: cluster.kubeconfig, port: E2E_PORT, caBundle, name: WEBHOOK_NAME });
-  return { cluster, levee, leveeLog, ca, port: E2E_PORT };
+  return { cluster, levee, leveeLog, ca, port: E2E_PORT, probe, probeLog, probePort: PROBE_PORT, verdictFile };
 }
 
 async function leveeCli(args: string[]): Promise<string> {
@@ -156,6 +182,7 @@ after(async function teardown() {
     // the cluster may already be gone
   }
   env.levee.kill('SIGTERM');
+  env.probe.kill('SIGTERM');
   if (startedCluster) {
     const scripts = await importScript<ClusterScripts>('scripts/cluster.mjs');
     await scripts.clusterDown({ quiet: true });

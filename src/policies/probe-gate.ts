@@ -1,0 +1,135 @@
+import type { AdmissionRequest } from '../admission/types.js';
+import { canonicalTemplate, isRolloutKind, rolloutTemplateOf, templateHash, type RolloutKind } from '../admission/template-hash.js';
+import { replicasOf } from '../admission/workload.js';
+import type { ClusterState } from '../cluster/state.js';
+import { controllerOf } from '../cluster/views.js';
+import type { LeveeConfig } from '../config.js';
+import { PROBE_LABEL } from '../probe/probes/support.js';
+import type { Verdict, VerdictDocument } from '../probe/types.js';
+import type { ContextInput, PolicyDefinition } from './types.js';
+
+/**
+ * probe-gate's context: what this request does to pods (a rollout, or something people need
+ * to recover), and the probe verdict with its age. Times and ages are computed here; Rego
+ * gets strings and numbers.
+ */
+
+export type GateChange =
+  | 'create'
+  | 'template'
+  | 'rollback'
+  | 'scale'
+  | 'no-template-change'
+  | 'delete'
+  | 'controlled'
+  | 'probe-workload';
+
+export interface FailingProbe {
+  probe: string;
+  message: string;
+  hint: string;
+  since: string;
+}
+
+export interface ProbeGateContext {
+  change: GateChange;
+  target: { kind: string; namespace: string; name: string };
+  verdict: Verdict | 'Unknown';
+  /** Why the verdict is Unknown: `missing` (never read) or `stale` (older than maxVerdictAgeSeconds). */
+  unknownReason: '' | 'missing' | 'stale';
+  /** -1 when there is no verdict. */
+  verdictAgeSeconds: number;
+  maxVerdictAgeSeconds: number;
+  verdictFile: string;
+  since: string;
+  failing: FailingProbe[];
+}
+
+const SCALE_RESOURCES: Readonly<Record<string, string>> = {
+  deployments: 'Deployment',
+  statefulsets: 'StatefulSet',
+  replicasets: 'ReplicaSet',
+};
+const SHOWN_FAILING = 4;
+const CONTROLLED_KINDS: ReadonlySet<string> = new Set(['Pod', 'ReplicaSet', 'Job']);
+
+export const probeGate: PolicyDefinition = {
+  id: 'probe-gate',
+  summary: 'rollouts (new workloads, changed pod templates) while the probes say the cluster is Unhealthy',
+  kinds: [
+    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
+    { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
+    { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true },
+    { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true },
+    { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true },
+    { group: 'batch', version: 'v1', kind: 'CronJob', resource: 'cronjobs', namespaced: true },
+    { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true },
+  ],
+  buildContext: ({ request, cluster, config, now }: ContextInput): ProbeGateContext | undefined => {
+    // Only `serve` has a verdict to go by; `levee audit` judges manifests, not the moment they are applied.
+    const verdicts = cluster.probeVerdicts;
+    if (!verdicts) return undefined;
+    // While the cluster is Healthy or Degraded the gate is open whatever the change, so the
+    // costly part, comparing pod templates, is left out of almost every request.
+    const verdict = observeVerdict(verdicts.latest, now, config, verdicts.path);
+    if (verdict.verdict === 'Healthy' || verdict.verdict === 'Degraded') return undefined;
+    const described = describeChange(request, cluster, config);
+    if (!described) return undefined;
+    return { ...described, ...verdict };
+  },
+};
+
+function describeChange(request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Pick<ProbeGateContext, 'change' | 'target'> | undefined {
+  const namespace = request.namespace ?? '';
+  if (request.subResource === 'scale') {
+    const kind = request.resource.group === 'apps' ? SCALE_RESOURCES[request.resource.resource] : undefined;
+    return kind ? { change: 'scale', target: { kind, namespace, name: request.name ?? '' } } : undefined;
+  }
+  if (request.subResource) return undefined;
+  const kind = request.kind.kind;
+  if (!isRolloutKind(request.kind.group, kind)) return undefined;
+  const object = request.object ?? request.oldObject;
+  const target = { kind, namespace, name: object?.metadata?.name || object?.metadata?.generateName || request.name || '' };
+
+  if (request.operation === 'DELETE') return { change: 'delete', target };
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
+  // The probe's own workloads live in levee's namespace; the label counts nowhere else.
+  if (namespace === config.leveeNamespace && request.object?.metadata?.labels?.[PROBE_LABEL] === 'true') return { change: 'probe-workload', target };
+  // Pods of a ReplicaSet, ReplicaSets of a Deployment, Jobs of a CronJob: a controller carrying
+  // out what was already judged at its owner, not a person rolling out. (A Deployment owned by
+  // an operator is still judged: the operator's template change is a rollout.)
+  if (CONTROLLED_KINDS.has(kind) && request.object && controllerOf(request.object)) return { change: 'controlled', target };
+  if (request.operation === 'CREATE') return { change: 'create', target };
+
+  const before = rolloutTemplateOf(kind, request.oldObject);
+  const after = rolloutTemplateOf(kind, request.object);
+  if (canonicalTemplate(before) === canonicalTemplate(after)) {
+    const scaled = kind !== 'Pod' && replicasOf(request.object) !== replicasOf(request.oldObject);
+    return { change: scaled ? 'scale' : 'no-template-change', target };
+  }
+  return { change: isRollback(kind, namespace, target.name, after, cluster) ? 'rollback' : 'template', target };
+}
+
+/** A Deployment going back to a template it ran before: one of its ReplicaSets has it (an index lookup). */
+function isRollback(kind: RolloutKind, namespace: string, name: string, template: unknown, cluster: ClusterState): boolean {
+  if (kind !== 'Deployment' || template === undefined) return false;
+  return cluster.replicaSets.byIndex('deploymentTemplate', `${namespace}/${name}#${templateHash(template)}`).length > 0;
+}
+
+type VerdictPart = Omit<ProbeGateContext, 'change' | 'target'>;
+
+/** The verdict as the gate sees it: Unknown when missing or older than the configured maximum. */
+export function observeVerdict(document: VerdictDocument | undefined, now: Date, config: LeveeConfig, verdictFile: string): VerdictPart {
+  const maxVerdictAgeSeconds = config.policies['probe-gate'].maxVerdictAgeSeconds;
+  const base = { maxVerdictAgeSeconds, verdictFile };
+  if (!document) return { ...base, verdict: 'Unknown', unknownReason: 'missing', verdictAgeSeconds: -1, since: '', failing: [] };
+  const verdictAgeSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(document.generatedAt)) / 1000));
+  if (verdictAgeSeconds > maxVerdictAgeSeconds) {
+    return { ...base, verdict: 'Unknown', unknownReason: 'stale', verdictAgeSeconds, since: document.generatedAt, failing: [] };
+  }
+  const failing = document.failing.slice(0, SHOWN_FAILING).map((id): FailingProbe => {
+    const result = document.probes.find((probe) => probe.probe === id);
+    return { probe: id, message: result?.message ?? '', hint: result?.hint ?? '', since: result?.failingSince ?? document.since };
+  });
+  return { ...base, verdict: document.verdict, unknownReason: '', verdictAgeSeconds, since: document.since, failing };
+}

@@ -1,0 +1,55 @@
+import { buildConfig, configFromEnvironment, readConfigFile, type ConfigInput } from '../config.js';
+import { createLogger } from '../logger.js';
+import { probeOnce, startProbe } from './run.js';
+
+export interface ProbeFlags {
+  config?: string;
+  kubeconfig?: string;
+  once?: boolean;
+  interval?: number;
+  verdictFile?: string;
+  httpPort?: number;
+  tlsCert?: string;
+  logLevel?: string;
+}
+
+/**
+ * `levee probe`: the sidecar loop until SIGTERM/SIGINT, or with `--once` a single run whose
+ * verdict is printed as JSON on stdout; exit code 1 when it is Unhealthy.
+ */
+export async function runProbeCommand(flags: ProbeFlags): Promise<number> {
+  const environment = configFromEnvironment();
+  const file = flags.config ?? environment.configFile;
+  const kubeconfig = flags.kubeconfig ?? environment.kubeconfig;
+  const flagLayer: ConfigInput = {
+    probe: {
+      ...(flags.interval !== undefined ? { intervalSeconds: flags.interval } : {}),
+      ...(flags.verdictFile ? { verdictFile: flags.verdictFile } : {}),
+      ...(flags.httpPort !== undefined ? { httpPort: flags.httpPort } : {}),
+    },
+    ...(flags.tlsCert ? { server: { tlsCertFile: flags.tlsCert } } : {}),
+    ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
+  const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
+
+  if (flags.once) {
+    // stdout carries the verdict alone, so that it can be piped to jq.
+    const logger = createLogger(config.logLevel, process.stderr);
+    const document = await probeOnce({ config, logger });
+    process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    return document.verdict === 'Unhealthy' ? 1 : 0;
+  }
+
+  const logger = createLogger(config.logLevel);
+  const running = await startProbe({ config, logger, ...(file ? { configFile: file } : {}) });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down');
+      void running.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { expectStatus, type KubeApi } from '../kube-api.js';
+
+/** Helpers the probes share: names, label selectors, clean-up of what an interrupted run left behind. */
+
+/** Every object a probe creates carries this label; probe-gate always lets such objects through. */
+export const PROBE_LABEL = 'levee.dev/probe';
+
+export function runSuffix(): string {
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Resolves after `ms`, or at once when the signal aborts (the caller then checks `signal.aborted`). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface Listed {
+  items?: Array<{ metadata?: { name?: string; creationTimestamp?: string; deletionTimestamp?: string } }>;
+}
+
+/**
+ * Deletes probe objects older than `maxAgeMs` under `collectionPath` (a namespaced list URL):
+ * leftovers of a run that was cut short. Young ones may belong to another replica's run in
+ * progress, so they are left alone.
+ */
+export async function sweepStale(api: KubeApi, collectionPath: string, maxAgeMs: number, signal: AbortSignal): Promise<number> {
+  const listed = expectStatus(await api.get<Listed>(`${collectionPath}?labelSelector=${encodeURIComponent(`${PROBE_LABEL}=true`)}`, { signal }), `listing ${collectionPath}`, 200);
+  const cutoff = Date.now() - maxAgeMs;
+  let deleted = 0;
+  for (const item of listed.body.items ?? []) {
+    const name = item.metadata?.name;
+    const created = Date.parse(item.metadata?.creationTimestamp ?? '');
+    if (!name || item.metadata?.deletionTimestamp || !(created < cutoff)) continue;
+    await api.delete(`${collectionPath}/${encodeURIComponent(name)}?propagationPolicy=Background`, { signal });
+    deleted++;
+  }
+  return deleted;
+}
+
+/** Creates levee's namespace when it is missing (local clusters; in a cluster the install makes it). */
+export async function ensureNamespace(api: KubeApi, namespace: string, signal?: AbortSignal): Promise<void> {
+  const existing = await api.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}`, signal ? { signal } : {});
+  if (existing.status === 200) return;
+  expectStatus(existing, `reading namespace ${namespace}`, 404);
+  const created = await api.post(
+    '/api/v1/namespaces',
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'app.kubernetes.io/name': 'levee' } } },
+    signal ? { signal } : {},
+  );
+  expectStatus(created, `creating namespace ${namespace}`, 201, 409);
+}

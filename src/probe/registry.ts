@@ -1,0 +1,35 @@
+import { apiWritePath } from './probes/api-write-path.js';
+import { certificateExpiry } from './probes/certificate-expiry.js';
+import { controllerManager } from './probes/controller-manager.js';
+import { dns } from './probes/dns.js';
+import { etcd } from './probes/etcd.js';
+import { onDemandShare } from './probes/on-demand-share.js';
+import { restartBurst } from './probes/restart-burst.js';
+import { scheduler } from './probes/scheduler.js';
+import { serviceEndpoints } from './probes/service-endpoints.js';
+import { versionSkew } from './probes/version-skew.js';
+import { workloadLifecycle } from './probes/workload-lifecycle.js';
+import type { ProbeId } from './settings.js';
+import type { ProbeDefinition } from './types.js';
+
+/**
+ * Every probe levee runs, in report order: black-box probes that act as a user first, then
+ * targeted inspections. Adding a probe means adding it here (and its id to PROBE_IDS).
+ */
+export const PROBES: readonly ProbeDefinition[] = [
+  apiWritePath,
+  workloadLifecycle,
+  dns,
+  controllerManager,
+  scheduler,
+  etcd,
+  versionSkew,
+  restartBurst,
+  onDemandShare,
+  serviceEndpoints,
+  certificateExpiry,
+];
+
+export function probeById(id: ProbeId): ProbeDefinition | undefined {
+  return PROBES.find((probe) => probe.id === id);
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The `probe` section of levee's configuration (merged, validated and frozen by
+ * src/config.ts like every other section). Kept here so the probe's many knobs sit next to
+ * the code that reads them.
+ */
+
+export const PROBE_IDS = [
+  'api-write-path',
+  'workload-lifecycle',
+  'dns',
+  'controller-manager',
+  'scheduler',
+  'etcd',
+  'version-skew',
+  'restart-burst',
+  'on-demand-share',
+  'service-endpoints',
+  'certificate-expiry',
+] as const;
+export type ProbeId = (typeof PROBE_IDS)[number];
+
+/** A failure of one of these closes the gate (Unhealthy); any other failure only degrades. */
+export const DEFAULT_CRITICAL_PROBES: readonly ProbeId[] = [
+  'api-write-path',
+  'workload-lifecycle',
+  'dns',
+  'controller-manager',
+  'scheduler',
+  'etcd',
+];
+
+const probeId = z.enum(PROBE_IDS);
+
+const lease = z.strictObject({
+  /** coordination.k8s.io Lease in levee's namespace that elects the publishing probe. */
+  name: z.string().min(1).default('levee-probe'),
+  durationSeconds: z.number().int().min(2).default(15),
+});
+
+const thresholds = z.strictObject({
+  /** create + update + delete of a ConfigMap slower than this fails the write path. */
+  writeLatencyMs: z.number().int().min(1).default(5000),
+  /** Slack on top of a control-plane Lease's own duration, for clock skew. */
+  leaseGraceSeconds: z.number().min(0).default(5),
+  restartWindowSeconds: z.number().int().min(1).default(600),
+  /** A restart burst: at least this many containers restarted within the window... */
+  restartBurstContainers: z.number().int().min(1).default(10),
+  /** ...on at least this many nodes. */
+  restartBurstNodes: z.number().int().min(1).default(3),
+  /** Below this fraction of on-demand nodes (among nodes with a capacity label) the cluster is Degraded. */
+  onDemandMinShare: z.number().min(0).max(1).default(0.2),
+  /** Services younger than this are not yet expected to have endpoints. */
+  serviceGraceSeconds: z.number().int().min(0).default(120),
+  certificateMinDays: z.number().min(0).default(14),
+  /** Kubelets more minors behind the API server than this are reported (non-critical). */
+  kubeletMaxMinorsBehind: z.number().int().min(0).default(3),
+});
+
+export const probeSettings = z.strictObject({
+  intervalSeconds: z.number().min(1).default(30),
+  /** Each probe's deadline; the workload lifecycle has its own, longer one. */
+  timeoutSeconds: z.number().min(1).default(10),
+  lifecycleTimeoutSeconds: z.number().min(5).default(60),
+  /** Deadline of every single API request a probe makes. */
+  requestTimeoutMs: z.number().int().min(100).default(5000),
+  verdictFile: z.string().min(1).default('/var/run/levee/verdict.json'),
+  /** The on-demand endpoint (POST /run, GET /verdict, /metrics, /healthz); loopback only by default. 0 picks a free port. */
+  httpHost: z.string().default('127.0.0.1'),
+  httpPort: z.number().int().min(0).max(65535).default(8081),
+  /** Hysteresis: consecutive failures before a probe counts as failing, successes before it counts as passing again. */
+  failuresToUnhealthy: z.number().int().min(1).default(2),
+  successesToHealthy: z.number().int().min(1).default(2),
+  critical: z.array(probeId).default([...DEFAULT_CRITICAL_PROBES]),
+  disabled: z.array(probeId).default([]),
+  /** Whether the elected leader writes the ProbeVerdict resource and Events. */
+  publish: z.boolean().default(true),
+  lease: lease.default(lease.parse({})),
+  thresholds: thresholds.default(thresholds.parse({})),
+  dnsName: z.string().min(1).default('kubernetes.default'),
+  /** The serving certificate whose expiry is inspected; defaults to server.tlsCertFile. */
+  certificateFile: z.string().optional(),
+  lifecycleImage: z.string().min(1).default('registry.k8s.io/pause:3.10'),
+});
+
+export type ProbeSettings = z.infer<typeof probeSettings>;

@@ -1,0 +1,77 @@
+import type { LeveeConfig } from '../config.js';
+import type { ProbeId } from './settings.js';
+import type { KubeApi } from './kube-api.js';
+
+/** The three answers a verdict can give (contract: `status.verdict` of ProbeVerdict `cluster`). */
+export const VERDICTS = ['Healthy', 'Degraded', 'Unhealthy'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** What one probe run found. A thrown error or a timeout becomes `ok: false` with the error's message. */
+export interface ProbeOutcome {
+  ok: boolean;
+  /** The probe had nothing to check here (e.g. DNS outside a cluster, lifecycle on a follower). */
+  skipped?: boolean;
+  message: string;
+  /** A failure that closes the gate whatever the probe's configured criticality (e.g. API server older than a kubelet). */
+  severity?: 'critical';
+  /** Where a multi-step probe got to before it failed; hint rules read it. */
+  stage?: string;
+  details?: Record<string, unknown>;
+}
+
+/** What a probe can use: a per-request-timed API client, the configuration, the clock, the run's abort signal. */
+export interface ProbeContext {
+  api: KubeApi;
+  config: LeveeConfig;
+  signal: AbortSignal;
+  now: () => Date;
+  isLeader: boolean;
+  inCluster: boolean;
+  /** A GET shared by every probe of one run (nodes, pods are listed once per run). */
+  shared<T>(path: string): Promise<T>;
+}
+
+export interface ProbeDefinition {
+  id: ProbeId;
+  summary: string;
+  /** Heavy probes that create objects run on the elected leader only. */
+  leaderOnly?: boolean;
+  /** Defaults to config.probe.timeoutSeconds. */
+  timeoutSeconds?(config: LeveeConfig): number;
+  run(context: ProbeContext): Promise<ProbeOutcome>;
+}
+
+export type ProbeStatus = 'Passing' | 'Failing' | 'Skipped';
+
+/** One probe's line in the verdict: its last outcome and its history, as hysteresis sees it. */
+export interface ProbeResult {
+  probe: ProbeId;
+  /** Passing/Failing after hysteresis; `lastOk` is the raw outcome of the last run. */
+  status: ProbeStatus;
+  critical: boolean;
+  lastOk: boolean;
+  latencyMs: number;
+  message: string;
+  hint?: string;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** When the probe turned Failing (after hysteresis); absent while it passes. */
+  failingSince?: string;
+  lastTransitionTime: string;
+  checkedAt: string;
+}
+
+/** The document `levee probe` writes to the verdict file and publishes as ProbeVerdict `cluster`. */
+export interface VerdictDocument {
+  verdict: Verdict;
+  /** When the cluster entered this verdict. */
+  since: string;
+  /** When this document was written: its age is what the gate checks for staleness. */
+  generatedAt: string;
+  reporter: string;
+  leader: boolean;
+  run: number;
+  /** Probes that are Failing after hysteresis, critical first. */
+  failing: ProbeId[];
+  probes: ProbeResult[];
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, unwatchFile, watchFile, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { LeveeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { VERDICTS, type VerdictDocument } from './types.js';
+
+/**
+ * The verdict file `levee probe` writes and `levee serve` reads (a shared emptyDir in the
+ * pod). Written to a temporary file in the same directory, flushed, then renamed over the
+ * old one: a reader sees the old document or the new one, never half of either.
+ */
+
+export function writeVerdictFile(path: string, document: VerdictDocument): void {
+  const directory = dirname(path);
+  mkdirSync(directory, { recursive: true });
+  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o644 });
+    const fd = openSync(temporary, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
+}
+
+export function readVerdictFile(path: string): VerdictDocument {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new LeveeError('VERDICT_INVALID', `cannot read verdict file ${path}: ${(err as Error).message}`);
+  }
+  return parseVerdictDocument(text, path);
+}
+
+/** Checks the few fields the gate relies on; anything else in the document is informational. */
+export function parseVerdictDocument(text: string, source = 'verdict'): VerdictDocument {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new LeveeError('VERDICT_INVALID', `${source} is not JSON: ${(err as Error).message}`);
+  }
+  const document = parsed as Partial<VerdictDocument> | null;
+  if (!document || typeof document !== 'object') throw new LeveeError('VERDICT_INVALID', `${source} is not a JSON object`);
+  if (!(VERDICTS as readonly unknown[]).includes(document.verdict)) {
+    throw new LeveeError('VERDICT_INVALID', `${source} has no verdict (one of ${VERDICTS.join(', ')})`);
+  }
+  if (typeof document.generatedAt !== 'string' || Number.isNaN(Date.parse(document.generatedAt))) {
+    throw new LeveeError('VERDICT_INVALID', `${source} has no valid generatedAt time`);
+  }
+  if (!Array.isArray(document.probes)) throw new LeveeError('VERDICT_INVALID', `${source} has no probes list`);
+  return { ...document, failing: Array.isArray(document.failing) ? document.failing : [] } as VerdictDocument;
+}
+
+/** The verdict file as `serve` knows it: its path and the last good document read from it. */
+export class VerdictSource {
+  latest: VerdictDocument | undefined;
+
+  constructor(readonly path: string) {}
+}
+
+/**
+ * Follows the verdict file: reads it now and whenever it changes (polling, which survives the
+ * rename of every write and the symlink swaps of mounted volumes), and hands every good
+ * document to `onVerdict`. A missing or unreadable file keeps the last good document; its
+ * growing age is what tells the gate that the probe has stopped reporting.
+ */
+export function watchVerdictFile(path: string, onVerdict: (document: VerdictDocument) => void, logger: Logger, intervalMs = 1000): () => void {
+  let lastProblem = '';
+  const load = (): void => {
+    try {
+      onVerdict(readVerdictFile(path));
+      lastProblem = '';
+    } catch (err) {
+      const problem = (err as Error).message;
+      if (problem !== lastProblem) logger.warn({ verdictFile: path, err: problem }, 'probe verdict not read; keeping the last one');
+      lastProblem = problem;
+    }
+  };
+  load();
+  const onChange = (): void => load();
+  watchFile(path, { interval: intervalMs, persistent: false }, onChange);
+  return () => unwatchFile(path, onChange);
+}

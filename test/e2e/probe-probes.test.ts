@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { loadKubeConfig } from '../../src/cluster/kubeconfig.js';
+import { buildConfig } from '../../src/config.js';
+import { KubeApi } from '../../src/probe/kube-api.js';
+import { leaseRenewal } from '../../src/probe/probes/lease-renewal.js';
+import { PROBES } from '../../src/probe/registry.js';
+import type { ProbeId } from '../../src/probe/settings.js';
+import type { ProbeContext, ProbeOutcome } from '../../src/probe/types.js';
+import { e2e, eventually, kubectl } from '../support/e2e.js';
+
+/**
+ * Every probe that talks to the API server, run against the real local cluster: each passes
+ * on the healthy cluster, and the failures the cluster can show without being broken are seen.
+ * (Stopping a component is test/e2e/probe-gate.test.ts.)
+ */
+
+const namespace = `probes-${Date.now().toString(36)}`;
+
+describe('e2e: each probe against the real API server', function () {
+  this.timeout(120_000);
+  let api: KubeApi;
+  let kubeconfig: string;
+
+  function context(probe: Record<string, unknown> = {}): ProbeContext {
+    const config = buildConfig({ probe: { lifecycleTimeoutSeconds: 60, ...probe } });
+    const cache = new Map<string, Promise<unknown>>();
+    return {
+      api,
+      config,
+      signal: AbortSignal.timeout(60_000),
+      now: () => new Date(),
+      isLeader: true,
+      inCluster: false,
+      shared: <T>(path: string) => {
+        if (!cache.has(path)) cache.set(path, api.get(path).then((response) => response.body));
+        return cache.get(path) as Promise<T>;
+      },
+    };
+  }
+
+  async function run(id: ProbeId, probe: Record<string, unknown> = {}): Promise<ProbeOutcome> {
+    const definition = PROBES.find((candidate) => candidate.id === id);
+    assert.ok(definition, `probe ${id} is registered`);
+    return definition.run(context(probe));
+  }
+
+  before(async function () {
+    this.timeout(1_800_000);
+    const env = await e2e();
+    kubeconfig = env.cluster.kubeconfig;
+    api = new KubeApi(loadKubeConfig(kubeconfig), 5000);
+    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  it('api-write-path: creates, updates, reads back and deletes a ConfigMap, and leaves none behind', async () => {
+    const outcome = await run('api-write-path');
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /^ConfigMap create, update, read and delete in \d+ ms \(create \d+ ms, update \d+ ms, read \d+ ms, delete \d+ ms\)$/);
+    const left = await kubectl(['get', 'configmaps', '-n', 'levee-system', '-l', 'levee.dev/probe=true', '-o', 'name']);
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal(left.stdout.trim(), '');
+  });
+
+  it('api-write-path: fails when the writes are slower than the threshold', async () => {
+    const outcome = await run('api-write-path', { thresholds: { writeLatencyMs: 1 } });
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.stage, 'slow');
+    assert.match(outcome.message, /over the 1 ms threshold/);
+  });
+
+  it('workload-lifecycle: a Deployment goes Ready and gets an endpoint, then is cleaned up', async () => {
+    const outcome = await run('workload-lifecycle');
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /Ready with endpoints in .* \(replicaset .*, pods .*, scheduled .*, ready .*, endpoints .*\)/);
+    await eventually('the probe Deployment and Service to be deleted', async () => {
+      const left = await kubectl(['get', 'deployments,services', '-n', 'levee-system', '-l', 'levee.dev/probe=true', '-o', 'name']);
+      return left.stdout.trim() === '' || left.stdout;
+    }, 30_000);
+  });
+
+  it('controller-manager and scheduler: their Leases are renewed', async () => {
+    for (const id of ['controller-manager', 'scheduler'] as const) {
+      const outcome = await run(id);
+      assert.equal(outcome.ok, true, outcome.message);
+      assert.match(outcome.message, /^Lease kube-system\/kube-(controller-manager|scheduler) renewed \d+ s ago by /);
+    }
+  });
+
+  it('a control-plane Lease that does not exist fails, naming it', async () => {
+    const outcome = await leaseRenewal(context(), 'kube-nothing');
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.message, /^no Lease kube-system\/kube-nothing/);
+  });
+
+  it('etcd: the API server reports etcd ready', async () => {
+    const outcome = await run('etcd');
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /^\/readyz\/etcd ok in \d+ ms$/);
+  });
+
+  it('version-skew, on-demand-share and restart-burst judge the real nodes and pods', async () => {
+    const skew = await run('version-skew');
+    assert.equal(skew.ok, true, skew.message);
+    const share = await run('on-demand-share');
+    assert.equal(share.ok, true, share.message);
+    assert.match(share.message, /^\d+ of \d+ labelled nodes are on-demand/);
+    const restarts = await run('restart-burst');
+    assert.equal(restarts.ok, true, restarts.message);
+  });
+
+  it('service-endpoints: names a Service whose selector matches no pod', async () => {
+    const service = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'orphan', namespace }, spec: { selector: { app: 'nothing-here' }, ports: [{ port: 80 }] } });
+    assert.equal((await kubectl(['apply', '-f', '-'], { input: service })).code, 0);
+    const outcome = await run('service-endpoints', { thresholds: { serviceGraceSeconds: 0 } });
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.message, new RegExp(`have no ready endpoint: .*${namespace}/orphan`));
+  });
+
+  it('`levee probe --once` prints the verdict as JSON with a `verdict` field; its exit code says whether it is Unhealthy', async () => {
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['bin/levee.js', 'probe', '--once', '--kubeconfig', kubeconfig, '--log-level', 'warn'], { timeout: 90_000 }, (err, out) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: out });
+      });
+    });
+    const verdict = JSON.parse(stdout) as { verdict: string; probes: Array<{ probe: string }> };
+    assert.ok(['Healthy', 'Degraded', 'Unhealthy'].includes(verdict.verdict), stdout);
+    assert.equal(code, verdict.verdict === 'Unhealthy' ? 1 : 0);
+    assert.notEqual(verdict.verdict, 'Unhealthy', stdout);
+    assert.deepEqual(verdict.probes.map((probe) => probe.probe), PROBES.map((probe) => probe.id));
+  });
+});

@@ -1,0 +1,92 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiRequestError, expectStatus, KubeApi } from '../../../src/probe/kube-api.js';
+
+function clientFor(server: string, timeoutMs: number): KubeApi {
+  const kubeconfig = new KubeConfig();
+  kubeconfig.loadFromOptions({
+    clusters: [{ name: 'test', server, skipTLSVerify: true }],
+    users: [{ name: 'test', token: 'secret-token' }],
+    contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
+    currentContext: 'test',
+  });
+  return new KubeApi(kubeconfig, timeoutMs);
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('probe/kube-api: a client that fails fast', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('sends JSON with the kubeconfig credentials and parses the JSON answer', async () => {
+    let seen: { method?: string; url?: string; auth?: string; type?: string; body?: string } = {};
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen = { method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body };
+        res.writeHead(201, { 'Content-Type': 'application/json' }).end('{"metadata":{"name":"x"}}');
+      });
+    });
+    servers.push(server);
+    const api = clientFor(await listen(server), 2000);
+    const response = await api.mergePatch<{ metadata: { name: string } }>('/api/v1/namespaces/a/configmaps/x?dryRun=All', { data: { a: '1' } });
+    assert.equal(response.status, 201);
+    assert.equal(response.body.metadata.name, 'x');
+    assert.deepEqual(seen, {
+      method: 'PATCH',
+      url: '/api/v1/namespaces/a/configmaps/x?dryRun=All',
+      auth: 'Bearer secret-token',
+      type: 'application/merge-patch+json',
+      body: '{"data":{"a":"1"}}',
+    });
+  });
+
+  it('gives up on a server that never answers after the per-request timeout, saying "context deadline exceeded"', async () => {
+    const server = createServer(() => undefined);
+    servers.push(server);
+    const api = clientFor(await listen(server), 200);
+    const started = Date.now();
+    await assert.rejects(api.get('/readyz/etcd'), (err: unknown) => {
+      assert.ok(err instanceof ApiRequestError);
+      assert.equal(err.code, 'PROBE_REQUEST');
+      assert.match(err.message, /^GET \/readyz\/etcd: context deadline exceeded \(no answer within 200 ms\)$/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5000, 'the request was abandoned, not waited out');
+  });
+
+  it("follows the caller's abort signal", async () => {
+    const server = createServer(() => undefined);
+    servers.push(server);
+    const api = clientFor(await listen(server), 60_000);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('probe deadline')), 50);
+    await assert.rejects(api.get('/version', { signal: controller.signal }), /GET \/version: aborted \(probe deadline\)/);
+    await assert.rejects(api.get('/version', { signal: controller.signal }), /aborted before it was sent/);
+  });
+
+  it('says "connection refused" when nothing listens', async () => {
+    const server = createServer();
+    const url = await listen(server);
+    await new Promise((resolve) => server.close(resolve));
+    await assert.rejects(clientFor(url, 2000).get('/version'), /GET \/version: connection refused/);
+  });
+
+  it('turns an unexpected status into an error carrying the API server message', () => {
+    const response = { status: 403, body: { message: 'configmaps is forbidden: User "x" cannot create' }, text: '' };
+    assert.throws(() => expectStatus(response, 'creating ConfigMap a/b', 201), /creating ConfigMap a\/b: HTTP 403: configmaps is forbidden/);
+    assert.equal(expectStatus(response, 'reading', 403, 404), response);
+  });
+});

@@ -1,0 +1,133 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/logger.js';
+import { KubeApi } from '../../../src/probe/kube-api.js';
+import { ProbeLoop, type ProbeLoopOptions } from '../../../src/probe/loop.js';
+import type { ProbeDefinition, VerdictDocument } from '../../../src/probe/types.js';
+
+const silent = createLogger('silent');
+
+describe('probe/loop', () => {
+  let server: Server;
+  let api: KubeApi;
+  let gets: string[];
+
+  beforeEach(async () => {
+    gets = [];
+    server = createServer((req, res) => {
+      gets.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"items":[{"metadata":{"name":"n1"}}]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+      currentContext: 'c',
+    });
+    api = new KubeApi(kubeconfig, 2000);
+  });
+
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function loop(probes: ProbeDefinition[], extra: Partial<ProbeLoopOptions> = {}, probeConfig: Record<string, unknown> = {}): ProbeLoop {
+    const config = buildConfig({ probe: { timeoutSeconds: 1, intervalSeconds: 3600, ...probeConfig } });
+    return new ProbeLoop({ config, api, probes, logger: silent, identity: 'test-1', isLeader: () => true, inCluster: false, graceMs: 100, ...extra });
+  }
+
+  it('fails a probe that runs past its deadline and still finishes the run, even when the probe ignores its signal', async () => {
+    const stubborn: ProbeDefinition = { id: 'etcd', summary: 'never answers', run: () => new Promise(() => undefined) };
+    const polite: ProbeDefinition = {
+      id: 'dns',
+      summary: 'stops when told',
+      run: ({ signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))),
+    };
+    const quick: ProbeDefinition = { id: 'scheduler', summary: 'fine', run: async () => ({ ok: true, message: 'fine' }) };
+    const started = Date.now();
+    const document = await loop([stubborn, polite, quick]).execute(['test']);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3000, `the run took ${elapsed} ms`);
+    const byId = Object.fromEntries(document.probes.map((probe) => [probe.probe, probe]));
+    assert.equal(byId.etcd!.lastOk, false);
+    assert.match(byId.etcd!.message, /context deadline exceeded: etcd did not stop within 1 s/);
+    assert.match(byId.etcd!.hint ?? '', /etcd/);
+    assert.equal(byId.dns!.lastOk, false);
+    assert.match(byId.dns!.message, /context deadline exceeded: dns ran past its 1 s timeout/);
+    assert.equal(byId.scheduler!.lastOk, true);
+  });
+
+  it('turns a thrown error into a failed result with its message and a hint', async () => {
+    const broken: ProbeDefinition = { id: 'api-write-path', summary: 'x', run: async () => { throw new Error('POST /api/v1/namespaces/levee-system/configmaps: connection refused (connect ECONNREFUSED)'); } };
+    const document = await loop([broken], {}, { failuresToUnhealthy: 1 }).execute(['test']);
+    assert.equal(document.verdict, 'Unhealthy');
+    assert.match(document.probes[0]!.message, /connection refused/);
+    assert.match(document.probes[0]!.hint ?? '', /kube-apiserver running/);
+  });
+
+  it('skips leader-only probes on a follower and leaves disabled probes out', async () => {
+    let ran = 0;
+    const heavy: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', leaderOnly: true, run: async () => ((ran += 1), { ok: false, message: 'x' }) };
+    const off: ProbeDefinition = { id: 'restart-burst', summary: 'x', run: async () => ((ran += 1), { ok: false, message: 'x' }) };
+    const document = await loop([heavy, off], { isLeader: () => false }, { disabled: ['restart-burst'] }).execute(['test']);
+    assert.equal(ran, 0);
+    assert.deepEqual(document.probes.map((probe) => [probe.probe, probe.status]), [['workload-lifecycle', 'Skipped']]);
+    assert.equal(document.leader, false);
+    assert.equal(document.verdict, 'Healthy');
+  });
+
+  it('makes a shared GET once per run however many probes ask', async () => {
+    const reader = (id: 'version-skew' | 'on-demand-share'): ProbeDefinition => ({
+      id,
+      summary: 'x',
+      run: async ({ shared }) => ({ ok: true, message: `${((await shared<{ items: unknown[] }>('/api/v1/nodes?resourceVersion=0')).items).length} node` }),
+    });
+    const probes = loop([reader('version-skew'), reader('on-demand-share')]);
+    await probes.execute(['one']);
+    await probes.execute(['two']);
+    assert.deepEqual(gets, ['/api/v1/nodes?resourceVersion=0', '/api/v1/nodes?resourceVersion=0']);
+  });
+
+  it('merges triggers that arrive during a run into one follow-up run, and hands each verdict to onVerdict', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: ProbeDefinition = {
+      id: 'etcd',
+      summary: 'x',
+      run: async () => {
+        runs++;
+        if (runs === 1) await gate;
+        return { ok: true, message: 'ok' };
+      },
+    };
+    const seen: VerdictDocument[] = [];
+    const probes = loop([slow], { onVerdict: (document) => void seen.push(document) });
+    const first = probes.trigger('schedule');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = probes.trigger('node ondemand-1 NotReady');
+    const third = probes.trigger('POST /run');
+    assert.equal(second, third, 'triggers during a run share the next run');
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(runs, 2);
+    assert.equal(a.run, 1);
+    assert.equal(b.run, 2);
+    assert.deepEqual(seen.map((document) => document.run), [1, 2]);
+    await probes.stop();
+  });
+
+  it('keeps running when recording a verdict fails', async () => {
+    const fine: ProbeDefinition = { id: 'etcd', summary: 'x', run: async () => ({ ok: true, message: 'ok' }) };
+    const probes = loop([fine], { onVerdict: () => { throw new Error('disk full'); } });
+    assert.equal((await probes.execute(['a'])).run, 1);
+    assert.equal((await probes.execute(['b'])).run, 2);
+    assert.equal(probes.latest?.run, 2);
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { createLogger } from '../../../src/logger.js';
+import type { VerdictDocument } from '../../../src/probe/types.js';
+import { parseVerdictDocument, readVerdictFile, watchVerdictFile, writeVerdictFile } from '../../../src/probe/verdict-file.js';
+
+function document(verdict: VerdictDocument['verdict'], run: number, padding = 0): VerdictDocument {
+  return {
+    verdict,
+    since: '2026-01-01T00:00:00.000Z',
+    generatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, run)).toISOString(),
+    reporter: 'test',
+    leader: true,
+    run,
+    failing: verdict === 'Unhealthy' ? ['controller-manager'] : [],
+    // A large document makes a torn write likely if the write were not atomic.
+    probes: [{ probe: 'controller-manager', status: 'Passing', critical: true, lastOk: true, latencyMs: 1, message: 'x'.repeat(padding), consecutiveFailures: 0, consecutiveSuccesses: 1, lastTransitionTime: '2026-01-01T00:00:00.000Z', checkedAt: '2026-01-01T00:00:00.000Z' }],
+  };
+}
+
+const silent = createLogger('silent');
+
+describe('probe/verdict-file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'levee-verdict-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a document that reads back equal, creating the directory, and leaves no temporary file', () => {
+    const path = join(dir, 'run', 'levee', 'verdict.json');
+    writeVerdictFile(path, document('Unhealthy', 1));
+    assert.deepEqual(readVerdictFile(path), document('Unhealthy', 1));
+    assert.deepEqual(readdirSync(join(dir, 'run', 'levee')), ['verdict.json']);
+  });
+
+  it('never lets a concurrent reader see a half-written file (temp + rename)', async () => {
+    const path = join(dir, 'verdict.json');
+    writeVerdictFile(path, document('Healthy', 0, 200_000));
+    // A reader in another thread parses the file as fast as it can while this thread rewrites it.
+    const reader = new Worker(
+      `const { readFileSync } = require('node:fs');
+       const { parentPort, workerData } = require('node:worker_threads');
+       let reads = 0, torn = 0, stop = false;
+       parentPort.on('message', () => { stop = true; });
+       const loop = () => {
+         for (let i = 0; i < 50; i++) {
+           try { JSON.parse(readFileSync(workerData, 'utf8')); reads++; } catch { torn++; }
+         }
+         if (stop) parentPort.postMessage({ reads, torn }); else setImmediate(loop);
+       };
+       loop();`,
+      { eval: true, workerData: path },
+    );
+    for (let run = 1; run <= 150; run++) writeVerdictFile(path, document(run % 2 ? 'Unhealthy' : 'Healthy', run, 200_000));
+    const result = await new Promise<{ reads: number; torn: number }>((resolve) => {
+      reader.once('message', resolve);
+      reader.postMessage('stop');
+    });
+    await reader.terminate();
+    assert.ok(result.reads > 0, 'the reader read the file');
+    assert.equal(result.torn, 0, `${result.torn} of ${result.reads + result.torn} reads saw a partial file`);
+  });
+
+  it('refuses documents without a verdict, a time or a probes list, naming what is missing', () => {
+    assert.throws(() => parseVerdictDocument('{"verdict":"Fine"}'), /no verdict/);
+    assert.throws(() => parseVerdictDocument('{"verdict":"Healthy","generatedAt":"yesterday"}'), /generatedAt/);
+    assert.throws(() => parseVerdictDocument('{"verdict":"Healthy","generatedAt":"2026-01-01T00:00:00Z"}'), /probes/);
+    assert.throws(() => parseVerdictDocument('{"verdict":'), /not JSON/);
+    assert.throws(() => readVerdictFile(join(dir, 'absent.json')), /cannot read verdict file/);
+  });
+
+  it('watches the file: reads it at once, follows changes, and keeps the last good document through a broken one', async () => {
+    const path = join(dir, 'verdict.json');
+    writeVerdictFile(path, document('Healthy', 1));
+    const seen: VerdictDocument[] = [];
+    const stop = watchVerdictFile(path, (verdict) => seen.push(verdict), silent, 20);
+    try {
+      assert.equal(seen.at(-1)?.verdict, 'Healthy');
+      writeVerdictFile(path, document('Unhealthy', 2));
+      await until(() => seen.at(-1)?.run === 2);
+      assert.equal(seen.at(-1)?.verdict, 'Unhealthy');
+      writeFileSync(path, '{"verdict": "Heal');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(seen.at(-1)?.run, 2, 'a broken file changes nothing');
+      writeVerdictFile(path, document('Healthy', 3));
+      await until(() => seen.at(-1)?.run === 3);
+      assert.equal(JSON.parse(readFileSync(path, 'utf8')).run, 3);
+    } finally {
+      stop();
+    }
+  });
+});
+
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
