@@ -41,7 +41,8 @@ function manifestFiles(dir: string): string[] {
 
 export function parseManifest(text: string, file: string): ManifestObject[] {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
+  // logLevel 'error': yaml's own warnings (odd keys) would otherwise go straight to stderr.
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, logLevel: 'error' });
   const out: ManifestObject[] = [];
   for (const document of documents) {
     // The line where the object itself begins, after any comments and the `---` marker.
@@ -51,8 +52,15 @@ export function parseManifest(text: string, file: string): ManifestObject[] {
       const at = problem.linePos?.[0]?.line ?? lines.linePos(problem.pos[0]).line;
       throw new LeveeError('MANIFEST_INVALID', `${file}:${at}: not valid YAML: ${problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
     }
-    const value: unknown = document.toJS();
+    let value: unknown;
+    try {
+      // Throws on an alias to no anchor, and on an alias bomb (yaml's resource-exhaustion limit).
+      value = document.toJS();
+    } catch (err) {
+      throw new LeveeError('MANIFEST_INVALID', `${file}:${line}: not valid YAML: ${(err as Error).message}`);
+    }
     if (value === null || value === undefined) continue;
+    if (isCyclic(value)) throw new LeveeError('MANIFEST_INVALID', `${file}:${line}: an alias refers to its own parent; a Kubernetes object cannot contain itself`);
     out.push(...expand(value, `${file}:${line}`));
   }
   return out;
@@ -73,4 +81,15 @@ function expand(value: unknown, source: string): ManifestObject[] {
     throw new LeveeError('MANIFEST_INVALID', `${source}: ${object.kind} has no metadata.name`);
   }
   return [{ object, source }];
+}
+
+/** Whether a value reached from YAML aliases contains itself (JSON, and so the API server, cannot). */
+function isCyclic(value: unknown, ancestors = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  const children = value instanceof Map ? [...value.values()] : value instanceof Set ? [...value] : Object.values(value);
+  const cyclic = children.some((child) => isCyclic(child, ancestors));
+  ancestors.delete(value);
+  return cyclic;
 }

@@ -2,11 +2,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { decodeAdmissionReview } from '../admission/decode.js';
 import { refusal, reviewOf } from '../admission/response.js';
 import type { AdmissionRequest } from '../admission/types.js';
+import { describeStale } from '../cluster/freshness.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EventRecorder } from '../cluster/events.js';
 import { ReviewError, type ErrorCode } from '../errors.js';
 import { judge, type Judgement, type PipelineDeps, type Route } from '../engine/pipeline.js';
 import type { Logger } from '../logger.js';
+import { readJsonBody } from './body.js';
 import type { Metrics } from './metrics.js';
 
 export interface AppDeps extends PipelineDeps {
@@ -30,14 +32,19 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     const waiting = deps.cluster.stats().filter((stats) => !stats.synced).map((stats) => stats.name);
-    if (waiting.length > 0) res.status(503).type('text/plain').send(`not ready: caches not synced: ${waiting.join(', ')}`);
-    else res.type('text/plain').send('ok');
+    if (waiting.length > 0) {
+      res.status(503).type('text/plain').send(`not ready: caches not synced: ${waiting.join(', ')}`);
+      return;
+    }
+    // Stale caches keep the webhook Ready: an unready webhook takes itself out of its Service.
+    const stale = deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
+    res.type('text/plain').send(stale.length > 0 ? `ok; stale: ${describeStale(stale)}` : 'ok');
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  const parseJson = express.json({ limit: deps.bodyLimitBytes, type: () => true, strict: false });
+  const parseJson = readJsonBody(deps.bodyLimitBytes);
   for (const route of ['validate', 'mutate'] as const) {
     app.post(`/${route}`, requireJson, parseJson, (req: Request, res: Response, next: NextFunction) => {
       handleReview(deps, route, req, res).catch(next);
@@ -54,6 +61,9 @@ export function createApp(deps: AppDeps): express.Express {
     const { status, code, message } = describeHttpError(err);
     deps.metrics.errors.inc({ code });
     deps.logger.warn({ code, status, err: message }, 'request rejected before judgement');
+    if (res.headersSent) return;
+    // The rest of an oversized or aborted body is never read: the connection cannot be reused.
+    if (status === 413 || (err as { type?: string } | undefined)?.type === 'request.aborted') res.set('Connection', 'close');
     res.status(status).json({ code, message });
   });
   return app;
@@ -89,9 +99,18 @@ async function handleReview(deps: AppDeps, route: Route, req: Request, res: Resp
   }
   const judged = await judge(deps, decoded.request, route);
   const judgement = warnOnly ? asWarnings(judged) : judged;
+  if (route === 'validate' && judgement.judged.length > 0) warnIfStale(deps, judgement);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   record(deps, route, decoded.request, judgement, seconds);
   res.json(reviewOf(judgement.response));
+}
+
+/** A decision that read the caches while their watches are broken says so (on /validate only, so once per request). */
+function warnIfStale(deps: AppDeps, judgement: Judgement): void {
+  const stale = deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
+  if (stale.length === 0) return;
+  const warning = `levee: cluster state may be out of date: caches ${describeStale(stale)} not synced with the API server`;
+  judgement.response.warnings = [...(judgement.response.warnings ?? []), warning];
 }
 
 function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, seconds: number): void {
@@ -105,25 +124,28 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
     for (const { policy } of overrides.honoured) deps.metrics.overrides.inc({ policy, outcome: 'honoured' });
     for (const { policy } of overrides.ignored) deps.metrics.overrides.inc({ policy, outcome: 'ignored' });
   }
-  const line = {
-    uid: request.uid,
-    route,
-    user: request.userInfo.username,
-    operation: request.operation,
-    resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
-    namespace: request.namespace,
-    name: request.name ?? request.object?.metadata?.name,
-    dryRun: request.dryRun,
-    allowed: response.allowed,
-    policies: judgement.judged,
-    findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.overridden ? 'overridden' : finding.action}`),
-    ...(overrides.honoured.length > 0 ? { overrides: overrides.honoured } : {}),
-    ...(overrides.ignored.length > 0 ? { overridesIgnored: overrides.ignored } : {}),
-    latencyMs: Math.round(seconds * 1e6) / 1e3,
-  };
-  if (error) deps.logger.error({ ...line, code: error.code, err: error.message }, 'admission decision failed');
-  else if (decision && (decision.findings.length > 0 || overrides.ignored.length > 0)) deps.logger.info(line, 'admission decision');
-  else deps.logger.debug(line, 'admission decision');
+  const level = error ? 'error' : decision && (decision.findings.length > 0 || overrides.ignored.length > 0) ? 'info' : 'debug';
+  // Most decisions log at debug, which is off in production: the line is built only when it is written.
+  if (deps.logger.isLevelEnabled(level)) {
+    const line = {
+      uid: request.uid,
+      route,
+      user: request.userInfo.username,
+      operation: request.operation,
+      resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+      namespace: request.namespace,
+      name: request.name ?? request.object?.metadata?.name,
+      dryRun: request.dryRun,
+      allowed: response.allowed,
+      policies: judgement.judged,
+      findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.overridden ? 'overridden' : finding.action}`),
+      ...(overrides.honoured.length > 0 ? { overrides: overrides.honoured } : {}),
+      ...(overrides.ignored.length > 0 ? { overridesIgnored: overrides.ignored } : {}),
+      latencyMs: Math.round(seconds * 1e6) / 1e3,
+    };
+    if (error) deps.logger.error({ ...line, code: error.code, err: error.message }, 'admission decision failed');
+    else deps.logger[level](line, 'admission decision');
+  }
   // Only validate records Events: a request passes both webhooks and must not leave two.
   // A dry-run must leave no trace in the cluster.
   if (route !== 'validate' || request.dryRun) return;
@@ -157,7 +179,7 @@ function describeHttpError(err: unknown): HttpErrorShape {
     case 'entity.too.large':
       return { status: 413, code: 'REVIEW_TOO_LARGE', message: `request body exceeds the ${shaped.limit ?? ''} byte limit` };
     case 'entity.parse.failed':
-      return { status: 400, code: 'REVIEW_NOT_JSON', message: `body is not valid JSON: ${shaped.message ?? ''}` };
+      return { status: 400, code: 'REVIEW_NOT_JSON', message: `body is not valid JSON${parsePosition(shaped.message)}` };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, code: 'REVIEW_CONTENT_TYPE', message: shaped.message ?? 'unsupported encoding' };
@@ -166,4 +188,14 @@ function describeHttpError(err: unknown): HttpErrorShape {
     default:
       return { status: shaped.status && shaped.status >= 400 && shaped.status < 500 ? shaped.status : 500, code: 'INTERNAL', message: shaped.message ?? 'internal error' };
   }
+}
+
+/**
+ * Where JSON parsing stopped, without the parser's own text: V8 quotes a slice of the body in
+ * its message, and a body may carry Secret data that must reach neither the log nor the client.
+ */
+function parsePosition(message: string | undefined): string {
+  const position = /at position (\d+)/.exec(message ?? '')?.[1];
+  if (position) return ` (at position ${position})`;
+  return /end of JSON input/.test(message ?? '') ? ' (it ends too early)' : '';
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheAge } from '../cluster/freshness.js';
 import type { StoreStats } from '../cluster/store.js';
 
 /** Prometheus metrics for one `levee serve` process. */
@@ -37,6 +38,7 @@ export class Metrics {
   });
   readonly cacheObjects: Gauge<'cache'>;
   readonly cacheSynced: Gauge<'cache'>;
+  readonly cacheAge: Gauge<'cache'>;
   readonly bundleInfo = new Gauge({
     name: 'levee_policy_bundle_info',
     help: 'The policy bundle in use (value is always 1).',
@@ -44,7 +46,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(cacheStats: () => StoreStats[]) {
+  constructor(cacheStats: () => StoreStats[], cacheAges: () => CacheAge[] = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'levee_' });
     // Refreshed at scrape time, so the hot path never touches these gauges.
     this.cacheObjects = new Gauge({
@@ -63,6 +65,15 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         for (const stats of cacheStats()) this.set({ cache: stats.name }, stats.synced ? 1 : 0);
+      },
+    });
+    this.cacheAge = new Gauge({
+      name: 'levee_cache_last_sync_age_seconds',
+      help: 'Seconds since the cache was last known current: 0 while its watches are established, growing while they are broken.',
+      labelNames: ['cache'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const age of cacheAges()) this.set({ cache: age.name }, Math.round(age.ageSeconds * 10) / 10);
       },
     });
   }

@@ -9,12 +9,16 @@ import { parentStamper } from '../cluster/stamper.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import { VerdictSource, watchVerdictFile } from '../probe/verdict-file.js';
+import { clusterOptionsFrom } from '../cluster/options.js';
 import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
 import { PolicyEvaluator } from '../engine/evaluator.js';
 import type { Logger } from '../logger.js';
-import { createApp } from './app.js';
+import { createApp, type AppDeps } from './app.js';
+import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
+import { logStaleness } from './staleness.js';
 import { readKeyPair, watchKeyPair } from './tls.js';
 
 export interface RunningServer {
@@ -49,7 +53,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let stopInformers = (): void => undefined;
   if (!cluster) {
     const kubeconfig = loadKubeConfig(config.kubeconfig);
-    cluster = new ClusterState();
+    cluster = new ClusterState(clusterOptionsFrom(config));
     stopInformers = startInformers(kubeconfig, cluster, logger).stop;
     if (!options.events) events = kubeEventRecorder(kubeconfig, logger);
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
@@ -57,9 +61,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     selfUsername = await whoAmI(kubeconfig, logger);
   }
 
-  const metrics = new Metrics(() => cluster.stats());
+  const metrics = new Metrics(() => cluster.stats(), () => cluster.freshness.ages());
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
-  const app = createApp({
+  // One deps object for the app's lifetime: a reloaded bundle swaps `evaluator` in place.
+  const deps: AppDeps = {
     evaluator,
     cluster,
     config,
@@ -71,18 +76,37 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     ...(selfUsername ? { selfUsername } : {}),
     now: options.now ?? (() => new Date()),
     bodyLimitBytes: config.server.bodyLimitBytes,
-  });
+  };
+  const app = createApp(deps);
 
-  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2' }, app);
+  // Slow clients cannot hold a socket open with a trickle of headers or body; expired
+  // connections are looked for often enough that the header timeout holds to within a quarter.
+  const headersTimeout = config.server.headersTimeoutMs;
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 4)));
+  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2', headersTimeout, connectionsCheckingInterval }, app);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
-  // Slow clients cannot hold a socket open with a trickle of headers or body.
-  server.headersTimeout = 15_000;
+  server.headersTimeout = headersTimeout;
   server.requestTimeout = config.server.requestTimeoutMs * 3;
   server.on('clientError', (err, socket) => {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();
   });
   const stopWatchingTls = watchKeyPair(server, config.server.tlsCertFile, config.server.tlsKeyFile, logger);
+  const stopWatchingBundle = watchBundle({
+    path: config.bundlePath,
+    current: bundle,
+    data: { config: { policies: config.policies } },
+    logger,
+    onLoaded: (next, nextBundle) => {
+      deps.evaluator = next;
+      metrics.bundleInfo.reset();
+      metrics.bundleInfo.set({ digest: nextBundle.digest, path: nextBundle.path }, 1);
+    },
+  });
+  const stopStalenessLog = logStaleness(cluster.freshness, config.server.staleAfterSeconds, logger);
+  const verdicts = new VerdictSource(config.probe.verdictFile);
+  cluster.probeVerdicts = verdicts;
+  const stopWatchingVerdict = watchVerdictFile(verdicts.path, (verdict) => (verdicts.latest = verdict), logger);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -99,6 +123,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     cluster,
     close: async () => {
       stopWatchingTls();
+      stopWatchingBundle();
+      stopStalenessLog();
+      stopWatchingVerdict();
       stopInformers();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

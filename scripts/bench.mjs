@@ -1,0 +1,47 @@
+// npm run bench: builds what is stale, then measures levee against a no-op express handler,
+// the express + opa sidecar design and opa alone, side by side (bench/run.mjs).
+//   npm run bench              the full run (about 3 minutes on 2 cores)
+//   npm run bench -- --quick   fewer requests, for trying the bench itself
+//   npm run bench -- --node-flags='--max-semi-space-size=64'
+//                              Node.js flags for every Node target instead of those of levee's image
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from './build.mjs';
+import { repoRoot, say, toolPath } from './lib/run.mjs';
+
+/** Newest modification time under `dir` of files ending in one of `suffixes`. */
+function newest(dir, suffixes) {
+  let latest = 0;
+  if (!existsSync(dir)) return latest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path, suffixes));
+    else if (suffixes.some((suffix) => entry.name.endsWith(suffix))) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+export function buildIfStale() {
+  const outputs = [join(repoRoot, 'dist', 'src', 'server', 'serve.js'), join(repoRoot, 'dist', 'policies', 'bundle.tar.gz')];
+  const built = Math.min(...outputs.map((file) => (existsSync(file) ? statSync(file).mtimeMs : 0)));
+  const sources = Math.max(newest(join(repoRoot, 'src'), ['.ts']), newest(join(repoRoot, 'policies'), ['.rego', '.json']));
+  if (built > sources) return;
+  say('sources changed since the last build; building...');
+  build();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    buildIfStale();
+    const { runBench } = await import('../bench/run.mjs');
+    const nodeFlags = process.argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length);
+    await runBench({
+      opaPath: toolPath('opa'),
+      quick: process.argv.includes('--quick'),
+      ...(nodeFlags !== undefined ? { nodeFlags: nodeFlags.split(/\s+/).filter(Boolean) } : {}),
+    });
+  } catch (err) {
+    say(`bench failed: ${err.stack ?? err.message}`);
+    process.exitCode = 1;
+  }
+}
