@@ -4,7 +4,6 @@
 //
 //   npm test                 all layers
 //   npm test -- unit server  only the named layers (test/<layer>/)
-import Mocha from 'mocha';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
@@ -44,6 +43,8 @@ async function main() {
     return 1;
   }
 
+  // Imported only now: on a fresh clone build() has just installed the npm dependencies.
+  const { default: Mocha } = await import('mocha');
   const mocha = new Mocha({ reporter: 'spec', timeout: 20_000, slow: 2_000 });
   for (const layer of layers) {
     const files = testFiles(join(repoRoot, 'dist', 'test', layer));

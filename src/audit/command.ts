@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { offlineAuthorizer } from '../cluster/authorizer.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import { clusterOptionsFrom } from '../cluster/options.js';
 import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
 import { PolicyEvaluator } from '../engine/evaluator.js';
@@ -39,13 +40,13 @@ export async function runAudit(options: AuditOptions, config: LeveeConfig, logge
   if (!options.cluster) {
     report = await auditObjects(inputs, {
       ...base,
-      cluster: stateFromManifests(inputs.map((input) => input.object), options.namespace),
+      cluster: stateFromManifests(inputs.map((input) => input.object), options.namespace, clusterOptionsFrom(config)),
       authorizer: offlineAuthorizer,
       user: { username: 'levee-audit', groups: [] },
     });
   } else {
     const kubeconfig: KubeConfig = loadKubeConfig(config.kubeconfig);
-    const live = await liveState(kubeconfig, logger);
+    const live = await liveState(kubeconfig, logger, clusterOptionsFrom(config));
     try {
       const deps: AuditDeps = { ...base, cluster: live.cluster, authorizer: selfAuthorizer(kubeconfig), user: await currentUser(kubeconfig) };
       if (inputs.length > 0) {

@@ -1,6 +1,7 @@
 import { AuthenticationV1Api, AuthorizationV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, UserInfo } from '../admission/types.js';
 import { startInformers } from '../cluster/informers.js';
+import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';
 import { LeveeError } from '../errors.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
@@ -9,8 +10,8 @@ import type { JudgedKind } from '../policies/types.js';
 import type { ManifestObject } from './manifests.js';
 
 /** The same watch-backed caches `serve` uses, filled once for an audit run. */
-export async function liveState(kubeconfig: KubeConfig, logger: Logger, timeoutMs = 60_000): Promise<{ cluster: ClusterState; stop(): void }> {
-  const cluster = new ClusterState();
+export async function liveState(kubeconfig: KubeConfig, logger: Logger, options: ClusterOptions, timeoutMs = 60_000): Promise<{ cluster: ClusterState; stop(): void }> {
+  const cluster = new ClusterState(options);
   const informers = startInformers(kubeconfig, cluster, logger);
   const deadline = Date.now() + timeoutMs;
   while (!cluster.synced) {

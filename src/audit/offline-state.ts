@@ -1,5 +1,6 @@
 import type { KubeObject } from '../admission/types.js';
 import { workloadKey, type WorkloadView } from '../admission/workload.js';
+import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
 
@@ -11,8 +12,8 @@ const IMAGINED_ENDPOINTS = 3;
  * context for each other. A workload with replicas > 0 is imagined Ready behind every
  * Service that selects it, so a set of manifests is judged as a whole.
  */
-export function stateFromManifests(objects: readonly KubeObject[], defaultNamespace: string): ClusterState {
-  const cluster = new ClusterState();
+export function stateFromManifests(objects: readonly KubeObject[], defaultNamespace: string, options?: ClusterOptions): ClusterState {
+  const cluster = new ClusterState(options);
   const workloads: WorkloadView[] = [];
   for (const raw of objects) {
     const object = withNamespace(raw, defaultNamespace);
@@ -30,8 +31,16 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
       case 'ReplicaSet':
         cluster.replicaSets.upsert(key, toReplicaSetView(object));
         break;
-      default:
+      case 'Node':
+        cluster.nodes.upsert(...cluster.nodes.project(object));
         break;
+      case 'NodePool':
+        if (object.apiVersion?.startsWith('karpenter.sh/')) cluster.nodePools.upsert(...cluster.nodePools.project(object));
+        break;
+      default: {
+        const intent = cluster.upgradeIntents.project(object);
+        if (intent) cluster.upgradeIntents.upsert(...intent);
+      }
     }
     const workload = toWorkloadView(object);
     if (workload) {

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { e2e, eventually, kubectl } from '../support/e2e.js';
+
+/** `levee audit` as CI and on-call people run it: the real binary, real files, a real cluster. */
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function levee(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/levee.js', ...args], { cwd: process.cwd(), env }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('e2e: levee audit', function () {
+  this.timeout(120_000);
+
+  it('exits 1 on manifests that recreate the three incidents, naming all three policies', async () => {
+    const result = await levee(['audit', '-f', 'test/fixtures/incidents', '-o', 'json']);
+    assert.equal(result.code, 1, result.stderr);
+    const report = JSON.parse(result.stdout) as { summary: { byPolicy: Record<string, { deny: number }> } };
+    for (const policy of ['version-skew', 'scale-to-zero', 'spot-capacity']) {
+      assert.ok((report.summary.byPolicy[policy]?.deny ?? 0) > 0, `${policy} found nothing: ${result.stdout}`);
+    }
+  });
+
+  it('exits 0 on clean manifests', async () => {
+    const result = await levee(['audit', '-f', 'test/fixtures/clean']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /0 deny/);
+  });
+
+  it('exits 2 on broken YAML, naming the file and line on stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'levee-broken-'));
+    writeFileSync(join(dir, 'ok.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: ok}\n');
+    writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: [x\n');
+    const result = await levee(['audit', '-f', dir]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /broken\.yaml:\d+: not valid YAML/);
+    assert.equal(result.stdout, '');
+  });
+
+  it('reads stdin and writes JUnit for CI', async () => {
+    const result = await new Promise<CliResult>((resolve) => {
+      const child = execFile(process.execPath, ['bin/levee.js', 'audit', '-f', '-', '-o', 'junit'], (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin!.end(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /<testsuites name="levee audit" tests="0" failures="0">/);
+  });
+
+  describe('--cluster', () => {
+    const namespace = `audit-${Date.now().toString(36)}`;
+
+    before(async function () {
+      this.timeout(1_800_000);
+      await e2e();
+      assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+    });
+
+    after(async () => {
+      await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    });
+
+    it('finds a Service already left without endpoints by a workload at zero, and judges -f as updates of live objects', async () => {
+      const { cluster } = await e2e();
+      const env = { ...process.env, KUBECONFIG: cluster.kubeconfig };
+      // Created at zero before its Service exists, which the webhook cannot refuse: the state
+      // an audit of the live cluster is for.
+      const labels = { app: 'orphan' };
+      const deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'orphan', namespace, labels },
+        spec: { replicas: 0, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'a', image: 'x' }] } } },
+      };
+      assert.equal((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) })).code, 0);
+      const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orphan', namespace }, spec: { selector: labels, ports: [{ port: 80 }] } };
+      assert.equal((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(service) })).code, 0);
+
+      let scan: CliResult = { code: -1, stdout: '', stderr: '' };
+      await eventually('the live scan to report the orphaned Service', async () => {
+        scan = await levee(['audit', '--cluster', '-o', 'json'], env);
+        return (scan.code === 1 && scan.stdout.includes(`"namespace": "${namespace}"`)) || `${scan.code} ${scan.stderr}`;
+      }, 60_000);
+      const report = JSON.parse(scan.stdout) as { findings: Array<{ policy: string; object: { name: string; namespace?: string } }> };
+      assert.ok(report.findings.some((f) => f.policy === 'scale-to-zero' && f.object.name === 'orphan' && f.object.namespace === namespace));
+
+      // The same Deployment at 2 replicas, judged against the live one, is fine.
+      const dir = mkdtempSync(join(tmpdir(), 'levee-live-'));
+      writeFileSync(join(dir, 'orphan.json'), JSON.stringify({ ...deployment, spec: { ...deployment.spec, replicas: 2 } }));
+      const update = await levee(['audit', '--cluster', '-f', dir], env);
+      assert.equal(update.code, 0, update.stdout + update.stderr);
+      assert.match(update.stdout, /1 objects, 1 judged/);
+    });
+  });
+});
