@@ -74,17 +74,12 @@ export class NodeStore extends IndexedStore<NodeView> {
     return [view.name, view];
   }
 
-  override upsert(key: string, view: NodeView): void {
-    const previous = this.get(key);
-    if (previous) this.count(previous, -1);
-    super.upsert(key, view);
+  protected override added(view: NodeView): void {
     this.count(view, +1);
   }
 
-  override remove(key: string): void {
-    const previous = this.get(key);
-    if (previous) this.count(previous, -1);
-    super.remove(key);
+  protected override removed(view: NodeView): void {
+    this.count(view, -1);
   }
 
   override replaceAll(entries: Iterable<[string, NodeView]>): void {

@@ -18,17 +18,12 @@ export class ServiceStore extends IndexedStore<ServiceView> {
     super('services', { selector: (service) => (hasSelector(service) ? [selectorKey(service.namespace, service.selector)] : []) });
   }
 
-  override upsert(key: string, view: ServiceView): void {
-    const previous = this.get(key);
-    if (previous) this.countShape(previous, -1);
-    super.upsert(key, view);
+  protected override added(view: ServiceView): void {
     this.countShape(view, +1);
   }
 
-  override remove(key: string): void {
-    const previous = this.get(key);
-    if (previous) this.countShape(previous, -1);
-    super.remove(key);
+  protected override removed(view: ServiceView): void {
+    this.countShape(view, -1);
   }
 
   override replaceAll(entries: Iterable<[string, ServiceView]>): void {

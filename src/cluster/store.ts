@@ -42,8 +42,12 @@ export class IndexedStore<V> {
 
   upsert(key: string, view: V): void {
     const previous = this.items.get(key);
-    if (previous !== undefined) this.unindex(key, previous);
+    if (previous !== undefined) {
+      this.unindex(key, previous);
+      this.removed(previous);
+    }
     this.items.set(key, view);
+    this.added(view);
     for (const [index, indexer] of Object.entries(this.indexers)) {
       const buckets = this.indices.get(index)!;
       for (const value of indexer(view)) {
@@ -58,6 +62,7 @@ export class IndexedStore<V> {
     const previous = this.items.get(key);
     if (previous === undefined) return;
     this.unindex(key, previous);
+    this.removed(previous);
     this.items.delete(key);
   }
 
@@ -78,6 +83,11 @@ export class IndexedStore<V> {
     }
     return out;
   }
+
+  /** Hooks for stores that keep live aggregates: called for every view that enters or leaves. */
+  protected added(_view: V): void {}
+
+  protected removed(_view: V): void {}
 
   stats(): StoreStats {
     return { name: this.name, size: this.items.size, synced: this.syncedFlag };

@@ -127,17 +127,12 @@ export class UpgradeIntentStore extends IndexedStore<IntentView> {
     return [intentKey(view), view];
   }
 
-  override upsert(key: string, view: IntentView): void {
-    const previous = this.get(key);
-    if (previous) this.count(previous, -1);
-    super.upsert(key, view);
+  protected override added(view: IntentView): void {
     this.count(view, +1);
   }
 
-  override remove(key: string): void {
-    const previous = this.get(key);
-    if (previous) this.count(previous, -1);
-    super.remove(key);
+  protected override removed(view: IntentView): void {
+    this.count(view, -1);
   }
 
   override replaceAll(entries: Iterable<[string, IntentView]>): void {
