@@ -36,11 +36,6 @@ const scaleToZero = z.strictObject({
     .default({ 'autoscaler-to-zero': 'warn', 'last-backend-deleted': 'warn' }),
 });
 
-const genericPolicy = z.strictObject({
-  action: action.default('deny'),
-  exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
-});
-
 const versionSkew = z.strictObject({
   action: action.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),

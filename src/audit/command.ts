@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { offlineAuthorizer } from '../cluster/authorizer.js';
+import { offlineAuthorizer, selfSubjectAccessReviewAuthorizer } from '../cluster/authorizer.js';
+import { whoAmI } from '../cluster/identity.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { clusterOptionsFrom } from '../cluster/options.js';
 import type { LeveeConfig } from '../config.js';
@@ -9,7 +10,7 @@ import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { POLICIES } from '../policies/registry.js';
 import { auditObjects, exitCodeOf, type AuditDeps, type AuditReport } from './audit.js';
-import { currentUser, liveReader, liveState, scanLive, selfAuthorizer } from './live.js';
+import { liveReader, liveState, scanLive } from './live.js';
 import { readManifests, type ManifestObject } from './manifests.js';
 import { stateFromManifests } from './offline-state.js';
 import { renderJson } from './reporters/json.js';
@@ -48,7 +49,7 @@ export async function runAudit(options: AuditOptions, config: LeveeConfig, logge
     const kubeconfig: KubeConfig = loadKubeConfig(config.kubeconfig);
     const live = await liveState(kubeconfig, logger, clusterOptionsFrom(config));
     try {
-      const deps: AuditDeps = { ...base, cluster: live.cluster, authorizer: selfAuthorizer(kubeconfig), user: await currentUser(kubeconfig) };
+      const deps: AuditDeps = { ...base, cluster: live.cluster, authorizer: selfSubjectAccessReviewAuthorizer(kubeconfig), user: await whoAmI(kubeconfig) };
       if (inputs.length > 0) {
         report = await auditObjects(inputs, { ...deps, liveObject: liveReader(kubeconfig) });
       } else {

@@ -1,10 +1,9 @@
-import { AuthenticationV1Api, AuthorizationV1Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject, UserInfo } from '../admission/types.js';
+import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../admission/types.js';
 import { startInformers } from '../cluster/informers.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';
 import { LeveeError } from '../errors.js';
-import type { OverrideAuthorizer } from '../engine/overrides.js';
 import type { Logger } from '../logger.js';
 import type { JudgedKind } from '../policies/types.js';
 import type { ManifestObject } from './manifests.js';
@@ -67,34 +66,4 @@ export async function* scanLive(kubeconfig: KubeConfig, kinds: readonly JudgedKi
       continueToken = page.metadata?._continue || undefined;
     } while (continueToken);
   }
-}
-
-/** Who is running the audit, so overrides are judged for them (SelfSubjectReview). */
-export async function currentUser(kubeconfig: KubeConfig): Promise<UserInfo> {
-  try {
-    const review = await kubeconfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    });
-    const info = review.status?.userInfo;
-    return { username: info?.username ?? '', groups: info?.groups ?? [], ...(info?.uid ? { uid: info.uid } : {}) };
-  } catch (err) {
-    throw new LeveeError('KUBECONFIG_MISSING', `cannot tell who is running the audit: ${(err as Error).message}`);
-  }
-}
-
-/** Overrides in an audit count for the person running it: a SelfSubjectAccessReview. */
-export function selfAuthorizer(kubeconfig: KubeConfig): OverrideAuthorizer {
-  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
-  return {
-    mayOverride: async (_user, policy) => {
-      const review = await api.createSelfSubjectAccessReview({
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SelfSubjectAccessReview',
-          spec: { resourceAttributes: { verb: 'override', group: 'levee.dev', resource: 'policies', name: policy } },
-        },
-      });
-      return { allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) };
-    },
-  };
 }

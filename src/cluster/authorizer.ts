@@ -5,6 +5,15 @@ import type { Authorization, OverrideAuthorizer } from '../engine/overrides.js';
 
 const CACHE_MS = 10_000;
 
+/** The right an override needs (contract): verb `override` on `levee.dev/policies/<policy id>`. */
+function overrideAttributes(policy: PolicyId): { verb: string; group: string; resource: string; name: string } {
+  return { verb: 'override', group: 'levee.dev', resource: 'policies', name: policy };
+}
+
+function authorizationOf(status: { allowed: boolean; reason?: string } | undefined): Authorization {
+  return { allowed: status?.allowed === true, ...(status?.reason ? { reason: status.reason } : {}) };
+}
+
 /**
  * SubjectAccessReview for verb `override`, group `levee.dev`, resource `policies`,
  * name = policy id, on behalf of the requesting user. Answers are cached briefly per
@@ -28,11 +37,11 @@ export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () =>
               groups: user.groups,
               ...(user.uid ? { uid: user.uid } : {}),
               ...(user.extra ? { extra: user.extra } : {}),
-              resourceAttributes: { verb: 'override', group: 'levee.dev', resource: 'policies', name: policy },
+              resourceAttributes: overrideAttributes(policy),
             },
           },
         })
-        .then((review): Authorization => ({ allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) }))
+        .then((review) => authorizationOf(review.status))
         .catch((err: unknown): Authorization => {
           cache.delete(key);
           return { allowed: false, reason: `authorization check failed: ${String((err as Error)?.message ?? err)}` };
@@ -48,3 +57,16 @@ export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () =>
 export const offlineAuthorizer: OverrideAuthorizer = {
   mayOverride: async () => ({ allowed: false, reason: 'authorization cannot be checked without a cluster' }),
 };
+
+/** In `levee audit --cluster`, overrides count for the person running it: a SelfSubjectAccessReview. */
+export function selfSubjectAccessReviewAuthorizer(kubeconfig: KubeConfig): OverrideAuthorizer {
+  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
+  return {
+    mayOverride: async (_user, policy) => {
+      const review = await api.createSelfSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: overrideAttributes(policy) } },
+      });
+      return authorizationOf(review.status);
+    },
+  };
+}

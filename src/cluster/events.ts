@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../admission/types.js';
+import { scaleTarget } from '../admission/workload.js';
 import type { Logger } from '../logger.js';
 
 export interface AdmissionEvent {
@@ -35,7 +36,7 @@ export function kubeEventRecorder(kubeconfig: KubeConfig, logger: Logger): Event
             metadata: { generateName: 'levee-', namespace },
             involvedObject: {
               apiVersion: request.kind.group ? `${request.kind.group}/${request.kind.version}` : request.kind.version,
-              kind: request.subResource === 'scale' ? kindOfResource(request.resource.resource) : request.kind.kind,
+              kind: scaleTarget(request)?.kind ?? request.kind.kind,
               name: request.name ?? request.object?.metadata?.name ?? '',
               namespace,
             },
@@ -54,8 +55,4 @@ export function kubeEventRecorder(kubeconfig: KubeConfig, logger: Logger): Event
         .finally(() => inFlight--);
     },
   };
-}
-
-function kindOfResource(resource: string): string {
-  return { deployments: 'Deployment', statefulsets: 'StatefulSet', replicasets: 'ReplicaSet' }[resource] ?? resource;
 }

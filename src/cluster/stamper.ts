@@ -1,7 +1,7 @@
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../admission/types.js';
 import { scaleTarget } from '../admission/workload.js';
-import { OVERRIDDEN_AT, OVERRIDDEN_BY } from '../engine/overrides.js';
+import { overrideStamps } from '../engine/overrides.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -20,7 +20,7 @@ export function parentStamper(kubeconfig: KubeConfig, logger: Logger): (request:
       metadata: {
         name: parent.name,
         namespace: parent.namespace,
-        annotations: { [OVERRIDDEN_BY]: username, [OVERRIDDEN_AT]: at.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        annotations: overrideStamps(username, at),
       },
     };
     api

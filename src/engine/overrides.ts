@@ -15,6 +15,11 @@ export const EXPIRES_ANNOTATION = 'levee.dev/override-expires';
 export const OVERRIDDEN_BY = 'levee.dev/overridden-by';
 export const OVERRIDDEN_AT = 'levee.dev/overridden-at';
 
+/** The stamps an honoured override leaves: who, and when to the second (RFC 3339). */
+export function overrideStamps(username: string, at: Date): Record<string, string> {
+  return { [OVERRIDDEN_BY]: username, [OVERRIDDEN_AT]: at.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
 export interface Authorization {
   allowed: boolean;
   reason?: string;

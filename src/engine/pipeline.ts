@@ -8,7 +8,7 @@ import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { PolicyEvaluator } from './evaluator.js';
-import { OVERRIDDEN_AT, OVERRIDDEN_BY, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
+import { overrideStamps, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
 
 export interface PipelineDeps {
   evaluator: PolicyEvaluator;
@@ -118,21 +118,22 @@ function mutationPatch(
 ): JsonPatch | undefined {
   const object = request.object;
   if (!object || request.subResource || request.operation === 'DELETE') return undefined;
-  const copy = structuredClone(object) as KubeObject;
-  const annotations = { ...(copy.metadata?.annotations ?? {}) };
+  const annotations = { ...(object.metadata?.annotations ?? {}) };
   const previous = request.oldObject?.metadata?.annotations ?? {};
-  if (request.userInfo.username !== selfUsername || selfUsername === undefined) {
+  let changed = false;
+  if (request.userInfo.username !== selfUsername) {
     for (const key of Object.keys(annotations)) {
-      if (key.startsWith(STAMP_PREFIX) && previous[key] !== annotations[key]) delete annotations[key];
+      if (!key.startsWith(STAMP_PREFIX) || previous[key] === annotations[key]) continue;
+      delete annotations[key];
+      changed = true;
     }
   }
   if (decision.overrides.honoured.length > 0) {
-    annotations[OVERRIDDEN_BY] = request.userInfo.username;
-    annotations[OVERRIDDEN_AT] = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    Object.assign(annotations, overrideStamps(request.userInfo.username, now));
+    changed = true;
   }
-  const before = object.metadata?.annotations ?? {};
-  const unchanged = Object.keys(before).length === Object.keys(annotations).length && Object.entries(annotations).every(([key, value]) => before[key] === value);
-  if (!unchanged) copy.metadata = { ...(copy.metadata ?? {}), annotations };
+  const copy = structuredClone(object) as KubeObject;
+  if (changed) copy.metadata = { ...(copy.metadata ?? {}), annotations };
   mutate(copy);
   const patch = patchBetween(object, copy);
   return patch.length > 0 ? patch : undefined;

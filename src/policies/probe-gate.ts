@@ -1,6 +1,6 @@
 import type { AdmissionRequest } from '../admission/types.js';
 import { canonicalTemplate, isRolloutKind, rolloutTemplateOf, templateHash, type RolloutKind } from '../admission/template-hash.js';
-import { replicasOf } from '../admission/workload.js';
+import { replicasOf, scaleTarget } from '../admission/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import { controllerOf } from '../cluster/views.js';
 import type { LeveeConfig } from '../config.js';
@@ -45,11 +45,6 @@ export interface ProbeGateContext {
   failing: FailingProbe[];
 }
 
-const SCALE_RESOURCES: Readonly<Record<string, string>> = {
-  deployments: 'Deployment',
-  statefulsets: 'StatefulSet',
-  replicasets: 'ReplicaSet',
-};
 const SHOWN_FAILING = 4;
 const CONTROLLED_KINDS: ReadonlySet<string> = new Set(['Pod', 'ReplicaSet', 'Job']);
 
@@ -82,8 +77,8 @@ export const probeGate: PolicyDefinition = {
 function describeChange(request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Pick<ProbeGateContext, 'change' | 'target'> | undefined {
   const namespace = request.namespace ?? '';
   if (request.subResource === 'scale') {
-    const kind = request.resource.group === 'apps' ? SCALE_RESOURCES[request.resource.resource] : undefined;
-    return kind ? { change: 'scale', target: { kind, namespace, name: request.name ?? '' } } : undefined;
+    const target = scaleTarget(request);
+    return target ? { change: 'scale', target } : undefined;
   }
   if (request.subResource) return undefined;
   const kind = request.kind.kind;

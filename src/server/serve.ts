@@ -1,9 +1,10 @@
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../cluster/state.js';
 import { kubeEventRecorder, noEvents, type EventRecorder } from '../cluster/events.js';
 import { offlineAuthorizer, subjectAccessReviewAuthorizer } from '../cluster/authorizer.js';
+import { whoAmI } from '../cluster/identity.js';
 import { startInformers } from '../cluster/informers.js';
 import { parentStamper } from '../cluster/stamper.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
@@ -58,7 +59,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (!options.events) events = kubeEventRecorder(kubeconfig, logger);
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
     stampParent = parentStamper(kubeconfig, logger);
-    selfUsername = await whoAmI(kubeconfig, logger);
+    selfUsername = await ownUsername(kubeconfig, logger);
   }
 
   const metrics = new Metrics(() => cluster.stats(), () => cluster.freshness.ages());
@@ -133,16 +134,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/** levee's own identity (SelfSubjectReview), so its stamps on parent workloads are recognised as its own. */
-async function whoAmI(kubeconfig: KubeConfig, logger: Logger): Promise<string | undefined> {
+/** levee's own identity, so its stamps on parent workloads are recognised as its own. */
+async function ownUsername(kubeconfig: KubeConfig, logger: Logger): Promise<string | undefined> {
   try {
-    const review = kubeconfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    });
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref());
-    return (await Promise.race([review, timeout])).status?.userInfo?.username;
+    return (await whoAmI(kubeconfig)).username || undefined;
   } catch (err) {
-    logger.warn({ err: String((err as Error)?.message ?? err) }, 'cannot tell levee\'s own identity; parent stamps after scale overrides will be treated as forged');
+    logger.warn({ err: (err as Error).message }, 'cannot tell levee\'s own identity; parent stamps after scale overrides will be treated as forged');
     return undefined;
   }
 }
