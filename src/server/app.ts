@@ -118,9 +118,10 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
   deps.metrics.latency.observe({ route }, seconds);
   deps.metrics.decisions.inc({ route, outcome: response.allowed ? 'allowed' : 'denied' });
   if (error) deps.metrics.errors.inc({ code: error.code });
-  for (const finding of decision?.findings ?? []) deps.metrics.findings.inc({ policy: finding.policy, rule: finding.rule, action: finding.action });
   const overrides = decision?.overrides ?? { honoured: [], ignored: [] };
+  // A request passes /mutate and /validate with the same judgement: count it once, on /validate.
   if (route === 'validate') {
+    for (const finding of decision?.findings ?? []) deps.metrics.findings.inc({ policy: finding.policy, rule: finding.rule, action: finding.action });
     for (const { policy } of overrides.honoured) deps.metrics.overrides.inc({ policy, outcome: 'honoured' });
     for (const { policy } of overrides.ignored) deps.metrics.overrides.inc({ policy, outcome: 'ignored' });
   }

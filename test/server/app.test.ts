@@ -231,3 +231,23 @@ describe('server: /validate/warn-only (the fail-open kube-system registration)',
     }
   });
 });
+
+describe('server: findings metrics', () => {
+  it('counts a finding once per request, though the request passes /mutate and /validate', async () => {
+    const certs = await makeTestCerts();
+    const config = buildConfig({
+      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
+      bundlePath: BUNDLE_PATH,
+      logLevel: 'silent',
+    });
+    const running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+    try {
+      const body = JSON.stringify(deploymentReview({ replicas: 0 }));
+      for (const path of ['/mutate', '/validate']) assert.equal((await call(running.port, certs.ca, { path, body })).status, 200);
+      const metrics = await call(running.port, certs.ca, { method: 'GET', path: '/metrics' });
+      assert.match(metrics.text, /levee_policy_findings_total\{policy="scale-to-zero",rule="scale-to-zero",action="deny"\} 1\n/);
+    } finally {
+      await running.close();
+    }
+  });
+});
