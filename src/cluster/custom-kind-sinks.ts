@@ -1,36 +1,98 @@
-import type { CustomKind } from './custom-kinds.js';
+import type { CustomKind, CustomKindSink } from './custom-kinds.js';
+import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND, MACHINE_DEPLOYMENT_VERSIONS } from './machine-deployments.js';
+import { INFRASTRUCTURE_GROUP, MACHINE_TEMPLATE_KINDS } from './machine-templates.js';
+import { NODEPOOL_GROUP, NODEPOOL_KIND, NODEPOOL_VERSIONS } from './nodepools.js';
 import type { ClusterState } from './state.js';
 import type { IndexedStore } from './store.js';
-import { NODEPOOL_GROUP, NODEPOOL_KIND, NODEPOOL_VERSIONS } from './nodepools.js';
 import { intentKey, toIntentView } from './upgrade-intents.js';
 
-/** The CRD-backed kinds levee caches, and the store each one's objects go to. */
+interface KindFeed {
+  group: string;
+  kind: string;
+  versions: readonly string[];
+  sink: CustomKindSink;
+}
+
+/**
+ * The CRD-backed kinds levee caches, and the stores each one's objects go to. A kind read by
+ * several stores (a MachineDeployment is an upgrade intent and a worker pool) is watched once.
+ */
 export function customKindsOf(cluster: ClusterState): CustomKind[] {
-  const intents = cluster.upgradeIntents;
-  const pools = cluster.nodePools;
-  return [
+  const { upgradeIntents: intents, nodePools: pools, machineDeployments, machineTemplates } = cluster;
+  const feeds: KindFeed[] = [
     ...intents.kinds.map(
-      (kind): CustomKind => ({
+      (kind): KindFeed => ({
         group: kind.group,
         kind: kind.kind,
         versions: kind.versions,
-        store: intents as IndexedStore<unknown>,
-        apply: (object) => {
-          const view = toIntentView(object, kind);
-          intents.upsert(intentKey(view), view);
+        sink: {
+          store: intents as IndexedStore<unknown>,
+          apply: (object) => {
+            const view = toIntentView(object, kind);
+            intents.upsert(intentKey(view), view);
+          },
+          delete: (object) => intents.remove(intentKey(toIntentView(object, kind))),
+          forget: () => intents.removeKind(kind.group, kind.kind),
         },
-        delete: (object) => intents.remove(intentKey(toIntentView(object, kind))),
-        forget: () => intents.removeKind(kind.group, kind.kind),
       }),
     ),
     {
       group: NODEPOOL_GROUP,
       kind: NODEPOOL_KIND,
       versions: NODEPOOL_VERSIONS,
-      store: pools as IndexedStore<unknown>,
-      apply: (object) => pools.upsert(...pools.project(object)),
-      delete: (object) => pools.remove(pools.project(object)[0]),
-      forget: () => pools.clear(),
+      sink: {
+        store: pools as IndexedStore<unknown>,
+        apply: (object) => pools.upsert(...pools.project(object)),
+        delete: (object) => pools.remove(pools.project(object)[0]),
+        forget: () => pools.clear(),
+      },
     },
+    {
+      group: MACHINE_DEPLOYMENT_GROUP,
+      kind: MACHINE_DEPLOYMENT_KIND,
+      versions: MACHINE_DEPLOYMENT_VERSIONS,
+      sink: {
+        store: machineDeployments as IndexedStore<unknown>,
+        apply: (object) => machineDeployments.upsert(...machineDeployments.project(object)),
+        delete: (object) => machineDeployments.remove(machineDeployments.project(object)[0]),
+        forget: () => machineDeployments.clear(),
+      },
+    },
+    ...MACHINE_TEMPLATE_KINDS.map(
+      (kind): KindFeed => ({
+        group: INFRASTRUCTURE_GROUP,
+        kind: kind.kind,
+        versions: kind.versions,
+        sink: {
+          store: machineTemplates as IndexedStore<unknown>,
+          apply: (object) => {
+            const projected = machineTemplates.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
+            if (projected) machineTemplates.upsert(...projected);
+          },
+          delete: (object) => {
+            const projected = machineTemplates.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
+            if (projected) machineTemplates.remove(projected[0]);
+          },
+          forget: () => machineTemplates.removeKind(kind.kind),
+        },
+      }),
+    ),
   ];
+  return mergeByKind(feeds);
+}
+
+/** One CustomKind per group and kind, understanding the versions every feed of it understands, in the first feed's order. */
+export function mergeByKind(feeds: readonly KindFeed[]): CustomKind[] {
+  const merged = new Map<string, CustomKind & { sinks: CustomKindSink[] }>();
+  for (const feed of feeds) {
+    const key = `${feed.kind}.${feed.group}`;
+    const existing = merged.get(key);
+    if (!existing) {
+      merged.set(key, { group: feed.group, kind: feed.kind, versions: [...feed.versions], sinks: [feed.sink] });
+      continue;
+    }
+    existing.versions = existing.versions.filter((version) => feed.versions.includes(version));
+    existing.sinks.push(feed.sink);
+  }
+  return [...merged.values()];
 }

@@ -18,17 +18,22 @@ import type { IndexedStore } from './store.js';
  * never holds readiness for a kind whose CRD is absent.
  */
 
+/** Where a custom kind's objects go: one store (several kinds may share one), whose sync flag is readiness. */
+export interface CustomKindSink {
+  store: IndexedStore<unknown>;
+  apply(object: KubeObject): void;
+  delete(object: KubeObject): void;
+  /** Drops every object of this kind from the store, as when its CRD is deleted. */
+  forget(): void;
+}
+
 export interface CustomKind {
   group: string;
   kind: string;
   /** API versions levee understands, in order of preference. */
   versions: readonly string[];
-  /** The store the objects land in (several kinds may share one); its sync flag is readiness. */
-  store: IndexedStore<unknown>;
-  apply(object: KubeObject): void;
-  delete(object: KubeObject): void;
-  /** Drops every object of this kind, as when its CRD is deleted. */
-  forget(): void;
+  /** One watch feeds them all (a MachineDeployment is both an upgrade intent and a worker pool). */
+  sinks: readonly CustomKindSink[];
 }
 
 export interface CrdView {
@@ -102,9 +107,11 @@ export function watchCustomKinds(
     if (!entry) return;
     running.delete(kind);
     void entry.informer.stop();
-    kind.forget();
-    initialPending.get(kind.store)?.delete(kind);
-    markReady(kind.store);
+    for (const sink of kind.sinks) {
+      sink.forget();
+      initialPending.get(sink.store)?.delete(kind);
+      markReady(sink.store);
+    }
     logger.info({ kind: `${kind.kind}.${kind.group}` }, 'stopped watching; its CRD is gone');
   };
 
@@ -123,20 +130,29 @@ export function watchCustomKinds(
     const entry: Running = { path, informer };
     running.set(kind, entry);
     if (!crdsListed) {
-      let pending = initialPending.get(kind.store);
-      if (!pending) initialPending.set(kind.store, (pending = new Set()));
-      pending.add(kind);
+      for (const { store } of kind.sinks) {
+        let pending = initialPending.get(store);
+        if (!pending) initialPending.set(store, (pending = new Set()));
+        pending.add(kind);
+      }
     }
-    informer.on('add', (object) => kind.apply(object as KubeObject));
-    informer.on('update', (object) => kind.apply(object as KubeObject));
-    informer.on('delete', (object) => kind.delete(object as KubeObject));
+    const apply = (object: KubernetesObject): void => {
+      for (const sink of kind.sinks) sink.apply(object as KubeObject);
+    };
+    informer.on('add', apply);
+    informer.on('update', apply);
+    informer.on('delete', (object) => {
+      for (const sink of kind.sinks) sink.delete(object as KubeObject);
+    });
     const begin = (): void => {
       informer
         .start()
         .then(() => {
           if (!listed || running.get(kind) !== entry) return;
-          initialPending.get(kind.store)?.delete(kind);
-          markReady(kind.store);
+          for (const { store } of kind.sinks) {
+            initialPending.get(store)?.delete(kind);
+            markReady(store);
+          }
         })
         .catch(() => retry());
     };
@@ -201,7 +217,7 @@ export function watchCustomKinds(
         crdsListed = true;
         crds.markSynced();
         logger.info({ cache: crds.name, objects: crds.size }, 'cache synced');
-        for (const kind of kinds) markReady(kind.store);
+        for (const kind of kinds) for (const { store } of kind.sinks) markReady(store);
       })
       .catch(() => undefined);
   };

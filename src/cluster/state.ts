@@ -2,6 +2,8 @@ import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } f
 import { ApiServerVersion } from './apiserver-version.js';
 import type { CrdView } from './custom-kinds.js';
 import { CacheFreshness } from './freshness.js';
+import { MachineDeploymentStore } from './machine-deployments.js';
+import { MachineTemplateStore } from './machine-templates.js';
 import { ServiceStore } from './services.js';
 import { NodePoolStore } from './nodepools.js';
 import { NodeStore } from './nodes.js';
@@ -50,6 +52,9 @@ export class ClusterState {
   /** Filled only while their CRDs exist (Cluster API kinds, Karpenter NodePools). */
   readonly upgradeIntents: UpgradeIntentStore;
   readonly nodePools = new NodePoolStore();
+  /** Cluster API worker pools and the infrastructure templates that say whether their machines are spot. */
+  readonly machineDeployments = new MachineDeploymentStore();
+  readonly machineTemplates = new MachineTemplateStore();
   readonly apiServer: ApiServerVersion;
   /** How long each cache's watches have been broken; stays empty when nothing watches (tests, audit). */
   readonly freshness = new CacheFreshness();
@@ -63,7 +68,7 @@ export class ClusterState {
   }
 
   allStores(): IndexedStore<unknown>[] {
-    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools] as IndexedStore<unknown>[];
+    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools, this.machineDeployments, this.machineTemplates] as IndexedStore<unknown>[];
   }
 
   stats(): StoreStats[] {

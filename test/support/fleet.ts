@@ -77,6 +77,35 @@ export function machineDeploymentObject(name: string, version: string, cluster =
   };
 }
 
+/** A MachineDeployment made from an infrastructure template; v1beta1 names it by apiVersion, v1beta2 by apiGroup. */
+export function spotPoolObject(
+  name: string,
+  template: { kind: string; name: string } | undefined,
+  options: { cluster?: string; namespace?: string; apiVersion?: 'v1beta1' | 'v1beta2' } = {},
+): KubeObject {
+  const { cluster = 'prod', namespace = 'capi', apiVersion = 'v1beta2' } = options;
+  const infrastructureRef = template
+    ? apiVersion === 'v1beta2'
+      ? { apiGroup: 'infrastructure.cluster.x-k8s.io', ...template }
+      : { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', ...template }
+    : undefined;
+  return {
+    apiVersion: `cluster.x-k8s.io/${apiVersion}`,
+    kind: 'MachineDeployment',
+    metadata: { name, namespace },
+    spec: { clusterName: cluster, replicas: 3, template: { spec: { clusterName: cluster, version: 'v1.34.4', ...(infrastructureRef ? { infrastructureRef } : {}) } } },
+  };
+}
+
+export function machineTemplateObject(kind: string, name: string, machineSpec: Record<string, unknown>, namespace = 'capi'): KubeObject {
+  return {
+    apiVersion: kind === 'AWSMachineTemplate' ? 'infrastructure.cluster.x-k8s.io/v1beta2' : 'infrastructure.cluster.x-k8s.io/v1beta1',
+    kind,
+    metadata: { name, namespace },
+    spec: { template: { spec: { instanceType: 'm5.large', ...machineSpec } } },
+  };
+}
+
 export function machineObject(name: string, version: string, options: { cluster?: string; controlPlane?: boolean } = {}): KubeObject {
   const cluster = options.cluster ?? 'prod';
   return {

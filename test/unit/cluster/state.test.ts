@@ -285,6 +285,8 @@ describe('cluster/state', () => {
         customresourcedefinitions: 0,
         upgradeintents: 0,
         nodepools: 0,
+        machinedeployments: 0,
+        machinetemplates: 0,
       });
     });
   });
