@@ -8,6 +8,11 @@
 #      onDemand: {schedulable, after}, spot: {schedulable}, schedulableAfter, pool: {name, onDemandAfter}}
 #   Karpenter NodePool: {subject: "nodepool", operation, pool: {name, capacityTypes: [..], previousCapacityTypes?: [..]},
 #      others: {count, onDemandCapable: [names]}}
+#   Cluster API MachineDeployment, one worker pool of its workload cluster:
+#     {subject: "machinedeployment", pool: {namespace, name, cluster, capacityTypes: ["spot" | "on-demand" | "unknown"],
+#      previousCapacityTypes?, template, spotField}, others: {count, onDemandCapable: [names]}}
+#     (others are the MachineDeployments of the same workload cluster; "unknown" is a template
+#     levee cannot read, never held against it)
 #   workload: {subject: "workload", workload: {kind, namespace, name}, critical, criticalBecause,
 #      canRunOnDemand, pinnedBy, before?: {critical, canRunOnDemand}}
 package levee.policies.spot_capacity
@@ -72,7 +77,7 @@ violations contains violation("on-demand-floor-by-failure-handler", msg) if {
 	msg := sprintf("%s; allowed: %s is one of the cluster's failure handlers", [floor_message, actor])
 }
 
-# --- Karpenter NodePools ---------------------------------------------------------------------
+# --- worker pools: Karpenter NodePools and Cluster API MachineDeployments --------------------
 
 gives_on_demand(capacity_types) if {
 	some capacity_type in capacity_types
@@ -111,6 +116,26 @@ violations contains violation("all-pools-spot", msg) if {
 	msg := sprintf(
 		"%s can launch on-demand nodes (rule all-pools-spot); when spot capacity runs out nothing replaces it: allow on-demand in this NodePool (karpenter.sh/capacity-type In [spot, on-demand]) or keep an on-demand NodePool",
 		[pool_change],
+	)
+}
+
+md_change := sprintf(
+	"deleting MachineDeployment %s/%s leaves %d MachineDeployment(s) of cluster %s, none of which",
+	[ctx.pool.namespace, ctx.pool.name, ctx.others.count, ctx.pool.cluster],
+) if {
+	input.request.operation == "DELETE"
+} else := sprintf(
+	"MachineDeployment %s/%s of cluster %s would make only spot machines (%s sets %s) and no other MachineDeployment of the cluster",
+	[ctx.pool.namespace, ctx.pool.name, ctx.pool.cluster, ctx.pool.template, ctx.pool.spotField],
+)
+
+violations contains violation("all-pools-spot", msg) if {
+	ctx.subject == "machinedeployment"
+	count(ctx.others.onDemandCapable) == 0
+	leaves_only_spot
+	msg := sprintf(
+		"%s can make on-demand machines (rule all-pools-spot); when spot capacity runs out nothing replaces it: point a MachineDeployment at an infrastructure template without spot options, or keep an on-demand MachineDeployment",
+		[md_change],
 	)
 }
 

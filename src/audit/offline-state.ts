@@ -1,7 +1,9 @@
 import type { KubeObject } from '../admission/types.js';
 import { workloadKey, type WorkloadView } from '../admission/workload.js';
 import type { ClusterOptions } from '../cluster/options.js';
+import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND } from '../cluster/machine-deployments.js';
 import { ClusterState } from '../cluster/state.js';
+import { groupOf } from '../cluster/upgrade-intents.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
 
 /** Endpoints levee imagines per workload; enough to count as "backed", small enough to stay cheap. */
@@ -37,10 +39,8 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
       case 'NodePool':
         if (object.apiVersion?.startsWith('karpenter.sh/')) cluster.nodePools.upsert(...cluster.nodePools.project(object));
         break;
-      default: {
-        const intent = cluster.upgradeIntents.project(object);
-        if (intent) cluster.upgradeIntents.upsert(...intent);
-      }
+      default:
+        addCustomObject(cluster, object);
     }
     const workload = toWorkloadView(object);
     if (workload) {
@@ -51,6 +51,16 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
   for (const workload of workloads) imagineEndpoints(cluster, workload);
   for (const store of cluster.allStores()) store.markSynced();
   return cluster;
+}
+
+/** Cluster API and provider objects: upgrade intents, worker pools and their machine templates. */
+function addCustomObject(cluster: ClusterState, object: KubeObject): void {
+  const group = groupOf(object.apiVersion);
+  const intent = cluster.upgradeIntents.project(object);
+  if (intent) cluster.upgradeIntents.upsert(...intent);
+  if (group === MACHINE_DEPLOYMENT_GROUP && object.kind === MACHINE_DEPLOYMENT_KIND) cluster.machineDeployments.upsert(...cluster.machineDeployments.project(object));
+  const template = cluster.machineTemplates.project(object, group);
+  if (template) cluster.machineTemplates.upsert(...template);
 }
 
 export function withNamespace(object: KubeObject, namespace: string): KubeObject {

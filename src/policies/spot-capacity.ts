@@ -1,6 +1,14 @@
 import { hasController, podTemplateOf, type PodTemplate } from '../admission/pod-template.js';
 import type { AdmissionRequest, KubeObject } from '../admission/types.js';
 import { podPlacement, type CapacityType } from '../cluster/capacity.js';
+import {
+  MACHINE_DEPLOYMENT_GROUP,
+  MACHINE_DEPLOYMENT_KIND,
+  machineDeploymentCapacity,
+  toMachineDeploymentView,
+  type MachineCapacity,
+  type MachineDeploymentView,
+} from '../cluster/machine-deployments.js';
 import { NODEPOOL_GROUP, NODEPOOL_KIND, nodePoolCapacityTypes, type PoolCapacityType } from '../cluster/nodepools.js';
 import { toNodeView } from '../cluster/nodes.js';
 import type { ClusterState } from '../cluster/state.js';
@@ -25,6 +33,22 @@ export interface NodePoolContext {
   others: { count: number; onDemandCapable: string[] };
 }
 
+/** A Cluster API MachineDeployment as one worker pool of its workload cluster. */
+export interface MachineDeploymentContext {
+  subject: 'machinedeployment';
+  pool: {
+    namespace: string;
+    name: string;
+    cluster: string;
+    /** One entry while the MachineDeployment exists, none once deleted; `unknown` is never held against it. */
+    capacityTypes: MachineCapacity[];
+    previousCapacityTypes?: MachineCapacity[];
+    template: string;
+    spotField: string;
+  };
+  others: { count: number; onDemandCapable: string[] };
+}
+
 export interface CriticalWorkloadContext {
   subject: 'workload';
   workload: { kind: string; namespace: string; name: string };
@@ -35,7 +59,7 @@ export interface CriticalWorkloadContext {
   before?: { critical: boolean; canRunOnDemand: boolean };
 }
 
-export type SpotCapacityContext = NodeLossContext | NodePoolContext | CriticalWorkloadContext;
+export type SpotCapacityContext = NodeLossContext | NodePoolContext | MachineDeploymentContext | CriticalWorkloadContext;
 
 export const spotCapacity: PolicyDefinition = {
   id: 'spot-capacity',
@@ -43,6 +67,7 @@ export const spotCapacity: PolicyDefinition = {
   kinds: [
     { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false },
     { group: NODEPOOL_GROUP, version: 'v1', kind: NODEPOOL_KIND, resource: 'nodepools', namespaced: false },
+    { group: MACHINE_DEPLOYMENT_GROUP, version: 'v1beta2', kind: MACHINE_DEPLOYMENT_KIND, resource: 'machinedeployments', namespaced: true },
     { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
     { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
     { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true },
@@ -51,6 +76,7 @@ export const spotCapacity: PolicyDefinition = {
     const settings = config.policies['spot-capacity'];
     if (request.kind.group === '' && request.kind.kind === 'Node') return nodeLoss(request, cluster);
     if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolChange(request, cluster);
+    if (request.kind.group === MACHINE_DEPLOYMENT_GROUP && request.kind.kind === MACHINE_DEPLOYMENT_KIND) return machineDeploymentChange(request, cluster);
     return criticalWorkload(request, settings);
   },
 };
@@ -100,6 +126,39 @@ function nodePoolChange(request: AdmissionRequest, cluster: ClusterState): NodeP
         .onDemandCapable()
         .map((pool) => pool.name)
         .filter((pool) => pool !== name)
+        .sort(),
+    },
+  };
+}
+
+function machineDeploymentChange(request: AdmissionRequest, cluster: ClusterState): MachineDeploymentContext | undefined {
+  if (request.subResource) return undefined;
+  const viewOf = (object: KubeObject | null | undefined): MachineDeploymentView | undefined =>
+    object ? { ...toMachineDeploymentView(object), namespace: object.metadata?.namespace || request.namespace || '' } : undefined;
+  const current = request.operation === 'DELETE' ? undefined : viewOf(request.object);
+  const previous = viewOf(request.oldObject);
+  const subject = current ?? previous;
+  if (!subject) return undefined;
+  const now = current && machineDeploymentCapacity(current, cluster.machineTemplates);
+  const before = previous && machineDeploymentCapacity(previous, cluster.machineTemplates);
+  const shown = now ?? before;
+  const others = cluster.machineDeployments.ofCluster(subject.namespace, subject.cluster).filter((other) => other.name !== subject.name);
+  return {
+    subject: 'machinedeployment',
+    pool: {
+      namespace: subject.namespace,
+      name: subject.name,
+      cluster: subject.cluster,
+      capacityTypes: now ? [now.capacity] : [],
+      ...(before ? { previousCapacityTypes: [before.capacity] } : {}),
+      template: shown?.template ?? '',
+      spotField: shown?.spotField ?? '',
+    },
+    others: {
+      count: others.length,
+      onDemandCapable: others
+        .filter((other) => machineDeploymentCapacity(other, cluster.machineTemplates).capacity !== 'spot')
+        .map((other) => other.name)
         .sort(),
     },
   };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { minimalCrd } from '../support/crds.js';
 import { call } from '../support/https.js';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
 
@@ -47,17 +48,7 @@ function nodePool(name: string, capacityTypes?: string[]): string {
   });
 }
 
-const nodePoolCrd = JSON.stringify({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: NODEPOOL_CRD },
-  spec: {
-    group: 'karpenter.sh',
-    scope: 'Cluster',
-    names: { kind: 'NodePool', plural: 'nodepools', singular: 'nodepool', listKind: 'NodePoolList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-  },
-});
+const nodePoolCrd = minimalCrd('karpenter.sh', 'NodePool', 'nodepools', { scope: 'Cluster', versions: ['v1'] });
 
 function criticalDeployment(name: string, nodeSelector?: Record<string, string>): string {
   return JSON.stringify({
@@ -193,5 +184,112 @@ describe('e2e: spot-capacity (the cnblogs replay)', function () {
       [constraints[0]!.topologyKey, constraints[0]!.whenUnsatisfiable, constraints[0]!.maxSkew, constraints[0]!.labelSelector],
       ['karpenter.sh/capacity-type', 'ScheduleAnyway', 1, { matchLabels: { app: 'blog' } }],
     );
+  });
+});
+
+/**
+ * The same incident through Cluster API: workload cluster `prod` gets its workers from
+ * MachineDeployments, each made from an AWSMachineTemplate. A template with
+ * spotMarketOptions makes spot machines; the last MachineDeployment that can make on-demand
+ * machines may not be switched to it or deleted while spot ones remain.
+ */
+describe('e2e: spot-capacity for Cluster API MachineDeployments', function () {
+  this.timeout(240_000);
+  const capi = `capi-${Date.now().toString(36)}`;
+  const CAPI_CRDS = [
+    { name: 'machinedeployments.cluster.x-k8s.io', manifest: minimalCrd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments') },
+    { name: 'awsmachinetemplates.infrastructure.cluster.x-k8s.io', manifest: minimalCrd('infrastructure.cluster.x-k8s.io', 'AWSMachineTemplate', 'awsmachinetemplates') },
+  ];
+  const template = (name: string, spot: boolean) =>
+    JSON.stringify({
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
+      kind: 'AWSMachineTemplate',
+      metadata: { name, namespace: capi },
+      spec: { template: { spec: { instanceType: 'm5.large', ...(spot ? { spotMarketOptions: { maxPrice: '0.05' } } : {}) } } },
+    });
+  const pool = (name: string, templateName: string) =>
+    JSON.stringify({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachineDeployment',
+      metadata: { name, namespace: capi },
+      spec: {
+        clusterName: 'prod',
+        replicas: 3,
+        template: { spec: { clusterName: 'prod', version: 'v1.34.4', infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'AWSMachineTemplate', name: templateName } } },
+      },
+    });
+  const apply = (input: string, ...extra: string[]) => kubectl(['apply', ...extra, '-f', '-'], { input });
+  const storedTemplate = async (name: string) => (await kubectl(['get', 'machinedeployment', name, '-n', capi, '-o', 'jsonpath={.spec.template.spec.infrastructureRef.name}'])).stdout;
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    for (const { manifest } of CAPI_CRDS) assert.equal((await apply(manifest)).code, 0);
+    const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CAPI_CRDS.map(({ name }) => `crd/${name}`)]);
+    assert.equal(established.code, 0, established.stderr);
+    assert.equal((await kubectl(['create', 'namespace', capi])).code, 0);
+    const templates = await apply(`${template('workers', false)}\n${template('workers-spot', true)}`);
+    assert.equal(templates.code, 0, templates.stderr);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', capi, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'crd', ...CAPI_CRDS.map(({ name }) => name), '--ignore-not-found', '--wait=true', '--timeout=60s']);
+  });
+
+  it('refuses a spot MachineDeployment as the only worker pool of prod, also on dry-run, and stores nothing', async () => {
+    // levee starts watching both kinds once their CRDs are established and it has seen the spot template.
+    await eventually('levee to watch the templates and refuse the spot-only pool', async () => {
+      const probe = await apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server');
+      return /rule all-pools-spot/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
+    for (const extra of [[], ['--dry-run=server']]) {
+      const refused = await apply(pool('prod-md-spot', 'workers-spot'), ...extra);
+      assert.notEqual(refused.code, 0, extra.join(' '));
+      assert.match(refused.stderr, /admission webhook "validate\.levee\.dev" denied the request/);
+      assert.match(
+        refused.stderr,
+        new RegExp(`\\[spot-capacity\\] MachineDeployment ${capi}/prod-md-spot of cluster prod would make only spot machines \\(AWSMachineTemplate/workers-spot sets spotMarketOptions\\) and no other MachineDeployment of the cluster can make on-demand machines \\(rule all-pools-spot\\)`),
+      );
+    }
+    assert.notEqual((await kubectl(['get', 'machinedeployment', 'prod-md-spot', '-n', capi])).code, 0);
+  });
+
+  it('allows it next to an on-demand MachineDeployment, then refuses switching that one to spot', async () => {
+    const onDemand = await apply(pool('prod-md-0', 'workers'));
+    assert.equal(onDemand.code, 0, onDemand.stderr);
+    await eventually('levee to see the on-demand MachineDeployment', async () => {
+      const probe = await apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server');
+      return probe.code === 0 || probe.stderr;
+    });
+    const spot = await apply(pool('prod-md-spot', 'workers-spot'));
+    assert.equal(spot.code, 0, spot.stderr);
+
+    await eventually('levee to see the spot MachineDeployment', async () => {
+      const probe = await apply(pool('prod-md-0', 'workers-spot'), '--dry-run=server');
+      return /rule all-pools-spot/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
+    const patch = { spec: { template: { spec: { infrastructureRef: { name: 'workers-spot' } } } } };
+    const switched = await kubectl(['patch', 'machinedeployment', 'prod-md-0', '-n', capi, '--type=merge', '-p', JSON.stringify(patch)]);
+    assert.notEqual(switched.code, 0);
+    assert.match(switched.stderr, new RegExp(`MachineDeployment ${capi}/prod-md-0 of cluster prod would make only spot machines`));
+    assert.equal(await storedTemplate('prod-md-0'), 'workers');
+  });
+
+  it('refuses deleting the last on-demand MachineDeployment while a spot one remains; once alone it may go', async () => {
+    for (const extra of [['--dry-run=server'], []]) {
+      const refused = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi, ...extra]);
+      assert.notEqual(refused.code, 0, extra.join(' '));
+      assert.match(refused.stderr, new RegExp(`deleting MachineDeployment ${capi}/prod-md-0 leaves 1 MachineDeployment\\(s\\) of cluster prod, none of which can make on-demand machines \\(rule all-pools-spot\\)`));
+    }
+    assert.equal(await storedTemplate('prod-md-0'), 'workers');
+
+    assert.equal((await kubectl(['delete', 'machinedeployment', 'prod-md-spot', '-n', capi])).code, 0);
+    await eventually('levee to see the spot MachineDeployment gone', async () => {
+      const probe = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi, '--dry-run=server']);
+      return probe.code === 0 || probe.stderr;
+    });
+    const last = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi]);
+    assert.equal(last.code, 0, last.stderr);
   });
 });

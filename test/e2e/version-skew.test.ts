@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { minimalCrd } from '../support/crds.js';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
 
 /**
@@ -11,27 +12,9 @@ import { e2e, eventually, kubectl } from '../support/e2e.js';
 
 const namespace = `ridehail-${Date.now().toString(36)}`;
 
-function crd(group: string, kind: string, plural: string, scope: 'Namespaced' | 'Cluster' = 'Namespaced'): string {
-  const schema = { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } };
-  return JSON.stringify({
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope,
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [
-        { name: 'v1beta1', served: true, storage: false, schema },
-        { name: 'v1beta2', served: true, storage: true, schema, subresources: { status: {} } },
-      ],
-    },
-  });
-}
-
 const CRDS = [
-  { name: 'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', manifest: crd('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', 'kubeadmcontrolplanes') },
-  { name: 'machinedeployments.cluster.x-k8s.io', manifest: crd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments') },
+  { name: 'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', manifest: minimalCrd('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', 'kubeadmcontrolplanes') },
+  { name: 'machinedeployments.cluster.x-k8s.io', manifest: minimalCrd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments') },
 ];
 
 function kcp(version: string, apiVersion = 'controlplane.cluster.x-k8s.io/v1beta2'): string {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { stateFromManifests } from '../../../src/audit/offline-state.js';
+import { machineDeploymentCapacity } from '../../../src/cluster/machine-deployments.js';
+import { machineTemplateObject, spotPoolObject } from '../../support/fleet.js';
 import { deploymentObject } from '../../support/reviews.js';
 
 const service = (name: string, selector: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector } });
@@ -28,5 +30,17 @@ describe('audit/offline-state', () => {
   it('imagines no endpoints for a workload at zero', () => {
     const cluster = stateFromManifests([deploymentObject('web', 'shop', 0, { app: 'web' }), service('web', { app: 'web' })], 'shop');
     assert.equal(cluster.endpointSlices.size, 0);
+  });
+
+  it('reads Cluster API worker pools, their machine templates and their versions from the manifests', () => {
+    const { metadata: _ns, ...template } = machineTemplateObject('AWSMachineTemplate', 'workers-spot', { spotMarketOptions: {} });
+    const cluster = stateFromManifests(
+      [{ ...template, metadata: { name: 'workers-spot' } }, spotPoolObject('md-spot', { kind: 'AWSMachineTemplate', name: 'workers-spot' })],
+      'capi',
+    );
+    const [pool] = cluster.machineDeployments.ofCluster('capi', 'prod');
+    assert.ok(pool);
+    assert.equal(machineDeploymentCapacity(pool, cluster.machineTemplates).capacity, 'spot');
+    assert.equal(cluster.upgradeIntents.size, 1, 'the MachineDeployment is an upgrade intent too');
   });
 });

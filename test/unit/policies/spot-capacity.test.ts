@@ -2,16 +2,26 @@ import assert from 'node:assert/strict';
 import type { AdmissionRequest } from '../../../src/admission/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
-import { spotCapacity, type CriticalWorkloadContext, type NodeLossContext, type NodePoolContext } from '../../../src/policies/spot-capacity.js';
+import { INFRASTRUCTURE_GROUP } from '../../../src/cluster/machine-templates.js';
+import {
+  spotCapacity,
+  type CriticalWorkloadContext,
+  type MachineDeploymentContext,
+  type NodeLossContext,
+  type NodePoolContext,
+} from '../../../src/policies/spot-capacity.js';
 import {
   capacityRequirement,
   DEPLOYMENT,
+  machineTemplateObject,
+  MD,
   NODE,
   NODEPOOL,
   nodeObject,
   nodePoolObject,
   request,
   requiredAffinity,
+  spotPoolObject,
   workloadObject,
   type NodeOptions,
 } from '../../support/fleet.js';
@@ -101,6 +111,58 @@ describe('policies/spot-capacity context', () => {
       cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('general', [])));
       const got = context(cluster, request(NODEPOOL, 'DELETE', null, nodePoolObject('general', []))) as NodePoolContext;
       assert.deepEqual(got.pool, { name: 'general', capacityTypes: [], previousCapacityTypes: ['on-demand'] });
+    });
+  });
+
+  describe('Cluster API MachineDeployments', () => {
+    const SPOT = { kind: 'AWSMachineTemplate', name: 'workers-spot' };
+    const ON_DEMAND = { kind: 'AWSMachineTemplate', name: 'workers' };
+
+    /** Workload cluster `prod` with the given MachineDeployments cached, and both templates. */
+    function capi(pools: Record<string, typeof SPOT>): ClusterState {
+      const cluster = new ClusterState();
+      for (const [kind, name, spec] of [
+        ['AWSMachineTemplate', 'workers-spot', { spotMarketOptions: { maxPrice: '0.05' } }],
+        ['AWSMachineTemplate', 'workers', {}],
+      ] as const) {
+        cluster.machineTemplates.upsert(...cluster.machineTemplates.project(machineTemplateObject(kind, name, spec), INFRASTRUCTURE_GROUP)!);
+      }
+      for (const [name, template] of Object.entries(pools)) cluster.machineDeployments.upsert(...cluster.machineDeployments.project(spotPoolObject(name, template)));
+      cluster.machineDeployments.upsert(...cluster.machineDeployments.project(spotPoolObject('elsewhere', ON_DEMAND, { cluster: 'staging' })));
+      return cluster;
+    }
+
+    it('a spot MachineDeployment is judged against the other MachineDeployments of its workload cluster only', () => {
+      const got = context(capi({ 'md-spot-a': SPOT }), request(MD, 'CREATE', spotPoolObject('md-spot-b', SPOT), null)) as MachineDeploymentContext;
+      assert.deepEqual(got, {
+        subject: 'machinedeployment',
+        pool: { namespace: 'capi', name: 'md-spot-b', cluster: 'prod', capacityTypes: ['spot'], template: 'AWSMachineTemplate/workers-spot', spotField: 'spotMarketOptions' },
+        others: { count: 1, onDemandCapable: [] },
+      });
+    });
+
+    it('switching to a spot template: before and after, and the on-demand MachineDeployments that remain', () => {
+      const cluster = capi({ 'md-0': ON_DEMAND, 'md-1': ON_DEMAND, 'md-spot': SPOT });
+      const got = context(cluster, request(MD, 'UPDATE', spotPoolObject('md-0', SPOT), spotPoolObject('md-0', ON_DEMAND))) as MachineDeploymentContext;
+      assert.deepEqual([got.pool.capacityTypes, got.pool.previousCapacityTypes, got.others], [['spot'], ['on-demand'], { count: 2, onDemandCapable: ['md-1'] }]);
+    });
+
+    it('deleting: what the MachineDeployment was, and nothing now', () => {
+      const got = context(capi({ 'md-0': ON_DEMAND, 'md-spot': SPOT }), request(MD, 'DELETE', null, spotPoolObject('md-0', ON_DEMAND))) as MachineDeploymentContext;
+      assert.deepEqual([got.pool.capacityTypes, got.pool.previousCapacityTypes, got.pool.template, got.others.count], [[], ['on-demand'], 'AWSMachineTemplate/workers', 1]);
+    });
+
+    it('a template not cached yet is unknown, for the judged MachineDeployment and for the others', () => {
+      const cluster = capi({ 'md-new': { kind: 'AWSMachineTemplate', name: 'not-yet' } });
+      const got = context(cluster, request(MD, 'CREATE', spotPoolObject('md-other', { kind: 'AWSMachineTemplate', name: 'also-not-yet' }), null)) as MachineDeploymentContext;
+      assert.deepEqual([got.pool.capacityTypes, got.others.onDemandCapable], [['unknown'], ['md-new']]);
+    });
+
+    it('takes the namespace from the request when the object leaves it out', () => {
+      const object = spotPoolObject('md-spot', SPOT);
+      const { namespace: _dropped, ...metadata } = object.metadata!;
+      const got = context(capi({}), request(MD, 'CREATE', { ...object, metadata }, null, { namespace: 'capi' })) as MachineDeploymentContext;
+      assert.deepEqual([got.pool.namespace, got.pool.capacityTypes], ['capi', ['spot']]);
     });
   });
 
