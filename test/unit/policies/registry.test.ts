@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { POLICIES } from '../../../src/policies/registry.js';
+
+interface Rule {
+  apiGroups: string[];
+  apiVersions: string[];
+  resources: string[];
+  operations: string[];
+}
+
+interface WebhookConfiguration {
+  kind: string;
+  webhooks: Array<{ name: string; path?: string; clientConfig: { service?: { path?: string } }; rules: Rule[] }>;
+}
+
+/** The validating webhooks that judge with the full policy set (not the warn-only kube-system entry). */
+function judgingRules(): Rule[] {
+  const documents = parseAllDocuments(readFileSync('manifests/components/webhooks/webhooks.yaml', 'utf8')).map((doc) => doc.toJSON() as WebhookConfiguration);
+  const validating = documents.find((doc) => doc.kind === 'ValidatingWebhookConfiguration');
+  assert.ok(validating);
+  return validating.webhooks.filter((webhook) => webhook.clientConfig.service?.path === '/validate').flatMap((webhook) => webhook.rules);
+}
+
+const matches = (values: string[], value: string): boolean => values.includes('*') || values.includes(value);
+
+describe('policies/registry', () => {
+  it('every kind a policy judges is sent to /validate by some webhook rule, in the version the policy reads', () => {
+    const rules = judgingRules();
+    const missing: string[] = [];
+    for (const policy of POLICIES) {
+      for (const kind of policy.kinds) {
+        const covered = rules.some(
+          (rule) => matches(rule.apiGroups, kind.group) && matches(rule.apiVersions, kind.version) && matches(rule.resources, kind.resource) && rule.operations.includes('CREATE'),
+        );
+        if (!covered) missing.push(`${policy.id}: ${kind.resource}.${kind.group || 'core'}/${kind.version}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it('deletions that can leave the cluster with spot capacity only are sent too', () => {
+    const rules = judgingRules();
+    for (const [group, resource] of [['', 'nodes'], ['karpenter.sh', 'nodepools'], ['cluster.x-k8s.io', 'machinedeployments']] as const) {
+      assert.ok(
+        rules.some((rule) => matches(rule.apiGroups, group) && matches(rule.resources, resource) && rule.operations.includes('DELETE')),
+        `DELETE of ${resource}`,
+      );
+    }
+  });
+
+  it('policy ids are unique', () => {
+    assert.equal(new Set(POLICIES.map((policy) => policy.id)).size, POLICIES.length);
+  });
+});
