@@ -11,10 +11,17 @@ export interface StoreStats {
   synced: boolean;
 }
 
+/**
+ * The keys filed under one index value. Most values index a single object (a Service's
+ * selector, a slice's Service), so a lone key is kept as itself, and a Set only once there
+ * are several: a Set per entry would cost more than the cached view it points to.
+ */
+type Bucket = string | Set<string>;
+
 export class IndexedStore<V> {
   readonly name: string;
   private readonly items = new Map<string, V>();
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  private readonly indices = new Map<string, Map<string, Bucket>>();
   private readonly indexers: Readonly<Record<string, Indexer<V>>>;
   private syncedFlag = false;
 
@@ -51,9 +58,10 @@ export class IndexedStore<V> {
     for (const [index, indexer] of Object.entries(this.indexers)) {
       const buckets = this.indices.get(index)!;
       for (const value of indexer(view)) {
-        let bucket = buckets.get(value);
-        if (!bucket) buckets.set(value, (bucket = new Set()));
-        bucket.add(key);
+        const bucket = buckets.get(value);
+        if (bucket === undefined) buckets.set(value, key);
+        else if (typeof bucket !== 'string') bucket.add(key);
+        else if (bucket !== key) buckets.set(value, new Set([bucket, key]));
       }
     }
   }
@@ -75,9 +83,9 @@ export class IndexedStore<V> {
 
   byIndex(index: string, value: string): V[] {
     const bucket = this.indices.get(index)?.get(value);
-    if (!bucket) return [];
+    if (bucket === undefined) return [];
     const out: V[] = [];
-    for (const key of bucket) {
+    for (const key of typeof bucket === 'string' ? [bucket] : bucket) {
       const view = this.items.get(key);
       if (view !== undefined) out.push(view);
     }
@@ -98,9 +106,13 @@ export class IndexedStore<V> {
       const buckets = this.indices.get(index)!;
       for (const value of indexer(view)) {
         const bucket = buckets.get(value);
-        if (!bucket) continue;
+        if (bucket === undefined) continue;
+        if (typeof bucket === 'string') {
+          if (bucket === key) buckets.delete(value);
+          continue;
+        }
         bucket.delete(key);
-        if (bucket.size === 0) buckets.delete(value);
+        if (bucket.size === 1) buckets.set(value, bucket.values().next().value!);
       }
     }
   }

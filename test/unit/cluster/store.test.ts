@@ -52,6 +52,22 @@ describe('cluster/store', () => {
     assert.deepEqual(names(store.byIndex('team', 'red')), ['b']);
   });
 
+  it('follows a bucket growing from one key to several and shrinking back to one, then none', () => {
+    const store = teamStore();
+    for (const name of ['a', 'b', 'c']) store.upsert(name, { name, team: 'red', tags: [] });
+    assert.deepEqual(names(store.byIndex('team', 'red')), ['a', 'b', 'c']);
+    store.remove('a');
+    store.remove('c');
+    assert.deepEqual(names(store.byIndex('team', 'red')), ['b']);
+    store.upsert('b', { name: 'b', team: 'red', tags: [] });
+    assert.deepEqual(names(store.byIndex('team', 'red')), ['b'], 'upserting the lone key again does not duplicate it');
+    store.upsert('d', { name: 'd', team: 'red', tags: [] });
+    store.remove('b');
+    assert.deepEqual(names(store.byIndex('team', 'red')), ['d']);
+    store.remove('d');
+    assert.deepEqual(store.byIndex('team', 'red'), []);
+  });
+
   it('removes an item from the store and from every index', () => {
     const store = teamStore();
     store.upsert('a', { name: 'a', team: 'red', tags: ['x'] });
