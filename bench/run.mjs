@@ -1,7 +1,7 @@
 // `npm run bench`: levee's /validate against a no-op express handler (the ceiling), the
 // sidecar design (express + `opa run --server` over loopback HTTP) and opa alone over HTTPS,
-// measured side by side in one run; then levee's latency as the caches grow, and its memory
-// after 20k and 200k decisions. Every target runs in its own process.
+// measured side by side in one run; then levee's latency as the caches grow and as the node
+// count grows, and its memory after 20k and 200k decisions. Every target runs in its own process.
 import { deepStrictEqual } from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { benchReviews, verdictDocument } from './fixtures.mjs';
 import { createLoad, getText, postJson, summarize } from './load.mjs';
 import { preparePolicies, startOpa } from './opa.mjs';
-import { rssMiB, startNodeTarget } from './processes.mjs';
+import { startNodeTarget } from './processes.mjs';
 import { formatTable, histogramQuantile, parseHistogram, ratio, verdictLine } from './report.mjs';
 import { decodeAdmissionReview, followVerdicts, policyInput } from './sidecar-pipeline.mjs';
 import { syntheticCluster } from './synthetic-cluster.mjs';
@@ -20,8 +20,11 @@ const target = (name) => new URL(`targets/${name}.mjs`, import.meta.url).pathnam
 
 const FULL = { warmSaturated: 5000, warmSerial: 1000, rounds: 4, saturated: 2500, serial: 750, rssFirst: 20_000, rssLast: 200_000 };
 const QUICK = { warmSaturated: 500, warmSerial: 100, rounds: 2, saturated: 1000, serial: 300, rssFirst: 2_000, rssLast: 20_000 };
+/** Services/Pods for the first scaling table, each with NODES Nodes. */
 const SCALES = [1_000, 10_000, 50_000];
 const NODES = 5_000;
+/** Nodes for the second, each with SCALES[0] Services/Pods. */
+const NODE_SCALES = [100, 1_000, 5_000, 20_000];
 
 const say = (message) => process.stderr.write(`bench: ${message}\n`);
 
@@ -91,7 +94,7 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
     say(`starting targets (levee with ${SCALES[0]} Services/Pods and ${NODES} Nodes)...`);
     const opaFiles = preparePolicies(BUNDLE, join(work, 'opa'), config.policies);
     const track = (process) => (running.push(process), process);
-    const args = (services) => ['--cert-dir', certDir, '--services', String(services), '--nodes', String(NODES), '--config', configFile];
+    const args = (services, nodes = NODES) => ['--cert-dir', certDir, '--services', String(services), '--nodes', String(nodes), '--config', configFile];
     const node = { execArgv: nodeFlags };
     const noop = track(await startNodeTarget(target('noop'), ['--cert-dir', certDir], node));
     const levee = track(await startNodeTarget(target('levee'), args(SCALES[0]), node));
@@ -147,42 +150,26 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
     printNow(lines);
 
     for (const t of targets) loads.get(t.key).close();
-    for (const process of [noop, sidecar, opaHttp, opaHttps]) await process.stop();
+    for (const process of [noop, levee, sidecar, opaHttp, opaHttps]) await process.stop();
 
-    // Latency as the caches grow.
-    say(`starting levee with ${SCALES.slice(1).join(' and ')} Services/Pods...`);
-    const scaled = [{ services: SCALES[0], process: levee }];
-    for (const services of SCALES.slice(1)) scaled.push({ services, process: track(await startNodeTarget(target('levee'), args(services), node)) });
-    const scaleTargets = scaled.map(({ services, process }) => ({ name: `${services} Services/Pods`, key: String(services), port: process.port, path: '/validate', bodies, objects: process.objects }));
-    const scaleLoads = new Map(scaleTargets.map((t) => [t.key, createLoad({ port: t.port, path: t.path, bodies, ca })]));
-    for (const t of scaleTargets) {
-      const check = await postJson({ port: t.port, path: '/validate', ca }, bodies[1]);
-      deepStrictEqual(check.body, answers[1].answer, `levee at ${t.name} answers the scale review differently`);
-      await warm(scaleLoads.get(t.key), counts);
-    }
-    say(`measuring ${scaleTargets.length} cache sizes in ${counts.rounds} interleaved rounds...`);
-    const scaleResults = await measureRounds(scaleTargets, scaleLoads, counts);
-    for (const t of scaleTargets) scaleLoads.get(t.key).close();
-    const base = scaleResults.get(String(SCALES[0]));
-    const scaleLines = [];
-    const sout = (line = '') => scaleLines.push(line);
-    sout();
-    sout(`levee as the caches grow (${NODES} Nodes each; objects cached: ${scaleTargets.map((t) => `${t.key}: ${Object.values(t.objects).reduce((a, b) => a + b, 0)}`).join(', ')})`);
-    sout();
-    sout(formatTable(
-      ['caches', 'saturation req/s', 'p99 µs', 'vs smallest', 'serial p50 µs', 'serial p99 µs', 'vs smallest', 'RSS MiB'],
-      scaleTargets.map((t) => {
-        const r = scaleResults.get(t.key);
-        return [t.name, r.saturated.rps.toFixed(0), r.saturated.p99.toFixed(0), ratio(r.saturated.p99, base.saturated.p99), r.serial.p50.toFixed(0), r.serial.p99.toFixed(0), ratio(r.serial.p99, base.serial.p99), rssMiB(scaled.find((s) => String(s.services) === t.key).process.pid).toFixed(0)];
-      }),
-    ));
-    sout();
-    const worstSaturated = Math.max(...scaleTargets.map((t) => scaleResults.get(t.key).saturated.p99 / base.saturated.p99));
-    const worstSerial = Math.max(...scaleTargets.map((t) => scaleResults.get(t.key).serial.p99 / base.serial.p99));
-    sout(verdictLine(worstSaturated <= 1.2, `saturation p99, worst of the larger caches: ${worstSaturated.toFixed(2)}x the smallest's (target <= 1.20x)`));
-    sout(verdictLine(worstSerial <= 1.2, `serial p99, worst of the larger caches: ${worstSerial.toFixed(2)}x the smallest's (target <= 1.20x)`));
-    printNow(scaleLines);
-    for (const { process } of scaled) await process.stop();
+    // Latency as the caches grow, then as the node count grows. These levees also get
+    // --expose-gc, only so that their memory can be read after a full collection at the end.
+    const startLevee = ({ services, nodes }) => startNodeTarget(target('levee'), args(services, nodes), { execArgv: [...nodeFlags, '--expose-gc'] });
+    const compare = (table) => compareSizes({ ...table, startLevee, bodies, answers, ca, counts, track });
+    const scaleLines = await compare({
+      what: 'Services/Pods',
+      sizes: SCALES.map((services) => ({ services, nodes: NODES })),
+      label: ({ services }) => `${services} Services/Pods`,
+      heading: `levee as the caches grow (${NODES} Nodes each)`,
+      checked: 'scale to 0',
+    });
+    const nodeLines = await compare({
+      what: 'Nodes',
+      sizes: NODE_SCALES.map((nodes) => ({ services: SCALES[0], nodes })),
+      label: ({ nodes }) => `${nodes} Nodes`,
+      heading: `levee as the node count grows (${SCALES[0]} Services/Pods each; the cordon review reads the node aggregates)`,
+      checked: 'Node cordon',
+    });
 
     // Memory after many decisions, on a fresh levee, measured after a full collection.
     say(`memory: ${counts.rssLast} decisions on a fresh levee...`);
@@ -203,7 +190,7 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
       `whole run: ${((Date.now() - started) / 1000).toFixed(0)} s${quick ? ' (--quick: fewer requests, numbers are rough)' : ''}`,
     ];
     printNow(memoryLines);
-    return [...lines, ...scaleLines, ...memoryLines].join('\n');
+    return [...lines, ...scaleLines, ...nodeLines, ...memoryLines].join('\n');
   } finally {
     clearInterval(verdictTimer);
     for (const process of running) await process.stop().catch(() => undefined);
@@ -265,4 +252,56 @@ async function measureRounds(targets, loads, counts) {
     }
   }
   return new Map([...runs].map(([key, r]) => [key, { saturated: summarize(r.saturated), serial: summarize(r.serial) }]));
+}
+
+/**
+ * levee at several cache sizes, side by side: one levee per size, each checked to give the
+ * `checked` review the answer the first levee gave, warmed, then measured in interleaved
+ * rounds. Prints and returns the table, with each size's p99 against the smallest's and its
+ * memory after a full collection.
+ */
+async function compareSizes({ what, sizes, label, heading, checked, startLevee, bodies, answers, ca, counts, track }) {
+  say(`starting levee with ${sizes.map(label).join(', ')}...`);
+  const targets = [];
+  for (const size of sizes) {
+    const server = track(await startLevee(size));
+    targets.push({ name: label(size), key: label(size), port: server.port, server });
+  }
+  const loads = new Map(targets.map((t) => [t.key, createLoad({ port: t.port, path: '/validate', bodies, ca })]));
+  const review = answers.findIndex((a) => a.name === checked);
+  for (const t of targets) {
+    const check = await postJson({ port: t.port, path: '/validate', ca }, bodies[review]);
+    deepStrictEqual(check.body, answers[review].answer, `levee with ${t.name} answers the ${checked} review differently`);
+    await warm(loads.get(t.key), counts);
+  }
+  say(`measuring ${targets.length} sizes (${what}) in ${counts.rounds} interleaved rounds...`);
+  const results = await measureRounds(targets, loads, counts);
+  for (const t of targets) {
+    loads.get(t.key).close();
+    t.memory = await t.server.memory();
+    await t.server.stop();
+  }
+  const base = results.get(targets[0].key);
+  const cached = (t) => Object.values(t.server.objects).reduce((a, b) => a + b, 0);
+  const worst = (pick) => Math.max(...targets.map((t) => pick(results.get(t.key)) / pick(base)));
+  const worstSaturated = worst((r) => r.saturated.p99);
+  const worstSerial = worst((r) => r.serial.p99);
+  const lines = [
+    '',
+    `${heading}; objects cached: ${targets.map((t) => `${t.name}: ${cached(t)}`).join(', ')}`,
+    '',
+    formatTable(
+      ['caches', 'saturation req/s', 'p99 µs', 'vs smallest', 'serial p50 µs', 'serial p99 µs', 'vs smallest', 'RSS MiB', 'heap MiB'],
+      targets.map((t) => {
+        const r = results.get(t.key);
+        return [t.name, r.saturated.rps.toFixed(0), r.saturated.p99.toFixed(0), ratio(r.saturated.p99, base.saturated.p99), r.serial.p50.toFixed(0), r.serial.p99.toFixed(0), ratio(r.serial.p99, base.serial.p99), t.memory.rssMiB.toFixed(0), t.memory.heapUsedMiB.toFixed(0)];
+      }),
+    ),
+    '(RSS and heap in use after a full collection, at the end)',
+    '',
+    verdictLine(worstSaturated <= 1.2, `saturation p99, worst of the larger sizes (${what}): ${worstSaturated.toFixed(2)}x the smallest's (target <= 1.20x)`),
+    verdictLine(worstSerial <= 1.2, `serial p99, worst of the larger sizes (${what}): ${worstSerial.toFixed(2)}x the smallest's (target <= 1.20x)`),
+  ];
+  printNow(lines);
+  return lines;
 }
