@@ -1,66 +1,64 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+
+export type BodyErrorType = 'entity.too.large' | 'entity.parse.failed' | 'encoding.unsupported' | 'charset.unsupported' | 'request.aborted';
+
+export class BodyError extends Error {
+  constructor(
+    readonly type: BodyErrorType,
+    readonly status: number,
+    message: string,
+    readonly limit?: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Reads a JSON request body of at most `limit` bytes. Unlike body-parser, which on an
- * oversized body first reads (and discards) all of it before answering, this answers 413 as
- * soon as the declared length or the bytes received pass the limit: a client announcing or
- * streaming gigabytes holds no socket and no memory. The error objects carry body-parser's
- * `type` names, which the app's error handler turns into answers.
+ * oversized body first reads (and discards) all of it before answering, this fails as soon
+ * as the declared length or the bytes received pass the limit: a client announcing or
+ * streaming gigabytes holds no socket and no memory. An empty body reads as `{}`.
  */
-export function readJsonBody(limit: number) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > limit) return next(bodyError('entity.too.large', 413, `request body exceeds the ${limit} byte limit`, { limit }));
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity') return next(bodyError('encoding.unsupported', 415, `unsupported content encoding "${encoding}"`));
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') return next(bodyError('charset.unsupported', 415, `unsupported charset "${charset}"; send UTF-8`));
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) return Promise.reject(new BodyError('entity.too.large', 413, `request body exceeds the ${limit} byte limit`, limit));
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') return Promise.reject(new BodyError('encoding.unsupported', 415, `unsupported content encoding "${encoding}"`));
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return Promise.reject(new BodyError('charset.unsupported', 415, `unsupported charset "${charset}"; send UTF-8`));
 
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let settled = false;
-    const settle = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
+    const done = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onAborted);
       req.off('aborted', onAborted);
-      next(err);
+    };
+    const fail = (error: BodyError): void => {
+      done();
+      reject(error);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) settle(bodyError('entity.too.large', 413, `request body exceeds the ${limit} byte limit`, { limit }));
+      if (size > limit) fail(new BodyError('entity.too.large', 413, `request body exceeds the ${limit} byte limit`, limit));
       else chunks.push(chunk);
     };
     const onEnd = (): void => {
+      done();
       const text = Buffer.concat(chunks, size).toString('utf8').replace(/^\uFEFF/, '');
-      if (text.trim() === '') {
-        req.body = {};
-        return settle();
-      }
+      if (text.trim() === '') return resolve({});
       try {
-        req.body = JSON.parse(text) as unknown;
+        resolve(JSON.parse(text) as unknown);
       } catch (err) {
-        return settle(bodyError('entity.parse.failed', 400, (err as Error).message));
+        reject(new BodyError('entity.parse.failed', 400, (err as Error).message));
       }
-      settle();
     };
-    const onError = (): void => settle(bodyError('request.aborted', 400, 'request aborted by the client'));
-    const onAborted = onError;
+    const onAborted = (): void => fail(new BodyError('request.aborted', 400, 'request aborted by the client'));
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onAborted);
     req.on('aborted', onAborted);
-  };
-}
-
-export interface BodyError extends Error {
-  type: string;
-  status: number;
-  limit?: number;
-}
-
-function bodyError(type: string, status: number, message: string, extra: { limit?: number } = {}): BodyError {
-  return Object.assign(new Error(message), { type, status, ...extra });
+  });
 }

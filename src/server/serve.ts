@@ -16,7 +16,7 @@ import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
 import { PolicyEvaluator } from '../engine/evaluator.js';
 import type { Logger } from '../logger.js';
-import { createApp, type AppDeps } from './app.js';
+import { createHandler, type AppDeps } from './app.js';
 import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
 import { logStaleness } from './staleness.js';
@@ -78,13 +78,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     now: options.now ?? (() => new Date()),
     bodyLimitBytes: config.server.bodyLimitBytes,
   };
-  const app = createApp(deps);
+  const handler = createHandler(deps);
 
   // Slow clients cannot hold a socket open with a trickle of headers or body; expired
   // connections are looked for often enough that the header timeout holds to within a quarter.
   const headersTimeout = config.server.headersTimeoutMs;
   const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 4)));
-  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2', headersTimeout, connectionsCheckingInterval }, app);
+  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2', headersTimeout, connectionsCheckingInterval }, handler);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = headersTimeout;
   server.requestTimeout = config.server.requestTimeoutMs * 3;

@@ -108,6 +108,23 @@ describe('server: /validate and /mutate over HTTPS', () => {
     assert.equal(response.patch, undefined);
   });
 
+  it('answers the paths as the API server calls them: with its timeout query, a trailing slash, any case', async () => {
+    for (const path of ['/validate?timeout=10s', '/validate/', '/Validate', '/mutate?timeout=30s', '/validate/warn-only?timeout=5s']) {
+      const response = await review(path, scaleReview({ uid: `u-${path}`, replicas: 2 }));
+      assert.equal(response.uid, `u-${path}`, path);
+    }
+    const refused = await review('/validate?timeout=10s', scaleReview({ replicas: 0 }));
+    assert.equal(refused.allowed, false);
+  });
+
+  it('answers review paths only to POST, and JSON with its length', async () => {
+    const get = await call(running.port, certs.ca, { method: 'GET', path: '/validate', agent });
+    assert.equal(get.status, 404);
+    const answer = await call(running.port, certs.ca, { path: '/validate', body: JSON.stringify(scaleReview({ replicas: 2 })), agent });
+    assert.match(String(answer.headers['content-type']), /^application\/json; charset=utf-8$/);
+    assert.equal(Number(answer.headers['content-length']), Buffer.byteLength(answer.text));
+  });
+
   describe('bad input', () => {
     it('answers 400 with a code to a body that is not JSON', async () => {
       const answer = await call(running.port, certs.ca, { path: '/validate', body: '{"apiVersion": ', agent });

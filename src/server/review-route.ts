@@ -1,0 +1,208 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeAdmissionReview } from '../admission/decode.js';
+import { refusal, reviewOf } from '../admission/response.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import { describeStale } from '../cluster/freshness.js';
+import type { ClusterState } from '../cluster/state.js';
+import type { EventRecorder } from '../cluster/events.js';
+import { ReviewError, type ErrorCode } from '../errors.js';
+import { judge, type Judgement, type PipelineDeps, type Route } from '../engine/pipeline.js';
+import type { Logger } from '../logger.js';
+import { BodyError, readJsonBody } from './body.js';
+import type { Metrics } from './metrics.js';
+
+export interface AppDeps extends PipelineDeps {
+  cluster: ClusterState;
+  logger: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  /** Stamps a parent workload after an override through `scale`, whose Scale object cannot carry stamps. */
+  stampParent: (request: AdmissionRequest, username: string, at: Date) => void;
+  bodyLimitBytes: number;
+}
+
+export interface ReviewRoute {
+  route: Route;
+  /** For a fail-open registration (kube-system): the same judgement, but refusals become warnings. */
+  warnOnly: boolean;
+}
+
+const REVIEW_ROUTES: Readonly<Record<string, ReviewRoute>> = {
+  '/validate': { route: 'validate', warnOnly: false },
+  '/validate/warn-only': { route: 'validate', warnOnly: true },
+  '/mutate': { route: 'mutate', warnOnly: false },
+};
+
+/**
+ * The review route a request is for, matched as express would (query ignored — the API
+ * server appends `?timeout=10s` —, case and one trailing slash too), or undefined.
+ */
+export function reviewRouteOf(method: string | undefined, url: string | undefined): ReviewRoute | undefined {
+  if (method !== 'POST' || !url) return undefined;
+  const query = url.indexOf('?');
+  let path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return REVIEW_ROUTES[path];
+}
+
+/**
+ * POST /validate, /validate/warn-only and /mutate: read, decode, judge, record, answer.
+ * Served on node:https directly rather than through express: express gives every request
+ * and response a new prototype, and on levee's hot path that alone made young-generation
+ * collections promote and pause several times longer (see the README's Performance).
+ * Everything that can go wrong becomes an answer.
+ */
+export async function serveReview(deps: AppDeps, { route, warnOnly }: ReviewRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/json\b/i.test(type)) {
+      sendJson(res, 415, { code: 'REVIEW_CONTENT_TYPE', message: `expected Content-Type application/json, got ${type || 'none'}` });
+      return;
+    }
+    const body = await readJsonBody(req, deps.bodyLimitBytes);
+    await answerReview(deps, route, body, res, warnOnly);
+  } catch (err) {
+    const { status, code, message } = describeHttpError(err);
+    deps.metrics.errors.inc({ code });
+    deps.logger.warn({ code, status, err: message }, 'request rejected before judgement');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // The rest of an oversized or aborted body is never read: the connection cannot be reused.
+    const closing = status === 413 || (err instanceof BodyError && err.type === 'request.aborted');
+    sendJson(res, status, { code, message }, closing);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  if (closeConnection) res.setHeader('Connection', 'close');
+  res.end(text);
+}
+
+async function answerReview(deps: AppDeps, route: Route, body: unknown, res: ServerResponse, warnOnly: boolean): Promise<void> {
+  const started = process.hrtime.bigint();
+  let decoded;
+  try {
+    decoded = decodeAdmissionReview(body);
+  } catch (err) {
+    const error = err instanceof ReviewError ? err : new ReviewError('REVIEW_INVALID', 400, String(err));
+    deps.metrics.errors.inc({ code: error.code });
+    deps.logger.warn({ code: error.code, err: error.message }, 'malformed AdmissionReview');
+    sendJson(res, error.httpStatus, { code: error.code, message: error.message });
+    return;
+  }
+  if (!decoded.ok) {
+    deps.metrics.errors.inc({ code: 'REVIEW_INCOMPLETE' });
+    deps.metrics.decisions.inc({ route, outcome: 'denied' });
+    deps.logger.warn({ uid: decoded.uid, code: 'REVIEW_INCOMPLETE', err: decoded.message }, 'incomplete AdmissionReview refused');
+    sendJson(res, 200, reviewOf(refusal(decoded.uid, decoded.message)));
+    return;
+  }
+  const judged = await judge(deps, decoded.request, route);
+  const judgement = warnOnly ? asWarnings(judged) : judged;
+  if (route === 'validate' && judgement.judged.length > 0) warnIfStale(deps, judgement);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  record(deps, route, decoded.request, judgement, seconds);
+  sendJson(res, 200, reviewOf(judgement.response));
+}
+
+/** A decision that read the caches while their watches are broken says so (on /validate only, so once per request). */
+function warnIfStale(deps: AppDeps, judgement: Judgement): void {
+  const stale = deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
+  if (stale.length === 0) return;
+  const warning = `levee: cluster state may be out of date: caches ${describeStale(stale)} not synced with the API server`;
+  judgement.response.warnings = [...(judgement.response.warnings ?? []), warning];
+}
+
+function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, seconds: number): void {
+  const { response, decision, error } = judgement;
+  deps.metrics.latency.observe({ route }, seconds);
+  deps.metrics.decisions.inc({ route, outcome: response.allowed ? 'allowed' : 'denied' });
+  if (error) deps.metrics.errors.inc({ code: error.code });
+  const overrides = decision?.overrides ?? { honoured: [], ignored: [] };
+  // A request passes /mutate and /validate with the same judgement: count it once, on /validate.
+  if (route === 'validate') {
+    for (const finding of decision?.findings ?? []) deps.metrics.findings.inc({ policy: finding.policy, rule: finding.rule, action: finding.action });
+    for (const { policy } of overrides.honoured) deps.metrics.overrides.inc({ policy, outcome: 'honoured' });
+    for (const { policy } of overrides.ignored) deps.metrics.overrides.inc({ policy, outcome: 'ignored' });
+  }
+  const level = error ? 'error' : decision && (decision.findings.length > 0 || overrides.ignored.length > 0) ? 'info' : 'debug';
+  // Most decisions log at debug, which is off in production: the line is built only when it is written.
+  if (deps.logger.isLevelEnabled(level)) {
+    const line = {
+      uid: request.uid,
+      route,
+      user: request.userInfo.username,
+      operation: request.operation,
+      resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+      namespace: request.namespace,
+      name: request.name ?? request.object?.metadata?.name,
+      dryRun: request.dryRun,
+      allowed: response.allowed,
+      policies: judgement.judged,
+      findings: decision?.findings.map((finding) => `${finding.policy}/${finding.rule}:${finding.overridden ? 'overridden' : finding.action}`),
+      ...(overrides.honoured.length > 0 ? { overrides: overrides.honoured } : {}),
+      ...(overrides.ignored.length > 0 ? { overridesIgnored: overrides.ignored } : {}),
+      latencyMs: Math.round(seconds * 1e6) / 1e3,
+    };
+    if (error) deps.logger.error({ ...line, code: error.code, err: error.message }, 'admission decision failed');
+    else deps.logger[level](line, 'admission decision');
+  }
+  // Only validate records Events: a request passes both webhooks and must not leave two.
+  // A dry-run must leave no trace in the cluster.
+  if (route !== 'validate' || request.dryRun) return;
+  if (!response.allowed && response.status) {
+    deps.events.record({ request, reason: 'LeveeDenied', type: 'Warning', message: response.status.message });
+  }
+  if (response.allowed && overrides.honoured.length > 0) {
+    const what = overrides.honoured.map((o) => `${o.policy} (until ${o.expires}: ${o.reason})`).join(', ');
+    deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
+    if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
+  }
+}
+
+/** Turns a refusal into an allow that carries every reason as a warning. */
+function asWarnings(judgement: Judgement): Judgement {
+  const { response, decision } = judgement;
+  if (response.allowed || !decision) return judgement;
+  const refusals = decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`.slice(0, 256));
+  return { ...judgement, response: { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] } };
+}
+
+interface HttpErrorShape {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+function describeHttpError(err: unknown): HttpErrorShape {
+  const shaped = err as { type?: string; status?: number; message?: string; limit?: number };
+  switch (shaped.type) {
+    case 'entity.too.large':
+      return { status: 413, code: 'REVIEW_TOO_LARGE', message: `request body exceeds the ${shaped.limit ?? ''} byte limit` };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'REVIEW_NOT_JSON', message: `body is not valid JSON${parsePosition(shaped.message)}` };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, code: 'REVIEW_CONTENT_TYPE', message: shaped.message ?? 'unsupported encoding' };
+    case 'request.aborted':
+      return { status: 400, code: 'REVIEW_INVALID', message: 'request aborted by the client' };
+    default:
+      return { status: shaped.status && shaped.status >= 400 && shaped.status < 500 ? shaped.status : 500, code: 'INTERNAL', message: shaped.message ?? 'internal error' };
+  }
+}
+
+/**
+ * Where JSON parsing stopped, without the parser's own text: V8 quotes a slice of the body in
+ * its message, and a body may carry Secret data that must reach neither the log nor the client.
+ */
+function parsePosition(message: string | undefined): string {
+  const position = /at position (\d+)/.exec(message ?? '')?.[1];
+  if (position) return ` (at position ${position})`;
+  return /end of JSON input/.test(message ?? '') ? ' (it ends too early)' : '';
+}
