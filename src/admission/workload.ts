@@ -16,10 +16,13 @@ export interface WorkloadRef {
 
 export interface WorkloadView {
   ref: WorkloadRef;
-  uid: string;
   /** Effective replicas: an absent spec.replicas means 1, as the API server defaults it. */
   replicas: number;
   podLabels: Readonly<Record<string, string>>;
+  /**
+   * Only levee's own annotations (overrides and their stamps): the cache never holds the
+   * rest, such as a `kubectl.kubernetes.io/last-applied-configuration` of several KiB.
+   */
   annotations: Readonly<Record<string, string>>;
 }
 
@@ -68,11 +71,22 @@ export function workloadFromObject(object: KubeObject | null, fallbackNamespace?
   };
   return {
     ref: { kind: object.kind, namespace: metadata.namespace ?? fallbackNamespace ?? 'default', name: metadata.name ?? '' },
-    uid: metadata.uid ?? '',
     replicas: replicasOf(object) ?? 1,
     podLabels: stringMap(spec.template?.metadata?.labels),
-    annotations: stringMap(metadata.annotations),
+    annotations: leveeAnnotations(metadata.annotations),
   };
+}
+
+const LEVEE_PREFIX = 'levee.dev/';
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+function leveeAnnotations(value: unknown): Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null) return NONE;
+  let out: Record<string, string> | undefined;
+  for (const [key, entry] of Object.entries(value)) {
+    if (key.startsWith(LEVEE_PREFIX) && typeof entry === 'string') (out ??= {})[key] = entry;
+  }
+  return out ?? NONE;
 }
 
 function stringMap(value: unknown): Record<string, string> {

@@ -95,15 +95,20 @@ describe('admission/workload', () => {
   });
 
   describe('workloadFromObject', () => {
-    it('views a Deployment: ref, uid, replicas, pod template labels, annotations', () => {
-      const object = deploymentObject('web', 'shop', 2, { app: 'web', tier: 'front' }, { team: 'payments' });
+    it('views a Deployment: ref, replicas, pod template labels and levee\'s own annotations only', () => {
+      const object = deploymentObject('web', 'shop', 2, { app: 'web', tier: 'front' }, {
+        team: 'payments',
+        'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"apps/v1"}',
+        'levee.dev/override': 'scale-to-zero',
+        'levee.dev/override-reason': 'INC-1',
+      });
       assert.deepEqual(workloadFromObject(object), {
         ref: { kind: 'Deployment', namespace: 'shop', name: 'web' },
-        uid: 'uid-web',
         replicas: 2,
         podLabels: { app: 'web', tier: 'front' },
-        annotations: { team: 'payments' },
+        annotations: { 'levee.dev/override': 'scale-to-zero', 'levee.dev/override-reason': 'INC-1' },
       });
+      assert.deepEqual(workloadFromObject(deploymentObject('api', 'shop', 1, { app: 'api' }, { team: 'payments' }))?.annotations, {});
     });
 
     it('views a StatefulSet', () => {
