@@ -34,8 +34,8 @@ const REVIEW_ROUTES: Readonly<Record<string, ReviewRoute>> = {
 };
 
 /**
- * The review route a request is for, matched as express would (query ignored — the API
- * server appends `?timeout=10s` —, case and one trailing slash too), or undefined.
+ * The review route a request is for, or undefined. Matched as express matched it: the query
+ * is ignored (the API server appends `?timeout=10s`), and so are case and one trailing slash.
  */
 export function reviewRouteOf(method: string | undefined, url: string | undefined): ReviewRoute | undefined {
   if (method !== 'POST' || !url) return undefined;
