@@ -1,3 +1,4 @@
+import type { KubeObject } from '../admission/types.js';
 import type { CustomKind, CustomKindSink } from './custom-kinds.js';
 import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND, MACHINE_DEPLOYMENT_VERSIONS } from './machine-deployments.js';
 import { INFRASTRUCTURE_GROUP, MACHINE_TEMPLATE_KINDS } from './machine-templates.js';
@@ -36,28 +37,8 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
         },
       }),
     ),
-    {
-      group: NODEPOOL_GROUP,
-      kind: NODEPOOL_KIND,
-      versions: NODEPOOL_VERSIONS,
-      sink: {
-        store: pools as IndexedStore<unknown>,
-        apply: (object) => pools.upsert(...pools.project(object)),
-        delete: (object) => pools.remove(pools.project(object)[0]),
-        forget: () => pools.clear(),
-      },
-    },
-    {
-      group: MACHINE_DEPLOYMENT_GROUP,
-      kind: MACHINE_DEPLOYMENT_KIND,
-      versions: MACHINE_DEPLOYMENT_VERSIONS,
-      sink: {
-        store: machineDeployments as IndexedStore<unknown>,
-        apply: (object) => machineDeployments.upsert(...machineDeployments.project(object)),
-        delete: (object) => machineDeployments.remove(machineDeployments.project(object)[0]),
-        forget: () => machineDeployments.clear(),
-      },
-    },
+    { group: NODEPOOL_GROUP, kind: NODEPOOL_KIND, versions: NODEPOOL_VERSIONS, sink: wholeStoreSink(pools) },
+    { group: MACHINE_DEPLOYMENT_GROUP, kind: MACHINE_DEPLOYMENT_KIND, versions: MACHINE_DEPLOYMENT_VERSIONS, sink: wholeStoreSink(machineDeployments) },
     ...MACHINE_TEMPLATE_KINDS.map(
       (kind): KindFeed => ({
         group: INFRASTRUCTURE_GROUP,
@@ -79,6 +60,16 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
     ),
   ];
   return mergeByKind(feeds);
+}
+
+/** A sink for a store that holds one kind alone: forgetting the kind empties the store. */
+function wholeStoreSink<V>(store: IndexedStore<V> & { project(object: KubeObject): [string, V] }): CustomKindSink {
+  return {
+    store: store as IndexedStore<unknown>,
+    apply: (object) => store.upsert(...store.project(object)),
+    delete: (object) => store.remove(store.project(object)[0]),
+    forget: () => store.clear(),
+  };
 }
 
 /** One CustomKind per group and kind, understanding the versions every feed of it understands, in the first feed's order. */

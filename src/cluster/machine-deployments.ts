@@ -87,8 +87,4 @@ export class MachineDeploymentStore extends IndexedStore<MachineDeploymentView> 
   ofCluster(namespace: string, cluster: string): MachineDeploymentView[] {
     return this.byIndex('cluster', clusterKey(namespace, cluster));
   }
-
-  clear(): void {
-    this.replaceAll([]);
-  }
 }

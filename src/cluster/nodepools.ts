@@ -77,8 +77,4 @@ export class NodePoolStore extends IndexedStore<NodePoolView> {
   onDemandCapable(): NodePoolView[] {
     return this.byIndex('capability', 'on-demand');
   }
-
-  clear(): void {
-    this.replaceAll([]);
-  }
 }

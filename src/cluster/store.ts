@@ -81,6 +81,10 @@ export class IndexedStore<V> {
     for (const [key, view] of entries) this.upsert(key, view);
   }
 
+  clear(): void {
+    this.replaceAll([]);
+  }
+
   byIndex(index: string, value: string): V[] {
     const bucket = this.indices.get(index)?.get(value);
     if (bucket === undefined) return [];
