@@ -40,16 +40,9 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
   try {
     const exempt = exemptPolicies(deps.config, request);
     const now = deps.now();
-    const context: Record<string, unknown> = {};
-    for (const policy of POLICIES) {
-      if (exempt.has(policy.id)) continue;
-      const policyContext = policy.buildContext({ request, cluster: deps.cluster, config: deps.config, now });
-      if (policyContext === undefined) continue;
-      context[policy.id] = policyContext;
-      judged.push(policy.id);
-    }
-    const violations =
-      judged.length === 0 ? [] : deps.evaluator.evaluate({ request: policyView(request), context, now: now.getTime() / 1000 }).violations;
+    const input = policyInput(deps, request, exempt, now);
+    judged.push(...input.judged);
+    const violations = judged.length === 0 ? [] : deps.evaluator.evaluate(input.input).violations;
     const findings = findingsOf(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
     const overrides = await resolveOverrides({
       annotations: overrideAnnotations(request, deps.cluster),
@@ -75,6 +68,26 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
   }
 }
 
+export interface PolicyInput {
+  input: { request: Record<string, unknown>; context: Record<string, unknown>; now: number };
+  /** The policies that had something to judge: those with a context. */
+  judged: PolicyId[];
+}
+
+/** What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the time. */
+export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date): PolicyInput {
+  const context: Record<string, unknown> = {};
+  const judged: PolicyId[] = [];
+  for (const policy of POLICIES) {
+    if (exempt.has(policy.id)) continue;
+    const policyContext = policy.buildContext({ request, cluster: deps.cluster, config: deps.config, now });
+    if (policyContext === undefined) continue;
+    context[policy.id] = policyContext;
+    judged.push(policy.id);
+  }
+  return { input: { request: policyView(request), context, now: now.getTime() / 1000 }, judged };
+}
+
 /** What Rego sees of the request itself; objects reach policies only through their context. */
 function policyView(request: AdmissionRequest): Record<string, unknown> {
   return {
@@ -91,7 +104,7 @@ function policyView(request: AdmissionRequest): Record<string, unknown> {
 }
 
 /** Where an override is read from: the object, the deleted object, or for `scale` the parent workload. */
-function overrideAnnotations(request: AdmissionRequest, cluster: ClusterState): Readonly<Record<string, string>> | undefined {
+export function overrideAnnotations(request: AdmissionRequest, cluster: ClusterState): Readonly<Record<string, string>> | undefined {
   const parent = scaleTarget(request);
   if (parent) return cluster.workload(parent)?.annotations;
   const object = request.operation === 'DELETE' ? request.oldObject : request.object;
