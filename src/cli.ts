@@ -4,6 +4,7 @@ import { LeveeError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { ProbeFlags } from './probe/command.js';
 import { serve } from './server/serve.js';
+import { closeOnSignal } from './shutdown.js';
 
 interface ServeFlags {
   config?: string;
@@ -81,15 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
       const logger = createLogger(config.logLevel);
-      const running = await serve({ config, logger });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string): void => {
-          logger.info({ signal }, 'shutting down');
-          void running.close().then(resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+      await closeOnSignal(await serve({ config, logger }), logger);
     });
 
   program

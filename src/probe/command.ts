@@ -1,5 +1,6 @@
 import { buildConfig, configFromEnvironment, readConfigFile, type ConfigInput } from '../config.js';
 import { createLogger } from '../logger.js';
+import { closeOnSignal } from '../shutdown.js';
 import { probeOnce, startProbe } from './run.js';
 
 export interface ProbeFlags {
@@ -42,14 +43,6 @@ export async function runProbeCommand(flags: ProbeFlags): Promise<number> {
   }
 
   const logger = createLogger(config.logLevel);
-  const running = await startProbe({ config, logger, ...(file ? { configFile: file } : {}) });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info({ signal }, 'shutting down');
-      void running.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await closeOnSignal(await startProbe({ config, logger, ...(file ? { configFile: file } : {}) }), logger);
   return 0;
 }
