@@ -6,6 +6,7 @@ import { controllerOf } from '../cluster/views.js';
 import type { LeveeConfig } from '../config.js';
 import { PROBE_LABEL } from '../probe/probes/support.js';
 import type { Verdict, VerdictDocument } from '../probe/types.js';
+import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
 /**
@@ -52,13 +53,13 @@ export const probeGate: PolicyDefinition = {
   id: 'probe-gate',
   summary: 'rollouts (new workloads, changed pod templates) while the probes say the cluster is Unhealthy',
   kinds: [
-    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true },
+    DEPLOYMENTS,
+    STATEFULSETS,
+    DAEMONSETS,
+    REPLICASETS,
     { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true },
     { group: 'batch', version: 'v1', kind: 'CronJob', resource: 'cronjobs', namespaced: true },
-    { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true },
+    PODS,
   ],
   buildContext: ({ request, cluster, config, now }: ContextInput): ProbeGateContext | undefined => {
     // Only `serve` has a verdict to go by; `levee audit` judges manifests, not the moment they are applied.

@@ -10,6 +10,7 @@ import {
 } from '../admission/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import { controllerOf } from '../cluster/views.js';
+import { DEPLOYMENTS, STATEFULSETS, REPLICASETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
 export type ScaleChange = 'replicas' | 'paused' | 'delete' | 'autoscaler';
@@ -29,9 +30,9 @@ export const scaleToZero: PolicyDefinition = {
   id: 'scale-to-zero',
   summary: 'a workload scaled to zero while a Service still selects it and nothing else backs that Service',
   kinds: [
-    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true },
+    DEPLOYMENTS,
+    STATEFULSETS,
+    REPLICASETS,
     { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true },
     { group: 'keda.sh', version: 'v1alpha1', kind: 'ScaledObject', resource: 'scaledobjects', namespaced: true },
   ],

@@ -13,6 +13,7 @@ import { NODEPOOL_GROUP, NODEPOOL_KIND, nodePoolCapacityTypes, type PoolCapacity
 import { toNodeView } from '../cluster/nodes.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
+import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
 type Settings = LeveeConfig['policies']['spot-capacity'];
@@ -65,12 +66,12 @@ export const spotCapacity: PolicyDefinition = {
   id: 'spot-capacity',
   summary: 'a change that leaves the cluster, or a critical workload, with spot capacity only',
   kinds: [
-    { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false },
+    NODES,
     { group: NODEPOOL_GROUP, version: 'v1', kind: NODEPOOL_KIND, resource: 'nodepools', namespaced: false },
     { group: MACHINE_DEPLOYMENT_GROUP, version: 'v1beta2', kind: MACHINE_DEPLOYMENT_KIND, resource: 'machinedeployments', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true },
+    DEPLOYMENTS,
+    STATEFULSETS,
+    DAEMONSETS,
   ],
   buildContext: ({ request, cluster, config }: ContextInput): SpotCapacityContext | undefined => {
     const settings = config.policies['spot-capacity'];

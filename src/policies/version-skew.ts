@@ -2,6 +2,7 @@ import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import { findIntentKind, intentKey, toIntentView, type UpgradeIntentKind, type VersionRange } from '../cluster/upgrade-intents.js';
 import { parseKubeVersion, type KubeVersion } from '../cluster/versions.js';
+import { NODES, DEPLOYMENTS, DAEMONSETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 import { addonChange, type AddonContext } from './version-skew-addons.js';
 
@@ -39,10 +40,10 @@ export const versionSkew: PolicyDefinition = {
   id: 'version-skew',
   summary: 'a control plane older than its nodes, moving backwards or skipping a minor, and workers outside the skew policy',
   kinds: [
-    { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false },
+    NODES,
     ...CAPI_KINDS.map(([group, kind, resource]) => ({ group, version: 'v1beta2', kind, resource, namespaced: true })),
-    { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true },
-    { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true },
+    DEPLOYMENTS,
+    DAEMONSETS,
   ],
   buildContext: ({ request, cluster, config }: ContextInput): VersionSkewContext | undefined => {
     const settings = config.policies['version-skew'];
