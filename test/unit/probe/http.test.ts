@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
 import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { startProbeEndpoint, type ProbeEndpoint } from '../../../src/probe/http.js';
@@ -7,14 +6,14 @@ import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop } from '../../../src/probe/loop.js';
 import { ProbeMetrics } from '../../../src/probe/metrics.js';
 import type { ProbeDefinition } from '../../../src/probe/types.js';
+import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 describe('probe/http: the on-demand endpoint', () => {
   let endpoint: ProbeEndpoint;
   let runs = 0;
 
   async function start(maxRunAgeSeconds: number, startedAt = new Date()): Promise<string> {
-    const kubeconfig = new KubeConfig();
-    kubeconfig.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' });
+    const kubeconfig = kubeconfigFor('https://127.0.0.1:1');
     const probe: ProbeDefinition = { id: 'etcd', summary: 'x', run: async () => ((runs += 1), { ok: false, message: 'etcd not ready' }) };
     const metrics = new ProbeMetrics();
     const config = buildConfig({ probe: { failuresToUnhealthy: 1, intervalSeconds: 3600 } });

@@ -1,18 +1,11 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiRequestError, expectStatus, KubeApi } from '../../../src/probe/kube-api.js';
+import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 function clientFor(server: string, timeoutMs: number): KubeApi {
-  const kubeconfig = new KubeConfig();
-  kubeconfig.loadFromOptions({
-    clusters: [{ name: 'test', server, skipTLSVerify: true }],
-    users: [{ name: 'test', token: 'secret-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
-    currentContext: 'test',
-  });
-  return new KubeApi(kubeconfig, timeoutMs);
+  return new KubeApi(kubeconfigFor(server, 'secret-token'), timeoutMs);
 }
 
 async function listen(server: Server): Promise<string> {

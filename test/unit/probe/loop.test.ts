@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +6,7 @@ import { createLogger } from '../../../src/logger.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop, type ProbeLoopOptions } from '../../../src/probe/loop.js';
 import type { ProbeDefinition, VerdictDocument } from '../../../src/probe/types.js';
+import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 const silent = createLogger('silent');
 
@@ -22,13 +22,7 @@ describe('probe/loop', () => {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"items":[{"metadata":{"name":"n1"}}]}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const kubeconfig = new KubeConfig();
-    kubeconfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
+    const kubeconfig = kubeconfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     api = new KubeApi(kubeconfig, 2000);
   });
 

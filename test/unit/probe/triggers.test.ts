@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../src/logger.js';
 import { startTriggers } from '../../../src/probe/triggers.js';
+import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 /** An API server double that streams watch events, as the real one does (one JSON object per line). */
 function watchServer(streams: Record<string, (res: ServerResponse) => void>): Server {
@@ -41,13 +41,7 @@ describe('probe/triggers: runs on cluster events', () => {
     dir = mkdtempSync(join(tmpdir(), 'levee-triggers-'));
     server = watchServer(streams);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const kubeconfig = new KubeConfig();
-    kubeconfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
+    const kubeconfig = kubeconfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     stop = startTriggers({ kubeconfig, logger: createLogger('silent'), trigger: (reason) => reasons.push(reason), leaseGraceSeconds: 0, ...(configFile ? { configFile } : {}) }).stop;
   }
 
