@@ -45,10 +45,20 @@ build_one() {
     return
   fi
   mkdir -p "$(dirname "$out")"
+  # Two checkouts (or a test run beside `npm start`) asking for the same cold tool build it once:
+  # the second waits for the first and then finds the binary.
+  exec {lock_fd}>"$(dirname "$out")/build.lock"
+  flock "$lock_fd"
+  if [ -x "$out" ]; then
+    exec {lock_fd}>&-
+    echo "$out"
+    return
+  fi
   echo "levee: building $tool (cold build; cached at $(dirname "$out") afterwards)..." >&2
   local started=$SECONDS
   (cd "$dir" && go build -ldflags="$ldflags" -o "$out.tmp.$$" .)
   mv "$out.tmp.$$" "$out"
+  exec {lock_fd}>&-
   echo "levee: built $tool in $((SECONDS - started))s" >&2
   echo "$out"
 }

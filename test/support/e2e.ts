@@ -10,9 +10,11 @@ import { call } from './https.js';
  */
 
 const repoRoot = process.cwd();
-const E2E_PORT = 18443;
+// LEVEE_E2E_PORT_BASE shifts levee's e2e ports, so that two checkouts can run their e2e suites at once.
+const E2E_PORT_BASE = Number(process.env.LEVEE_E2E_PORT_BASE || 18000);
+const E2E_PORT = E2E_PORT_BASE + 443;
 const WEBHOOK_NAME = 'levee-e2e';
-const PROBE_PORT = 18081;
+const PROBE_PORT = E2E_PORT_BASE + 81;
 
 interface ClusterInfo {
   kubeconfig: string;
