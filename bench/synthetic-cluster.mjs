@@ -13,7 +13,7 @@ export async function syntheticCluster({ services, nodes, config }) {
   const { ClusterState } = await import(new URL('cluster/state.js', dist).href);
   const { clusterOptionsFrom } = await import(new URL('cluster/options.js', dist).href);
   const views = await import(new URL('cluster/views.js', dist).href);
-  const { workloadKey } = await import(new URL('admission/workload.js', dist).href);
+  const { workloadKey } = await import(new URL('kube/workload.js', dist).href);
   const cluster = new ClusterState(clusterOptionsFrom(config));
 
   const addApp = (namespace, name, labels, selector, pods) => {

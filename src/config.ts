@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
+import { isRecord } from './kube/fields.js';
 import { probeSettings } from './probe/settings.js';
 import { spotCapacitySettings } from './policies/spot-capacity-settings.js';
 import { versionSkewSettings } from './policies/version-skew-settings.js';
@@ -168,18 +169,14 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): { c
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function mergeDeep(base: Record<string, unknown>, layer: unknown, path: string): Record<string, unknown> {
   if (layer === undefined || layer === null) return base;
-  if (!isPlainObject(layer)) throw new ConfigError(`invalid configuration: ${path || '(root)'}: expected a mapping`);
+  if (!isRecord(layer)) throw new ConfigError(`invalid configuration: ${path || '(root)'}: expected a mapping`);
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(layer)) {
     if (value === undefined) continue;
     const existing = out[key];
-    out[key] = isPlainObject(existing) && isPlainObject(value) ? mergeDeep(existing, value, path ? `${path}.${key}` : key) : value;
+    out[key] = isRecord(existing) && isRecord(value) ? mergeDeep(existing, value, path ? `${path}.${key}` : key) : value;
   }
   return out;
 }

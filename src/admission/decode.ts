@@ -1,5 +1,6 @@
 import { ReviewError } from '../errors.js';
-import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, UserInfo } from './types.js';
+import { isRecord } from '../kube/fields.js';
+import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, UserInfo } from '../kube/types.js';
 
 /**
  * The outcome of decoding a body: either a request levee can judge, or a review that has a uid
@@ -70,10 +71,6 @@ export function decodeAdmissionReview(body: unknown): Decoded {
       ...(request.options !== undefined ? { options: request.options } : {}),
     },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

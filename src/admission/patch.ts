@@ -1,6 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import { LeveeError } from '../errors.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../kube/types.js';
 
 const { compare, validate } = fastJsonPatch;
 export type JsonPatch = ReturnType<typeof compare>;

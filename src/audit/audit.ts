@@ -1,4 +1,4 @@
-import type { AdmissionRequest, KubeObject, UserInfo } from '../admission/types.js';
+import type { AdmissionRequest, KubeObject, UserInfo } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EnforcementAction, LeveeConfig } from '../config.js';
 import { LeveeError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import { startInformers } from '../cluster/informers.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';

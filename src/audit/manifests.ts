@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import { LeveeError } from '../errors.js';
 
 /** One object read from a manifest, with where it came from (`file:line`) for the report. */

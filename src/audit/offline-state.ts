@@ -1,5 +1,5 @@
-import type { KubeObject } from '../admission/types.js';
-import { workloadKey, type WorkloadView } from '../admission/workload.js';
+import type { KubeObject } from '../kube/types.js';
+import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND } from '../cluster/machine-deployments.js';
 import { ClusterState } from '../cluster/state.js';

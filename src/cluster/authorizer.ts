@@ -1,5 +1,5 @@
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { UserInfo } from '../admission/types.js';
+import type { UserInfo } from '../kube/types.js';
 import type { PolicyId } from '../config.js';
 import type { Authorization, OverrideAuthorizer } from '../engine/overrides.js';
 

@@ -1,4 +1,4 @@
-import { requiredNodeTerms, type NodeSelectorRequirement, type PodSpecShape } from '../admission/pod-template.js';
+import { requiredNodeTerms, type NodeSelectorRequirement, type PodSpecShape } from '../kube/pod-template.js';
 
 /**
  * Which capacity a node is, read from the labels providers put on nodes (k8s-reference.md

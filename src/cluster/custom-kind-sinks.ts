@@ -1,4 +1,4 @@
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import type { CustomKind, CustomKindSink } from './custom-kinds.js';
 import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND, MACHINE_DEPLOYMENT_VERSIONS } from './machine-deployments.js';
 import { INFRASTRUCTURE_GROUP, MACHINE_TEMPLATE_KINDS } from './machine-templates.js';

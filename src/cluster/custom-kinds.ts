@@ -7,7 +7,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import type { Logger } from '../logger.js';
 import type { IndexedStore } from './store.js';
 

@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { AdmissionRequest } from '../admission/types.js';
-import { scaleTarget } from '../admission/workload.js';
+import type { AdmissionRequest } from '../kube/types.js';
+import { scaleTarget } from '../kube/workload.js';
 import type { Logger } from '../logger.js';
 
 export interface AdmissionEvent {

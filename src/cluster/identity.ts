@@ -1,5 +1,5 @@
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { UserInfo } from '../admission/types.js';
+import type { UserInfo } from '../kube/types.js';
 import { LeveeError } from '../errors.js';
 
 /**

@@ -8,8 +8,8 @@ import {
   type KubernetesObject,
   type ListPromise,
 } from '@kubernetes/client-node';
-import type { KubeObject } from '../admission/types.js';
-import { workloadKey, type WorkloadView } from '../admission/workload.js';
+import type { KubeObject } from '../kube/types.js';
+import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { Logger } from '../logger.js';
 import { pollApiServerVersion } from './apiserver-version.js';
 import { customKindsOf } from './custom-kind-sinks.js';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import { findMachineTemplateKind, machineTemplateKey, type MachineTemplateStore } from './machine-templates.js';
 import { IndexedStore } from './store.js';
 import { clusterKey, fieldAt, groupOf } from './upgrade-intents.js';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 import { objectKey } from './views.js';
 

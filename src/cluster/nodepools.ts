@@ -1,5 +1,5 @@
-import type { KubeObject } from '../admission/types.js';
-import type { NodeSelectorRequirement } from '../admission/pod-template.js';
+import type { KubeObject } from '../kube/types.js';
+import type { NodeSelectorRequirement } from '../kube/pod-template.js';
 import { IndexedStore } from './store.js';
 
 /**

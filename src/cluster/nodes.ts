@@ -1,4 +1,4 @@
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../kube/types.js';
 import { capacityTypeOf, isSchedulable, poolOf, type CapacityLabelRule, type CapacityType, type Taint } from './capacity.js';
 import { IndexedStore } from './store.js';
 import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';

@@ -1,6 +1,6 @@
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
-import type { AdmissionRequest } from '../admission/types.js';
-import { scaleTarget } from '../admission/workload.js';
+import type { AdmissionRequest } from '../kube/types.js';
+import { scaleTarget } from '../kube/workload.js';
 import { overrideStamps } from '../engine/overrides.js';
 import type { Logger } from '../logger.js';
 

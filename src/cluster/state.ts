@@ -1,4 +1,4 @@
-import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } from '../admission/workload.js';
+import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
 import { ApiServerVersion } from './apiserver-version.js';
 import type { CrdView } from './custom-kinds.js';
 import { CacheFreshness } from './freshness.js';

@@ -1,13 +1,9 @@
-import type { KubeObject, OwnerReference } from '../admission/types.js';
-import { isScalableKind, workloadFromObject, type WorkloadView } from '../admission/workload.js';
-import { templateHash } from '../admission/template-hash.js';
+import { controllerOf, type OwnerRef } from '../kube/owners.js';
+import type { KubeObject } from '../kube/types.js';
+import { isScalableKind, workloadFromObject, type WorkloadView } from '../kube/workload.js';
+import { templateHash } from '../kube/template-hash.js';
 
 /** Trimmed views of the objects levee caches: only what a policy asks about is kept in memory. */
-
-export interface OwnerRef {
-  kind: string;
-  name: string;
-}
 
 export interface ServiceView {
   namespace: string;
@@ -57,12 +53,6 @@ function namespaceOf(object: KubeObject): string {
 
 function nameOf(object: KubeObject): string {
   return object.metadata?.name ?? '';
-}
-
-export function controllerOf(object: KubeObject): OwnerRef | undefined {
-  const refs: OwnerReference[] = object.metadata?.ownerReferences ?? [];
-  const controller = refs.find((ref) => ref.controller === true);
-  return controller ? { kind: controller.kind, name: controller.name } : undefined;
 }
 
 export function toServiceView(object: KubeObject): ServiceView {

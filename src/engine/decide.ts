@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../kube/types.js';
 import type { EnforcementAction, LeveeConfig, PolicyId } from '../config.js';
 import type { Violation } from './evaluator.js';
 import type { OverrideOutcome } from './overrides.js';

@@ -1,4 +1,4 @@
-import type { UserInfo } from '../admission/types.js';
+import type { UserInfo } from '../kube/types.js';
 import { POLICY_IDS, type PolicyId } from '../config.js';
 
 /**

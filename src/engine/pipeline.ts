@@ -1,7 +1,8 @@
 import { patchBetween, type JsonPatch } from '../admission/patch.js';
 import { refusal, responseFor } from '../admission/response.js';
-import type { AdmissionRequest, AdmissionResponse, KubeObject } from '../admission/types.js';
-import { scaleTarget } from '../admission/workload.js';
+import type { AdmissionRequest, KubeObject } from '../kube/types.js';
+import type { AdmissionResponse } from '../admission/types.js';
+import { scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import { toError, type LeveeError } from '../errors.js';

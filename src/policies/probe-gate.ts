@@ -1,12 +1,13 @@
-import type { AdmissionRequest } from '../admission/types.js';
-import { canonicalTemplate, isRolloutKind, rolloutTemplateOf, templateHash, type RolloutKind } from '../admission/template-hash.js';
-import { replicasOf, scaleTarget } from '../admission/workload.js';
+import type { AdmissionRequest } from '../kube/types.js';
+import { isPodTemplateKind, type PodTemplateKind } from '../kube/pod-template.js';
+import { canonicalTemplate, rolloutTemplateOf, templateHash } from '../kube/template-hash.js';
+import { replicasOf, scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
-import { controllerOf } from '../cluster/views.js';
+import { hasController } from '../kube/owners.js';
 import type { LeveeConfig } from '../config.js';
 import { PROBE_LABEL } from '../probe/probes/support.js';
 import type { Verdict, VerdictDocument } from '../probe/types.js';
-import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS } from './judged-kinds.js';
+import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, JOBS, CRONJOBS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
 /**
@@ -57,8 +58,8 @@ export const probeGate: PolicyDefinition = {
     STATEFULSETS,
     DAEMONSETS,
     REPLICASETS,
-    { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true },
-    { group: 'batch', version: 'v1', kind: 'CronJob', resource: 'cronjobs', namespaced: true },
+    JOBS,
+    CRONJOBS,
     PODS,
   ],
   buildContext: ({ request, cluster, config, now }: ContextInput): ProbeGateContext | undefined => {
@@ -83,7 +84,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   }
   if (request.subResource) return undefined;
   const kind = request.kind.kind;
-  if (!isRolloutKind(request.kind.group, kind)) return undefined;
+  if (!isPodTemplateKind(request.kind.group, kind)) return undefined;
   const object = request.object ?? request.oldObject;
   const target = { kind, namespace, name: object?.metadata?.name || object?.metadata?.generateName || request.name || '' };
 
@@ -94,7 +95,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   // Pods of a ReplicaSet, ReplicaSets of a Deployment, Jobs of a CronJob: a controller carrying
   // out what was already judged at its owner, not a person rolling out. (A Deployment owned by
   // an operator is still judged: the operator's template change is a rollout.)
-  if (CONTROLLED_KINDS.has(kind) && request.object && controllerOf(request.object)) return { change: 'controlled', target };
+  if (CONTROLLED_KINDS.has(kind) && hasController(request.object)) return { change: 'controlled', target };
   if (request.operation === 'CREATE') return { change: 'create', target };
 
   const before = rolloutTemplateOf(kind, request.oldObject);
@@ -107,7 +108,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
 }
 
 /** A Deployment going back to a template it ran before: one of its ReplicaSets has it (an index lookup). */
-function isRollback(kind: RolloutKind, namespace: string, name: string, template: unknown, cluster: ClusterState): boolean {
+function isRollback(kind: PodTemplateKind, namespace: string, name: string, template: unknown, cluster: ClusterState): boolean {
   if (kind !== 'Deployment' || template === undefined) return false;
   return cluster.replicaSets.byIndex('deploymentTemplate', `${namespace}/${name}#${templateHash(template)}`).length > 0;
 }

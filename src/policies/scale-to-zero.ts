@@ -1,4 +1,4 @@
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import {
   isScalableKind,
   replicasOf,
@@ -7,9 +7,9 @@ import {
   type ScalableKind,
   type WorkloadRef,
   type WorkloadView,
-} from '../admission/workload.js';
+} from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
-import { controllerOf } from '../cluster/views.js';
+import { hasController } from '../kube/owners.js';
 import { DEPLOYMENTS, STATEFULSETS, REPLICASETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
@@ -147,10 +147,6 @@ function refOf(kind: ScalableKind, request: AdmissionRequest): WorkloadRef {
 function specOf(object: KubeObject | null): Record<string, unknown> {
   const spec = object?.spec;
   return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
-}
-
-function hasController(object: KubeObject | null): boolean {
-  return object !== null && controllerOf(object) !== undefined;
 }
 
 function managedByController(workload: WorkloadView, cluster: ClusterState): boolean {

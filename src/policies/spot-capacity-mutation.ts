@@ -1,9 +1,9 @@
-import { hasController, placementKeys, podTemplateOf, workloadSelector } from '../admission/pod-template.js';
+import { hasController } from '../kube/owners.js';
+import { placementKeys, podTemplateOf, workloadSelector } from '../kube/pod-template.js';
+import { isScalableKind } from '../kube/workload.js';
 import { mentionsCapacity } from '../cluster/capacity.js';
 import { criticalBecause } from './spot-capacity.js';
 import type { Mutator } from './types.js';
-
-const SPREAD_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 
 /**
  * For a critical workload whose placement says nothing about capacity type, a preferred
@@ -17,7 +17,7 @@ export const spotCapacitySpread: Mutator = {
     const settings = config.policies['spot-capacity'];
     if (!settings.spread.enabled || request.subResource) return;
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return;
-    if (!SPREAD_KINDS.has(copy.kind ?? '') || hasController(copy)) return;
+    if (!isScalableKind(copy.kind) || hasController(copy)) return;
     const template = podTemplateOf(copy);
     if (!template) return;
     const namespace = copy.metadata?.namespace ?? request.namespace ?? '';

@@ -1,5 +1,6 @@
-import { hasController, podTemplateOf, type PodTemplate } from '../admission/pod-template.js';
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import { hasController } from '../kube/owners.js';
+import { podTemplateOf, type PodTemplate } from '../kube/pod-template.js';
+import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { podPlacement, type CapacityType } from '../cluster/capacity.js';
 import {
   MACHINE_DEPLOYMENT_GROUP,

@@ -1,5 +1,5 @@
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
-import { podTemplateOf } from '../admission/pod-template.js';
+import type { AdmissionRequest, KubeObject } from '../kube/types.js';
+import { podTemplateOf } from '../kube/pod-template.js';
 import { parseKubeVersion, type KubeVersion } from '../cluster/versions.js';
 import type { AddonImages } from './version-skew-settings.js';
 

@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import { findIntentKind, intentKey, toIntentView, type UpgradeIntentKind, type VersionRange } from '../cluster/upgrade-intents.js';
 import { parseKubeVersion, type KubeVersion } from '../cluster/versions.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import { refusal, reviewOf } from '../admission/response.js';
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../kube/types.js';
 import { describeStale } from '../cluster/freshness.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EventRecorder } from '../cluster/events.js';

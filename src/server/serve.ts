@@ -8,7 +8,7 @@ import { whoAmI } from '../cluster/identity.js';
 import { startInformers } from '../cluster/informers.js';
 import { parentStamper } from '../cluster/stamper.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest } from '../kube/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { VerdictSource, watchVerdictFile } from '../probe/verdict-file.js';
 import { clusterOptionsFrom } from '../cluster/options.js';

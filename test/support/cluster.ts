@@ -1,4 +1,4 @@
-import { workloadKey } from '../../src/admission/workload.js';
+import { workloadKey } from '../../src/kube/workload.js';
 import { ClusterState } from '../../src/cluster/state.js';
 import { toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
 import { deploymentObject } from './reviews.js';

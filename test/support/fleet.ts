@@ -1,4 +1,4 @@
-import type { AdmissionRequest, KubeObject, Operation } from '../../src/admission/types.js';
+import type { AdmissionRequest, KubeObject, Operation } from '../../src/kube/types.js';
 
 /** Builders for Nodes, Cluster API objects, NodePools and the requests that carry them. */
 

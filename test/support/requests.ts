@@ -1,5 +1,5 @@
 import { decodeAdmissionReview } from '../../src/admission/decode.js';
-import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, OwnerReference } from '../../src/admission/types.js';
+import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, OwnerReference } from '../../src/kube/types.js';
 
 /** Decodes a review body built by ./reviews.ts; a fixture that does not decode is a broken test. */
 export function requestOf(review: unknown): AdmissionRequest {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import fastJsonPatch from 'fast-json-patch';
 import { encodePatch, patchBetween } from '../../../src/admission/patch.js';
-import type { KubeObject } from '../../../src/admission/types.js';
+import type { KubeObject } from '../../../src/kube/types.js';
 import { LeveeError } from '../../../src/errors.js';
 import { deploymentObject } from '../../support/reviews.js';
 

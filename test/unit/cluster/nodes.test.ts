@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../../src/admission/types.js';
+import type { KubeObject } from '../../../src/kube/types.js';
 import { NodeStore, toNodeView } from '../../../src/cluster/nodes.js';
 import { buildConfig } from '../../../src/config.js';
 import { nodeObject, type NodeOptions } from '../../support/fleet.js';

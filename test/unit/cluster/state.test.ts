@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { WorkloadRef } from '../../../src/admission/workload.js';
+import type { WorkloadRef } from '../../../src/kube/workload.js';
 import { ClusterState, selectorMatches } from '../../../src/cluster/state.js';
 import type { ServiceView } from '../../../src/cluster/views.js';
 import {

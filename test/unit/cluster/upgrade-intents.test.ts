@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../../src/admission/types.js';
+import type { KubeObject } from '../../../src/kube/types.js';
 import { intentKey, toIntentView, UpgradeIntentStore, type UpgradeIntentKind } from '../../../src/cluster/upgrade-intents.js';
 import { buildConfig } from '../../../src/config.js';
 import { kcpObject, machineDeploymentObject, machineObject } from '../../support/fleet.js';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../../src/admission/types.js';
+import type { KubeObject } from '../../../src/kube/types.js';
 import {
-  controllerOf,
   objectKey,
   selectorPairs,
   toEndpointSliceView,
@@ -23,27 +22,6 @@ describe('cluster/views', () => {
       assert.equal(objectKey('default', 'web'), 'default/web');
       assert.equal(objectKey(undefined, 'node-1'), 'node-1');
       assert.equal(objectKey('', 'node-1'), 'node-1');
-    });
-  });
-
-  describe('controllerOf', () => {
-    it('takes the owner reference marked controller, not the first one', () => {
-      const object: KubeObject = {
-        metadata: {
-          ownerReferences: [
-            { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', uid: 'u1' },
-            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-rs', uid: 'u2', controller: false },
-            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-123', uid: 'u3', controller: true },
-          ],
-        },
-      };
-      assert.deepEqual(controllerOf(object), { kind: 'ReplicaSet', name: 'web-123' });
-    });
-
-    it('is undefined without a controller reference', () => {
-      assert.equal(controllerOf({ metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', uid: 'u1' }] } }), undefined);
-      assert.equal(controllerOf({ metadata: {} }), undefined);
-      assert.equal(controllerOf({}), undefined);
     });
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest } from '../../../src/admission/types.js';
+import type { AdmissionRequest } from '../../../src/kube/types.js';
 import { buildConfig, POLICY_IDS, type PolicyId } from '../../../src/config.js';
 import { actionFor, decide, deniedPolicies, denialMessage, exemptPolicies, findingsOf, type Decision } from '../../../src/engine/decide.js';
 import type { OverrideOutcome } from '../../../src/engine/overrides.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { UserInfo } from '../../../src/admission/types.js';
+import type { UserInfo } from '../../../src/kube/types.js';
 import type { PolicyId } from '../../../src/config.js';
 import {
   EXPIRES_ANNOTATION,

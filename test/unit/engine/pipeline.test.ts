@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import type { AdmissionRequest, KubeObject, UserInfo } from '../../../src/admission/types.js';
+import type { AdmissionRequest, KubeObject, UserInfo } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig, type LeveeConfig, type PolicyId } from '../../../src/config.js';
 import { readBundle } from '../../../src/engine/bundle.js';

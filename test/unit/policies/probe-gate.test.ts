@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest, KubeObject } from '../../../src/admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { toReplicaSetView } from '../../../src/cluster/views.js';
 import { VerdictSource } from '../../../src/probe/verdict-file.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest } from '../../../src/admission/types.js';
-import { workloadKey } from '../../../src/admission/workload.js';
+import type { AdmissionRequest } from '../../../src/kube/types.js';
+import { workloadKey } from '../../../src/kube/workload.js';
 import type { ClusterState } from '../../../src/cluster/state.js';
 import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js';
 import { buildConfig } from '../../../src/config.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest, KubeObject } from '../../../src/admission/types.js';
+import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig, type LeveeConfig } from '../../../src/config.js';
 import { judge } from '../../../src/engine/pipeline.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest } from '../../../src/admission/types.js';
+import type { AdmissionRequest } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
 import { INFRASTRUCTURE_GROUP } from '../../../src/cluster/machine-templates.js';

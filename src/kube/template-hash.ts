@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { recordOf } from './fields.js';
+import type { PodTemplateKind } from './pod-template.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -11,38 +13,16 @@ import type { KubeObject } from './types.js';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 
-/** Kinds whose pods come from a template, and Pods themselves. */
-export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'] as const;
-export type RolloutKind = (typeof ROLLOUT_KINDS)[number];
-
-const GROUP_OF: Readonly<Record<RolloutKind, string>> = {
-  Deployment: 'apps',
-  StatefulSet: 'apps',
-  DaemonSet: 'apps',
-  ReplicaSet: 'apps',
-  Job: 'batch',
-  CronJob: 'batch',
-  Pod: '',
-};
-
-export function isRolloutKind(group: string, kind: string): kind is RolloutKind {
-  return (ROLLOUT_KINDS as readonly string[]).includes(kind) && GROUP_OF[kind as RolloutKind] === group;
-}
-
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
 /**
  * The whole template that becomes pods, annotations included (a changed template annotation
  * is a rollout: `kubectl rollout restart` is one): `spec.template`, a CronJob's job
  * template's, or for a Pod its spec (a Pod's labels and annotations are only metadata).
  */
-export function rolloutTemplateOf(kind: RolloutKind, object: KubeObject | null): unknown {
+export function rolloutTemplateOf(kind: PodTemplateKind, object: KubeObject | null): unknown {
   if (!object) return undefined;
-  const spec = record(object.spec);
+  const spec = recordOf(object.spec);
   if (kind === 'Pod') return spec;
-  if (kind === 'CronJob') return record(record(record(spec?.jobTemplate)?.spec)?.template);
+  if (kind === 'CronJob') return recordOf(recordOf(recordOf(spec?.jobTemplate)?.spec)?.template);
   return spec?.template;
 }
 
@@ -55,10 +35,10 @@ export function templateHash(template: unknown): string {
 }
 
 function stripVolatile(template: unknown): unknown {
-  const top = record(template);
-  const metadata = record(top?.metadata);
+  const top = recordOf(template);
+  const metadata = recordOf(top?.metadata);
   if (!top || !metadata) return template;
-  const labels = record(metadata.labels);
+  const labels = recordOf(metadata.labels);
   const { [POD_TEMPLATE_HASH_LABEL]: _hash, ...otherLabels } = labels ?? {};
   const { creationTimestamp: _created, ...otherMetadata } = metadata;
   return { ...top, metadata: { ...otherMetadata, ...(labels ? { labels: otherLabels } : {}) } };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../../src/admission/types.js';
-import { isScalableKind, replicasOf, scaleTarget, workloadFromObject, workloadKey } from '../../../src/admission/workload.js';
+import type { KubeObject } from '../../../src/kube/types.js';
+import { isScalableKind, replicasOf, scaleTarget, workloadFromObject, workloadKey } from '../../../src/kube/workload.js';
 import { admissionRequest, GVK, GVR, requestOf, statefulSetObject } from '../../support/requests.js';
 import { deploymentObject, scaleReview } from '../../support/reviews.js';
 
-describe('admission/workload', () => {
+describe('kube/workload', () => {
   describe('workloadKey', () => {
     it('tells apart kinds that share a name and namespace', () => {
       const deployment = workloadKey({ kind: 'Deployment', namespace: 'default', name: 'web' });

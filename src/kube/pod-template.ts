@@ -1,3 +1,4 @@
+import { recordOf } from './fields.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -6,8 +7,15 @@ import type { KubeObject } from './types.js';
  * Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob shapes.
  */
 
-export const POD_TEMPLATE_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
-export type PodTemplateKind = (typeof POD_TEMPLATE_KINDS)[number];
+/** The kinds that run pods, each with its API group: Pods themselves, and every kind with a pod template. */
+const GROUP_OF = { Pod: '', Deployment: 'apps', StatefulSet: 'apps', DaemonSet: 'apps', ReplicaSet: 'apps', Job: 'batch', CronJob: 'batch' } as const;
+export type PodTemplateKind = keyof typeof GROUP_OF;
+export const POD_TEMPLATE_KINDS = Object.keys(GROUP_OF) as readonly PodTemplateKind[];
+
+/** Whether `group`/`kind` is one of the kinds that run pods (a `Deployment` of another group is not). */
+export function isPodTemplateKind(group: string, kind: string): kind is PodTemplateKind {
+  return (POD_TEMPLATE_KINDS as readonly string[]).includes(kind) && GROUP_OF[kind as PodTemplateKind] === group;
+}
 
 export interface NodeSelectorRequirement {
   key: string;
@@ -38,29 +46,25 @@ export interface PodTemplate {
   spec: PodSpecShape;
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
 /** The object's pod template, or undefined for kinds that run no pods or objects without a spec. */
 export function podTemplateOf(object: KubeObject | null): PodTemplate | undefined {
   if (!object || !(POD_TEMPLATE_KINDS as readonly string[]).includes(object.kind ?? '')) return undefined;
   if (object.kind === 'Pod') {
-    const spec = record(object.spec);
+    const spec = recordOf(object.spec);
     return spec ? { labels: { ...(object.metadata?.labels ?? {}) }, spec: spec as PodSpecShape } : undefined;
   }
-  let holder = record(object.spec);
-  if (object.kind === 'CronJob') holder = record(record(holder?.jobTemplate)?.spec);
-  const template = record(holder?.template);
-  const spec = record(template?.spec);
+  let holder = recordOf(object.spec);
+  if (object.kind === 'CronJob') holder = recordOf(recordOf(holder?.jobTemplate)?.spec);
+  const template = recordOf(holder?.template);
+  const spec = recordOf(template?.spec);
   if (!template || !spec) return undefined;
-  const labels = record(record(template.metadata)?.labels) ?? {};
+  const labels = recordOf(recordOf(template.metadata)?.labels) ?? {};
   return { labels: labels as Record<string, string>, spec: spec as PodSpecShape };
 }
 
 /** The label selector of a workload (`spec.selector.matchLabels`), or the pod labels. */
 export function workloadSelector(object: KubeObject, template: PodTemplate): Record<string, string> {
-  const matchLabels = record(record(record(object.spec)?.selector)?.matchLabels);
+  const matchLabels = recordOf(recordOf(recordOf(object.spec)?.selector)?.matchLabels);
   return { ...((matchLabels as Record<string, string> | undefined) ?? template.labels) };
 }
 
@@ -77,8 +81,4 @@ export function placementKeys(spec: PodSpecShape): string[] {
   }
   for (const constraint of spec.topologySpreadConstraints ?? []) keys.add(constraint.topologyKey);
   return [...keys];
-}
-
-export function hasController(object: KubeObject | null): boolean {
-  return (object?.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true);
 }
