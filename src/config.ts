@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
 import { isRecord } from './kube/fields.js';
+import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
 import { spotCapacitySettings } from './policies/spot-capacity-settings.js';
 import { versionSkewSettings } from './policies/version-skew-settings.js';
@@ -15,8 +16,7 @@ import { versionSkewSettings } from './policies/version-skew-settings.js';
 export const POLICY_IDS = ['version-skew', 'scale-to-zero', 'spot-capacity', 'probe-gate'] as const;
 export type PolicyId = (typeof POLICY_IDS)[number];
 
-const action = z.enum(['deny', 'warn', 'audit']);
-export type EnforcementAction = z.infer<typeof action>;
+export type { EnforcementAction };
 
 const exemptions = z.strictObject({
   namespaces: z.array(z.string()).default([]),
@@ -25,36 +25,36 @@ const exemptions = z.strictObject({
 });
 
 const scaleToZero = z.strictObject({
-  action: action.default('deny'),
+  action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   /** `namespace/name` of workloads that may scale to zero behind a Service; `*` matches any name. */
   exemptWorkloads: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([]),
   rules: z
     .strictObject({
-      'autoscaler-to-zero': action.default('warn'),
-      'last-backend-deleted': action.default('warn'),
+      'autoscaler-to-zero': enforcementAction.default('warn'),
+      'last-backend-deleted': enforcementAction.default('warn'),
     })
     .default({ 'autoscaler-to-zero': 'warn', 'last-backend-deleted': 'warn' }),
 });
 
 const versionSkew = z.strictObject({
-  action: action.default('deny'),
+  action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   ...versionSkewSettings,
 });
 
 const spotCapacity = z.strictObject({
-  action: action.default('deny'),
+  action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   ...spotCapacitySettings,
 });
 
 const probeGate = z
   .strictObject({
-    action: action.default('deny'),
+    action: enforcementAction.default('deny'),
     exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
     /** What a missing or stale verdict does to a rollout: warn (allow, and say so), deny, or audit. */
-    unknownAction: action.default('warn'),
+    unknownAction: enforcementAction.default('warn'),
     /** A verdict older than this is Unknown: the probe has stopped reporting. */
     maxVerdictAgeSeconds: z.number().int().min(1).default(120),
     /** Members of these groups may roll out while the cluster is Unhealthy. */

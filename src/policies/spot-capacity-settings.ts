@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { enforcementAction } from './action.js';
 
 /**
  * The `policies.spot-capacity` settings beyond action and exemptions (merged, validated and
  * frozen by src/config.ts with the rest of the configuration).
  */
-
-const action = z.enum(['deny', 'warn', 'audit']);
 
 const capacityLabel = z.strictObject({
   label: z.string().min(1),
@@ -49,11 +48,11 @@ export const DEFAULT_CRITICAL_PRIORITY_CLASSES = ['system-cluster-critical', 'sy
 export const spotCapacitySettings = {
   rules: z
     .strictObject({
-      'on-demand-floor': action.optional(),
+      'on-demand-floor': enforcementAction.optional(),
       // levee must never block the cluster's own recovery from a lost node: never deny.
       'on-demand-floor-by-failure-handler': z.enum(['warn', 'audit']).default('audit'),
-      'all-pools-spot': action.optional(),
-      'critical-pinned-to-spot': action.optional(),
+      'all-pools-spot': enforcementAction.optional(),
+      'critical-pinned-to-spot': enforcementAction.optional(),
     })
     .default({ 'on-demand-floor-by-failure-handler': 'audit' }),
   /** Fewest schedulable on-demand nodes a delete, cordon or taint may leave. */

@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { enforcementAction } from './action.js';
 
 /**
  * The `policies.version-skew` settings beyond action and exemptions (merged, validated and
  * frozen by src/config.ts with the rest of the configuration).
  */
-
-const action = z.enum(['deny', 'warn', 'audit']);
 
 export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
 const CAPI_VERSIONS = ['v1beta2', 'v1beta1'];
@@ -83,13 +82,13 @@ export const versionSkewSettings = {
   /** Per-rule actions; a rule not listed takes the policy's action. */
   rules: z
     .strictObject({
-      'control-plane-older-than-workers': action.optional(),
-      'control-plane-downgrade': action.optional(),
-      'minor-skip': action.optional(),
-      'workers-newer-than-control-plane': action.optional(),
-      'workers-too-old': action.optional(),
-      'kubelet-newer-than-apiserver': action.optional(),
-      'addon-downgrade': action.default('warn'),
+      'control-plane-older-than-workers': enforcementAction.optional(),
+      'control-plane-downgrade': enforcementAction.optional(),
+      'minor-skip': enforcementAction.optional(),
+      'workers-newer-than-control-plane': enforcementAction.optional(),
+      'workers-too-old': enforcementAction.optional(),
+      'kubelet-newer-than-apiserver': enforcementAction.optional(),
+      'addon-downgrade': enforcementAction.default('warn'),
     })
     .default({ 'addon-downgrade': 'warn' }),
   /** How often GET /version is asked, off the admission path. */
