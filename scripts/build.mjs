@@ -1,6 +1,6 @@
 // npm run build: TypeScript, then the Rego policies tested and compiled to one wasm bundle
 // with the project's own pinned opa.
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureNodeModules, repoRoot, run, say, toolPath } from './lib/run.mjs';
 
@@ -10,6 +10,9 @@ export const ENTRYPOINT = 'levee/decision';
 export function build() {
   ensureNodeModules();
   say('compiling TypeScript...');
+  // tsc never deletes: a moved or renamed module would leave its old output behind, and its
+  // old test would keep running against old code. Everything under these is tsc's own output.
+  for (const output of ['src', 'test']) rmSync(join(repoRoot, 'dist', output), { recursive: true, force: true });
   run(join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json']);
   const opa = toolPath('opa');
   say('testing policies (opa test policies/)...');
