@@ -1,5 +1,42 @@
-import { denialMessage, type Decision } from '../engine/decide.js';
+import { describeStale, type CacheAge } from '../cluster/freshness.js';
+import { denialMessage, WARNING_LIMIT, type Decision } from '../engine/decide.js';
+import type { Judgement, Route } from '../engine/pipeline.js';
+import { encodePatch } from './patch.js';
 import type { AdmissionResponse, AdmissionReview } from './types.js';
+
+export interface AnswerOptions {
+  route: Route;
+  /** For a fail-open registration (kube-system): the same judgement, but refusals become warnings. */
+  warnOnly?: boolean;
+  /** The caches whose watches are broken; asked only when a policy judged a /validate request. */
+  stale?: () => readonly CacheAge[];
+}
+
+/**
+ * The one place a judgement becomes an AdmissionResponse: a refusal when it could not be
+ * judged; for /mutate an allow with the base64 JSON Patch (refusals come from /validate,
+ * once, with one message); for /validate the decision, rewritten into warnings on the
+ * warn-only route, and a warning when the caches it read may be out of date.
+ */
+export function admissionResponse(uid: string, judgement: Judgement, options: AnswerOptions): AdmissionResponse {
+  const validate = options.route === 'validate';
+  let response: AdmissionResponse;
+  if (judgement.error || !judgement.decision) {
+    const { code, message } = judgement.error ?? { code: 'INTERNAL', message: 'no decision' };
+    response = refusal(uid, `levee could not judge this request (${code}): ${message}`, 500);
+  } else if (!validate) {
+    response = { uid, allowed: true, ...(judgement.patch && judgement.patch.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(judgement.patch) } : {}) };
+  } else {
+    response = responseFor(uid, judgement.decision);
+    if (options.warnOnly) response = asWarnings(response, judgement.decision);
+  }
+  const stale = validate && judgement.judged.length > 0 ? (options.stale?.() ?? []) : [];
+  if (stale.length > 0) {
+    const warning = `levee: cluster state may be out of date: caches ${describeStale(stale)} not synced with the API server`;
+    response.warnings = [...(response.warnings ?? []), warning];
+  }
+  return response;
+}
 
 export function reviewOf(response: AdmissionResponse): AdmissionReview {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
@@ -15,4 +52,11 @@ export function responseFor(uid: string, decision: Decision): AdmissionResponse 
 /** A review levee cannot judge is refused, never allowed: a decode failure is not an allow. */
 export function refusal(uid: string, message: string, code = 400): AdmissionResponse {
   return { uid, allowed: false, status: { code, reason: code === 400 ? 'BadRequest' : 'InternalError', message } };
+}
+
+/** Turns a refusal into an allow that carries every reason as a warning. */
+function asWarnings(response: AdmissionResponse, decision: Decision): AdmissionResponse {
+  if (response.allowed) return response;
+  const refusals = decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`.slice(0, WARNING_LIMIT));
+  return { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] };
 }

@@ -59,8 +59,8 @@ export function denialMessage(decision: Decision): string {
   return `levee denied this request: ${[...reasons, ...ignored].join('; ')}`;
 }
 
-// The API server may truncate warnings past 256 characters.
-const WARNING_LIMIT = 256;
+/** The API server may truncate warnings past 256 characters. */
+export const WARNING_LIMIT = 256;
 
 function warningText(body: string): string {
   const text = `levee ${body}`;

@@ -1,18 +1,24 @@
 import { patchBetween, type JsonPatch } from '../admission/patch.js';
-import { refusal, responseFor } from '../admission/response.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
-import type { AdmissionResponse } from '../admission/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
-import type { PolicyEvaluator } from './evaluator.js';
+import type { BundleDecision } from './evaluator.js';
 import { overrideStamps, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
 
+/**
+ * Where the bundle's decision comes from: levee's in-process wasm module (PolicyEvaluator), or
+ * anything else that answers the same input, such as the bench's `opa run --server` sidecar.
+ */
+export interface Evaluator {
+  evaluate(input: PolicyInput['input']): BundleDecision | Promise<BundleDecision>;
+}
+
 export interface PipelineDeps {
-  evaluator: PolicyEvaluator;
+  evaluator: Evaluator;
   cluster: ClusterState;
   config: LeveeConfig;
   authorizer: OverrideAuthorizer;
@@ -23,9 +29,14 @@ export interface PipelineDeps {
 
 export type Route = 'validate' | 'mutate';
 
+/**
+ * What levee decided, as plain data: admission/response.ts turns it into the AdmissionResponse.
+ * `error` (and no decision) when the request could not be judged.
+ */
 export interface Judgement {
-  response: AdmissionResponse;
   decision?: Decision;
+  /** For /mutate: the JSON Patch operations, absent when nothing is changed. */
+  patch?: JsonPatch;
   /** Policies that had something to judge in this request. */
   judged: PolicyId[];
   error?: LeveeError;
@@ -43,7 +54,7 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
     const now = deps.now();
     const input = policyInput(deps, request, exempt, now);
     judged.push(...input.judged);
-    const violations = judged.length === 0 ? [] : deps.evaluator.evaluate(input.input).violations;
+    const violations = judged.length === 0 ? [] : (await deps.evaluator.evaluate(input.input)).violations;
     const findings = findingsOf(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
     const overrides = await resolveOverrides({
       annotations: overrideAnnotations(request, deps.cluster),
@@ -54,18 +65,11 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
       authorizer: deps.authorizer,
     });
     const decision = decide(findings, overrides);
-    if (route === 'mutate') {
-      // /mutate never refuses: refusals come from /validate, once, with one message.
-      return { response: { uid: request.uid, allowed: true, ...patchFields(mutationPatch(request, decision, now, deps.selfUsername, (copy) => runMutators(deps, request, exempt, now, copy))) }, decision, judged };
-    }
-    return { response: responseFor(request.uid, decision), decision, judged };
+    if (route === 'validate') return { decision, judged };
+    const patch = mutationPatch(request, decision, now, deps.selfUsername, (copy) => runMutators(deps, request, exempt, now, copy));
+    return patch ? { decision, patch, judged } : { decision, judged };
   } catch (thrown) {
-    const error = toError(thrown);
-    return {
-      response: refusal(request.uid, `levee could not judge this request (${error.code}): ${error.message}`, 500),
-      judged,
-      error,
-    };
+    return { judged, error: toError(thrown) };
   }
 }
 
@@ -110,11 +114,6 @@ export function overrideAnnotations(request: AdmissionRequest, cluster: ClusterS
   if (parent) return cluster.workload(parent)?.annotations;
   const object = request.operation === 'DELETE' ? request.oldObject : request.object;
   return object?.metadata?.annotations;
-}
-
-function patchFields(patch: JsonPatch | undefined): Partial<AdmissionResponse> {
-  if (!patch || patch.length === 0) return {};
-  return { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
 }
 
 const STAMP_PREFIX = 'levee.dev/overridden-';

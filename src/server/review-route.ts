@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeAdmissionReview } from '../admission/decode.js';
-import { refusal, reviewOf } from '../admission/response.js';
+import { admissionResponse, refusal, reviewOf } from '../admission/response.js';
+import type { AdmissionResponse } from '../admission/types.js';
 import type { AdmissionRequest } from '../kube/types.js';
-import { describeStale } from '../cluster/freshness.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EventRecorder } from '../cluster/events.js';
 import { ReviewError, type ErrorCode } from '../errors.js';
@@ -103,24 +103,19 @@ async function answerReview(deps: AppDeps, route: Route, body: unknown, res: Ser
     sendJson(res, 200, reviewOf(refusal(decoded.uid, decoded.message)));
     return;
   }
-  const judged = await judge(deps, decoded.request, route);
-  const judgement = warnOnly ? asWarnings(judged) : judged;
-  if (route === 'validate' && judgement.judged.length > 0) warnIfStale(deps, judgement);
+  const judgement = await judge(deps, decoded.request, route);
+  const response = admissionResponse(decoded.request.uid, judgement, {
+    route,
+    warnOnly,
+    stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds),
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  record(deps, route, decoded.request, judgement, seconds);
-  sendJson(res, 200, reviewOf(judgement.response));
+  record(deps, route, decoded.request, judgement, response, seconds);
+  sendJson(res, 200, reviewOf(response));
 }
 
-/** A decision that read the caches while their watches are broken says so (on /validate only, so once per request). */
-function warnIfStale(deps: AppDeps, judgement: Judgement): void {
-  const stale = deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
-  if (stale.length === 0) return;
-  const warning = `levee: cluster state may be out of date: caches ${describeStale(stale)} not synced with the API server`;
-  judgement.response.warnings = [...(judgement.response.warnings ?? []), warning];
-}
-
-function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, seconds: number): void {
-  const { response, decision, error } = judgement;
+function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, response: AdmissionResponse, seconds: number): void {
+  const { decision, error } = judgement;
   deps.metrics.latency.observe({ route }, seconds);
   deps.metrics.decisions.inc({ route, outcome: response.allowed ? 'allowed' : 'denied' });
   if (error) deps.metrics.errors.inc({ code: error.code });
@@ -164,14 +159,6 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
     deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
     if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
   }
-}
-
-/** Turns a refusal into an allow that carries every reason as a warning. */
-function asWarnings(judgement: Judgement): Judgement {
-  const { response, decision } = judgement;
-  if (response.allowed || !decision) return judgement;
-  const refusals = decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`.slice(0, 256));
-  return { ...judgement, response: { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] } };
 }
 
 interface HttpErrorShape {

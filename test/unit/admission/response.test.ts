@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { refusal, responseFor, reviewOf } from '../../../src/admission/response.js';
+import { admissionResponse, refusal, responseFor, reviewOf } from '../../../src/admission/response.js';
 import { buildConfig } from '../../../src/config.js';
 import { decide, findingsOf, type Decision } from '../../../src/engine/decide.js';
 import type { Violation } from '../../../src/engine/evaluator.js';
+import { LeveeError } from '../../../src/errors.js';
 
 const config = buildConfig();
 const denyViolation: Violation = { policy: 'scale-to-zero', rule: 'scale-to-zero', message: 'would leave Service web with no endpoints' };
@@ -77,6 +78,53 @@ describe('admission/response', () => {
     it('wraps a response in an AdmissionReview v1', () => {
       const response = refusal('uid-10', 'no');
       assert.deepEqual(reviewOf(response), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
+    });
+  });
+
+  describe('admissionResponse', () => {
+    const stale = () => [{ name: 'services', ageSeconds: 73 }];
+
+    it('answers /validate with the decision, and warns when the caches it read are stale', () => {
+      const judgement = { decision: decisionOf([denyViolation]), judged: ['scale-to-zero' as const] };
+      assert.deepEqual(admissionResponse('uid-11', judgement, { route: 'validate' }), responseFor('uid-11', judgement.decision));
+      const response = admissionResponse('uid-11', judgement, { route: 'validate', stale });
+      assert.equal(response.allowed, false);
+      assert.deepEqual(response.warnings, ['levee: cluster state may be out of date: caches services (73 s) not synced with the API server']);
+    });
+
+    it('says nothing about stale caches when no policy judged the request, or on /mutate', () => {
+      let asked = 0;
+      const counting = () => (asked++, stale());
+      assert.deepEqual(admissionResponse('uid-12', { decision: decisionOf([]), judged: [] }, { route: 'validate', stale: counting }), { uid: 'uid-12', allowed: true });
+      assert.deepEqual(admissionResponse('uid-12', { decision: decisionOf([]), judged: ['scale-to-zero'] }, { route: 'mutate', stale: counting }), { uid: 'uid-12', allowed: true });
+      assert.equal(asked, 0);
+    });
+
+    it('turns a refusal into an allow carrying the reasons on the warn-only route', () => {
+      const judgement = { decision: decisionOf([denyViolation, warnViolation]), judged: ['scale-to-zero' as const] };
+      assert.deepEqual(admissionResponse('uid-13', judgement, { route: 'validate', warnOnly: true }), {
+        uid: 'uid-13',
+        allowed: true,
+        warnings: ['levee [scale-to-zero] HPA web can scale to zero', 'levee (warn-only) [scale-to-zero] would leave Service web with no endpoints'],
+      });
+    });
+
+    it('answers /mutate with an allow and the base64 JSON Patch, or no patch at all', () => {
+      const patch = [{ op: 'add' as const, path: '/metadata/annotations/team', value: 'ledger' }];
+      const response = admissionResponse('uid-14', { decision: decisionOf([denyViolation]), patch, judged: ['scale-to-zero'] }, { route: 'mutate' });
+      assert.equal(response.allowed, true);
+      assert.equal(response.patchType, 'JSONPatch');
+      assert.deepEqual(JSON.parse(Buffer.from(response.patch!, 'base64').toString('utf8')), patch);
+      assert.deepEqual(admissionResponse('uid-14', { decision: decisionOf([]), patch: [], judged: [] }, { route: 'mutate' }), { uid: 'uid-14', allowed: true });
+    });
+
+    it('refuses with a 500 naming the error when the request could not be judged, on every route', () => {
+      const error = new LeveeError('POLICY_EVALUATION', 'wasm trap');
+      for (const options of [{ route: 'validate' as const }, { route: 'validate' as const, warnOnly: true }, { route: 'mutate' as const }]) {
+        const response = admissionResponse('uid-15', { judged: [], error }, options);
+        assert.equal(response.allowed, false);
+        assert.deepEqual(response.status, { code: 500, reason: 'InternalError', message: 'levee could not judge this request (POLICY_EVALUATION): wasm trap' });
+      }
     });
   });
 });

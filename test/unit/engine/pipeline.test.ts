@@ -13,7 +13,9 @@ import {
   REASON_ANNOTATION,
   type OverrideAuthorizer,
 } from '../../../src/engine/overrides.js';
-import { judge, type Judgement, type PipelineDeps } from '../../../src/engine/pipeline.js';
+import { admissionResponse } from '../../../src/admission/response.js';
+import type { AdmissionResponse } from '../../../src/admission/types.js';
+import { judge, type Judgement, type PipelineDeps, type Route } from '../../../src/engine/pipeline.js';
 import { BUNDLE_PATH } from '../../support/bundle.js';
 import { addDeploymentWithPods, addService, podNames } from '../../support/cluster.js';
 import { admissionRequest, GVK, GVR, hpaObject, requestOf } from '../../support/requests.js';
@@ -63,6 +65,12 @@ function patchedObject(request: AdmissionRequest, encoded: string | undefined): 
   return applyPatch(structuredClone(request.object), operations).newDocument as KubeObject;
 }
 
+/** The judgement and the AdmissionResponse levee builds from it, as the review routes do. */
+async function answer(deps: PipelineDeps, request: AdmissionRequest, route: Route): Promise<Judgement & { response: AdmissionResponse }> {
+  const judgement = await judge(deps, request, route);
+  return { ...judgement, response: admissionResponse(request.uid, judgement, { route }) };
+}
+
 function scaleToZeroFindings(judgement: Judgement): string[] {
   return (judgement.decision?.findings ?? []).filter((finding) => finding.policy === 'scale-to-zero').map((finding) => finding.rule);
 }
@@ -92,7 +100,7 @@ describe('engine/pipeline', () => {
 
   describe('/validate', () => {
     it('denies a scale to zero that leaves a Service without endpoints, naming the Service', async () => {
-      const judgement = await judge(deps(), ledgerRequest({ replicas: 0 }), 'validate');
+      const judgement = await answer(deps(), ledgerRequest({ replicas: 0 }), 'validate');
       assert.equal(judgement.response.uid, 'uid-1');
       assert.equal(judgement.response.allowed, false);
       assert.equal(judgement.response.status?.code, 403);
@@ -105,13 +113,13 @@ describe('engine/pipeline', () => {
 
     it('denies the same scale to zero through the scale subresource', async () => {
       const request = requestOf(scaleReview({ name: 'ledger', namespace: 'payments', replicas: 0, oldReplicas: 3 }));
-      const judgement = await judge(deps(), request, 'validate');
+      const judgement = await answer(deps(), request, 'validate');
       assert.equal(judgement.response.allowed, false);
       assert.match(judgement.response.status?.message ?? '', /Service ledger in namespace payments/);
     });
 
     it('allows a scale to 1', async () => {
-      const judgement = await judge(deps(), ledgerRequest({ replicas: 1 }), 'validate');
+      const judgement = await answer(deps(), ledgerRequest({ replicas: 1 }), 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.equal(judgement.response.status, undefined);
       assert.ok(judgement.judged.includes('scale-to-zero'));
@@ -119,15 +127,15 @@ describe('engine/pipeline', () => {
     });
 
     it('allows the scale to zero in an exempt namespace without judging it', async () => {
-      const judgement = await judge(deps({ config: buildConfig({ exempt: { namespaces: ['payments'] } }) }), ledgerRequest({ replicas: 0 }), 'validate');
+      const judgement = await answer(deps({ config: buildConfig({ exempt: { namespaces: ['payments'] } }) }), ledgerRequest({ replicas: 0 }), 'validate');
       assert.deepEqual(judgement.response, { uid: 'uid-1', allowed: true });
       assert.deepEqual(judgement.judged, []);
     });
 
     it('allows the scale to zero for a user exempt from scale-to-zero only', async () => {
       const config = buildConfig({ policies: { 'scale-to-zero': { exempt: { users: ['oncall'] } } } });
-      const exempt = await judge(deps({ config }), ledgerRequest({ replicas: 0, username: 'oncall' }), 'validate');
-      const judged = await judge(deps({ config }), ledgerRequest({ replicas: 0, username: 'alice' }), 'validate');
+      const exempt = await answer(deps({ config }), ledgerRequest({ replicas: 0, username: 'oncall' }), 'validate');
+      const judged = await answer(deps({ config }), ledgerRequest({ replicas: 0, username: 'alice' }), 'validate');
       assert.equal(exempt.response.allowed, true);
       assert.equal(exempt.judged.includes('scale-to-zero'), false);
       assert.equal(judged.response.allowed, false);
@@ -135,7 +143,7 @@ describe('engine/pipeline', () => {
 
     it('warns, and allows, when scale-to-zero is set to warn', async () => {
       const config = buildConfig({ policies: { 'scale-to-zero': { action: 'warn' } } });
-      const judgement = await judge(deps({ config }), ledgerRequest({ replicas: 0 }), 'validate');
+      const judgement = await answer(deps({ config }), ledgerRequest({ replicas: 0 }), 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.ok(judgement.response.warnings?.some((warning) => /^levee \[scale-to-zero\] scaling Deployment\/ledger/.test(warning)));
     });
@@ -149,15 +157,15 @@ describe('engine/pipeline', () => {
         name: 'ledger',
         object: hpaObject('ledger', 'payments', 'ledger', 0),
       });
-      const judgement = await judge(deps(), request, 'validate');
+      const judgement = await answer(deps(), request, 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.ok(judgement.response.warnings?.some((warning) => /HorizontalPodAutoscaler\/ledger can scale Deployment\/ledger to 0 replicas/.test(warning)));
     });
 
     it('gives a dry run the identical response', async () => {
       for (const replicas of [0, 1]) {
-        const real = await judge(deps(), ledgerRequest({ replicas }), 'validate');
-        const dryRun = await judge(deps(), ledgerRequest({ replicas, dryRun: true }), 'validate');
+        const real = await answer(deps(), ledgerRequest({ replicas }), 'validate');
+        const dryRun = await answer(deps(), ledgerRequest({ replicas, dryRun: true }), 'validate');
         assert.deepEqual(dryRun.response, real.response);
         assert.equal(real.response.allowed, replicas === 1);
       }
@@ -167,28 +175,28 @@ describe('engine/pipeline', () => {
   describe('overrides', () => {
     it('lifts the denial when the user may override scale-to-zero', async () => {
       const authorizer = fakeAuthorizer(['scale-to-zero']);
-      const judgement = await judge(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.ok(judgement.response.warnings?.some((warning) => warning.includes('overridden until 2026-11-23T18:00:00Z')));
       assert.deepEqual(authorizer.asked, ['alice:scale-to-zero']);
     });
 
     it('keeps the denial, and says why, when the user may not override', async () => {
-      const judgement = await judge(deps(), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
+      const judgement = await answer(deps(), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
       assert.equal(judgement.response.allowed, false);
       assert.match(judgement.response.status?.message ?? '', /override ignored: not authorized: alice may not override scale-to-zero/);
     });
 
     it('does not ask the authorizer when nothing is denied', async () => {
       const authorizer = fakeAuthorizer(['scale-to-zero']);
-      await judge(deps({ authorizer }), ledgerRequest({ replicas: 1, annotations: overrideAnnotations }), 'validate');
+      await answer(deps({ authorizer }), ledgerRequest({ replicas: 1, annotations: overrideAnnotations }), 'validate');
       assert.deepEqual(authorizer.asked, []);
     });
 
     it('stamps who overrode and when on /mutate', async () => {
       const authorizer = fakeAuthorizer(['scale-to-zero']);
       const request = ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} });
-      const { response } = await judge(deps({ authorizer }), request, 'mutate');
+      const { response } = await answer(deps({ authorizer }), request, 'mutate');
       const annotations = patchedObject(request, response.patch).metadata?.annotations ?? {};
       assert.equal(annotations[OVERRIDDEN_BY], 'alice');
       assert.equal(annotations[OVERRIDDEN_AT], '2026-11-23T12:00:00Z');
@@ -199,7 +207,7 @@ describe('engine/pipeline', () => {
   describe('/mutate', () => {
     it('strips a levee.dev/overridden-by annotation that the old object did not have', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory', team: 'ledger' }, oldAnnotations: { team: 'ledger' } });
-      const { response } = await judge(deps(), request, 'mutate');
+      const { response } = await answer(deps(), request, 'mutate');
       assert.equal(response.allowed, true);
       assert.equal(response.patchType, 'JSONPatch');
       assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, { team: 'ledger' });
@@ -207,42 +215,42 @@ describe('engine/pipeline', () => {
 
     it('strips a stamp whose value the request changes', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: { [OVERRIDDEN_BY]: 'bob' } });
-      const { response } = await judge(deps(), request, 'mutate');
+      const { response } = await answer(deps(), request, 'mutate');
       assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, {});
     });
 
     it('keeps a stamp that is unchanged from oldObject', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'bob', team: 'ledger' } });
-      const { response } = await judge(deps(), request, 'mutate');
+      const { response } = await answer(deps(), request, 'mutate');
       assert.equal(response.allowed, true);
       assert.equal(response.patch, undefined);
     });
 
     it('strips a forged stamp on CREATE', async () => {
       const request = ledgerRequest({ replicas: 2, operation: 'CREATE', annotations: { [OVERRIDDEN_AT]: '2020-01-01T00:00:00Z' } });
-      const { response } = await judge(deps(), request, 'mutate');
+      const { response } = await answer(deps(), request, 'mutate');
       assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, {});
     });
 
     it('lets levee itself write the stamps', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'alice' }, oldAnnotations: {}, username: 'system:serviceaccount:levee-system:levee' });
-      const { response } = await judge(deps({ selfUsername: 'system:serviceaccount:levee-system:levee' }), request, 'mutate');
+      const { response } = await answer(deps({ selfUsername: 'system:serviceaccount:levee-system:levee' }), request, 'mutate');
       assert.equal(response.patch, undefined);
     });
 
     it('leaves other levee.dev annotations alone', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDE_ANNOTATION]: 'scale-to-zero' }, oldAnnotations: {} });
-      assert.equal((await judge(deps(), request, 'mutate')).response.patch, undefined);
+      assert.equal((await answer(deps(), request, 'mutate')).response.patch, undefined);
     });
 
     it('does not patch on /validate', async () => {
       const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: {} });
-      assert.equal((await judge(deps(), request, 'validate')).response.patch, undefined);
+      assert.equal((await answer(deps(), request, 'validate')).response.patch, undefined);
     });
 
     it('never refuses, leaving the refusal to /validate, and still strips forged stamps', async () => {
       const request = ledgerRequest({ replicas: 0, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: {} });
-      const { response, decision } = await judge(deps(), request, 'mutate');
+      const { response, decision } = await answer(deps(), request, 'mutate');
       assert.equal(decision?.allowed, false);
       assert.equal(response.allowed, true);
       assert.equal(response.status, undefined);
@@ -261,7 +269,7 @@ describe('engine/pipeline', () => {
           failing.evaluate = () => {
             throw thrown;
           };
-          const judgement = await judge({ ...deps(), evaluator: failing }, ledgerRequest({ replicas: 1 }), route);
+          const judgement = await answer({ ...deps(), evaluator: failing }, ledgerRequest({ replicas: 1 }), route);
           assert.equal(judgement.response.allowed, false);
           assert.equal(judgement.response.status?.code, 500);
           assert.match(judgement.response.status?.message ?? '', /levee could not judge this request/);
@@ -276,7 +284,7 @@ describe('engine/pipeline', () => {
       const authorizer: OverrideAuthorizer = {
         mayOverride: () => Promise.reject(new Error('connection refused')),
       };
-      const judgement = await judge(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
       assert.equal(judgement.response.allowed, false);
     });
 
@@ -288,7 +296,7 @@ describe('engine/pipeline', () => {
         throw new Error('must not be called');
       };
       const request = admissionRequest({ kind: GVK.configMap, resource: GVR.configMaps, operation: 'CREATE', name: 'cfg', object: { kind: 'ConfigMap' } });
-      const judgement = await judge({ ...deps(), evaluator: failing }, request, 'validate');
+      const judgement = await answer({ ...deps(), evaluator: failing }, request, 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.deepEqual(judgement.judged, []);
       assert.equal(calls, 0);

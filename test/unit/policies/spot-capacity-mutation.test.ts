@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig, type LeveeConfig } from '../../../src/config.js';
-import { judge } from '../../../src/engine/pipeline.js';
+import { admissionResponse } from '../../../src/admission/response.js';
+import type { AdmissionResponse } from '../../../src/admission/types.js';
+import { judge, type PipelineDeps } from '../../../src/engine/pipeline.js';
 import { spotCapacitySpread } from '../../../src/policies/spot-capacity-mutation.js';
 import { shippedEvaluator } from '../../support/bundle.js';
 import { capacityRequirement, DEPLOYMENT, request, requiredAffinity, workloadObject, type WorkloadOptions } from '../../support/fleet.js';
@@ -13,6 +15,11 @@ function mutated(admission: AdmissionRequest, config: LeveeConfig = buildConfig(
   const copy = structuredClone(admission.object!);
   spotCapacitySpread.mutate({ request: admission, cluster: new ClusterState(), config, now: new Date(0), copy });
   return copy;
+}
+
+/** What /mutate answers: the judgement, and the AdmissionResponse built from it. */
+async function answer(deps: PipelineDeps, admission: AdmissionRequest): Promise<{ response: AdmissionResponse }> {
+  return { response: admissionResponse(admission.uid, await judge(deps, admission, 'mutate'), { route: 'mutate' }) };
 }
 
 function spread(object: KubeObject): unknown {
@@ -82,14 +89,14 @@ describe('policies/spot-capacity mutation', () => {
       now: () => new Date(0),
     });
     const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', critical), null);
-    const judged = await judge(deps(buildConfig()), admission, 'mutate');
+    const judged = await answer(deps(buildConfig()), admission);
     assert.equal(judged.response.allowed, true);
     assert.equal(judged.response.patchType, 'JSONPatch');
     const patch = JSON.parse(Buffer.from(judged.response.patch!, 'base64').toString('utf8')) as Array<{ op: string; path: string }>;
     assert.deepEqual(patch.map((operation) => `${operation.op} ${operation.path}`), ['add /spec/template/spec/topologySpreadConstraints']);
 
     const exempt = buildConfig({ policies: { 'spot-capacity': { exempt: { namespaces: ['payments'] } } } });
-    const untouched = await judge(deps(exempt), admission, 'mutate');
+    const untouched = await answer(deps(exempt), admission);
     assert.equal(untouched.response.patch, undefined);
   });
 });
