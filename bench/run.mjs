@@ -81,11 +81,11 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
 
     // What opa alone is asked: the input levee hands its bundle for each review.
     const small = await syntheticCluster({ services: 100, nodes: 100, config });
-    await followVerdicts(small, verdictFile, { watch: false });
+    const { verdict } = await followVerdicts(verdictFile, { watch: false });
     const fixedNow = new Date();
     const inputs = reviews.map(({ review }) => {
       const decoded = decodeAdmissionReview(review);
-      return policyInput({ config, cluster: small, authorizer: offlineAuthorizer, now: () => fixedNow }, decoded.request, fixedNow).input;
+      return policyInput({ config, cluster: small, authorizer: offlineAuthorizer, now: () => fixedNow, verdict }, decoded.request, fixedNow).input;
     });
     const evaluator = await PolicyEvaluator.load(readBundle(BUNDLE), { config: { policies: config.policies } });
     const expectedViolations = inputs.map((input) => evaluator.evaluate(input).violations);

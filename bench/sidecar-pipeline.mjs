@@ -11,21 +11,19 @@ const { judge, policyInput: pipelineInput } = await import(new URL('engine/pipel
 export { decodeAdmissionReview, reviewOf };
 
 /**
- * Gives the caches the probe verdict the way `serve` does (src/server/serve.ts): the file is
- * followed, and probe-gate reads the latest document from the cluster state.
+ * The probe verdict as `serve` has it (src/server/serve.ts): the file is followed, and the
+ * pipeline's `verdict()` gives probe-gate the last document read from it. With `watch: false`
+ * the file is read once.
  */
-export async function followVerdicts(cluster, path, { watch = true } = {}) {
-  const verdictFile = new URL('probe/verdict-file.js', dist);
-  const { VerdictSource, watchVerdictFile, readVerdictFile } = await import(verdictFile.href).catch(() => ({}));
-  if (!VerdictSource) return () => undefined;
-  const verdicts = new VerdictSource(path);
-  cluster.probeVerdicts = verdicts;
+export async function followVerdicts(path, { watch = true } = {}) {
+  const { followVerdictFile, readVerdictFile } = await import(new URL('probe/verdict-file.js', dist).href);
   if (!watch) {
-    verdicts.latest = readVerdictFile(path);
-    return () => undefined;
+    const document = readVerdictFile(path);
+    return { verdict: () => ({ document, file: path }), stop: () => undefined };
   }
   const quiet = { warn: () => undefined, info: () => undefined, debug: () => undefined };
-  return watchVerdictFile(path, (verdict) => (verdicts.latest = verdict), quiet);
+  const followed = followVerdictFile(path, quiet);
+  return { verdict: followed.current, stop: followed.stop };
 }
 
 /** What levee hands the bundle for a request (src/engine/pipeline.ts): what opa alone is asked. */

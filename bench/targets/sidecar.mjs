@@ -25,8 +25,8 @@ const { values } = parseArgs({
 });
 const config = buildConfig(values.config ? JSON.parse(readFileSync(values.config, 'utf8')) : {});
 const cluster = await syntheticCluster({ services: Number(values.services), nodes: Number(values.nodes), config });
-await followVerdicts(cluster, config.probe.verdictFile);
-const deps = { config, cluster, authorizer: offlineAuthorizer, now: () => new Date() };
+const { verdict } = await followVerdicts(config.probe.verdictFile);
+const deps = { config, cluster, authorizer: offlineAuthorizer, now: () => new Date(), verdict };
 
 const opa = new Agent({ keepAlive: true, maxSockets: 16 });
 function evaluate(input) {

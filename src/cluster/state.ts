@@ -10,7 +10,6 @@ import { NodeStore } from './nodes.js';
 import { defaultClusterOptions, type ClusterOptions } from './options.js';
 import { IndexedStore, type StoreStats } from './store.js';
 import { UpgradeIntentStore } from './upgrade-intents.js';
-import type { VerdictSource } from '../probe/verdict-file.js';
 import {
   objectKey,
   type EndpointSliceView,
@@ -58,8 +57,6 @@ export class ClusterState {
   readonly apiServer: ApiServerVersion;
   /** How long each cache's watches have been broken; stays empty when nothing watches (tests, audit). */
   readonly freshness = new CacheFreshness();
-  /** Where `serve` reads the probe verdict; absent in `levee audit`, where probe-gate has nothing to judge. */
-  probeVerdicts: VerdictSource | undefined;
 
   constructor(options: ClusterOptions = defaultClusterOptions()) {
     this.nodes = new NodeStore(options.classification);

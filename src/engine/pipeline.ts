@@ -3,6 +3,7 @@ import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
+import type { CurrentVerdict } from '../probe-verdict.js';
 import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
@@ -25,6 +26,8 @@ export interface PipelineDeps {
   now: () => Date;
   /** levee's own username: its stamps on a parent workload are not forgeries. */
   selfUsername?: string;
+  /** The probe verdict as `serve` last read it, for probe-gate; absent in `levee audit`. */
+  verdict?: () => CurrentVerdict;
 }
 
 export type Route = 'validate' | 'mutate';
@@ -80,12 +83,13 @@ export interface PolicyInput {
 }
 
 /** What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the time. */
-export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date): PolicyInput {
+export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date): PolicyInput {
   const context: Record<string, unknown> = {};
   const judged: PolicyId[] = [];
+  const verdict = deps.verdict?.();
   for (const policy of POLICIES) {
     if (exempt.has(policy.id)) continue;
-    const policyContext = policy.buildContext({ request, cluster: deps.cluster, config: deps.config, now });
+    const policyContext = policy.buildContext({ request, cluster: deps.cluster, config: deps.config, now, verdict });
     if (policyContext === undefined) continue;
     context[policy.id] = policyContext;
     judged.push(policy.id);

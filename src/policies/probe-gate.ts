@@ -5,8 +5,7 @@ import { replicasOf, scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import { hasController } from '../kube/owners.js';
 import type { LeveeConfig } from '../config.js';
-import { PROBE_LABEL } from '../probe/probes/support.js';
-import type { Verdict, VerdictDocument } from '../probe/types.js';
+import { PROBE_LABEL, type Verdict, type VerdictDocument } from '../probe-verdict.js';
 import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, JOBS, CRONJOBS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
@@ -62,13 +61,12 @@ export const probeGate: PolicyDefinition = {
     CRONJOBS,
     PODS,
   ],
-  buildContext: ({ request, cluster, config, now }: ContextInput): ProbeGateContext | undefined => {
+  buildContext: ({ request, cluster, config, now, verdict: current }: ContextInput): ProbeGateContext | undefined => {
     // Only `serve` has a verdict to go by; `levee audit` judges manifests, not the moment they are applied.
-    const verdicts = cluster.probeVerdicts;
-    if (!verdicts) return undefined;
+    if (!current) return undefined;
     // While the cluster is Healthy or Degraded the gate is open whatever the change, so the
     // costly part, comparing pod templates, is left out of almost every request.
-    const verdict = observeVerdict(verdicts.latest, now, config, verdicts.path);
+    const verdict = observeVerdict(current.document, now, config, current.file);
     if (verdict.verdict === 'Healthy' || verdict.verdict === 'Degraded') return undefined;
     const described = describeChange(request, cluster, config);
     if (!described) return undefined;

@@ -1,12 +1,15 @@
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
+import type { CurrentVerdict } from '../probe-verdict.js';
 
 export interface ContextInput {
   request: AdmissionRequest;
   cluster: ClusterState;
   config: LeveeConfig;
   now: Date;
+  /** The probe verdict `serve` follows; absent in `levee audit`, which judges manifests, not the moment they are applied. */
+  verdict?: CurrentVerdict;
 }
 
 /** A kind of object a policy judges, with what `levee audit --cluster` needs to list it. */

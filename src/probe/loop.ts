@@ -4,7 +4,8 @@ import { hintFor } from './hints.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
 import type { ProbeId } from './settings.js';
-import type { ProbeContext, ProbeDefinition, ProbeOutcome, VerdictDocument } from './types.js';
+import type { VerdictDocument } from '../probe-verdict.js';
+import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
 import { initialState, reduceRun, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
 
 export interface ProbeLoopOptions {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROBE_IDS } from './settings.js';
-import { VERDICTS, type VerdictDocument } from './types.js';
+import { VERDICTS, type VerdictDocument } from '../probe-verdict.js';
 import type { Observation } from './verdict.js';
 
 /** Prometheus metrics of one `levee probe` process, served on its own endpoint's /metrics. */

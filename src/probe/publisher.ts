@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
-import type { VerdictDocument } from './types.js';
+import type { VerdictDocument } from '../probe-verdict.js';
 
 /** ProbeVerdict (**contract**): cluster-scoped `probeverdicts.levee.dev`, object `cluster`, `status.verdict`. */
 export const PROBE_VERDICT_API = 'levee.dev/v1alpha1';

@@ -12,7 +12,7 @@ import { ensureNamespace } from './probes/support.js';
 import { VerdictPublisher } from './publisher.js';
 import { PROBES } from './registry.js';
 import { startTriggers } from './triggers.js';
-import type { VerdictDocument } from './types.js';
+import type { VerdictDocument } from '../probe-verdict.js';
 import { writeVerdictFile } from './verdict-file.js';
 
 export interface ProbeOptions {

@@ -2,10 +2,6 @@ import type { LeveeConfig } from '../config.js';
 import type { ProbeId } from './settings.js';
 import type { KubeApi } from './kube-api.js';
 
-/** The three answers a verdict can give (contract: `status.verdict` of ProbeVerdict `cluster`). */
-export const VERDICTS = ['Healthy', 'Degraded', 'Unhealthy'] as const;
-export type Verdict = (typeof VERDICTS)[number];
-
 /** What one probe run found. A thrown error or a timeout becomes `ok: false` with the error's message. */
 export interface ProbeOutcome {
   ok: boolean;
@@ -39,39 +35,4 @@ export interface ProbeDefinition {
   /** Defaults to config.probe.timeoutSeconds. */
   timeoutSeconds?(config: LeveeConfig): number;
   run(context: ProbeContext): Promise<ProbeOutcome>;
-}
-
-export type ProbeStatus = 'Passing' | 'Failing' | 'Skipped';
-
-/** One probe's line in the verdict: its last outcome and its history, as hysteresis sees it. */
-export interface ProbeResult {
-  probe: ProbeId;
-  /** Passing/Failing after hysteresis; `lastOk` is the raw outcome of the last run. */
-  status: ProbeStatus;
-  critical: boolean;
-  lastOk: boolean;
-  latencyMs: number;
-  message: string;
-  hint?: string;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  /** When the probe turned Failing (after hysteresis); absent while it passes. */
-  failingSince?: string;
-  lastTransitionTime: string;
-  checkedAt: string;
-}
-
-/** The document `levee probe` writes to the verdict file and publishes as ProbeVerdict `cluster`. */
-export interface VerdictDocument {
-  verdict: Verdict;
-  /** When the cluster entered this verdict. */
-  since: string;
-  /** When this document was written: its age is what the gate checks for staleness. */
-  generatedAt: string;
-  reporter: string;
-  leader: boolean;
-  run: number;
-  /** Probes that are Failing after hysteresis, critical first. */
-  failing: ProbeId[];
-  probes: ProbeResult[];
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, unwatchFile, watchFile, wr
 import { basename, dirname, join } from 'node:path';
 import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { VERDICTS, type VerdictDocument } from './types.js';
+import { parseVerdictDocument, type CurrentVerdict, type VerdictDocument } from '../probe-verdict.js';
 
 /**
  * The verdict file `levee probe` writes and `levee serve` reads (a shared emptyDir in the
@@ -40,33 +40,6 @@ export function readVerdictFile(path: string): VerdictDocument {
   return parseVerdictDocument(text, path);
 }
 
-/** Checks the few fields the gate relies on; anything else in the document is informational. */
-export function parseVerdictDocument(text: string, source = 'verdict'): VerdictDocument {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new LeveeError('VERDICT_INVALID', `${source} is not JSON: ${(err as Error).message}`);
-  }
-  const document = parsed as Partial<VerdictDocument> | null;
-  if (!document || typeof document !== 'object') throw new LeveeError('VERDICT_INVALID', `${source} is not a JSON object`);
-  if (!(VERDICTS as readonly unknown[]).includes(document.verdict)) {
-    throw new LeveeError('VERDICT_INVALID', `${source} has no verdict (one of ${VERDICTS.join(', ')})`);
-  }
-  if (typeof document.generatedAt !== 'string' || Number.isNaN(Date.parse(document.generatedAt))) {
-    throw new LeveeError('VERDICT_INVALID', `${source} has no valid generatedAt time`);
-  }
-  if (!Array.isArray(document.probes)) throw new LeveeError('VERDICT_INVALID', `${source} has no probes list`);
-  return { ...document, failing: Array.isArray(document.failing) ? document.failing : [] } as VerdictDocument;
-}
-
-/** The verdict file as `serve` knows it: its path and the last good document read from it. */
-export class VerdictSource {
-  latest: VerdictDocument | undefined;
-
-  constructor(readonly path: string) {}
-}
-
 /**
  * Follows the verdict file: reads it now and whenever it changes (polling, which survives the
  * rename of every write and the symlink swaps of mounted volumes), and hands every good
@@ -89,4 +62,11 @@ export function watchVerdictFile(path: string, onVerdict: (document: VerdictDocu
   const onChange = (): void => load();
   watchFile(path, { interval: intervalMs, persistent: false }, onChange);
   return () => unwatchFile(path, onChange);
+}
+
+/** The verdict file as `serve` follows it: `current()` is the last good document read from it, for probe-gate. */
+export function followVerdictFile(path: string, logger: Logger, intervalMs = 1000): { current: () => CurrentVerdict; stop: () => void } {
+  let document: VerdictDocument | undefined;
+  const stop = watchVerdictFile(path, (next) => (document = next), logger, intervalMs);
+  return { current: () => ({ document, file: path }), stop };
 }

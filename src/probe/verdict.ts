@@ -1,5 +1,6 @@
 import type { ProbeId } from './settings.js';
-import type { ProbeOutcome, ProbeResult, Verdict, VerdictDocument } from './types.js';
+import type { ProbeResult, Verdict, VerdictDocument } from '../probe-verdict.js';
+import type { ProbeOutcome } from './types.js';
 
 /**
  * From raw probe outcomes to a verdict, with hysteresis: a probe counts as failing only

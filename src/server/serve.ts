@@ -10,7 +10,7 @@ import { parentStamper } from '../cluster/stamper.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
 import type { AdmissionRequest } from '../kube/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
-import { VerdictSource, watchVerdictFile } from '../probe/verdict-file.js';
+import { followVerdictFile } from '../probe/verdict-file.js';
 import { clusterOptionsFrom } from '../cluster/options.js';
 import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
@@ -62,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     selfUsername = await ownUsername(kubeconfig, logger);
   }
 
+  const verdicts = followVerdictFile(config.probe.verdictFile, logger);
   const metrics = new Metrics(() => cluster.stats(), () => cluster.freshness.ages());
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
   // One deps object for the app's lifetime: a reloaded bundle swaps `evaluator` in place.
@@ -76,6 +77,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     stampParent,
     ...(selfUsername ? { selfUsername } : {}),
     now: options.now ?? (() => new Date()),
+    verdict: verdicts.current,
     bodyLimitBytes: config.server.bodyLimitBytes,
   };
   const handler = createHandler(deps);
@@ -105,9 +107,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     },
   });
   const stopStalenessLog = logStaleness(cluster.freshness, config.server.staleAfterSeconds, logger);
-  const verdicts = new VerdictSource(config.probe.verdictFile);
-  cluster.probeVerdicts = verdicts;
-  const stopWatchingVerdict = watchVerdictFile(verdicts.path, (verdict) => (verdicts.latest = verdict), logger);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -126,7 +125,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       stopWatchingTls();
       stopWatchingBundle();
       stopStalenessLog();
-      stopWatchingVerdict();
+      verdicts.stop();
       stopInformers();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

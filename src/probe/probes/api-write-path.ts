@@ -1,6 +1,7 @@
 import { expectStatus } from '../kube-api.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from '../types.js';
-import { ensureNamespace, PROBE_LABEL, runSuffix, sweepStale } from './support.js';
+import { PROBE_LABEL } from '../../probe-verdict.js';
+import { ensureNamespace, runSuffix, sweepStale } from './support.js';
 
 /**
  * The API write path as a user walks it: create a ConfigMap in levee's namespace, update it,

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { PROBE_LABEL } from '../../probe-verdict.js';
 import { expectStatus, type KubeApi } from '../kube-api.js';
 
 /** Helpers the probes share: names, label selectors, clean-up of what an interrupted run left behind. */
-
-/** Every object a probe creates carries this label; probe-gate always lets such objects through. */
-export const PROBE_LABEL = 'levee.dev/probe';
 
 export function runSuffix(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;

@@ -1,7 +1,8 @@
 import type { KubeApi } from '../kube-api.js';
 import { expectStatus } from '../kube-api.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from '../types.js';
-import { ensureNamespace, pause, PROBE_LABEL, runSuffix, seconds, sweepStale } from './support.js';
+import { PROBE_LABEL } from '../../probe-verdict.js';
+import { ensureNamespace, pause, runSuffix, seconds, sweepStale } from './support.js';
 
 /**
  * A workload's whole life, as a deploy would live it: a one-replica Deployment and a Service

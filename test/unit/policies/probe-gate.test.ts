@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { toReplicaSetView } from '../../../src/cluster/views.js';
-import { VerdictSource } from '../../../src/probe/verdict-file.js';
 import { buildConfig } from '../../../src/config.js';
 import { probeGate, type ProbeGateContext } from '../../../src/policies/probe-gate.js';
-import type { VerdictDocument } from '../../../src/probe/types.js';
+import type { CurrentVerdict, VerdictDocument } from '../../../src/probe-verdict.js';
 import { admissionRequest, GVK, GVR } from '../../support/requests.js';
 
 const config = buildConfig();
@@ -37,16 +36,18 @@ function update(oldObject: KubeObject, object: KubeObject): AdmissionRequest {
   return admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'UPDATE', namespace: 'shop', name: 'web', object, oldObject });
 }
 
-/** A cluster as `serve` has it: with a verdict source, holding `verdict` if given. */
-function servedCluster(verdict?: VerdictDocument): ClusterState {
-  const cluster = new ClusterState();
-  cluster.probeVerdicts = new VerdictSource('/var/run/levee/verdict.json');
-  cluster.probeVerdicts.latest = verdict;
-  return cluster;
+/** What a policy is given in `serve`: the caches, and the verdict file with the document last read from it, if any. */
+interface Served {
+  cluster: ClusterState;
+  verdict?: CurrentVerdict;
 }
 
-function contextFor(request: AdmissionRequest, cluster = servedCluster()): ProbeGateContext | undefined {
-  return probeGate.buildContext({ request, cluster, config, now }) as ProbeGateContext | undefined;
+function served(document?: VerdictDocument): Served & { verdict: CurrentVerdict } {
+  return { cluster: new ClusterState(), verdict: { document, file: '/var/run/levee/verdict.json' } };
+}
+
+function contextFor(request: AdmissionRequest, { cluster, verdict }: Served = served()): ProbeGateContext | undefined {
+  return probeGate.buildContext({ request, cluster, config, now, verdict }) as ProbeGateContext | undefined;
 }
 
 const POD = { group: '', version: 'v1', kind: 'Pod' };
@@ -74,7 +75,8 @@ describe('policies/probe-gate context', () => {
     });
 
     it('recognises a rollback: the new template is one a ReplicaSet of this Deployment already has', () => {
-      const cluster = servedCluster();
+      const gate = served();
+      const { cluster } = gate;
       // As the Deployment controller writes it, and as the typed client lists it: pod-template-hash label, null timestamp.
       const oldTemplate = template('app:1') as { metadata: { labels: Record<string, string>; creationTimestamp?: unknown } };
       oldTemplate.metadata.labels = { ...oldTemplate.metadata.labels, 'pod-template-hash': '5d8f7c' };
@@ -84,12 +86,12 @@ describe('policies/probe-gate context', () => {
         metadata: { name: 'web-5d8f7c', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u', controller: true }] },
         spec: { template: oldTemplate },
       }));
-      assert.equal(contextFor(update(deployment('app:2'), deployment('app:1')), cluster)?.change, 'rollback');
-      assert.equal(contextFor(update(deployment('app:2'), deployment('app:3')), cluster)?.change, 'template', 'a new template is no rollback');
+      assert.equal(contextFor(update(deployment('app:2'), deployment('app:1')), gate)?.change, 'rollback');
+      assert.equal(contextFor(update(deployment('app:2'), deployment('app:3')), gate)?.change, 'template', 'a new template is no rollback');
       const other = deployment('app:1');
       other.metadata!.name = 'api';
       const otherRequest = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'UPDATE', namespace: 'shop', name: 'api', object: other, oldObject: deployment('app:2') });
-      assert.equal(contextFor(otherRequest, cluster)?.change, 'template', "another Deployment's history does not count");
+      assert.equal(contextFor(otherRequest, gate)?.change, 'template', "another Deployment's history does not count");
     });
 
     it('lets controllers create pods, but judges an operator changing a Deployment it owns', () => {
@@ -140,7 +142,7 @@ describe('policies/probe-gate context', () => {
     });
 
     it('passes a fresh verdict with its failing probes, their hints and since when', () => {
-      const context = contextFor(create, servedCluster(verdict(3)))!;
+      const context = contextFor(create, served(verdict(3)))!;
       assert.equal(context.verdict, 'Unhealthy');
       assert.equal(context.verdictAgeSeconds, 3);
       assert.equal(context.since, '2026-06-01T11:50:00.000Z');
@@ -148,16 +150,16 @@ describe('policies/probe-gate context', () => {
     });
 
     it('calls a verdict older than maxVerdictAgeSeconds Unknown (stale), and no verdict at all Unknown (missing)', () => {
-      const cluster = servedCluster(verdict(121));
-      const stale = contextFor(create, cluster)!;
+      const gate = served(verdict(121));
+      const stale = contextFor(create, gate)!;
       assert.equal(stale.verdict, 'Unknown');
       assert.equal(stale.unknownReason, 'stale');
       assert.equal(stale.verdictAgeSeconds, 121);
       assert.equal(stale.maxVerdictAgeSeconds, 120);
       assert.deepEqual(stale.failing, []);
-      cluster.probeVerdicts!.latest = verdict(120);
-      assert.equal(contextFor(create, cluster)!.verdict, 'Unhealthy', 'exactly the limit is still fresh');
-      const missing = contextFor(create, servedCluster())!;
+      gate.verdict.document = verdict(120);
+      assert.equal(contextFor(create, gate)!.verdict, 'Unhealthy', 'exactly the limit is still fresh');
+      const missing = contextFor(create, served())!;
       assert.equal(missing.verdict, 'Unknown');
       assert.equal(missing.unknownReason, 'missing');
       assert.equal(missing.verdictAgeSeconds, -1);
@@ -165,19 +167,19 @@ describe('policies/probe-gate context', () => {
     });
 
     it('has nothing to judge where there is no verdict source (levee audit)', () => {
-      assert.equal(contextFor(create, new ClusterState()), undefined);
+      assert.equal(contextFor(create, { cluster: new ClusterState() }), undefined);
     });
 
     it('has nothing to judge while the verdict is fresh and Healthy or Degraded: the gate is open', () => {
       for (const state of ['Healthy', 'Degraded'] as const) {
-        assert.equal(contextFor(create, servedCluster(verdict(5, { verdict: state, failing: [] }))), undefined);
+        assert.equal(contextFor(create, served(verdict(5, { verdict: state, failing: [] }))), undefined);
       }
     });
 
     it('follows a configured maximum age', () => {
-      const cluster = servedCluster(verdict(30, { verdict: 'Healthy', failing: [] }));
+      const { cluster, verdict: current } = served(verdict(30, { verdict: 'Healthy', failing: [] }));
       const strict = buildConfig({ policies: { 'probe-gate': { maxVerdictAgeSeconds: 10 } } });
-      const context = probeGate.buildContext({ request: create, cluster, config: strict, now }) as ProbeGateContext;
+      const context = probeGate.buildContext({ request: create, cluster, config: strict, now, verdict: current }) as ProbeGateContext;
       assert.equal(context.verdict, 'Unknown');
       assert.equal(context.unknownReason, 'stale');
     });

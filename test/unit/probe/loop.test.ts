@@ -5,7 +5,8 @@ import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop, type ProbeLoopOptions } from '../../../src/probe/loop.js';
-import type { ProbeDefinition, VerdictDocument } from '../../../src/probe/types.js';
+import type { VerdictDocument } from '../../../src/probe-verdict.js';
+import type { ProbeDefinition } from '../../../src/probe/types.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 const silent = createLogger('silent');

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../../src/logger.js';
-import type { VerdictDocument } from '../../../src/probe/types.js';
-import { parseVerdictDocument, readVerdictFile, watchVerdictFile, writeVerdictFile } from '../../../src/probe/verdict-file.js';
+import type { VerdictDocument } from '../../../src/probe-verdict.js';
+import { followVerdictFile, readVerdictFile, watchVerdictFile, writeVerdictFile } from '../../../src/probe/verdict-file.js';
 
 function document(verdict: VerdictDocument['verdict'], run: number, padding = 0): VerdictDocument {
   return {
@@ -65,11 +65,7 @@ describe('probe/verdict-file', () => {
     assert.equal(result.torn, 0, `${result.torn} of ${result.reads + result.torn} reads saw a partial file`);
   });
 
-  it('refuses documents without a verdict, a time or a probes list, naming what is missing', () => {
-    assert.throws(() => parseVerdictDocument('{"verdict":"Fine"}'), /no verdict/);
-    assert.throws(() => parseVerdictDocument('{"verdict":"Healthy","generatedAt":"yesterday"}'), /generatedAt/);
-    assert.throws(() => parseVerdictDocument('{"verdict":"Healthy","generatedAt":"2026-01-01T00:00:00Z"}'), /probes/);
-    assert.throws(() => parseVerdictDocument('{"verdict":'), /not JSON/);
+  it('names a verdict file it cannot read', () => {
     assert.throws(() => readVerdictFile(join(dir, 'absent.json')), /cannot read verdict file/);
   });
 
@@ -91,6 +87,20 @@ describe('probe/verdict-file', () => {
       assert.equal(JSON.parse(readFileSync(path, 'utf8')).run, 3);
     } finally {
       stop();
+    }
+  });
+
+  it('gives serve the current verdict: the last good document and the file, or no document yet', async () => {
+    const path = join(dir, 'verdict.json');
+    const followed = followVerdictFile(path, silent, 20);
+    try {
+      assert.deepEqual(followed.current(), { document: undefined, file: path });
+      writeVerdictFile(path, document('Unhealthy', 4));
+      await until(() => followed.current().document?.run === 4);
+      assert.equal(followed.current().document?.verdict, 'Unhealthy');
+      assert.equal(followed.current().file, path);
+    } finally {
+      followed.stop();
     }
   });
 });

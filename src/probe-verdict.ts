@@ -1,0 +1,75 @@
+import { LeveeError } from './errors.js';
+
+/**
+ * The probe verdict: the contract between `levee probe`, which writes it (the verdict file,
+ * ProbeVerdict `cluster`, `levee probe --once`), and probe-gate, which reads it in `serve`.
+ * Both sides import this module and nothing else of each other.
+ */
+
+/** The three answers a verdict can give (contract: `status.verdict` of ProbeVerdict `cluster`). */
+export const VERDICTS = ['Healthy', 'Degraded', 'Unhealthy'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Every object a probe creates carries this label; probe-gate lets such objects through in levee's namespace. */
+export const PROBE_LABEL = 'levee.dev/probe';
+
+export type ProbeStatus = 'Passing' | 'Failing' | 'Skipped';
+
+/** One probe's line in the verdict: its last outcome and its history, as hysteresis sees it. */
+export interface ProbeResult {
+  probe: string;
+  /** Passing/Failing after hysteresis; `lastOk` is the raw outcome of the last run. */
+  status: ProbeStatus;
+  critical: boolean;
+  lastOk: boolean;
+  latencyMs: number;
+  message: string;
+  hint?: string;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** When the probe turned Failing (after hysteresis); absent while it passes. */
+  failingSince?: string;
+  lastTransitionTime: string;
+  checkedAt: string;
+}
+
+/** The document `levee probe` writes to the verdict file and publishes as ProbeVerdict `cluster`. */
+export interface VerdictDocument {
+  verdict: Verdict;
+  /** When the cluster entered this verdict. */
+  since: string;
+  /** When this document was written: its age is what the gate checks for staleness. */
+  generatedAt: string;
+  reporter: string;
+  leader: boolean;
+  run: number;
+  /** Probes that are Failing after hysteresis, critical first. */
+  failing: string[];
+  probes: ProbeResult[];
+}
+
+/** The verdict as `serve` holds it for a decision: the last good document (none yet, or never) and the file it comes from. */
+export interface CurrentVerdict {
+  document: VerdictDocument | undefined;
+  file: string;
+}
+
+/** Checks the few fields the gate relies on; anything else in the document is informational. */
+export function parseVerdictDocument(text: string, source = 'verdict'): VerdictDocument {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new LeveeError('VERDICT_INVALID', `${source} is not JSON: ${(err as Error).message}`);
+  }
+  const document = parsed as Partial<VerdictDocument> | null;
+  if (!document || typeof document !== 'object') throw new LeveeError('VERDICT_INVALID', `${source} is not a JSON object`);
+  if (!(VERDICTS as readonly unknown[]).includes(document.verdict)) {
+    throw new LeveeError('VERDICT_INVALID', `${source} has no verdict (one of ${VERDICTS.join(', ')})`);
+  }
+  if (typeof document.generatedAt !== 'string' || Number.isNaN(Date.parse(document.generatedAt))) {
+    throw new LeveeError('VERDICT_INVALID', `${source} has no valid generatedAt time`);
+  }
+  if (!Array.isArray(document.probes)) throw new LeveeError('VERDICT_INVALID', `${source} has no probes list`);
+  return { ...document, failing: Array.isArray(document.failing) ? document.failing : [] } as VerdictDocument;
+}
