@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
-import { repoRoot, say, toolPath } from './lib/run.mjs';
+import { onPinnedNode, repoRoot, say, toolPath } from './lib/run.mjs';
 
 /** Newest modification time under `dir` of files ending in one of `suffixes`. */
 function newest(dir, suffixes) {
@@ -32,6 +32,7 @@ export function buildIfStale() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
+    await onPinnedNode();
     buildIfStale();
     const { runBench } = await import('../bench/run.mjs');
     const nodeFlags = process.argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length);

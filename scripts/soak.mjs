@@ -4,7 +4,7 @@
 //   npm run soak -- --seconds 60      shorter (or LEVEE_SOAK_SECONDS=60)
 import { parseArgs } from 'node:util';
 import { buildIfStale } from './bench.mjs';
-import { say } from './lib/run.mjs';
+import { onPinnedNode, say } from './lib/run.mjs';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' } }, allowPositionals: true });
 const seconds = Number(values.seconds ?? process.env.LEVEE_SOAK_SECONDS ?? 300);
@@ -13,6 +13,7 @@ if (!Number.isFinite(seconds) || seconds < 10) {
   process.exit(2);
 }
 try {
+  await onPinnedNode();
   buildIfStale();
   const { runSoak } = await import('../bench/soak.mjs');
   process.exitCode = (await runSoak({ seconds })) ? 0 : 1;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { build } from './build.mjs';
 import { clusterUp } from './cluster.mjs';
 import { applyCrds } from './lib/crds.mjs';
-import { capture, ensureCommands, repoRoot, say } from './lib/run.mjs';
+import { capture, ensureCommands, onPinnedNode, repoRoot, say } from './lib/run.mjs';
 
 const PORT = 8443;
 const certsDir = join(repoRoot, 'certs');
@@ -29,6 +29,7 @@ function ready(ca) {
 
 async function main() {
   const started = Date.now();
+  await onPinnedNode();
   ensureCommands({ openssl: 'openssl' });
   build();
   // Imported only now: on a fresh clone build() has just installed the npm dependencies.

@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
-import { repoRoot, say } from './lib/run.mjs';
+import { onPinnedNode, repoRoot, say } from './lib/run.mjs';
 
 const LAYERS = ['unit', 'policies', 'server', 'e2e'];
 
@@ -36,6 +36,7 @@ async function main() {
   }
   const layers = requested.length > 0 ? LAYERS.filter((layer) => requested.includes(layer)) : LAYERS;
   try {
+    await onPinnedNode();
     build();
   } catch (err) {
     say(`build failed: ${err.message}`);

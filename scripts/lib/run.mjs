@@ -1,7 +1,8 @@
 // Small process helpers shared by levee's scripts.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,11 +31,47 @@ function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Installs the npm dependencies when node_modules is missing or older than the lockfile. */
+/** The Node.js release package.json pins (devDependency `node`: official binaries from the npm registry). */
+export function pinnedNode() {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const version = pkg.devDependencies?.node;
+  return { version, path: join(repoRoot, 'node_modules', 'node', 'bin', 'node') };
+}
+
+function installedNodeVersion() {
+  try {
+    return JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'node', 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Installs the npm dependencies when node_modules is missing or lacks the pinned Node.js. */
 export function ensureNodeModules() {
-  if (existsSync(join(repoRoot, 'node_modules', '.package-lock.json'))) return;
-  say('installing npm dependencies (npm ci)...');
+  const installed = existsSync(join(repoRoot, 'node_modules', '.package-lock.json'));
+  if (installed && installedNodeVersion() === pinnedNode().version) return;
+  say(installed ? `node_modules lacks the pinned Node.js ${pinnedNode().version}; reinstalling (npm ci)...` : 'installing npm dependencies (npm ci)...');
   run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+/**
+ * levee runs and is tested on the Node.js LTS that package.json pins. npm scripts find it
+ * first on PATH (node_modules/.bin); a script started otherwise (the first `npm test` of a
+ * fresh clone, before node_modules existed, or `node scripts/...` by hand on an older Node)
+ * installs it and restarts itself on it, passing signals on. Resolves only on the pinned Node.
+ */
+export async function onPinnedNode() {
+  ensureNodeModules();
+  const { version, path } = pinnedNode();
+  if (process.versions.node === version) return;
+  if (!existsSync(path)) throw new Error(`the pinned Node.js ${version} is missing at ${path}; run npm ci`);
+  say(`running on the pinned Node.js ${version} from node_modules (this shell's is ${process.version})`);
+  // node_modules/.bin first on PATH, as npm scripts have it, so children that look up `node` get it too.
+  const env = { ...process.env, PATH: [join(repoRoot, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(delimiter) };
+  const child = spawn(path, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? 128 + (constants.signals[signal] ?? 0))));
+  process.exit(code);
 }
 
 /** Installs Debian packages for missing commands; levee's scripts need only a few. */

@@ -20,9 +20,15 @@ const IMAGE_USER = 10001;
 const PORT = 18643;
 // What the opa stage leaves at this path is the pinned opa tools/build.sh builds.
 const OPA_IN_IMAGE = '/usr/local/bin/opa';
+// The build stage's node (its base image's) is the release package.json pins, whose official
+// binary npm ci puts in node_modules: the test checks the tags agree and runs that binary.
+const NODE_IN_IMAGE = '/usr/local/bin/node';
+const pinnedNode = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node!;
 
 interface Stage {
   name: string;
+  /** The FROM image, e.g. node:24.21.0-bookworm-slim. */
+  image: string;
   /** COPY and RUN instructions, in order; `from` is a COPY's --from stage. */
   steps: Array<{ op: 'COPY'; from?: string; sources: string[]; destination: string } | { op: 'RUN'; command: string }>;
   user: string;
@@ -31,9 +37,9 @@ interface Stage {
 function stagesOf(dockerfile: string): Stage[] {
   const stages: Stage[] = [];
   for (const line of dockerfile.split('\n')) {
-    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(line);
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
     if (from) {
-      stages.push({ name: from[1] ?? 'final', steps: [], user: '' });
+      stages.push({ name: from[2] ?? 'final', image: from[1]!, steps: [], user: '' });
       continue;
     }
     const stage = stages[stages.length - 1];
@@ -63,9 +69,12 @@ function run(command: string, cwd: string): void {
   assert.equal(result.status, 0, `${command}: ${result.stderr}`);
 }
 
+/** The image's own node, as its ENTRYPOINT finds it on PATH. */
+const nodeOf = (app: string): string => join(app, NODE_IN_IMAGE);
+
 function levee(app: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(app, 'bin/levee.js'), ...args], { cwd: app, uid: IMAGE_USER, gid: IMAGE_USER, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' } }, (err, stdout, stderr) =>
+    execFile(nodeOf(app), [join(app, 'bin/levee.js'), ...args], { cwd: app, uid: IMAGE_USER, gid: IMAGE_USER, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' } }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -76,11 +85,12 @@ describe('e2e: the image, built stage by stage from the Dockerfile without a con
   let work = '';
   let app = '';
   let server: ChildProcess | undefined;
+  let stages: Stage[] = [];
 
   before(function () {
     this.timeout(600_000);
     assert.equal(process.getuid?.(), 0, 'running commands as the image user (10001) needs root');
-    const stages = stagesOf(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
+    stages = stagesOf(readFileSync(join(repo, 'Dockerfile'), 'utf8'));
     const build = stages.find((stage) => stage.name === 'build');
     const final = stages[stages.length - 1];
     assert.ok(build && final && final !== build, 'a build stage and a final stage');
@@ -103,13 +113,40 @@ describe('e2e: the image, built stage by stage from the Dockerfile without a con
     for (const step of final.steps) {
       assert.equal(step.op, 'COPY', 'the final stage only copies');
       if (step.op !== 'COPY') continue;
-      for (const source of step.sources) copyInto(step.from === 'build' ? join(src, source.replace(/^\/src\//, '')) : join(repo, source), app, step.destination);
+      for (const source of step.sources) copyInto(stageFile(step.from, source, src), app, step.destination);
     }
   });
+
+  /** Where a final-stage COPY source is in the replay: the build stage's /src, its base image's node, or the repository. */
+  function stageFile(from: string | undefined, source: string, src: string): string {
+    if (from !== 'build') return join(repo, source);
+    if (source === NODE_IN_IMAGE) return join(repo, 'node_modules/node/bin/node');
+    assert.match(source, /^\/src\//, `the final stage copies only /src and node from the build stage: ${source}`);
+    return join(src, source.replace(/^\/src\//, ''));
+  }
 
   after(() => {
     server?.kill('SIGKILL');
     if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('pins every base image to an exact release, Node.js to the LTS the tests run on', () => {
+    for (const stage of stages) assert.match(stage.image, /^[a-z]+:(\d+\.\d+\.\d+|bookworm-\d{8})(-[a-z]+)*$/, `${stage.name}: ${stage.image} is not an exact release`);
+    const build = stages.find((stage) => stage.name === 'build')!;
+    assert.equal(/^node:([\d.]+)-/.exec(build.image)?.[1], pinnedNode, 'the build stage runs the Node.js package.json pins');
+    assert.equal(process.versions.node, pinnedNode, 'the tests themselves run on it');
+    assert.ok(Number(pinnedNode.split('.')[0]) >= 22 && Number(pinnedNode.split('.')[0]) % 2 === 0, `${pinnedNode} is an LTS line`);
+  });
+
+  it('runs the pinned Node.js without npm, npx, corepack or yarn in the final stage', async () => {
+    const final = stages[stages.length - 1]!;
+    assert.doesNotMatch(final.image, /^node:/, 'a node base image brings npm, npx, corepack and yarn');
+    const version = await new Promise<string>((resolve, reject) =>
+      execFile(nodeOf(app), ['--version'], (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+    );
+    assert.equal(version, `v${pinnedNode}`);
+    for (const tool of ['npm', 'npx', 'corepack', 'yarn']) assert.equal(existsSync(join(app, 'usr/local/bin', tool)), false, tool);
+    assert.equal(existsSync(join(app, 'node_modules/npm')), false);
   });
 
   it('the final stage carries no dev dependencies and no sources', () => {
@@ -147,7 +184,7 @@ describe('e2e: the image, built stage by stage from the Dockerfile without a con
     );
     chmodSync(kubeconfig, 0o644);
     const args = ['serve', '--port', String(PORT), '--host', '127.0.0.1', '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', join(work, 'verdict.json')];
-    server = spawn(process.execPath, [join(app, 'bin/levee.js'), ...args], { cwd: app, uid: IMAGE_USER, gid: IMAGE_USER, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' }, stdio: 'ignore' });
+    server = spawn(nodeOf(app), [join(app, 'bin/levee.js'), ...args], { cwd: app, uid: IMAGE_USER, gid: IMAGE_USER, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' }, stdio: 'ignore' });
     const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
     await eventually('levee serve to answer /healthz', async () => {
       const health = await call(PORT, ca, { method: 'GET', path: '/healthz' }).catch((err: Error) => ({ status: 0, text: err.message }));
