@@ -33,6 +33,7 @@ interface CertsFlags {
   ip: string[];
   out: string;
   days: number;
+  client?: string;
 }
 
 /** Errors that mean "you asked wrongly or gave broken input": exit 2, as `levee audit` documents. */
@@ -146,12 +147,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--ip <address>', 'IP address for the certificate (repeatable)', collect, [])
     .option('--out <dir>', 'directory for ca.crt, tls.crt, tls.key', 'certs')
     .option('--days <days>', 'validity in days', integer, 365)
+    .option('--client <name>', 'also a client certificate with this common name (client.crt, client.key), for the API server to present to levee')
     .action(async (flags: CertsFlags) => {
-      // Loaded on demand: the certificate library is heavy and `serve` never needs it.
       const { generateCerts, writeCerts } = await import('./certs/generate.js');
-      const certs = await generateCerts({ dnsNames: flags.dns, ipAddresses: flags.ip, validDays: flags.days });
+      const certs = await generateCerts({ dnsNames: flags.dns, ipAddresses: flags.ip, validDays: flags.days, ...(flags.client !== undefined ? { clientName: flags.client } : {}) });
       const files = writeCerts(flags.out, certs);
-      process.stderr.write(`levee: wrote ${files.caFile}, ${files.certFile}, ${files.keyFile}\n`);
+      const written = [files.caFile, files.certFile, files.keyFile, files.clientCertFile, files.clientKeyFile].filter(Boolean);
+      process.stderr.write(`levee: wrote ${written.join(', ')}\n`);
       process.stdout.write(`${certs.caBundle}\n`);
     });
 

@@ -1,13 +1,9 @@
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 import { LeveeError } from '../errors.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+import { issueCertificate } from './x509.js';
 
 export interface GeneratedCerts {
   caCert: string;
@@ -15,86 +11,103 @@ export interface GeneratedCerts {
   serverKey: string;
   /** base64 of the CA certificate PEM: the webhook configuration's `caBundle`. */
   caBundle: string;
+  /** A client certificate from the same CA, for the API server's admission kubeconfig (mTLS). */
+  clientCert?: string;
+  clientKey?: string;
 }
 
 export interface CertRequest {
   dnsNames: string[];
   ipAddresses: string[];
   validDays: number;
+  /** Also make a client certificate with this common name. */
+  clientName?: string;
 }
 
-/** A dev CA and a serving certificate signed by it, for the dev overlay and tests. */
-export async function generateCerts({ dnsNames, ipAddresses, validDays }: CertRequest): Promise<GeneratedCerts> {
+/** A dev CA, a serving certificate signed by it and optionally a client certificate, all ECDSA P-256. */
+export async function generateCerts({ dnsNames, ipAddresses, validDays, clientName }: CertRequest): Promise<GeneratedCerts> {
   if (dnsNames.length + ipAddresses.length === 0) {
     throw new LeveeError('CERTS_INVALID_ARGUMENT', 'give at least one --dns name or --ip address for the serving certificate');
   }
   for (const ip of ipAddresses) {
-    if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(ip) && !ip.includes(':')) throw new LeveeError('CERTS_INVALID_ARGUMENT', `not an IP address: ${ip}`);
+    if (isIP(ip) === 0) throw new LeveeError('CERTS_INVALID_ARGUMENT', `not an IP address: ${ip}`);
   }
   if (!Number.isInteger(validDays) || validDays < 1) throw new LeveeError('CERTS_INVALID_ARGUMENT', `--days must be a positive whole number, got ${validDays}`);
+  if (clientName !== undefined && clientName.trim() === '') throw new LeveeError('CERTS_INVALID_ARGUMENT', '--client needs a common name');
 
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + validDays * 86_400_000);
-  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: 'CN=levee dev CA',
+  const caKeys = newKeyPair();
+  const ca = issueCertificate({ commonName: 'levee dev CA', role: 'ca', publicKey: caKeys.publicKey, selfSigningKey: caKeys.privateKey, notBefore, notAfter });
+  const issuer = { name: ca.name, privateKey: caKeys.privateKey, keyId: ca.keyId };
+
+  const serverKeys = newKeyPair();
+  const server = issueCertificate({
+    commonName: dnsNames[0] ?? ipAddresses[0]!,
+    role: 'server',
+    publicKey: serverKeys.publicKey,
+    issuer,
     notBefore,
     notAfter,
-    keys: caKeys as CryptoKeyPair,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey as CryptoKey),
-    ],
+    dnsNames,
+    ipAddresses,
   });
-
-  const serverKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const names = [
-    ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
-    ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
-  ];
-  const server = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${dnsNames[0] ?? ipAddresses[0]}`,
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    signingKey: caKeys.privateKey as CryptoKey,
-    publicKey: serverKeys.publicKey as CryptoKey,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
-    ],
-  });
-
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', serverKeys.privateKey as CryptoKey);
-  const caCert = ca.toString('pem') + '\n';
-  return {
-    caCert,
-    serverCert: server.toString('pem') + '\n' + caCert,
-    serverKey: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
-    caBundle: Buffer.from(caCert).toString('base64'),
+  const certs: GeneratedCerts = {
+    caCert: ca.pem,
+    serverCert: server.pem + ca.pem,
+    serverKey: pkcs8(serverKeys.privateKey),
+    caBundle: Buffer.from(ca.pem).toString('base64'),
   };
+  if (clientName !== undefined) {
+    const clientKeys = newKeyPair();
+    const client = issueCertificate({ commonName: clientName, role: 'client', publicKey: clientKeys.publicKey, issuer, notBefore, notAfter });
+    certs.clientCert = client.pem + ca.pem;
+    certs.clientKey = pkcs8(clientKeys.privateKey);
+  }
+  return certs;
 }
 
-/** Writes ca.crt, tls.crt (leaf + CA) and tls.key (mode 0600) into `dir`. */
-export function writeCerts(dir: string, certs: GeneratedCerts): { caFile: string; certFile: string; keyFile: string } {
+export interface CertFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+}
+
+/** Writes ca.crt, tls.crt (leaf + CA), tls.key and, when made, client.crt and client.key into `dir`. */
+export function writeCerts(dir: string, certs: GeneratedCerts): CertFiles {
   mkdirSync(dir, { recursive: true });
-  const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  const files: CertFiles = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
   writeFileSync(files.caFile, certs.caCert);
-  writeFileSync(files.keyFile, certs.serverKey, { mode: 0o600 });
+  writeKeyFile(files.keyFile, certs.serverKey);
   writeFileSync(files.certFile, certs.serverCert);
+  if (certs.clientCert && certs.clientKey) {
+    files.clientCertFile = join(dir, 'client.crt');
+    files.clientKeyFile = join(dir, 'client.key');
+    writeKeyFile(files.clientKeyFile, certs.clientKey);
+    writeFileSync(files.clientCertFile, certs.clientCert);
+  }
   return files;
 }
 
-function randomSerial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = bytes[0]! & 0x7f;
-  return Buffer.from(bytes).toString('hex');
+/**
+ * A private key is readable by its owner only, also when a file was there before: open()'s
+ * mode applies only to a file it creates, so the key goes to a new 0600 file that replaces
+ * the old one (and a symlink in its place, rather than whatever it points at).
+ */
+function writeKeyFile(path: string, content: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  rmSync(temporary, { force: true });
+  writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
+}
+
+function newKeyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+}
+
+function pkcs8(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

@@ -152,6 +152,8 @@ describe('e2e: the image, built stage by stage from the Dockerfile without a con
   it('the final stage carries no dev dependencies and no sources', () => {
     assert.equal(existsSync(join(app, 'node_modules/mocha')), false, 'mocha was pruned');
     assert.equal(existsSync(join(app, 'node_modules/typescript')), false, 'typescript was pruned');
+    // `levee certs` writes certificates with node:crypto: no X.509 library and its decorators runtime.
+    for (const unneeded of ['@peculiar/x509', 'tsyringe', 'reflect-metadata']) assert.equal(existsSync(join(app, 'node_modules', unneeded)), false, unneeded);
     assert.equal(existsSync(join(app, 'src')), false);
     assert.equal(existsSync(join(app, 'test')), false);
     assert.ok(existsSync(join(app, 'dist/policies/bundle.tar.gz')));
