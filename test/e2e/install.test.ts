@@ -15,6 +15,30 @@ interface Manifest {
   metadata: { name: string; namespace?: string };
 }
 
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type: string };
+}
+interface Container {
+  name: string;
+  ports?: Array<{ name: string; containerPort: number }>;
+  securityContext?: SecurityContext;
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+}
+interface PodSpec {
+  serviceAccountName: string;
+  automountServiceAccountToken?: boolean;
+  securityContext: SecurityContext;
+  containers: Container[];
+  volumes: Array<{ name: string; secret?: { secretName: string; items?: Array<{ key: string; path: string }> }; emptyDir?: object }>;
+}
+
 async function renderBase(): Promise<Manifest[]> {
   const rendered = await kubectl(['kustomize', 'manifests/base']);
   assert.equal(rendered.code, 0, rendered.stderr);
@@ -46,7 +70,7 @@ describe('e2e: the production install (manifests/base)', function () {
     for (const part of [
       'Namespace/levee-system', 'ServiceAccount/levee', 'ClusterRole/levee', 'ClusterRoleBinding/levee', 'Role/levee-probe',
       'ClusterRole/levee-override', 'CustomResourceDefinition/probeverdicts.levee.dev', 'Deployment/levee', 'Service/levee',
-      'PodDisruptionBudget/levee', 'ValidatingWebhookConfiguration/levee', 'MutatingWebhookConfiguration/levee',
+      'PodDisruptionBudget/levee', 'NetworkPolicy/levee', 'ValidatingWebhookConfiguration/levee', 'MutatingWebhookConfiguration/levee',
     ]) {
       assert.ok(kinds.has(part), `manifests/base lacks ${part}`);
     }
@@ -70,15 +94,72 @@ describe('e2e: the production install (manifests/base)', function () {
     assert.equal(new Set(nodes).size, nodes.length, `anti-affinity should spread the replicas: ${pods.stdout}`);
   });
 
-  it('runs both containers non-root, read-only, without privilege escalation', async () => {
-    const result = await kubectl(['get', 'deployment', 'levee', '-n', 'levee-system', '-o', 'json']);
-    const spec = (JSON.parse(result.stdout) as { spec: { template: { spec: { securityContext: { runAsNonRoot: boolean }; containers: Array<{ name: string; securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean } }> } } } }).spec.template.spec;
-    assert.equal(spec.securityContext.runAsNonRoot, true);
-    assert.deepEqual(spec.containers.map((c) => c.name), ['serve', 'probe']);
-    for (const container of spec.containers) {
-      assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-      assert.equal(container.securityContext.allowPrivilegeEscalation, false);
-    }
+  describe('the pod, as the API server stored it', () => {
+    let pod: PodSpec;
+    const container = (name: string): Container => pod.containers.find((c) => c.name === name)!;
+    before(async () => {
+      const result = await kubectl(['get', 'deployment', 'levee', '-n', 'levee-system', '-o', 'json']);
+      pod = (JSON.parse(result.stdout) as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+    });
+
+    it('runs both containers non-root, read-only, with no capability, no privilege escalation and the runtime seccomp profile', () => {
+      assert.deepEqual(pod.containers.map((c) => c.name), ['serve', 'probe']);
+      for (const c of pod.containers) {
+        // A container's own securityContext overrides the pod's: check what takes effect.
+        const effective = { ...pod.securityContext, ...c.securityContext };
+        assert.equal(effective.runAsNonRoot, true, c.name);
+        assert.ok((effective.runAsUser ?? 0) > 0, `${c.name} runs as a non-zero uid`);
+        assert.notEqual(effective.privileged, true, c.name);
+        assert.equal(effective.readOnlyRootFilesystem, true, c.name);
+        assert.equal(effective.allowPrivilegeEscalation, false, c.name);
+        assert.deepEqual(effective.capabilities?.drop, ['ALL'], c.name);
+        assert.equal(effective.capabilities?.add, undefined, c.name);
+        assert.equal(effective.seccompProfile?.type, 'RuntimeDefault', c.name);
+      }
+    });
+
+    it('gives the probe container the serving certificate but never its key', () => {
+      for (const mount of container('probe').volumeMounts) {
+        const volume = pod.volumes.find((v) => v.name === mount.name)!;
+        if (!volume.secret) continue;
+        assert.ok(volume.secret.items, `${mount.name} mounts all of Secret ${volume.secret.secretName}`);
+        assert.deepEqual(volume.secret.items.map((item) => item.key), ['tls.crt']);
+      }
+      assert.ok(container('serve').volumeMounts.some((m) => pod.volumes.find((v) => v.name === m.name)?.secret?.secretName === 'levee-tls' && m.mountPath === '/etc/levee/tls'));
+    });
+
+    it('lets serve only read the verdict the probe writes', () => {
+      const verdictVolume = pod.volumes.find((v) => v.emptyDir)!.name;
+      assert.equal(container('serve').volumeMounts.find((m) => m.name === verdictVolume)?.readOnly, true);
+      assert.notEqual(container('probe').volumeMounts.find((m) => m.name === verdictVolume)?.readOnly, true);
+    });
+
+    it('restarts a stalled probe loop: a liveness probe on the probe\'s /healthz, which listens on the pod address', () => {
+      const probe = container('probe');
+      assert.equal(probe.livenessProbe?.httpGet?.path, '/healthz');
+      const port = probe.ports?.find((p) => p.name === probe.livenessProbe?.httpGet?.port || p.containerPort === probe.livenessProbe?.httpGet?.port);
+      assert.ok(port, 'the liveness probe names a port of the probe container');
+      const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'levee-config') as unknown as { data: Record<string, string> };
+      const probeSettings = (parseAllDocuments(config.data['config.yaml']!)[0]!.toJSON() as { probe?: { httpHost?: string; httpPort?: number } }).probe;
+      assert.equal(probeSettings?.httpHost, '0.0.0.0', 'the kubelet probes the pod address, not loopback');
+      assert.equal(probeSettings?.httpPort ?? 8081, port.containerPort);
+    });
+
+    it('mounts the ServiceAccount token into levee\'s pod only: the ServiceAccount does not automount it', async () => {
+      assert.equal(pod.automountServiceAccountToken, true);
+      const account = JSON.parse((await kubectl(['get', 'serviceaccount', pod.serviceAccountName, '-n', 'levee-system', '-o', 'json'])).stdout) as { automountServiceAccountToken?: boolean };
+      assert.equal(account.automountServiceAccountToken, false);
+    });
+  });
+
+  it('ships a NetworkPolicy that admits only the webhook port to levee\'s pods', async () => {
+    const policy = JSON.parse((await kubectl(['get', 'networkpolicy', 'levee', '-n', 'levee-system', '-o', 'json'])).stdout) as {
+      spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ ports?: Array<{ port: string | number }> }> };
+    };
+    const selected = await kubectl(['get', 'pods', '-n', 'levee-system', '-l', Object.entries(policy.spec.podSelector.matchLabels).map(([k, v]) => `${k}=${v}`).join(','), '-o', 'name']);
+    assert.equal(selected.stdout.trim().split('\n').filter(Boolean).length, 2, 'it selects both levee pods');
+    assert.ok(policy.spec.policyTypes.includes('Ingress'));
+    assert.deepEqual(policy.spec.ingress.flatMap((rule) => rule.ports?.map((p) => p.port) ?? ['every port']), ['https']);
   });
 
   it('gives the levee ServiceAccount what the caches and overrides need, and no more', async () => {
