@@ -1,0 +1,3 @@
+module levee.dev/tools/modzip
+
+go 1.26.0
