@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { build } from './build.mjs';
 import { onPinnedNode, repoRoot, say } from './lib/run.mjs';
 
-const LAYERS = ['unit', 'policies', 'server', 'e2e'];
+const LAYERS = ['unit', 'policies', 'server', 'upstream', 'e2e'];
 
 function testFiles(dir) {
   let files = [];
