@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   audit,
   ensureTrees,
@@ -99,6 +100,16 @@ describe('upstream corpus: the index', () => {
       if (pseudo) assert.equal(entry.commit, pseudo[1], `${key}: the commit of ${entry.version}`);
       else assert.ok(entry.tag?.endsWith(entry.version), `${key}: tag of ${entry.version}`);
     }
+  });
+
+  it('refuses a module whose hash differs from its pin, and leaves the cached tree alone', async () => {
+    const script = (await import(pathToFileURL(join(process.cwd(), 'scripts', 'upstream.mjs')).href)) as {
+      ensureUpstream(options: { index: { modules: Record<string, unknown> } }): Record<string, string>;
+    };
+    const podinfo = index.modules.podinfo!;
+    const tampered = { modules: { podinfo: { ...podinfo, sum: 'h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' } } };
+    assert.throws(() => script.ensureUpstream({ index: tampered }), /hash h1:\S+ differs from the pinned h1:AAAA/);
+    assert.deepEqual(script.ensureUpstream({ index: { modules: { podinfo } } }), { podinfo: trees.podinfo });
   });
 
   it('names only sets, units and modules that exist', () => {
