@@ -11,6 +11,7 @@ import {
   loadIndex,
   materialize,
   readJson,
+  removeScratchDirs,
   scratchDir,
   unitId,
   unitsOf,
@@ -89,6 +90,8 @@ function unmet(outcome: AuditOutcome, expect: Expectation): string[] {
   }
   return problems;
 }
+
+after(removeScratchDirs);
 
 describe('upstream corpus: the index', () => {
   it('pins every module by version and go.sum hash, with its repository and a tag or the commit of its pseudo-version', () => {

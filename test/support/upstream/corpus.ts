@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { substitute } from './substitute.js';
@@ -132,8 +132,17 @@ export function unitText(unit: Unit, variables: Readonly<Record<string, string>>
     .join('\n---\n');
 }
 
+const scratchDirs: string[] = [];
+
 export function scratchDir(): string {
-  return mkdtempSync(join(tmpdir(), 'levee-upstream-'));
+  const dir = mkdtempSync(join(tmpdir(), 'levee-upstream-'));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** Removes every folder scratchDir() made in this process. */
+export function removeScratchDirs(): void {
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface FindingRef {

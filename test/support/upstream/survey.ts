@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { audit, ensureTrees, findingKey, inParallel, loadIndex, materialize, scratchDir, unitId, unitsOf, type Unit } from './corpus.js';
+import { audit, ensureTrees, findingKey, inParallel, loadIndex, materialize, removeScratchDirs, scratchDir, unitId, unitsOf, type Unit } from './corpus.js';
 
 /**
  * Audits every unit of the corpus and prints what levee found, for the people who change rules:
@@ -21,6 +21,7 @@ const results = await inParallel(units, async (unit) => {
   const outcome = await audit(dir);
   return { unit: unitId(unit), code: outcome.code, objects: outcome.objects, judged: outcome.judged, stderr: outcome.stderr.trim(), findings: outcome.findings.map(findingKey), messages: outcome.findings.map((f) => f.message) };
 });
+removeScratchDirs();
 const out = process.argv[2];
 if (out) writeFileSync(out, JSON.stringify(results, null, 2));
 for (const result of results) {
