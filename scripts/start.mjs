@@ -44,11 +44,13 @@ async function main() {
   const ca = readFileSync(join(certsDir, 'ca.crt'), 'utf8');
   const caBundle = Buffer.from(ca).toString('base64');
 
-  say(`starting levee serve on https://127.0.0.1:${PORT}...`);
+  say(`starting levee serve on https://127.0.0.1:${PORT} (reviews only from the API server's client certificate)...`);
   const levee = spawn(
     process.execPath,
     ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(PORT), '--kubeconfig', cluster.kubeconfig,
-      '--tls-cert', join(certsDir, 'tls.crt'), '--tls-key', join(certsDir, 'tls.key'), '--verdict-file', verdictFile],
+      '--tls-cert', join(certsDir, 'tls.crt'), '--tls-key', join(certsDir, 'tls.key'), '--verdict-file', verdictFile,
+      // Reviews only from the API server: the client certificate its admission configuration presents.
+      '--client-ca', cluster.webhookClientCA, '--client-name', cluster.webhookClientName],
     { cwd: repoRoot, stdio: 'inherit' },
   );
   say('starting levee probe (verdict in .levee/verdict.json, on-demand runs: POST http://127.0.0.1:8081/run)...');

@@ -13,6 +13,8 @@ interface ServeFlags {
   host?: string;
   tlsCert?: string;
   tlsKey?: string;
+  clientCa?: string;
+  clientName: string[];
   bundle?: string;
   logLevel?: string;
   verdictFile?: string;
@@ -63,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--host <address>', 'address to listen on (default 0.0.0.0)')
     .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes')
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes')
+    .option('--client-ca <file>', 'mTLS: answer reviews only from client certificates this CA bundle (PEM) signed, e.g. the API server\'s')
+    .option('--client-name <name>', 'mTLS: the client certificate\'s CN or DNS/URI SAN must be this (repeatable)', collect, [])
     .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .option('--verdict-file <file>', 'probe verdict written by `levee probe` (default /var/run/levee/verdict.json)')
@@ -75,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
           ...(flags.host ? { host: flags.host } : {}),
           ...(flags.tlsCert ? { tlsCertFile: flags.tlsCert } : {}),
           ...(flags.tlsKey ? { tlsKeyFile: flags.tlsKey } : {}),
+          ...(flags.clientCa ? { clientCAFile: flags.clientCa } : {}),
+          ...(flags.clientName.length > 0 ? { clientNames: flags.clientName } : {}),
         },
         ...(flags.bundle ? { bundlePath: flags.bundle } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),

@@ -73,6 +73,13 @@ const schema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8443),
       tlsCertFile: z.string().default('certs/tls.crt'),
       tlsKeyFile: z.string().default('certs/tls.key'),
+      /**
+       * mTLS: a CA bundle (PEM); when set, /validate and /mutate answer only clients presenting a
+       * certificate it signed (the API server, through its admission configuration).
+       */
+      clientCAFile: z.string().min(1).optional(),
+      /** With clientCAFile: the client certificate's CN or a DNS/URI SAN must be one of these; empty allows any it signed. */
+      clientNames: z.array(z.string().min(1)).default([]),
       /** A review carries object and oldObject, each up to etcd's 1.5 MiB; controller-runtime allows 7 MiB. */
       bodyLimitBytes: z.number().int().min(1024).default(7 * 1024 * 1024),
       /** Above the API server's 90 s idle timeout, so its pooled connections are not torn down. */
@@ -88,6 +95,7 @@ const schema = z.strictObject({
       port: 8443,
       tlsCertFile: 'certs/tls.crt',
       tlsKeyFile: 'certs/tls.key',
+      clientNames: [],
       bodyLimitBytes: 7 * 1024 * 1024,
       keepAliveTimeoutMs: 95_000,
       requestTimeoutMs: 10_000,

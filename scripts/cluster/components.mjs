@@ -69,6 +69,8 @@ export function componentCommands(paths, pki, ports, bins) {
         `--client-ca-file=${pki.caCert}`,
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction',
+        // The client certificate it presents to webhooks (admission.mjs).
+        `--admission-control-config-file=${paths.admissionConfig}`,
         '--allow-privileged=true',
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

@@ -2,6 +2,7 @@
 // listens on (LEVEE_CLUSTER_PORT_BASE shifts them all).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WEBHOOK_CLIENT_NAME } from './admission.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -33,6 +34,8 @@ export function clusterPaths(root = repoRoot) {
     etcdData: join(dir, 'etcd-data'),
     kubeconfig: join(dir, 'kubeconfig'),
     userKubeconfig: join(dir, 'user.kubeconfig'),
+    admissionConfig: join(dir, 'admission-config.yaml'),
+    webhookClientKubeconfig: join(dir, 'webhook-client.kubeconfig'),
     componentKubeconfig: (name) => join(dir, `${name}.kubeconfig`),
     pidFile: (name) => join(dir, `${name}.pid`),
     logFile: (name) => join(dir, `${name}.log`),
@@ -45,5 +48,8 @@ export function summary(paths, ports) {
     userKubeconfig: paths.userKubeconfig,
     dir: paths.dir,
     apiServerUrl: `https://127.0.0.1:${ports.apiserver}`,
+    // What levee verifies the API server's webhook calls with (--client-ca, --client-name).
+    webhookClientCA: join(paths.pki, 'ca.crt'),
+    webhookClientName: WEBHOOK_CLIENT_NAME,
   };
 }

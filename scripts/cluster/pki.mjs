@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WEBHOOK_CLIENT_NAME } from './admission.mjs';
 
 export const SERVICE_CIDR_FIRST_IP = '10.96.0.1';
 
@@ -28,6 +29,8 @@ const CERTS = {
   'kube-scheduler': { subject: '/CN=system:kube-scheduler', ext: 'client' },
   kwok: { subject: '/O=system:masters/CN=kwok-controller', ext: 'client' },
   'front-proxy-client': { subject: '/CN=front-proxy-client', ext: 'client' },
+  // What the API server presents to webhooks (admission.mjs).
+  'webhook-client': { subject: `/CN=${WEBHOOK_CLIENT_NAME}`, ext: 'client' },
 };
 
 const OPENSSL_CONFIG = `[req]

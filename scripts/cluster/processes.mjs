@@ -5,7 +5,8 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync
 import { basename } from 'node:path';
 import { ClusterError } from './report.mjs';
 
-function processArgv(pid) {
+/** The command line of `pid` (program and arguments), or null when it is gone. */
+export function processArgv(pid) {
   try {
     const parts = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     if (parts.at(-1) === '') parts.pop();

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, probe } from './api.mjs';
 import { buildTools, componentCommands } from './components.mjs';
+import { writeAdmissionConfig } from './admission.mjs';
 import { writeKubeconfigs } from './kubeconfigs.mjs';
 import { clusterPaths, clusterPorts, summary } from './layout.mjs';
 import { nodeManifests, nodeSettings } from './nodes.mjs';
 import { checkServerVersion, dropStaleLeaderLease, ensureDeveloperBinding, ensureNodes } from './objects.mjs';
 import { ensurePki } from './pki.mjs';
-import { processExists, readPid, runningPid, startProcess } from './processes.mjs';
+import { isComponentProcess, processArgv, processExists, readPid, runningPid, startProcess } from './processes.mjs';
 import { ClusterError, makeLogger } from './report.mjs';
 import { nodeProblems, waitUntil } from './wait.mjs';
 
@@ -81,6 +82,30 @@ async function withUpLock(paths, log, fn) {
   }
 }
 
+function sameCommandLine(argv, { bin, args }) {
+  return argv !== null && argv.length === args.length + 1 && argv[0] === bin && args.every((arg, i) => argv[i + 1] === arg);
+}
+
+async function stopProcess(paths, name, pid) {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + 15_000;
+  while (isComponentProcess(pid, name, paths.dir)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      break;
+    }
+    await sleep(100);
+  }
+}
+
 async function up({ paths, settings, bins, log, started }) {
   const ports = clusterPorts();
   const result = summary(paths, ports);
@@ -88,6 +113,7 @@ async function up({ paths, settings, bins, log, started }) {
   const pki = ensurePki(paths.pki);
   if (pki.made.length) log(`generated certificates: ${pki.made.join(', ')}`);
   writeKubeconfigs(paths, pki, result.apiServerUrl);
+  writeAdmissionConfig(paths, pki);
   const commands = componentCommands(paths, pki, ports, bins);
 
   const api = apiClient({
@@ -101,10 +127,16 @@ async function up({ paths, settings, bins, log, started }) {
   const pids = new Map(); // component -> pid
   const ensure = async (name) => {
     const pid = runningPid(paths, name);
-    if (pid) {
+    if (pid && sameCommandLine(processArgv(pid), commands[name])) {
       log(`${name} already running (pid ${pid})`);
       pids.set(name, pid);
       return pid;
+    }
+    if (pid) {
+      // Started by an older `up` with other flags or another build: what runs must be what this
+      // checkout asks for (say, the API server's admission configuration for levee's mTLS).
+      log(`restarting ${name} (pid ${pid}): its command line has changed`);
+      await stopProcess(paths, name, pid);
     }
     if (name === 'kube-controller-manager' || name === 'kube-scheduler') await dropStaleLeaderLease(api, name, log);
     log(`starting ${name}...`);

@@ -1,20 +1,57 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeStale } from '../cluster/freshness.js';
+import { clientAuthenticator, type ClientRefusal } from './client-auth.js';
 import { reviewRouteOf, serveReview, type AppDeps } from './review-route.js';
 
 export type { AppDeps } from './review-route.js';
 
 /**
- * levee's HTTP edge: the review routes on node:https directly, everything else (health,
- * readiness, metrics, 404s) through express.
+ * levee's HTTP edge: the review routes on node:https directly, for the callers
+ * server.clientCAFile admits, everything else (health, readiness, metrics, 404s) through express.
  */
 export function createHandler(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const app = createApp(deps);
+  const refusal = clientAuthenticator(deps.config.server.clientCAFile !== undefined, deps.config.server.clientNames);
+  const logRefusal = refusalLog(deps);
   return (req, res) => {
     const review = reviewRouteOf(req.method, req.url);
-    if (review) serveReview(deps, review, req, res).catch(() => res.destroy());
-    else app(req, res);
+    if (!review) {
+      app(req, res);
+      return;
+    }
+    const refused = refusal(req);
+    if (refused) {
+      logRefusal(refused, req);
+      refuse(res, refused);
+      return;
+    }
+    serveReview(deps, review, req, res).catch(() => res.destroy());
+  };
+}
+
+/** The answer to a caller levee does not serve: its body is never read, and the connection closes. */
+function refuse(res: ServerResponse, { status, code, message }: ClientRefusal): void {
+  const text = JSON.stringify({ code, message });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.end(text);
+}
+
+/**
+ * Every refusal is counted (levee_request_errors_total{code}); a log line says so at most once
+ * every 10 s with how many there were, so a flood of unauthenticated calls cannot flood the log.
+ */
+function refusalLog(deps: AppDeps, everyMs = 10_000): (refused: ClientRefusal, req: IncomingMessage) => void {
+  let lastLogged = 0;
+  let unlogged = 0;
+  return (refused, req) => {
+    deps.metrics.errors.inc({ code: refused.code });
+    unlogged++;
+    const now = Date.now();
+    if (now - lastLogged < everyMs) return;
+    deps.logger.warn({ code: refused.code, status: refused.status, remote: req.socket.remoteAddress, refused: unlogged, err: refused.message }, 'review refused: the caller is not the API server levee answers');
+    lastLogged = now;
+    unlogged = 0;
   };
 }
 

@@ -20,7 +20,7 @@ import { createHandler, type AppDeps } from './app.js';
 import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
 import { logStaleness } from './staleness.js';
-import { readKeyPair, watchKeyPair } from './tls.js';
+import { readKeyPair, tlsOptions, watchKeyPair } from './tls.js';
 
 export interface RunningServer {
   server: Server;
@@ -44,7 +44,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const bundle = readBundle(config.bundlePath);
   const evaluator = await PolicyEvaluator.load(bundle, { config: { policies: config.policies } });
-  const keyPair = readKeyPair(config.server.tlsCertFile, config.server.tlsKeyFile);
+  const tlsFiles = {
+    certFile: config.server.tlsCertFile,
+    keyFile: config.server.tlsKeyFile,
+    ...(config.server.clientCAFile ? { clientCAFile: config.server.clientCAFile } : {}),
+  };
+  const keyPair = readKeyPair(tlsFiles);
 
   let cluster = options.cluster;
   let events = options.events ?? noEvents;
@@ -86,7 +91,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // connections are looked for often enough that the header timeout holds to within a quarter.
   const headersTimeout = config.server.headersTimeoutMs;
   const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 4)));
-  const server = createServer({ cert: keyPair.cert, key: keyPair.key, minVersion: 'TLSv1.2', headersTimeout, connectionsCheckingInterval }, handler);
+  const server = createServer({ ...tlsOptions(keyPair), headersTimeout, connectionsCheckingInterval }, handler);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = headersTimeout;
   server.requestTimeout = config.server.requestTimeoutMs * 3;
@@ -94,7 +99,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();
   });
-  const stopWatchingTls = watchKeyPair(server, config.server.tlsCertFile, config.server.tlsKeyFile, logger);
+  const stopWatchingTls = watchKeyPair(server, tlsFiles, logger);
   const stopWatchingBundle = watchBundle({
     path: config.bundlePath,
     current: bundle,
@@ -116,7 +121,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, bundle: bundle.digest, builtins: evaluator.builtins }, 'levee serving');
+  logger.info({ port, bundle: bundle.digest, builtins: evaluator.builtins, clientCA: config.server.clientCAFile ?? 'none: any client may send reviews' }, 'levee serving');
   return {
     server,
     port,

@@ -1,14 +1,22 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import type { Server } from 'node:https';
+import type { Server, ServerOptions } from 'node:https';
 import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle for client certificates; when given, review routes require one it signed. */
+  clientCAFile?: string;
+}
 
 export interface KeyPair {
   cert: Buffer;
   key: Buffer;
+  clientCA?: Buffer;
 }
 
-export function readKeyPair(certFile: string, keyFile: string): KeyPair {
+export function readKeyPair(files: TlsFiles): KeyPair {
   const read = (path: string, what: string): Buffer => {
     try {
       return readFileSync(path);
@@ -19,32 +27,53 @@ export function readKeyPair(certFile: string, keyFile: string): KeyPair {
       );
     }
   };
-  return { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
+  const pair: KeyPair = { cert: read(files.certFile, 'certificate'), key: read(files.keyFile, 'key') };
+  if (files.clientCAFile) pair.clientCA = read(files.clientCAFile, 'client CA');
+  return pair;
 }
 
 /**
- * Reloads the serving certificate when either file changes, without a restart and without
- * dropping connections: new handshakes get the new pair. A pair that fails to load (a
- * half-written rotation) is ignored and the last good one stays in use.
+ * What the listener and every reloaded context are built from. With a client CA, every
+ * handshake asks for a client certificate and verifies it against that CA only (the `ca` of
+ * the context replaces the default roots), but a connection without one still completes:
+ * /healthz, /readyz and /metrics stay open to the kubelet and to scrapers, and the review
+ * routes refuse it (client-auth.ts).
  */
-export function watchKeyPair(server: Server, certFile: string, keyFile: string, logger: Logger, intervalMs = 1000): () => void {
-  let current = readKeyPair(certFile, keyFile);
+export function tlsOptions(pair: KeyPair): ServerOptions {
+  return {
+    cert: pair.cert,
+    key: pair.key,
+    minVersion: 'TLSv1.2',
+    ...(pair.clientCA ? { ca: pair.clientCA, requestCert: true, rejectUnauthorized: false } : {}),
+  };
+}
+
+const samePair = (a: KeyPair, b: KeyPair): boolean =>
+  a.cert.equals(b.cert) && a.key.equals(b.key) && (a.clientCA === undefined ? b.clientCA === undefined : b.clientCA !== undefined && a.clientCA.equals(b.clientCA));
+
+/**
+ * Reloads the serving certificate (and the client CA) when a file changes, without a restart
+ * and without dropping connections: new handshakes get the new material. A set that fails to
+ * load (a half-written rotation) is ignored and the last good one stays in use.
+ */
+export function watchKeyPair(server: Server, files: TlsFiles, logger: Logger, intervalMs = 1000): () => void {
+  let current = readKeyPair(files);
   const reload = (): void => {
     try {
-      const next = readKeyPair(certFile, keyFile);
-      if (next.cert.equals(current.cert) && next.key.equals(current.key)) return;
-      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+      const next = readKeyPair(files);
+      if (samePair(next, current)) return;
+      const { requestCert: _request, rejectUnauthorized: _reject, ...context } = tlsOptions(next);
+      server.setSecureContext(context);
       current = next;
-      logger.info({ certFile }, 'serving certificate reloaded');
+      logger.info({ certFile: files.certFile, clientCAFile: files.clientCAFile }, 'serving certificate reloaded');
     } catch (err) {
-      logger.warn({ err: (err as Error).message, certFile }, 'serving certificate not reloaded; keeping the last good one');
+      logger.warn({ err: (err as Error).message, certFile: files.certFile }, 'serving certificate not reloaded; keeping the last good one');
     }
   };
   // Polling survives the symlink swaps that Secret volume updates use, where fs.watch loses track.
-  watchFile(certFile, { interval: intervalMs, persistent: false }, reload);
-  watchFile(keyFile, { interval: intervalMs, persistent: false }, reload);
+  const watched = [files.certFile, files.keyFile, ...(files.clientCAFile ? [files.clientCAFile] : [])];
+  for (const file of watched) watchFile(file, { interval: intervalMs, persistent: false }, reload);
   return () => {
-    unwatchFile(certFile, reload);
-    unwatchFile(keyFile, reload);
+    for (const file of watched) unwatchFile(file, reload);
   };
 }

@@ -65,4 +65,13 @@ describe('e2e: the cert-manager overlay (manifests/overlays/cert-manager)', () =
       assert.ok(serving.spec.dnsNames?.includes(`${service.name}.${service.namespace}.svc`), `${webhook.name} reaches a name the certificate holds`);
     }
   });
+
+  it('issues the API server a client certificate from the same CA, for client authentication only', () => {
+    const ca = certificate(injected[0]!.split('/')[1]!);
+    const client = certificate('levee-apiserver-client') as CertificateSpec & { commonName?: string };
+    const issuer = named(client.issuerRef.kind, client.issuerRef.name) as { spec: { ca?: { secretName: string } } } | undefined;
+    assert.equal(issuer?.spec.ca?.secretName, ca.secretName);
+    assert.deepEqual(client.usages?.filter((usage) => usage.endsWith('auth')), ['client auth']);
+    assert.equal(client.commonName, 'kube-apiserver-webhook-client');
+  });
 });

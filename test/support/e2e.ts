@@ -21,6 +21,9 @@ interface ClusterInfo {
   userKubeconfig: string;
   dir: string;
   apiServerUrl: string;
+  /** The CA and common name of the client certificate the API server presents to webhooks. */
+  webhookClientCA: string;
+  webhookClientName: string;
 }
 
 interface ClusterScripts {
@@ -104,7 +107,8 @@ async function start(): Promise<E2eEnvironment> {
   const levee = spawn(
     process.execPath,
     ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(E2E_PORT), '--kubeconfig', cluster.kubeconfig,
-      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile],
+      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
+      '--client-ca', cluster.webhookClientCA, '--client-name', cluster.webhookClientName],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   levee.stdout!.pipe(log);

@@ -29,7 +29,7 @@ export interface HttpAnswer {
 export function call(
   port: number,
   ca: string,
-  options: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent },
+  options: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; cert?: string; key?: string },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -41,6 +41,7 @@ export function call(
         ca,
         servername: 'localhost',
         agent: options.agent,
+        ...(options.cert ? { cert: options.cert, key: options.key } : {}),
         headers: { 'content-type': 'application/json', ...options.headers },
       },
       (res) => {
