@@ -1,6 +1,7 @@
 // Registers and removes the dev overlay's webhooks for a levee running on the host.
 import { spawnSync } from 'node:child_process';
-import { parseAllDocuments, stringify } from 'yaml';
+// Imported after `npm run build`: manifests are read as levee reads them everywhere.
+import { manifestObjects } from '../../dist/src/manifests/read.js';
 import { repoRoot } from './run.mjs';
 
 function kubectl(kubeconfig, args, input) {
@@ -13,9 +14,7 @@ function kubectl(kubeconfig, args, input) {
 /** The dev overlay, rendered by kustomize, pointed at https://127.0.0.1:<port> with the given CA. */
 export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }) {
   const rendered = kubectl(kubeconfig, ['kustomize', 'manifests/overlays/dev']);
-  return parseAllDocuments(rendered)
-    .map((doc) => doc.toJSON())
-    .filter(Boolean)
+  return manifestObjects(rendered, 'kubectl kustomize manifests/overlays/dev')
     .map((object) => {
       if (!object.kind.endsWith('WebhookConfiguration')) return object;
       object.metadata.name = name;
@@ -31,7 +30,7 @@ export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }
 
 export function registerDevWebhooks(options) {
   const objects = renderDevWebhooks(options);
-  kubectl(options.kubeconfig, ['apply', '-f', '-'], objects.map((object) => stringify(object)).join('---\n'));
+  kubectl(options.kubeconfig, ['apply', '-f', '-'], objects.map((object) => JSON.stringify(object)).join('\n'));
   return objects.map((object) => `${object.kind}/${object.metadata.name}`);
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { manifestObjects } from '../../src/manifests/read.js';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
 
 /**
@@ -42,7 +43,7 @@ interface PodSpec {
 async function renderBase(): Promise<Manifest[]> {
   const rendered = await kubectl(['kustomize', 'manifests/base']);
   assert.equal(rendered.code, 0, rendered.stderr);
-  return parseAllDocuments(rendered.stdout).map((doc) => doc.toJSON() as Manifest).filter(Boolean);
+  return manifestObjects(rendered.stdout, 'kubectl kustomize manifests/base') as unknown as Manifest[];
 }
 
 const isRegistration = (object: Manifest): boolean => object.kind.endsWith('WebhookConfiguration');
@@ -62,7 +63,7 @@ describe('e2e: the production install (manifests/base)', function () {
   after(async () => {
     // levee-system, the CRD and levee-override stay: the e2e levee uses them too.
     const remove = objects.filter((o) => !['Namespace', 'CustomResourceDefinition'].includes(o.kind) && o.metadata.name !== 'levee-override' && !isRegistration(o));
-    await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: remove.map((o) => stringify(o)).join('---\n') });
+    await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: remove.map((o) => JSON.stringify(o)).join('\n') });
   });
 
   it('renders every part the install needs', () => {
@@ -83,7 +84,7 @@ describe('e2e: the production install (manifests/base)', function () {
   });
 
   it('applies for real (all but the registrations) and the Deployment becomes available with 2 replicas', async () => {
-    const result = await kubectl(['apply', '-f', '-'], { input: objects.filter((o) => !isRegistration(o)).map((o) => stringify(o)).join('---\n') });
+    const result = await kubectl(['apply', '-f', '-'], { input: objects.filter((o) => !isRegistration(o)).map((o) => JSON.stringify(o)).join('\n') });
     assert.equal(result.code, 0, result.stderr);
     await eventually('levee-system/levee to have 2 available replicas', async () => {
       const status = await kubectl(['get', 'deployment', 'levee', '-n', 'levee-system', '-o', 'jsonpath={.status.availableReplicas}']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+import { manifestObjects } from '../../../src/manifests/read.js';
 import { POLICIES } from '../../../src/policies/registry.js';
 
 interface Rule {
@@ -17,7 +17,7 @@ interface WebhookConfiguration {
 
 /** The validating webhooks that judge with the full policy set (not the warn-only kube-system entry). */
 function judgingRules(): Rule[] {
-  const documents = parseAllDocuments(readFileSync('manifests/components/webhooks/webhooks.yaml', 'utf8')).map((doc) => doc.toJSON() as WebhookConfiguration);
+  const documents = manifestObjects(readFileSync('manifests/components/webhooks/webhooks.yaml', 'utf8'), 'webhooks.yaml') as unknown as WebhookConfiguration[];
   const validating = documents.find((doc) => doc.kind === 'ValidatingWebhookConfiguration');
   assert.ok(validating);
   return validating.webhooks.filter((webhook) => webhook.clientConfig.service?.path === '/validate').flatMap((webhook) => webhook.rules);
