@@ -1,9 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { buildConfig, configFromEnvironment, readConfigFile, type ConfigInput } from './config.js';
+import { DEFAULT_MAX_BYTES } from './audit/limits.js';
 import { LeveeError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { ProbeFlags } from './probe/command.js';
-import { serve } from './server/serve.js';
 import { closeOnSignal } from './shutdown.js';
 
 interface ServeFlags {
@@ -28,6 +28,7 @@ interface AuditFlags {
   config?: string;
   kubeconfig?: string;
   bundle?: string;
+  maxBytes?: number;
 }
 
 interface CertsFlags {
@@ -39,9 +40,20 @@ interface CertsFlags {
 }
 
 /** Errors that mean "you asked wrongly or gave broken input": exit 2, as `levee audit` documents. */
-const USAGE_OR_INPUT_ERRORS = new Set(['CERTS_INVALID_ARGUMENT', 'AUDIT_USAGE', 'MANIFEST_INVALID', 'CONFIG_INVALID', 'CONFIG_UNREADABLE', 'KUBECONFIG_MISSING']);
+const USAGE_OR_INPUT_ERRORS = new Set(['CERTS_INVALID_ARGUMENT', 'AUDIT_USAGE', 'AUDIT_INPUT_TOO_LARGE', 'MANIFEST_INVALID', 'CONFIG_INVALID', 'CONFIG_UNREADABLE', 'KUBECONFIG_MISSING']);
+
+/** One line on a terminal, rewritten in place. */
+function progressLine(line: string): void {
+  process.stderr.write(`\r\u001b[K${line}`);
+}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** A byte count: a whole number, optionally with Ki, Mi or Gi. */
+const bytes = (value: string): number => {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`not a byte count (e.g. 67108864 or 64Mi): ${value}`);
+  return Number(match[1]) * { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] ?? '']!;
+};
 const integer = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`not a whole number: ${value}`);
@@ -51,6 +63,8 @@ const integer = (value: string): number => {
 /** Entry point of the `levee` binary; returns the process exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  /** What a failure exits with: 1 by default; `levee audit` keeps 1 for deny-level findings, so its failures are 2. */
+  let failureExitCode = 1;
   const program = new Command('levee')
     .description('Kubernetes admission guard against version skew, scale to zero, all-spot capacity and deploys into a sick cluster')
     .exitOverride()
@@ -67,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes')
     .option('--client-ca <file>', 'mTLS: answer reviews only from client certificates this CA bundle (PEM) signed, e.g. the API server\'s')
     .option('--client-name <name>', 'mTLS: the client certificate\'s CN or DNS/URI SAN must be this (repeatable)', collect, [])
-    .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
+    .option('--bundle <file>', "compiled policy bundle (default: the one in levee's package)")
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .option('--verdict-file <file>', 'probe verdict written by `levee probe` (default /var/run/levee/verdict.json)')
     .action(async (flags: ServeFlags) => {
@@ -89,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
       };
       const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
       const logger = createLogger(config.logLevel);
+      // Loaded on demand, like the other commands': `levee audit` needs none of the server.
+      const { serve } = await import('./server/serve.js');
       await closeOnSignal(await serve({ config, logger }), logger);
     });
 
@@ -110,15 +126,17 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('audit')
-    .description('judge manifests as if applied (-f), or the live cluster (--cluster), with the webhook\'s policies')
+    .description("judge manifests as if applied (-f), or the live cluster (--cluster), with the webhook's policies; exit 0 clean, 1 deny-level findings, 2 input or levee failed")
     .option('-f, --filename <path>', 'file, directory (recursive) or - for stdin; repeatable', collect, [])
     .option('--cluster', 'use the live cluster: -f objects are judged as updates of the live ones; without -f, scan what is there')
     .option('-n, --namespace <namespace>', 'namespace for namespaced objects that name none', 'default')
-    .option('-o, --output <format>', 'table | json | junit', 'table')
+    .option('-o, --output <format>', 'table | json | junit | sarif', 'table')
+    .option('--max-bytes <bytes>', `most input read in one run, all files and stdin together (default ${DEFAULT_MAX_BYTES}, 64Mi)`, bytes)
     .option('--config <file>', 'YAML/JSON configuration file (default: $LEVEE_CONFIG)')
     .option('--kubeconfig <file>', 'kubeconfig for --cluster (default: $KUBECONFIG, then in-cluster)')
-    .option('--bundle <file>', 'compiled policy bundle (default dist/policies/bundle.tar.gz)')
+    .option('--bundle <file>', "compiled policy bundle (default: the one in levee's package)")
     .action(async (flags: AuditFlags) => {
+      failureExitCode = 2;
       const { OUTPUTS, runAudit } = await import('./audit/command.js');
       if (!(OUTPUTS as readonly string[]).includes(flags.output)) {
         throw new LeveeError('AUDIT_USAGE', `--output must be one of ${OUTPUTS.join(', ')}, got ${flags.output}`);
@@ -138,11 +156,15 @@ export async function main(argv: string[]): Promise<number> {
           namespace: flags.namespace,
           output: flags.output as (typeof OUTPUTS)[number],
           colour: process.stdout.isTTY === true && !environment.noColour,
+          ...(flags.maxBytes !== undefined ? { maxBytes: flags.maxBytes } : {}),
+          ...(process.stderr.isTTY ? { progress: progressLine } : {}),
         },
         config,
         logger,
       );
+      if (process.stderr.isTTY) process.stderr.write('\r\u001b[K');
       process.stdout.write(result.text);
+      for (const line of result.diagnostics) process.stderr.write(`levee: ${line}\n`);
       exitCode = result.exitCode;
     });
 
@@ -170,10 +192,10 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof LeveeError) {
       process.stderr.write(`levee: ${err.message} [${err.code}]\n`);
-      exitCode = USAGE_OR_INPUT_ERRORS.has(err.code) ? 2 : 1;
+      exitCode = USAGE_OR_INPUT_ERRORS.has(err.code) ? 2 : failureExitCode;
     } else {
       process.stderr.write(`levee: ${(err as Error)?.stack ?? String(err)}\n`);
-      exitCode = 1;
+      exitCode = failureExitCode;
     }
   }
   return exitCode;

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
 import { isRecord } from './kube/fields.js';
+import { DEFAULT_BUNDLE_PATH } from './package.js';
 import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
 import { spotCapacitySettings } from './policies/spot-capacity-settings.js';
@@ -102,7 +103,8 @@ const schema = z.strictObject({
       headersTimeoutMs: 15_000,
       staleAfterSeconds: 60,
     }),
-  bundlePath: z.string().default('dist/policies/bundle.tar.gz'),
+  /** The compiled policies; by default the bundle inside levee's own package, wherever levee runs from. */
+  bundlePath: z.string().default(DEFAULT_BUNDLE_PATH),
   kubeconfig: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Namespaces and users no policy judges (levee's own namespace is always exempt). */

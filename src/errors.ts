@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PATCH_INVALID'
   | 'MANIFEST_INVALID'
   | 'AUDIT_USAGE'
+  | 'AUDIT_INPUT_TOO_LARGE'
   | 'PROBE_REQUEST'
   | 'PROBE_FAILED'
   | 'PROBE_TIMEOUT'

@@ -7,7 +7,6 @@ import type { OverrideAuthorizer } from '../engine/overrides.js';
 import { judge } from '../engine/pipeline.js';
 import { POLICIES } from '../policies/registry.js';
 import type { JudgedKind } from '../policies/types.js';
-import type { ManifestObject } from './manifests.js';
 import { withNamespace } from './offline-state.js';
 
 export interface ObjectRef {
@@ -25,6 +24,14 @@ export interface AuditFinding {
   message: string;
   object: ObjectRef;
   source: string;
+  /** Why an override annotation on the object did not lift this finding (`override ignored: ...`). */
+  overrideIgnored?: string[];
+}
+
+/** Input that could not be judged: a file or document that does not parse, or an object kubectl would refuse. */
+export interface AuditProblem {
+  source: string;
+  message: string;
 }
 
 export interface AuditReport {
@@ -32,7 +39,20 @@ export interface AuditReport {
   judged: number;
   /** Objects of kinds no policy judges, by kind. */
   skipped: Record<string, number>;
+  /** YAML or JSON documents that are not Kubernetes objects (package.json, Helm values, ...). */
+  notKubernetes: number;
+  /** Files skipped as templates (Helm chart sources). */
+  templates: number;
   findings: AuditFinding[];
+  problems: AuditProblem[];
+  /** What the reader should know about the input: templates to render, empty input, ... */
+  notes: string[];
+}
+
+/** One object to judge and where it came from (`file:line`, `<stdin>:line` or `cluster:<resource>`). */
+export interface SourcedObject {
+  object: KubeObject;
+  source: string;
 }
 
 export interface AuditDeps {
@@ -47,7 +67,11 @@ export interface AuditDeps {
   liveObject?: (object: KubeObject) => Promise<KubeObject | null>;
 }
 
-function judgedKind(object: KubeObject): JudgedKind | undefined {
+export function emptyReport(): AuditReport {
+  return { objects: 0, judged: 0, skipped: {}, notKubernetes: 0, templates: 0, findings: [], problems: [], notes: [] };
+}
+
+export function judgedKind(object: KubeObject): JudgedKind | undefined {
   const [group, version] = (object.apiVersion ?? '').includes('/') ? object.apiVersion!.split('/') : ['', object.apiVersion ?? ''];
   for (const policy of POLICIES) {
     const found = policy.kinds.find((kind) => kind.kind === object.kind && kind.group === group);
@@ -56,17 +80,25 @@ function judgedKind(object: KubeObject): JudgedKind | undefined {
   return undefined;
 }
 
-/** Judges every input object as if it were applied, with the webhook's own pipeline. */
-export async function auditObjects(inputs: Iterable<ManifestObject> | AsyncIterable<ManifestObject>, deps: AuditDeps): Promise<AuditReport> {
-  const report: AuditReport = { objects: 0, judged: 0, skipped: {}, findings: [] };
+/** Counts an object that is not judged, by kind. */
+export function countSkipped(report: AuditReport, object: KubeObject): void {
+  report.objects++;
+  const name = object.kind ?? 'unknown';
+  report.skipped[name] = (report.skipped[name] ?? 0) + 1;
+}
+
+/**
+ * Judges every input object as if it were applied, with the webhook's own pipeline, adding
+ * its findings to `report`. Objects of kinds no policy judges are counted as skipped.
+ */
+export async function judgeObjects(inputs: Iterable<SourcedObject> | AsyncIterable<SourcedObject>, deps: AuditDeps, report: AuditReport): Promise<void> {
   for await (const { object: raw, source } of inputs) {
-    report.objects++;
     const kind = judgedKind(raw);
     if (!kind) {
-      const name = raw.kind ?? 'unknown';
-      report.skipped[name] = (report.skipped[name] ?? 0) + 1;
+      countSkipped(report, raw);
       continue;
     }
+    report.objects++;
     report.judged++;
     const object = kind.namespaced ? withNamespace(raw, deps.namespace) : raw;
     const live = deps.liveObject ? await deps.liveObject(object) : null;
@@ -78,7 +110,11 @@ export async function auditObjects(inputs: Iterable<ManifestObject> | AsyncItera
       ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
       name: object.metadata?.name ?? object.metadata?.generateName ?? '',
     };
+    const ignored = judgement.decision?.overrides.ignored ?? [];
     for (const finding of judgement.decision?.findings ?? []) {
+      // An override that did not apply is told on the findings it meant to lift; one naming
+      // no known policy is told on every deny-level finding of the object.
+      const why = finding.action === 'deny' && !finding.overridden ? ignored.filter((note) => note.policy === finding.policy || !isPolicyId(note.policy)).map((note) => note.why) : [];
       report.findings.push({
         policy: finding.policy,
         rule: finding.rule,
@@ -87,10 +123,14 @@ export async function auditObjects(inputs: Iterable<ManifestObject> | AsyncItera
         message: finding.message,
         object: ref,
         source,
+        ...(why.length > 0 ? { overrideIgnored: why } : {}),
       });
     }
   }
-  return report;
+}
+
+function isPolicyId(id: string): boolean {
+  return POLICIES.some((policy) => policy.id === id);
 }
 
 let sequence = 0;
@@ -110,7 +150,11 @@ function requestFor(object: KubeObject, live: KubeObject | null, kind: JudgedKin
   };
 }
 
-/** 1 when anything would be refused, else 0 (2 is for usage and input errors, raised elsewhere). */
-export function exitCodeOf(report: AuditReport): number {
+/**
+ * The exit code CI reads (contract): 2 when part of the input could not be read or judged,
+ * else 1 when anything would be refused, else 0. An error is never 1.
+ */
+export function exitCodeOf(report: AuditReport): 0 | 1 | 2 {
+  if (report.problems.length > 0) return 2;
   return report.findings.some((finding) => finding.action === 'deny' && !finding.overridden) ? 1 : 0;
 }

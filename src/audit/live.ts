@@ -6,7 +6,42 @@ import { ClusterState } from '../cluster/state.js';
 import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JudgedKind } from '../policies/types.js';
-import type { ManifestObject } from './manifests.js';
+import { selfSubjectAccessReviewAuthorizer } from '../cluster/authorizer.js';
+import { whoAmI } from '../cluster/identity.js';
+import { loadKubeConfig } from '../cluster/kubeconfig.js';
+import { clusterOptionsFrom } from '../cluster/options.js';
+import type { LeveeConfig } from '../config.js';
+import type { PolicyEvaluator } from '../engine/evaluator.js';
+import { POLICIES } from '../policies/registry.js';
+import { judgeObjects, type AuditReport, type SourcedObject } from './audit.js';
+
+/**
+ * `levee audit --cluster`: with -f inputs, each is judged as an UPDATE of its live object;
+ * without, every live object of a judged kind is judged as it stands. Context comes from the
+ * same caches `serve` fills, filled once.
+ */
+export async function auditLiveCluster(options: {
+  config: LeveeConfig;
+  logger: Logger;
+  base: { evaluator: PolicyEvaluator; config: LeveeConfig; namespace: string; now: () => Date };
+  inputs: SourcedObject[];
+  report: AuditReport;
+  progress?: (line: string) => void;
+}): Promise<void> {
+  const { config, logger, base, inputs, report } = options;
+  const kubeconfig = loadKubeConfig(config.kubeconfig);
+  const live = await liveState(kubeconfig, logger, clusterOptionsFrom(config));
+  try {
+    const deps = { ...base, cluster: live.cluster, authorizer: selfSubjectAccessReviewAuthorizer(kubeconfig), user: await whoAmI(kubeconfig) };
+    if (inputs.length > 0) {
+      await judgeObjects(inputs, { ...deps, liveObject: liveReader(kubeconfig) }, report);
+    } else {
+      await judgeObjects(scanLive(kubeconfig, POLICIES.flatMap((policy) => policy.kinds), logger, 500, options.progress), deps, report);
+    }
+  } finally {
+    live.stop();
+  }
+}
 
 /** The same watch-backed caches `serve` uses, filled once for an audit run. */
 export async function liveState(kubeconfig: KubeConfig, logger: Logger, options: ClusterOptions, timeoutMs = 60_000): Promise<{ cluster: ClusterState; stop(): void }> {
@@ -42,8 +77,15 @@ export function liveReader(kubeconfig: KubeConfig): (object: KubeObject) => Prom
  * Every live object of the kinds policies judge, listed in pages so a large cluster is
  * never held in one response. Kinds whose CRD is not installed are passed over.
  */
-export async function* scanLive(kubeconfig: KubeConfig, kinds: readonly JudgedKind[], logger: Logger, pageSize = 500): AsyncGenerator<ManifestObject> {
+export async function* scanLive(
+  kubeconfig: KubeConfig,
+  kinds: readonly JudgedKind[],
+  logger: Logger,
+  pageSize = 500,
+  progress?: (line: string) => void,
+): AsyncGenerator<SourcedObject> {
   const api = KubernetesObjectApi.makeApiClient(kubeconfig);
+  let listed = 0;
   for (const kind of kinds) {
     const apiVersion = kind.group ? `${kind.group}/${kind.version}` : kind.version;
     let continueToken: string | undefined;
@@ -63,6 +105,8 @@ export async function* scanLive(kubeconfig: KubeConfig, kinds: readonly JudgedKi
         const object = { ...item, apiVersion, kind: kind.kind } as KubeObject;
         yield { object, source: `cluster:${kind.resource}` };
       }
+      listed += page.items.length;
+      progress?.(`levee audit: ${listed} objects listed (${kind.resource})`);
       continueToken = page.metadata?._continue || undefined;
     } while (continueToken);
   }

@@ -12,13 +12,23 @@ const IMAGINED_ENDPOINTS = 3;
 /**
  * The cluster as the manifests describe it once applied and running: the input objects are
  * context for each other. A workload with replicas > 0 is imagined Ready behind every
- * Service that selects it, so a set of manifests is judged as a whole.
+ * Service that selects it, so a set of manifests is judged as a whole. Objects are added one
+ * at a time as they are read; only their views are kept.
  */
-export function stateFromManifests(objects: readonly KubeObject[], defaultNamespace: string, options?: ClusterOptions): ClusterState {
-  const cluster = new ClusterState(options);
-  const workloads: WorkloadView[] = [];
-  for (const raw of objects) {
-    const object = withNamespace(raw, defaultNamespace);
+export class OfflineState {
+  private readonly cluster: ClusterState;
+  private readonly workloads: WorkloadView[] = [];
+
+  constructor(
+    private readonly defaultNamespace: string,
+    options?: ClusterOptions,
+  ) {
+    this.cluster = new ClusterState(options);
+  }
+
+  add(raw: KubeObject): void {
+    const { cluster } = this;
+    const object = withNamespace(raw, this.defaultNamespace);
     const key = objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
     switch (object.kind) {
       case 'Service':
@@ -45,12 +55,22 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
     const workload = toWorkloadView(object);
     if (workload) {
       cluster.workloads.upsert(workloadKey(workload.ref), workload);
-      workloads.push(workload);
+      this.workloads.push(workload);
     }
   }
-  for (const workload of workloads) imagineEndpoints(cluster, workload);
-  for (const store of cluster.allStores()) store.markSynced();
-  return cluster;
+
+  /** The finished state, every store synced; call once, after the last add(). */
+  finish(): ClusterState {
+    for (const workload of this.workloads) imagineEndpoints(this.cluster, workload);
+    for (const store of this.cluster.allStores()) store.markSynced();
+    return this.cluster;
+  }
+}
+
+export function stateFromManifests(objects: readonly KubeObject[], defaultNamespace: string, options?: ClusterOptions): ClusterState {
+  const state = new OfflineState(defaultNamespace, options);
+  for (const object of objects) state.add(object);
+  return state.finish();
 }
 
 /** Cluster API and provider objects: upgrade intents, worker pools and their machine templates. */

@@ -1,4 +1,4 @@
-import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { compareVersions, parseKubeVersion, type KubeVersion } from './versions.js';
 
@@ -30,10 +30,13 @@ export class ApiServerVersion {
 
 /** Fetches /version now and then every `refreshMs`; a failed fetch keeps the last answer. */
 export function pollApiServerVersion(kubeconfig: KubeConfig, holder: ApiServerVersion, logger: Logger): { stop(): void } {
-  const api = kubeconfig.makeApiClient(VersionApi);
+  // The API client is loaded here, not with the module: ClusterState needs this file, and an
+  // offline `levee audit` builds a ClusterState without ever talking to a cluster.
+  let api: VersionApi | undefined;
   let stopped = false;
   const fetchOnce = async (): Promise<void> => {
     try {
+      api ??= kubeconfig.makeApiClient((await import('@kubernetes/client-node')).VersionApi);
       const info = await api.getCode();
       const version = parseKubeVersion(info.gitVersion);
       if (!version) {

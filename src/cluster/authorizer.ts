@@ -53,10 +53,7 @@ export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () =>
   };
 }
 
-/** For places with no API server (offline audit): nothing can be authorized. */
-export const offlineAuthorizer: OverrideAuthorizer = {
-  mayOverride: async () => ({ allowed: false, reason: 'authorization cannot be checked without a cluster' }),
-};
+export { offlineAuthorizer } from '../engine/overrides.js';
 
 /** In `levee audit --cluster`, overrides count for the person running it: a SelfSubjectAccessReview. */
 export function selfSubjectAccessReviewAuthorizer(kubeconfig: KubeConfig): OverrideAuthorizer {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
@@ -39,14 +39,25 @@ describe('e2e: levee audit', function () {
     assert.match(result.stdout, /0 deny/);
   });
 
-  it('exits 2 on broken YAML, naming the file and line on stderr', async () => {
+  it('exits 2 on broken YAML, naming the file and line on stderr, and still prints what the rest holds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'levee-broken-'));
-    writeFileSync(join(dir, 'ok.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: ok}\n');
+    writeFileSync(join(dir, 'monzo.yaml'), readFileSync('test/fixtures/incidents/monzo.yaml'));
     writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: [x\n');
     const result = await levee(['audit', '-f', dir]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /broken\.yaml:\d+: not valid YAML/);
-    assert.equal(result.stdout, '');
+    assert.match(result.stdout, /deny\s+scale-to-zero\s+Deployment default\/ledger/);
+  });
+
+  it('exits 2, never 1, when levee itself cannot run: a missing bundle, a bad flag', async () => {
+    const missing = await levee(['audit', '-f', 'test/fixtures/incidents', '--bundle', '/nonexistent/bundle.tar.gz']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read policy bundle .*BUNDLE_UNREADABLE/);
+    assert.equal((await levee(['audit', '-f', 'test/fixtures/incidents', '--output', 'yaml'])).code, 2);
+    assert.equal((await levee(['audit', '--no-such-flag'])).code, 2);
+    const tooLarge = await levee(['audit', '-f', 'test/fixtures/incidents', '--max-bytes', '100']);
+    assert.equal(tooLarge.code, 2);
+    assert.match(tooLarge.stderr, /larger than --max-bytes 100/);
   });
 
   it('reads stdin and writes JUnit for CI', async () => {
@@ -71,6 +82,39 @@ describe('e2e: levee audit', function () {
 
     after(async () => {
       await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    });
+
+    it('judges the object kubectl applies: merge keys, YAML 1.1 scalars and duplicate keys read as kubectl reads them', async () => {
+      // replicas written explicitly, then overridden by a merge key, then by a duplicate of
+      // the merge; paused as `yes`: what the API server stores is the truth levee must judge.
+      const manifest = [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata:',
+        '  name: merged',
+        `  namespace: ${namespace}`,
+        'spec:',
+        '  replicas: 3',
+        '  <<: {replicas: 0}',
+        '  paused: yes',
+        '  selector: {matchLabels: {app: merged}}',
+        '  template:',
+        '    metadata: {labels: {app: merged}}',
+        '    spec:',
+        '      containers: [{name: a, image: x}]',
+        '      terminationGracePeriodSeconds: 30',
+        '      terminationGracePeriodSeconds: 0x1F',
+        '',
+      ].join('\n');
+      const stored = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: manifest });
+      assert.equal(stored.code, 0, stored.stderr);
+      const applied = JSON.parse(stored.stdout) as { spec: { replicas: number; paused: boolean; template: { spec: { terminationGracePeriodSeconds: number } } } };
+      const { manifestObjects } = await import('../../src/manifests/read.js');
+      const [read] = manifestObjects(manifest) as Array<typeof applied>;
+      assert.equal(read!.spec.replicas, applied.spec.replicas);
+      assert.equal(read!.spec.paused, applied.spec.paused);
+      assert.equal(read!.spec.template.spec.terminationGracePeriodSeconds, applied.spec.template.spec.terminationGracePeriodSeconds);
+      assert.deepEqual([applied.spec.replicas, applied.spec.paused, applied.spec.template.spec.terminationGracePeriodSeconds], [0, true, 31]);
     });
 
     it('finds a Service already left without endpoints by a workload at zero, and judges -f as updates of live objects', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { buildConfig, configFromEnvironment, readConfigFile } from '../../src/config.js';
 import { ConfigError, LeveeError } from '../../src/errors.js';
 
@@ -23,7 +23,9 @@ describe('config', () => {
       assert.equal(config.server.host, '0.0.0.0');
       assert.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024);
       assert.ok(config.server.keepAliveTimeoutMs > 90_000, 'keep-alive must outlast the API server idle timeout');
-      assert.equal(config.bundlePath, 'dist/policies/bundle.tar.gz');
+      // The bundle inside levee's own package, whatever the working directory (`npx levee audit` runs in the user's repository).
+      assert.equal(config.bundlePath, resolve('dist/policies/bundle.tar.gz'));
+      assert.ok(isAbsolute(config.bundlePath));
       assert.equal(config.leveeNamespace, 'levee-system');
       assert.equal(config.logLevel, 'info');
       assert.equal(config.kubeconfig, undefined);

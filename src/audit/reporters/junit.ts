@@ -10,6 +10,10 @@ function caseName(finding: Pick<AuditFinding, 'object'>): string {
   return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
 }
 
+function withOverrideNotes(finding: AuditFinding): string {
+  return [finding.message, ...(finding.overrideIgnored ?? []).map((why) => `override ignored: ${why}`)].join('; ');
+}
+
 /**
  * JUnit XML that CI systems render: one test case per judged object that has findings, one
  * per clean policy run, and a failure for each deny-level finding.
@@ -27,7 +31,7 @@ export function renderJunit(report: AuditReport): string {
     const denials = findings.filter((finding) => finding.action === 'deny' && !finding.overridden);
     failures += denials.length > 0 ? 1 : 0;
     const body = [
-      ...denials.map((finding) => `      <failure type="${xml(finding.policy)}/${xml(finding.rule)}" message="${xml(finding.message)}"/>`),
+      ...denials.map((finding) => `      <failure type="${xml(finding.policy)}/${xml(finding.rule)}" message="${xml(withOverrideNotes(finding))}"/>`),
       ...findings
         .filter((finding) => !denials.includes(finding))
         .map((finding) => `      <system-out>${xml(`${finding.overridden ? 'overridden' : finding.action} [${finding.policy}] ${finding.message}`)}</system-out>`),
@@ -36,12 +40,17 @@ export function renderJunit(report: AuditReport): string {
   }
   const clean = report.judged - byObject.size;
   if (clean > 0) cases.push(`    <testcase classname="levee" name="${clean} other judged object(s) without findings"/>`);
+  // Input that could not be judged is an error in the report, as CI systems show test errors.
+  for (const problem of report.problems) {
+    cases.push(`    <testcase classname="${xml(problem.source)}" name="unreadable input">\n      <error type="input" message="${xml(problem.message)}"/>\n    </testcase>`);
+  }
   const summary = summarize(report);
-  const tests = byObject.size + (clean > 0 ? 1 : 0);
+  const errors = report.problems.length;
+  const tests = byObject.size + (clean > 0 ? 1 : 0) + errors;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="levee audit" tests="${tests}" failures="${failures}">`,
-    `  <testsuite name="levee audit" tests="${tests}" failures="${failures}" skipped="${summary.objects - summary.judged}">`,
+    `<testsuites name="levee audit" tests="${tests}" failures="${failures}" errors="${errors}">`,
+    `  <testsuite name="levee audit" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${summary.objects - summary.judged}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

@@ -5,6 +5,12 @@ export interface AuditSummary {
   objects: number;
   judged: number;
   skipped: Record<string, number>;
+  /** YAML/JSON documents that are not Kubernetes objects. */
+  notKubernetes: number;
+  /** Files skipped as templates (Helm chart sources). */
+  templates: number;
+  /** Files or documents that could not be read or judged (the exit code is then 2). */
+  errors: number;
   deny: number;
   warn: number;
   audit: number;
@@ -18,6 +24,9 @@ export function summarize(report: AuditReport): AuditSummary {
     objects: report.objects,
     judged: report.judged,
     skipped: report.skipped,
+    notKubernetes: report.notKubernetes,
+    templates: report.templates,
+    errors: report.problems.length,
     deny: 0,
     warn: 0,
     audit: 0,

@@ -13,7 +13,8 @@ export function renderTable(report: AuditReport, colour: boolean): string {
   const paint = (what: keyof typeof COLOURS, text: string): string => (colour ? `${COLOURS[what]}${text}${COLOURS.reset}` : text);
   const rows = report.findings.map((finding) => {
     const action = finding.overridden ? 'overridden' : finding.action;
-    return [action, finding.policy, objectName(finding), finding.source, finding.message, action] as const;
+    const message = [finding.message, ...(finding.overrideIgnored ?? []).map((why) => `override ignored: ${why}`)].join('; ');
+    return [action, finding.policy, objectName(finding), finding.source, message, action] as const;
   });
   const header = ['ACTION', 'POLICY', 'OBJECT', 'SOURCE'] as const;
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
@@ -29,9 +30,15 @@ export function renderTable(report: AuditReport, colour: boolean): string {
   }
   const summary = summarize(report);
   const skipped = Object.entries(summary.skipped).map(([kind, count]) => `${kind} x${count}`).join(', ');
+  const unjudged = [
+    summary.notKubernetes > 0 ? `${summary.notKubernetes} not Kubernetes` : '',
+    summary.templates > 0 ? `${summary.templates} template file(s)` : '',
+    summary.errors > 0 ? `${summary.errors} unreadable (see stderr)` : '',
+  ].filter(Boolean);
   lines.push(
     `${summary.objects} objects, ${summary.judged} judged, ${summary.objects - summary.judged} skipped${skipped ? ` (${skipped})` : ''}: ` +
-      `${summary.deny} deny, ${summary.warn} warn, ${summary.audit} audit, ${summary.overridden} overridden`,
+      `${summary.deny} deny, ${summary.warn} warn, ${summary.audit} audit, ${summary.overridden} overridden` +
+      (unjudged.length > 0 ? `; ${unjudged.join(', ')}` : ''),
   );
   for (const [policy, counts] of Object.entries(summary.byPolicy)) {
     lines.push(`  ${policy}: ${counts.deny} deny, ${counts.warn} warn, ${counts.audit} audit`);

@@ -1,0 +1,38 @@
+import type { PolicyId } from '../config.js';
+
+/**
+ * Every rule a policy reports, with the help a reader of a report needs and the README
+ * section that explains it. Reports that list rules up front (SARIF) take them from here; a
+ * test checks that this list and the rules the Rego policies emit are the same.
+ */
+export interface PolicyRule {
+  policy: PolicyId;
+  rule: string;
+  /** One line: what the rule refuses or reports. */
+  summary: string;
+  /** What to do about a finding. */
+  help: string;
+  /** The README section (its anchor) that explains the policy. */
+  readmeSection: string;
+}
+
+const rule = (policy: PolicyId, id: string, summary: string, help: string, readmeSection: string = policy): PolicyRule => ({ policy, rule: id, summary, help, readmeSection });
+
+export const POLICY_RULES: readonly PolicyRule[] = [
+  rule('scale-to-zero', 'scale-to-zero', 'A workload set to 0 replicas while a Service selects its pods and nothing else backs that Service (the Monzo outage).', 'Delete the Service first, scale another workload behind it, or override with levee.dev/override: scale-to-zero.'),
+  rule('scale-to-zero', 'autoscaler-to-zero', 'An HPA with minReplicas 0, or a KEDA ScaledObject that can reach zero, in front of a workload a Service selects.', 'Scale-to-zero behind an activator is a legitimate design; check that something answers the Service while the workload is at zero.'),
+  rule('scale-to-zero', 'last-backend-deleted', 'Deleting the last workload behind a Service that still exists.', 'Delete the Service first, or keep another workload behind it.'),
+  rule('version-skew', 'control-plane-older-than-workers', 'A control plane version (minor) below any of its workers (the ride-hailing outage).', 'Downgrade the workers first, or keep the control plane version.', 'version-skew'),
+  rule('version-skew', 'control-plane-downgrade', 'A control plane downgrade, patch releases included.', 'A control plane must never move back below the kubelets it serves: keep its version.'),
+  rule('version-skew', 'minor-skip', 'A control plane upgrade that skips a minor version.', 'Upgrade one minor at a time.'),
+  rule('version-skew', 'workers-newer-than-control-plane', 'Workers on a newer minor than the oldest control plane member.', 'Upgrade the control plane first, or keep the workers version.'),
+  rule('version-skew', 'workers-too-old', 'Workers more minors behind the control plane than the skew policy allows.', 'Upgrade the workers first, one minor at a time.'),
+  rule('version-skew', 'kubelet-newer-than-apiserver', 'A Node whose kubelet is on a newer minor than the API server.', 'Upgrade the control plane first, or run an older kubelet.'),
+  rule('version-skew', 'addon-downgrade', 'A minor downgrade of a well-known add-on image in kube-system (warns by default).', "Check that the add-on version supports the cluster's Kubernetes version."),
+  rule('spot-capacity', 'on-demand-floor', 'Deleting, cordoning or tainting an on-demand node below the minimum of schedulable on-demand nodes (the cnblogs outage).', 'Add on-demand capacity first, or uncordon another on-demand node.'),
+  rule('spot-capacity', 'on-demand-floor-by-failure-handler', "The same change made by one of the cluster's own failure handlers (audited, never refused).", 'Check that on-demand capacity comes back.'),
+  rule('spot-capacity', 'all-pools-spot', 'Leaving no NodePool or MachineDeployment that can make on-demand capacity.', 'Allow on-demand capacity in a NodePool (karpenter.sh/capacity-type In [spot, on-demand]) or keep an on-demand pool.'),
+  rule('spot-capacity', 'critical-pinned-to-spot', 'A critical workload whose node selector or affinity allows spot nodes only.', 'Allow on-demand nodes too.'),
+  rule('probe-gate', 'cluster-unhealthy', "A rollout while levee's black-box probes say the cluster is Unhealthy.", 'Repair the cluster first (see the failing probes), or override with levee.dev/override: probe-gate.', 'probe-gate-and-levee-probe'),
+  rule('probe-gate', 'verdict-unknown', 'A rollout while the probe verdict is missing or stale.', 'Check that levee probe runs next to levee serve.', 'probe-gate-and-levee-probe'),
+];
