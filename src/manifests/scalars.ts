@@ -6,8 +6,8 @@
  */
 
 export const YAML_TAG = 'tag:yaml.org,2002:';
-export const STR_TAG = `${YAML_TAG}str`;
-export const MERGE_TAG = `${YAML_TAG}merge`;
+const STR_TAG = `${YAML_TAG}str`;
+const MERGE_TAG = `${YAML_TAG}merge`;
 const INT_TAG = `${YAML_TAG}int`;
 const FLOAT_TAG = `${YAML_TAG}float`;
 const BOOL_TAG = `${YAML_TAG}bool`;
@@ -15,7 +15,7 @@ const NULL_TAG = `${YAML_TAG}null`;
 const TIMESTAMP_TAG = `${YAML_TAG}timestamp`;
 const BINARY_TAG = `${YAML_TAG}binary`;
 
-/** What a scalar resolves to, before JSON: timestamps stay apart so map keys can refuse them. */
+/** What a scalar resolves to, before JSON (a timestamp is already the RFC 3339 string JSON gets). */
 export type Resolved =
   | { tag: 'str'; value: string }
   | { tag: 'int' | 'float'; value: number }
@@ -115,41 +115,4 @@ function parseTimestamp(text: string): string | undefined {
   }
   const nanos = (fraction ?? '').slice(0, 9).replace(/0+$/, '');
   return `${date}T${time}${nanos ? `.${nanos}` : ''}${zone === undefined || zone === '+00:00' ? 'Z' : zone}`;
-}
-
-/** A resolved map key as sigs.k8s.io/yaml turns it into a JSON object key. */
-export function keyString(key: Resolved): string {
-  switch (key.tag) {
-    case 'str':
-    case 'merge':
-      return key.value;
-    case 'bool':
-      return key.value ? 'true' : 'false';
-    case 'int':
-      return String(key.value);
-    case 'float':
-      return floatKey(key.value);
-    case 'null':
-      throw new Error('a mapping key is null; JSON object keys must be strings');
-    case 'timestamp':
-      throw new Error(`a mapping key is a timestamp (${key.value}); JSON object keys must be strings`);
-  }
-}
-
-/** strconv.FormatFloat(f, 'g', -1, 32), as sigs.k8s.io/yaml formats float keys. */
-function floatKey(value: number): string {
-  if (Number.isNaN(value)) return '.nan';
-  if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf';
-  const single = Math.fround(value);
-  let digits = '';
-  for (let precision = 1; precision <= 9; precision++) {
-    digits = single.toPrecision(precision);
-    if (Math.fround(Number(digits)) === single) break;
-  }
-  const [mantissa, exponentText] = Number(digits).toExponential().split('e') as [string, string];
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 6) {
-    return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  return String(Number(digits));
 }
