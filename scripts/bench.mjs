@@ -2,6 +2,7 @@
 // the express + opa sidecar design and opa alone, side by side (bench/run.mjs).
 //   npm run bench              the full run (about 3 minutes on 2 cores)
 //   npm run bench -- --quick   fewer requests, for trying the bench itself
+//   npm run bench -- --audit   only `levee audit -f` on 5, 25 and 50 MB of manifests: time and peak memory
 //   npm run bench -- --node-flags='--max-semi-space-size=64'
 //                              Node.js flags for every Node target instead of those of levee's image
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -34,6 +35,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     await onPinnedNode();
     buildIfStale();
+    if (process.argv.includes('--audit')) {
+      // Only the audit table: `levee audit -f` time and memory on 5, 25 and 50 MB of manifests.
+      const { runAuditBench } = await import('../bench/audit.mjs');
+      await runAuditBench();
+      process.exit(0);
+    }
     const { runBench } = await import('../bench/run.mjs');
     const nodeFlags = process.argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length);
     await runBench({
