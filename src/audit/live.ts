@@ -1,6 +1,9 @@
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../kube/types.js';
-import { startInformers } from '../cluster/informers.js';
+import { customKindsOf } from '../cluster/custom-kind-sinks.js';
+import { watchCustomKinds } from '../cluster/custom-kinds.js';
+import { pollApiServerVersion } from '../cluster/apiserver-version.js';
+import { builtinFeeds, upsertInto } from '../cluster/informers.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';
 import { LeveeError } from '../errors.js';
@@ -30,7 +33,7 @@ export async function auditLiveCluster(options: {
 }): Promise<void> {
   const { config, logger, base, inputs, report } = options;
   const kubeconfig = loadKubeConfig(config.kubeconfig);
-  const live = await liveState(kubeconfig, logger, clusterOptionsFrom(config));
+  const live = await liveState(kubeconfig, logger, clusterOptionsFrom(config), options.progress ? { progress: options.progress } : {});
   try {
     const deps = { ...base, cluster: live.cluster, authorizer: selfSubjectAccessReviewAuthorizer(kubeconfig), user: await whoAmI(kubeconfig) };
     if (inputs.length > 0) {
@@ -43,20 +46,57 @@ export async function auditLiveCluster(options: {
   }
 }
 
-/** The same watch-backed caches `serve` uses, filled once for an audit run. */
-export async function liveState(kubeconfig: KubeConfig, logger: Logger, options: ClusterOptions, timeoutMs = 60_000): Promise<{ cluster: ClusterState; stop(): void }> {
+/**
+ * The cluster as `serve` sees it, read once for an audit run: the built-in kinds listed in
+ * pages (limit/continue), each page projected into the stores and dropped, so memory holds the
+ * trimmed views of a large cluster, never its list responses; custom kinds (Cluster API,
+ * Karpenter) and the API server's version from the watchers `serve` uses, until they have listed.
+ */
+export async function liveState(
+  kubeconfig: KubeConfig,
+  logger: Logger,
+  options: ClusterOptions,
+  { pageSize = 500, timeoutMs = 60_000, progress }: { pageSize?: number; timeoutMs?: number; progress?: (line: string) => void } = {},
+): Promise<{ cluster: ClusterState; stop(): void }> {
   const cluster = new ClusterState(options);
-  const informers = startInformers(kubeconfig, cluster, logger);
-  const deadline = Date.now() + timeoutMs;
-  while (!cluster.synced) {
-    if (Date.now() > deadline) {
-      informers.stop();
-      const waiting = cluster.stats().filter((stats) => !stats.synced).map((stats) => stats.name);
-      throw new LeveeError('KUBECONFIG_MISSING', `cluster caches did not sync within ${timeoutMs / 1000} s (${waiting.join(', ')}); is the API server reachable?`);
+  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger);
+  const apiServerVersion = pollApiServerVersion(kubeconfig, cluster.apiServer, logger);
+  const stop = (): void => {
+    customKinds.stop();
+    apiServerVersion.stop();
+  };
+  try {
+    const feeds = builtinFeeds(kubeconfig, cluster);
+    let listed = 0;
+    for (const feed of feeds) {
+      let continueToken: string | undefined;
+      do {
+        let page;
+        try {
+          page = await feed.list({ limit: pageSize, ...(continueToken ? { _continue: continueToken } : {}) });
+        } catch (err) {
+          throw new LeveeError('KUBECONFIG_MISSING', `cannot list ${feed.path}: ${(err as Error).message}; is the API server reachable?`);
+        }
+        for (const item of page.items) upsertInto(feed, item);
+        listed += page.items.length;
+        progress?.(`levee audit: ${listed} objects read from the cluster (${feed.path})`);
+        continueToken = page.metadata?._continue || undefined;
+      } while (continueToken);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const feed of feeds) for (const { store } of feed.sinks) store.markSynced();
+    const deadline = Date.now() + timeoutMs;
+    while (!cluster.synced) {
+      if (Date.now() > deadline) {
+        const waiting = cluster.stats().filter((stats) => !stats.synced).map((stats) => stats.name);
+        throw new LeveeError('KUBECONFIG_MISSING', `cluster caches did not sync within ${timeoutMs / 1000} s (${waiting.join(', ')}); is the API server reachable?`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { cluster, stop };
+  } catch (err) {
+    stop();
+    throw err;
   }
-  return { cluster, stop: informers.stop };
 }
 
 /** Reads the live version of an input object, or null when it does not exist yet. */

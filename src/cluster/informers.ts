@@ -19,24 +19,28 @@ import type { ClusterState } from './state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from './views.js';
 
 /** Where a watched object goes: one or more stores, each with its own key and trimmed view. */
-interface Sink {
+export interface Sink {
   store: IndexedStore<unknown>;
   project(object: KubeObject): [string, unknown] | undefined;
 }
 
-interface Feed {
+/** A page of a list: `limit` objects from where `_continue` says (the API server's chunked lists). */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+/** One built-in kind levee keeps: its watch path, how to list it (whole, or a page), and its stores. */
+export interface Feed {
   path: string;
-  list: ListPromise<KubernetesObject>;
+  list: (page?: ListPage) => ReturnType<ListPromise<KubernetesObject>>;
   sinks: Sink[];
 }
 
 const RETRY_MS = 2000;
 
-/**
- * Keeps ClusterState current from watches. Each store is marked synced after its first list;
- * a broken watch restarts after a pause while the store keeps answering from what it has.
- */
-export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, logger: Logger): { stop(): void } {
+/** The built-in kinds levee keeps in `cluster`, for the informers of `serve` and the one-time snapshot of `levee audit --cluster`. */
+export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Feed[] {
   const core = kubeconfig.makeApiClient(CoreV1Api);
   const apps = kubeconfig.makeApiClient(AppsV1Api);
   const discovery = kubeconfig.makeApiClient(DiscoveryV1Api);
@@ -49,23 +53,39 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
 
   const sink = <V>(store: IndexedStore<V>, project: (object: KubeObject) => [string, V] | undefined): Sink =>
     ({ store, project }) as Sink;
-  const feeds: Feed[] = [
-    { path: '/api/v1/services', list: () => core.listServiceForAllNamespaces(), sinks: [sink(cluster.services, (o) => [keyOf(o), toServiceView(o)])] },
+  return [
+    { path: '/api/v1/services', list: (page) => core.listServiceForAllNamespaces(page), sinks: [sink(cluster.services, (o) => [keyOf(o), toServiceView(o)])] },
     {
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces(),
+      list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
       sinks: [sink(cluster.endpointSlices, (o) => [keyOf(o), toEndpointSliceView(o)])],
     },
-    { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), sinks: [sink(cluster.pods, (o) => [keyOf(o), toPodView(o)])] },
+    { path: '/api/v1/pods', list: (page) => core.listPodForAllNamespaces(page), sinks: [sink(cluster.pods, (o) => [keyOf(o), toPodView(o)])] },
     {
       path: '/apis/apps/v1/replicasets',
-      list: () => apps.listReplicaSetForAllNamespaces(),
+      list: (page) => apps.listReplicaSetForAllNamespaces(page),
       sinks: [sink(cluster.replicaSets, (o) => [keyOf(o), toReplicaSetView(o)]), sink(cluster.workloads, workload('ReplicaSet'))],
     },
-    { path: '/apis/apps/v1/deployments', list: () => apps.listDeploymentForAllNamespaces(), sinks: [sink(cluster.workloads, workload('Deployment'))] },
-    { path: '/apis/apps/v1/statefulsets', list: () => apps.listStatefulSetForAllNamespaces(), sinks: [sink(cluster.workloads, workload('StatefulSet'))] },
-    { path: '/api/v1/nodes', list: () => core.listNode(), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
+    { path: '/apis/apps/v1/deployments', list: (page) => apps.listDeploymentForAllNamespaces(page), sinks: [sink(cluster.workloads, workload('Deployment'))] },
+    { path: '/apis/apps/v1/statefulsets', list: (page) => apps.listStatefulSetForAllNamespaces(page), sinks: [sink(cluster.workloads, workload('StatefulSet'))] },
+    { path: '/api/v1/nodes', list: (page) => core.listNode(page), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
   ];
+}
+
+/** Puts `object` (as the API server sent it) into each of the feed's stores. */
+export function upsertInto(feed: Feed, object: KubernetesObject): void {
+  for (const { store, project } of feed.sinks) {
+    const projected = project(object as KubeObject);
+    if (projected) store.upsert(projected[0], projected[1]);
+  }
+}
+
+/**
+ * Keeps ClusterState current from watches. Each store is marked synced after its first list;
+ * a broken watch restarts after a pause while the store keeps answering from what it has.
+ */
+export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, logger: Logger): { stop(): void } {
+  const feeds = builtinFeeds(kubeconfig, cluster);
 
   // A store fed by several watches (workloads) is synced when all of them have listed.
   const pendingPerStore = new Map<IndexedStore<unknown>, number>();
@@ -74,7 +94,7 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
   let stopped = false;
   const informers: Array<Informer<KubernetesObject>> = [];
   for (const feed of feeds) {
-    const informer = makeInformer(kubeconfig, feed.path, feed.list);
+    const informer = makeInformer(kubeconfig, feed.path, () => feed.list());
     // A failed list or watch still resolves start() (the informer reports it as an error),
     // so each attempt notes whether an error came; a clean attempt means the watch is up.
     let failedThisAttempt = false;
@@ -84,10 +104,7 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
     };
     const upsert = (object: KubernetesObject): void => {
       current();
-      for (const { store, project } of feed.sinks) {
-        const projected = project(object as KubeObject);
-        if (projected) store.upsert(projected[0], projected[1]);
-      }
+      upsertInto(feed, object);
     };
     informer.on('add', upsert);
     informer.on('update', upsert);

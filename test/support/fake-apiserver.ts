@@ -11,11 +11,13 @@ import { join } from 'node:path';
  */
 export class FakeApiServer {
   port = 0;
+  /** Every list request's path and query, in order (watches left out). */
+  readonly lists: string[] = [];
   private server: Server | undefined;
-  private readonly lists: Record<string, unknown[]>;
+  private readonly objects: Record<string, unknown[]>;
 
-  constructor(lists: Record<string, unknown[]>) {
-    this.lists = lists;
+  constructor(objects: Record<string, unknown[]>) {
+    this.objects = objects;
   }
 
   async start(): Promise<void> {
@@ -56,7 +58,7 @@ export class FakeApiServer {
   private answer(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     if (url.pathname === '/version') return json(res, 200, { major: '1', minor: '34', gitVersion: 'v1.34.4' });
-    const items = this.lists[url.pathname];
+    const items = this.objects[url.pathname];
     if (req.method === 'GET' && items) {
       if (url.searchParams.get('watch') === 'true') {
         // Open and quiet, as a watch on an idle cluster is.
@@ -64,7 +66,13 @@ export class FakeApiServer {
         res.flushHeaders();
         return;
       }
-      return json(res, 200, { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '100' }, items });
+      this.lists.push(`${url.pathname}${url.search}`);
+      // Chunked lists as the API server answers them: `limit` items, and a token for the rest.
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      const from = Number(url.searchParams.get('continue') ?? 0);
+      const page = limit > 0 ? items.slice(from, from + limit) : items;
+      const more = limit > 0 && from + limit < items.length;
+      return json(res, 200, { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '100', ...(more ? { continue: String(from + limit) } : {}) }, items: page });
     }
     json(res, 404, { apiVersion: 'v1', kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: `the fake API server has no ${url.pathname}` });
   }
