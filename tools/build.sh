@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds levee's pinned Go tools (opa and the local cluster's binaries) and caches them
-# outside the repository, keyed by the tool's pinned module files and the Go version.
+# Builds levee's pinned Go tools (opa and the local cluster's binaries; helm, promtool and
+# oci-archive for tests and the image) and caches them outside the repository, keyed by the
+# tool's pinned module files and the Go version.
 #
 #   tools/build.sh opa kube etcd kwok     build what is missing, print one path per tool
+#
+# A tool is tools/<name>/: a pinned module with either a main.go, or a `tool` directive in its
+# go.mod naming the upstream command to build (helm, promtool), so no upstream main is copied.
 #
 # A warm call costs a hash and a stat per tool. Progress goes to stderr, paths to stdout.
 set -euo pipefail
@@ -23,7 +27,27 @@ command -v go >/dev/null 2>&1 || { echo "levee: Go is required to build tools (i
 # Kubernetes components report their version from link-time variables; without them
 # /version says v0.0.0-master, which kubectl cannot parse and version checks misread.
 version_ldflags() {
-  [ "$1" = kube ] || return 0
+  case "$1" in
+    kube) kube_version_ldflags ;;
+    helm) helm_version_ldflags ;;
+  esac
+}
+
+# helm reports its own version, and assumes a Kubernetes version for `helm template` and
+# `helm lint` without a cluster, from link-time variables as its Makefile sets them.
+helm_version_ldflags() {
+  local version client minor
+  version="$(cd "$here/helm" && go list -m -f '{{.Version}}' helm.sh/helm/v3)"
+  client="$(cd "$here/helm" && go list -m -f '{{.Version}}' k8s.io/client-go)"
+  minor="${client#v0.}"
+  minor="${minor%%.*}"
+  local v=helm.sh/helm/v3
+  printf -- '-X %s/internal/version.version=%s -X %s/internal/version.gitTreeState=clean' "$v" "$version" "$v"
+  printf -- ' -X %s/pkg/lint/rules.k8sVersionMajor=1 -X %s/pkg/lint/rules.k8sVersionMinor=%s' "$v" "$v" "$minor"
+  printf -- ' -X %s/pkg/chartutil.k8sVersionMajor=1 -X %s/pkg/chartutil.k8sVersionMinor=%s' "$v" "$v" "$minor"
+}
+
+kube_version_ldflags() {
   local version
   version="$(cd "$here/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
   local minor="${version#v1.}"
@@ -38,7 +62,11 @@ build_one() {
   [ -f "$dir/go.mod" ] || { echo "levee: unknown tool '$tool' (no $dir/go.mod)" >&2; exit 2; }
   local ldflags key
   ldflags="-s -w $(version_ldflags "$tool")"
-  key="$( (go env GOVERSION; echo "$ldflags"; cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go) | sha256sum | cut -c1-16)"
+  key="$( (go env GOVERSION; echo "$ldflags"; cat "$dir/go.mod" "$dir/go.sum" $(compgen -G "$dir/*.go" || true)) | sha256sum | cut -c1-16)"
+  # The package to build: the go.mod's `tool` directive, else the module's own main.go.
+  local package
+  package="$(sed -n 's/^tool[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$dir/go.mod" | head -n1)"
+  package="${package:-.}"
   local out="$cache_root/$tool-$key/$tool"
   if [ -x "$out" ]; then
     echo "$out"
@@ -56,12 +84,12 @@ build_one() {
   fi
   echo "levee: building $tool (cold build; cached at $(dirname "$out") afterwards)..." >&2
   local started=$SECONDS
-  (cd "$dir" && go build -ldflags="$ldflags" -o "$out.tmp.$$" .)
+  (cd "$dir" && go build -ldflags="$ldflags" -o "$out.tmp.$$" "$package")
   mv "$out.tmp.$$" "$out"
   exec {lock_fd}>&-
   echo "levee: built $tool in $((SECONDS - started))s" >&2
   echo "$out"
 }
 
-[ $# -gt 0 ] || { echo "usage: tools/build.sh opa|kube|etcd|kwok ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: tools/build.sh opa|kube|etcd|kwok|helm|promtool|oci-archive ..." >&2; exit 2; }
 for tool in "$@"; do build_one "$tool"; done
