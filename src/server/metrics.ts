@@ -46,6 +46,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly certificateExpiry = new Gauge({
+    name: 'levee_serving_certificate_expiry_timestamp_seconds',
+    help: 'When the serving certificate in use stops being valid (Unix seconds); follows rotations.',
+    registers: [this.registry],
+  });
+
   constructor(cacheStats: () => StoreStats[], cacheAges: () => CacheAge[] = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'levee_' });
     // Refreshed at scrape time, so the hot path never touches these gauges.

@@ -20,7 +20,7 @@ import { createHandler, type AppDeps } from './app.js';
 import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
 import { logStaleness } from './staleness.js';
-import { readKeyPair, tlsOptions, watchKeyPair } from './tls.js';
+import { certificateNotAfter, readKeyPair, tlsOptions, watchKeyPair, type KeyPair } from './tls.js';
 
 export interface RunningServer {
   server: Server;
@@ -70,6 +70,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const verdicts = followVerdictFile(config.probe.verdictFile, logger);
   const metrics = new Metrics(() => cluster.stats(), () => cluster.freshness.ages());
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
+  const recordCertificate = (pair: KeyPair): void => {
+    try {
+      metrics.certificateExpiry.set(certificateNotAfter(pair.cert));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'cannot read the serving certificate\'s expiry; levee_serving_certificate_expiry_timestamp_seconds not updated');
+    }
+  };
+  recordCertificate(keyPair);
   // One deps object for the app's lifetime: a reloaded bundle swaps `evaluator` in place.
   const deps: AppDeps = {
     evaluator,
@@ -99,7 +107,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();
   });
-  const stopWatchingTls = watchKeyPair(server, tlsFiles, logger);
+  const stopWatchingTls = watchKeyPair(server, tlsFiles, logger, recordCertificate);
   const stopWatchingBundle = watchBundle({
     path: config.bundlePath,
     current: bundle,

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server, ServerOptions } from 'node:https';
 import { LeveeError } from '../errors.js';
@@ -32,6 +33,15 @@ export function readKeyPair(files: TlsFiles): KeyPair {
   return pair;
 }
 
+/** When the (first) certificate of a PEM chain stops being valid, in Unix seconds. */
+export function certificateNotAfter(cert: Buffer): number {
+  try {
+    return Math.floor(Date.parse(new X509Certificate(cert).validTo) / 1000);
+  } catch (err) {
+    throw new LeveeError('TLS_INVALID', `the serving certificate cannot be parsed: ${(err as Error).message}`);
+  }
+}
+
 /**
  * What the listener and every reloaded context are built from. With a client CA, every
  * handshake asks for a client certificate and verifies it against that CA only (the `ca` of
@@ -56,7 +66,13 @@ const samePair = (a: KeyPair, b: KeyPair): boolean =>
  * and without dropping connections: new handshakes get the new material. A set that fails to
  * load (a half-written rotation) is ignored and the last good one stays in use.
  */
-export function watchKeyPair(server: Server, files: TlsFiles, logger: Logger, intervalMs = 1000): () => void {
+export function watchKeyPair(
+  server: Server,
+  files: TlsFiles,
+  logger: Logger,
+  onReloaded: (pair: KeyPair) => void = () => undefined,
+  intervalMs = 1000,
+): () => void {
   let current = readKeyPair(files);
   const reload = (): void => {
     try {
@@ -65,6 +81,7 @@ export function watchKeyPair(server: Server, files: TlsFiles, logger: Logger, in
       const { requestCert: _request, rejectUnauthorized: _reject, ...context } = tlsOptions(next);
       server.setSecureContext(context);
       current = next;
+      onReloaded(next);
       logger.info({ certFile: files.certFile, clientCAFile: files.clientCAFile }, 'serving certificate reloaded');
     } catch (err) {
       logger.warn({ err: (err as Error).message, certFile: files.certFile }, 'serving certificate not reloaded; keeping the last good one');

@@ -80,3 +80,40 @@ describe('server: TLS', () => {
     assert.equal(await peerFingerprint(running.port, second.ca), goodFingerprint);
   });
 });
+
+describe('server: the serving certificate\'s expiry metric', () => {
+  let running: RunningServer;
+  let certs: TestCerts;
+
+  const expiryMetric = async (): Promise<number> => {
+    const text = (await call(running.port, certs.ca, { method: 'GET', path: '/metrics' })).text;
+    const line = /^levee_serving_certificate_expiry_timestamp_seconds (\S+)$/m.exec(text);
+    assert.ok(line, 'levee_serving_certificate_expiry_timestamp_seconds is exported');
+    return Number(line[1]);
+  };
+
+  before(async () => {
+    certs = await makeTestCerts(2);
+    const config = buildConfig({
+      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
+      bundlePath: BUNDLE_PATH,
+      logLevel: 'silent',
+    });
+    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+  });
+
+  after(() => running.close());
+
+  it('says when the certificate in use expires, and follows a rotation', async () => {
+    const day = 86_400;
+    const now = Date.now() / 1000;
+    const first = await expiryMetric();
+    assert.ok(Math.abs(first - (now + 2 * day)) < 600, `about two days ahead: ${first - now} s`);
+
+    const rotated = await makeTestCerts(9);
+    copyFileSync(rotated.keyFile, certs.keyFile);
+    copyFileSync(rotated.certFile, certs.certFile);
+    await eventually(async () => (await peerFingerprint(running.port, rotated.ca)) !== '');
+    await eventually(async () => Math.abs((await expiryMetric()) - (now + 9 * day)) < 600);
+  });
+});

@@ -12,9 +12,9 @@ export interface TestCerts {
   ca: string;
 }
 
-export async function makeTestCerts(): Promise<TestCerts> {
+export async function makeTestCerts(validDays = 1): Promise<TestCerts> {
   const dir = mkdtempSync(join(tmpdir(), 'levee-certs-'));
-  const certs = await generateCerts({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
+  const certs = await generateCerts({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays });
   return { dir, ...writeCerts(dir, certs), ca: certs.caCert };
 }
 
