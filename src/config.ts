@@ -132,6 +132,9 @@ const schema = z.strictObject({
   probe: probeSettings.default(probeSettings.parse({})),
 });
 
+/** The schema of a configuration file as written (defaults optional); the Helm chart's values.schema.json embeds it. */
+export const configFileSchema = schema;
+
 export type LeveeConfig = z.infer<typeof schema>;
 export type PolicyConfigs = LeveeConfig['policies'];
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };

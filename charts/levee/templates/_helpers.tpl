@@ -1,0 +1,247 @@
+{{/*
+levee's chart renders the kustomize manifests in files/manifests (a link to the repository's
+manifests/) instead of copies of them, so the chart and `kubectl apply -k manifests/base`
+cannot drift: every object, RBAC rule and webhook rule comes from there, and the helpers
+below only rename, place and label them, and apply the values.
+*/}}
+
+{{- define "levee.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The chart's name for a manifest's `levee` or `levee-<suffix>` name; other names stay. */}}
+{{- define "levee.rename" -}}
+{{- $name := .name -}}
+{{- $full := include "levee.fullname" .root -}}
+{{- if eq $name "levee" -}}
+{{- $full -}}
+{{- else if hasPrefix "levee-" $name -}}
+{{- printf "%s%s" $full (trimPrefix "levee" $name) -}}
+{{- else -}}
+{{- $name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "levee.labels" -}}
+app.kubernetes.io/name: levee
+app.kubernetes.io/part-of: levee
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "levee.image" -}}
+{{- $image := .Values.image -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the serving certificate, by certificate source. */}}
+{{- define "levee.tlsSecret" -}}
+{{- $source := .Values.certificates.source -}}
+{{- if eq $source "cert-manager" -}}
+{{- include "levee.rename" (dict "name" "levee-tls" "root" .) -}}
+{{- else if eq $source "provided" -}}
+{{- required "certificates.provided.secretName: the TLS Secret (tls.crt, tls.key) levee serves with, in the release namespace" .Values.certificates.provided.secretName -}}
+{{- else -}}
+{{- fail (printf "certificates.source: %q is not one of cert-manager, provided" $source) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The objects of one kustomization directory under files/manifests, as a list of maps:
+its `resources` (files, or directories with their own kustomization.yaml) read in order.
+*/}}
+{{- define "levee.kustomizationObjects" -}}
+{{- $root := .root -}}
+{{- $dir := .dir -}}
+{{- $kustomization := $root.Files.Get (printf "files/manifests/%s/kustomization.yaml" $dir) | fromYaml -}}
+{{- $objects := list -}}
+{{- range $resource := concat (default list $kustomization.resources) (default list (.withComponents | ternary $kustomization.components list)) -}}
+{{- if hasSuffix ".yaml" $resource -}}
+{{- $objects = concat $objects (include "levee.fileObjects" (dict "root" $root "path" (printf "files/manifests/%s/%s" $dir $resource)) | fromYaml).items -}}
+{{- else -}}
+{{- $sub := clean (printf "%s/%s" $dir $resource) -}}
+{{- $objects = concat $objects (include "levee.kustomizationObjects" (dict "root" $root "dir" $sub "withComponents" false) | fromYaml).items -}}
+{{- end -}}
+{{- end -}}
+{{- dict "items" $objects | toYaml -}}
+{{- end -}}
+
+{{/* The documents of one YAML file, as {items: [...]}. */}}
+{{- define "levee.fileObjects" -}}
+{{- $text := .root.Files.Get .path -}}
+{{- if not $text -}}
+{{- fail (printf "%s is missing from the chart" .path) -}}
+{{- end -}}
+{{- $objects := list -}}
+{{- range $doc := regexSplit "(?m)^---[ \t]*$" $text -1 -}}
+{{- $object := fromYaml $doc -}}
+{{- if and $object $object.kind -}}
+{{- $objects = append $objects $object -}}
+{{- end -}}
+{{- end -}}
+{{- dict "items" $objects | toYaml -}}
+{{- end -}}
+
+{{- define "levee.clusterScopedKinds" -}}
+{{- list "Namespace" "ClusterRole" "ClusterRoleBinding" "CustomResourceDefinition" "ValidatingWebhookConfiguration" "MutatingWebhookConfiguration" | toYaml -}}
+{{- end -}}
+
+{{/*
+Places one manifest in the release: the chart's name for it, the release namespace, the
+chart's labels, and references to other levee objects renamed the same way.
+*/}}
+{{- define "levee.adopt" -}}
+{{- $root := .root -}}
+{{- $object := .object -}}
+{{- $namespace := $root.Release.Namespace -}}
+{{- $metadata := $object.metadata -}}
+{{- $_ := set $metadata "name" (include "levee.rename" (dict "name" $metadata.name "root" $root)) -}}
+{{- if not (has $object.kind (include "levee.clusterScopedKinds" $root | fromYamlArray)) -}}
+{{- $_ := set $metadata "namespace" $namespace -}}
+{{- end -}}
+{{- $_ := set $metadata "labels" (merge (include "levee.labels" $root | fromYaml) (default dict $metadata.labels)) -}}
+{{- if or (eq $object.kind "ClusterRoleBinding") (eq $object.kind "RoleBinding") -}}
+{{- $_ := set $object.roleRef "name" (include "levee.rename" (dict "name" $object.roleRef.name "root" $root)) -}}
+{{- range $subject := $object.subjects -}}
+{{- if eq $subject.kind "ServiceAccount" -}}
+{{- $_ := set $subject "name" (include "levee.rename" (dict "name" $subject.name "root" $root)) -}}
+{{- $_ := set $subject "namespace" $namespace -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $object | toYaml -}}
+{{- end -}}
+
+{{/*
+levee's configuration file: manifests/base/config.yaml's, then values.config over it; the
+namespace and the TLS file paths (where the chart mounts the Secret) stay the chart's.
+*/}}
+{{- define "levee.config" -}}
+{{- $base := dict -}}
+{{- range $object := (include "levee.fileObjects" (dict "root" . "path" "files/manifests/base/config.yaml") | fromYaml).items -}}
+{{- if eq $object.kind "ConfigMap" -}}
+{{- $base = index $object.data "config.yaml" | fromYaml -}}
+{{- end -}}
+{{- end -}}
+{{- $owned := dict "leveeNamespace" .Release.Namespace "server" (pick (default dict $base.server) "tlsCertFile" "tlsKeyFile") -}}
+{{- mergeOverwrite (deepCopy $base) (deepCopy (default dict .Values.config)) $owned | toYaml -}}
+{{- end -}}
+
+{{/* The values that apply to a Deployment of the manifests: image, replicas, resources, placement. */}}
+{{- define "levee.deployment" -}}
+{{- $root := .root -}}
+{{- $object := .object -}}
+{{- $values := $root.Values -}}
+{{- $pod := $object.spec.template.spec -}}
+{{- if eq (dig "spec" "selector" "matchLabels" "app.kubernetes.io/component" "" $object) "webhook" -}}
+{{- $_ := set $object.spec "replicas" (int $values.replicas) -}}
+{{- end -}}
+{{- $template := $object.spec.template.metadata -}}
+{{- $annotations := merge (dict "levee.dev/config-checksum" (include "levee.config" $root | sha256sum)) (default dict $values.podAnnotations) (default dict $template.annotations) -}}
+{{- $_ := set $template "annotations" $annotations -}}
+{{- if $pod.serviceAccountName -}}
+{{- $_ := set $pod "serviceAccountName" (include "levee.rename" (dict "name" $pod.serviceAccountName "root" $root)) -}}
+{{- end -}}
+{{- range $container := $pod.containers -}}
+{{- $_ := set $container "image" (include "levee.image" $root) -}}
+{{- $_ := set $container "imagePullPolicy" $values.image.pullPolicy -}}
+{{- $settings := index $values $container.name -}}
+{{- if and $settings $settings.resources -}}
+{{- $_ := set $container "resources" $settings.resources -}}
+{{- end -}}
+{{- end -}}
+{{- range $volume := $pod.volumes -}}
+{{- if and $volume.secret (eq $volume.secret.secretName "levee-tls") -}}
+{{- $_ := set $volume.secret "secretName" (include "levee.tlsSecret" $root) -}}
+{{- else if $volume.secret -}}
+{{- $_ := set $volume.secret "secretName" (include "levee.rename" (dict "name" $volume.secret.secretName "root" $root)) -}}
+{{- end -}}
+{{- if $volume.configMap -}}
+{{- $_ := set $volume.configMap "name" (include "levee.rename" (dict "name" $volume.configMap.name "root" $root)) -}}
+{{- end -}}
+{{- end -}}
+{{- with $values.imagePullSecrets -}}
+{{- $_ := set $pod "imagePullSecrets" . -}}
+{{- end -}}
+{{- with $values.nodeSelector -}}
+{{- $_ := set $pod "nodeSelector" . -}}
+{{- end -}}
+{{- with $values.tolerations -}}
+{{- $_ := set $pod "tolerations" . -}}
+{{- end -}}
+{{- if hasKey $values "priorityClassName" -}}
+{{- if $values.priorityClassName -}}
+{{- $_ := set $pod "priorityClassName" $values.priorityClassName -}}
+{{- else -}}
+{{- $_ := unset $pod "priorityClassName" -}}
+{{- end -}}
+{{- end -}}
+{{- $object | toYaml -}}
+{{- end -}}
+
+{{/*
+The webhook registrations of manifests/components/webhooks: reached through the release's
+Service (or admission.url), never judging the release namespace, with each entry's
+failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when set.
+*/}}
+{{- define "levee.webhooks" -}}
+{{- $root := .root -}}
+{{- $object := .object -}}
+{{- $values := $root.Values -}}
+{{- $namespace := $root.Release.Namespace -}}
+{{- $service := include "levee.rename" (dict "name" "levee" "root" $root) -}}
+{{- if eq $values.certificates.source "cert-manager" -}}
+{{- $annotations := merge (dict "cert-manager.io/inject-ca-from" (printf "%s/%s" $namespace (include "levee.rename" (dict "name" "levee-serving" "root" $root)))) (default dict $object.metadata.annotations) -}}
+{{- $_ := set $object.metadata "annotations" $annotations -}}
+{{- end -}}
+{{- $known := list -}}
+{{- range $webhook := $object.webhooks -}}
+{{- $key := trimSuffix ".levee.dev" $webhook.name -}}
+{{- $known = append $known $key -}}
+{{- $settings := default dict (index (default dict $values.admission.webhooks) $key) -}}
+{{- $client := $webhook.clientConfig -}}
+{{- $path := $client.service.path -}}
+{{- if $values.admission.url -}}
+{{- $client = dict "url" (printf "%s%s" (trimSuffix "/" $values.admission.url) $path) -}}
+{{- else -}}
+{{- $_ := set $client.service "name" $service -}}
+{{- $_ := set $client.service "namespace" $namespace -}}
+{{- end -}}
+{{- if eq $values.certificates.source "provided" -}}
+{{- $_ := set $client "caBundle" (required "certificates.provided.caBundle: the base64 PEM CA that signed the serving certificate" $values.certificates.provided.caBundle) -}}
+{{- end -}}
+{{- $_ := set $webhook "clientConfig" $client -}}
+{{- range $field := list "failurePolicy" "timeoutSeconds" "objectSelector" "namespaceSelector" -}}
+{{- if hasKey $settings $field -}}
+{{- $_ := set $webhook $field (index $settings $field) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $webhook.namespaceSelector (not (hasKey $settings "namespaceSelector")) -}}
+{{- range $expression := default list $webhook.namespaceSelector.matchExpressions -}}
+{{- if eq $expression.key "kubernetes.io/metadata.name" -}}
+{{- $names := list -}}
+{{- range $name := $expression.values -}}
+{{- $names = append $names (eq $name "levee-system" | ternary $namespace $name) -}}
+{{- end -}}
+{{- if eq $expression.operator "NotIn" -}}
+{{- $names = concat $names (default list $values.admission.excludeNamespaces) -}}
+{{- end -}}
+{{- $_ := set $expression "values" (uniq $names) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $object | toYaml -}}
+{{- end -}}
