@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig } from '../../src/config.js';
@@ -121,6 +122,21 @@ describe('e2e: the Helm chart (charts/levee)', function () {
       const added = monitored.filter((o) => !base.some((b) => keyOf(b) === keyOf(o)));
       assertSameObjects(added, await renderKustomize('manifests/monitoring'));
       assert.equal(base.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind)), false);
+    });
+
+    it('packages with `helm package` into a self-contained chart (files/manifests resolved) that renders the same', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'levee-chart-package-'));
+      try {
+        const packaged = await helm(['package', 'charts/levee', '-d', dir]);
+        assert.equal(packaged.code, 0, packaged.stderr);
+        const archive = join(dir, 'levee-0.1.0.tgz');
+        const fromArchive = await helm(['template', 'levee', archive, '-n', 'levee-system', '--set', 'monitoring.enabled=true']);
+        const fromDirectory = await helm(['template', 'levee', 'charts/levee', '-n', 'levee-system', '--set', 'monitoring.enabled=true']);
+        assert.equal(fromArchive.code, 0, fromArchive.stderr);
+        assert.equal(fromArchive.stdout, fromDirectory.stdout);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('places every object and every reference in another release and namespace', async () => {
