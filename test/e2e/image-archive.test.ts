@@ -171,6 +171,24 @@ describe('e2e: npm run image, an OCI archive built without a container engine', 
     assert.ok(!purls.some((purl) => purl.startsWith('pkg:npm/mocha@')), 'no dev dependency');
   });
 
+  it('loads with `podman load` (Debian\'s podman) under its digest, tag, user and entrypoint', async () => {
+    const { ensureCommands } = (await import(pathToFileURL(join(repo, 'scripts', 'lib', 'run.mjs')).href)) as { ensureCommands(commands: Record<string, string>): void };
+    ensureCommands({ podman: 'podman' });
+    // A scratch store, so the machine's own images are never touched.
+    const store = ['--root', join(work, 'podman', 'root'), '--runroot', join(work, 'podman', 'run'), '--storage-driver', 'vfs'];
+    const loaded = spawnSync('podman', [...store, 'load', '-i', image.archive], { encoding: 'utf8' });
+    assert.equal(loaded.status, 0, loaded.stderr);
+    assert.match(loaded.stdout, new RegExp(`Loaded image: (docker\\.io/library/)?${image.tag.replaceAll('.', '\\.')}`));
+    const inspected = spawnSync('podman', [...store, 'image', 'inspect', image.tag], { encoding: 'utf8' });
+    assert.equal(inspected.status, 0, inspected.stderr);
+    const [info] = JSON.parse(inspected.stdout) as Array<{ Digest: string; Id: string; Config: { User: string; Entrypoint: string[]; Cmd: string[] } }>;
+    assert.equal(info!.Digest, image.digest);
+    assert.equal(`sha256:${info!.Id}`, manifest.config.digest);
+    assert.equal(info!.Config.User, '10001:10001');
+    assert.deepEqual(info!.Config.Entrypoint, config.config.Entrypoint);
+    assert.deepEqual(info!.Config.Cmd, config.config.Cmd);
+  });
+
   it('unpacks into a root filesystem where Node.js is an LTS release and the files belong to root', async () => {
     rootfs = join(work, 'rootfs');
     mkdirSync(rootfs);
