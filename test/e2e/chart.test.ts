@@ -158,13 +158,22 @@ describe('e2e: the Helm chart (charts/levee)', function () {
       const configVolume = record(volumes.find((v) => v.configMap)!.configMap);
       assert.ok(names.has(`ConfigMap/policy/${configVolume.name as string}`));
       const secret = record(volumes.find((v) => v.secret)!.secret).secretName as string;
-      const certificate = find(objects, 'Certificate');
+      const certificate = objects.find((o) => o.kind === 'Certificate' && record(o.spec).dnsNames)!;
       assert.equal(record(certificate.spec).secretName, secret);
+      for (const issued of objects.filter((o) => o.kind === 'Certificate')) {
+        const issuer = record(record(issued.spec).issuerRef);
+        assert.ok(names.has(`${issuer.kind as string}/policy/${issuer.name as string}`), `${keyOf(issued)} is issued by a rendered Issuer`);
+      }
+      for (const issuer of objects.filter((o) => o.kind === 'Issuer' && record(o.spec).ca)) {
+        const caSecret = record(record(issuer.spec).ca).secretName;
+        assert.ok(objects.some((o) => o.kind === 'Certificate' && record(o.spec).secretName === caSecret), `${keyOf(issuer)} signs with a rendered CA`);
+      }
       const service = find(objects, 'Service');
       assert.deepEqual(record(certificate.spec).dnsNames, [`${service.metadata.name}.policy.svc`, `${service.metadata.name}.policy.svc.cluster.local`]);
       for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
         const configuration = find(objects, kind);
-        assert.equal(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], `policy/${certificate.metadata.name}`);
+        const injected = configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'] ?? '';
+        assert.ok(names.has(`Certificate/${injected}`), `${kind} takes its CA from a rendered Certificate: ${injected}`);
         for (const webhook of configuration.webhooks as Json[]) {
           const ref = record(record(webhook.clientConfig).service);
           assert.deepEqual([ref.name, ref.namespace], [service.metadata.name, 'policy']);
@@ -174,6 +183,8 @@ describe('e2e: the Helm chart (charts/levee)', function () {
           }
         }
       }
+      const policy = find(objects, 'NetworkPolicy');
+      assert.deepEqual(record(policy.spec).podSelector, record(record(deployment.spec).selector), 'the NetworkPolicy selects the release\'s pods');
       const monitor = find(objects, 'PodMonitor');
       const https = (record(monitor.spec).podMetricsEndpoints as Json[]).find((e) => e.port === 'https')!;
       assert.equal(record(https.tlsConfig).serverName, `${service.metadata.name}.policy.svc`);
@@ -207,6 +218,15 @@ describe('e2e: the Helm chart (charts/levee)', function () {
       const kubeSystem = record((record(webhooks.get('validate-kube-system.levee.dev')!.namespaceSelector).matchExpressions as Json[])[0]);
       assert.deepEqual(kubeSystem.values, ['kube-system'], 'excluded namespaces do not widen an In selector');
       for (const webhook of webhooks.values()) assert.equal(record(webhook.clientConfig).caBundle, CA_BUNDLE);
+    });
+
+    it('opens the probe\'s port to monitoring.podMonitor.scrapeFrom, and only with monitoring on', async () => {
+      const from = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+      const scrape = ['--set-json', `monitoring.podMonitor.scrapeFrom=${JSON.stringify(from)}`];
+      const ingress = async (args: string[]): Promise<Json[]> => record(find(await renderChart('levee', 'levee-system', [...provided, ...args]), 'NetworkPolicy').spec).ingress as Json[];
+      const base = await ingress([]);
+      assert.deepEqual(await ingress(scrape), base, 'monitoring off: the NetworkPolicy is the base\'s');
+      assert.deepEqual(await ingress(['--set', 'monitoring.enabled=true', ...scrape]), [...base, { from, ports: [{ port: 'probe-http', protocol: 'TCP' }] }]);
     });
   });
 

@@ -203,7 +203,7 @@ failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when
 {{- $namespace := $root.Release.Namespace -}}
 {{- $service := include "levee.rename" (dict "name" "levee" "root" $root) -}}
 {{- if eq $values.certificates.source "cert-manager" -}}
-{{- $annotations := merge (dict "cert-manager.io/inject-ca-from" (printf "%s/%s" $namespace (include "levee.rename" (dict "name" "levee-serving" "root" $root)))) (default dict $object.metadata.annotations) -}}
+{{- $annotations := merge (dict "cert-manager.io/inject-ca-from" (include "levee.injectCaFrom" $root)) (default dict $object.metadata.annotations) -}}
 {{- $_ := set $object.metadata "annotations" $annotations -}}
 {{- end -}}
 {{- $known := list -}}
@@ -244,4 +244,23 @@ failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when
 {{- end -}}
 {{- end -}}
 {{- $object | toYaml -}}
+{{- end -}}
+
+{{/*
+The Certificate whose CA cainjector puts into the webhooks' caBundle: the one the cert-manager
+overlay's patches name (its own CA), or the serving Certificate when your issuer signs it.
+*/}}
+{{- define "levee.injectCaFrom" -}}
+{{- $name := "levee-serving" -}}
+{{- if not .Values.certificates.certManager.issuerRef -}}
+{{- $kustomization := .Files.Get "files/manifests/overlays/cert-manager/kustomization.yaml" | fromYaml -}}
+{{- range $patch := $kustomization.patches -}}
+{{- range $op := fromYamlArray $patch.patch -}}
+{{- with (index (default dict $op.value) "cert-manager.io/inject-ca-from") -}}
+{{- $name = last (splitList "/" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- printf "%s/%s" .Release.Namespace (include "levee.rename" (dict "name" $name "root" .)) -}}
 {{- end -}}
