@@ -47,6 +47,15 @@ helm_version_ldflags() {
   printf -- ' -X %s/pkg/chartutil.k8sVersionMajor=1 -X %s/pkg/chartutil.k8sVersionMinor=%s' "$v" "$v" "$minor"
 }
 
+# Build tags a tool's upstream offers to leave out what levee never runs: promtool without
+# Prometheus' service discovery plugins (levee runs only `check rules` and `test rules`), which
+# are most of its cold build.
+build_tags() {
+  case "$1" in
+    promtool) echo remove_all_sd ;;
+  esac
+}
+
 kube_version_ldflags() {
   local version
   version="$(cd "$here/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
@@ -60,9 +69,10 @@ kube_version_ldflags() {
 build_one() {
   local tool="$1" dir="$here/$1"
   [ -f "$dir/go.mod" ] || { echo "levee: unknown tool '$tool' (no $dir/go.mod)" >&2; exit 2; }
-  local ldflags key
+  local ldflags key tags
   ldflags="-s -w $(version_ldflags "$tool")"
-  key="$( (go env GOVERSION; echo "$ldflags"; cat "$dir/go.mod" "$dir/go.sum" $(compgen -G "$dir/*.go" || true)) | sha256sum | cut -c1-16)"
+  tags="$(build_tags "$tool")"
+  key="$( (go env GOVERSION; echo "$ldflags"; [ -z "$tags" ] || echo "$tags"; cat "$dir/go.mod" "$dir/go.sum" $(compgen -G "$dir/*.go" || true)) | sha256sum | cut -c1-16)"
   # The package to build: the go.mod's `tool` directive, else the module's own main.go.
   local package
   package="$(sed -n 's/^tool[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$dir/go.mod" | head -n1)"
@@ -84,7 +94,7 @@ build_one() {
   fi
   echo "levee: building $tool (cold build; cached at $(dirname "$out") afterwards)..." >&2
   local started=$SECONDS
-  (cd "$dir" && go build -ldflags="$ldflags" -o "$out.tmp.$$" "$package")
+  (cd "$dir" && go build -tags="$tags" -ldflags="$ldflags" -o "$out.tmp.$$" "$package")
   mv "$out.tmp.$$" "$out"
   exec {lock_fd}>&-
   echo "levee: built $tool in $((SECONDS - started))s" >&2
