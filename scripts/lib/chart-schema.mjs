@@ -53,6 +53,8 @@ export async function chartValuesSchema() {
   const { configFileSchema } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'config.js')).href);
   const config = z.toJSONSchema(configFileSchema, { io: 'input', target: 'draft-7', unrepresentable: 'throw' });
   delete config.$schema;
+  // levee fills in its own defaults (some depend on where it is installed); helm ignores them.
+  withoutDefaults(config);
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'levee chart values',
@@ -121,6 +123,14 @@ export async function chartValuesSchema() {
       }),
     },
   };
+}
+
+function withoutDefaults(node) {
+  if (Array.isArray(node)) node.forEach(withoutDefaults);
+  else if (node && typeof node === 'object') {
+    delete node.default;
+    Object.values(node).forEach(withoutDefaults);
+  }
 }
 
 export function renderSchema(schema) {
