@@ -57,7 +57,7 @@ export async function runAudit(options: AuditOptions, config: LeveeConfig, logge
     await auditLiveCluster({ config, logger, base, inputs: [...toJudge.objects()], report, ...(options.progress ? { progress: options.progress } : {}) });
   }
   if (report.objects === 0 && report.problems.length === 0 && report.templates === 0) {
-    report.notes.push(`no Kubernetes object found in ${options.files.length > 0 ? options.files.join(', ') : 'the cluster'}`);
+    report.notes.push(`no Kubernetes object found in ${options.files.length > 0 ? options.files.map((file) => (file === '-' ? 'stdin' : file)).join(', ') : 'the cluster'}`);
   }
   return { text: render(report, options), diagnostics: diagnosticsOf(report), exitCode: exitCodeOf(report), report };
 }

@@ -68,7 +68,7 @@ describe('e2e: levee audit', function () {
       child.stdin!.end(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
     });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /<testsuites name="levee audit" tests="0" failures="0">/);
+    assert.match(result.stdout, /<testsuites name="levee audit" tests="0" failures="0" errors="0">/);
   });
 
   describe('--cluster', () => {
@@ -85,36 +85,45 @@ describe('e2e: levee audit', function () {
     });
 
     it('judges the object kubectl applies: merge keys, YAML 1.1 scalars and duplicate keys read as kubectl reads them', async () => {
-      // replicas written explicitly, then overridden by a merge key, then by a duplicate of
-      // the merge; paused as `yes`: what the API server stores is the truth levee must judge.
-      const manifest = [
-        'apiVersion: apps/v1',
-        'kind: Deployment',
-        'metadata:',
-        '  name: merged',
-        `  namespace: ${namespace}`,
-        'spec:',
-        '  replicas: 3',
-        '  <<: {replicas: 0}',
-        '  paused: yes',
-        '  selector: {matchLabels: {app: merged}}',
-        '  template:',
-        '    metadata: {labels: {app: merged}}',
-        '    spec:',
-        '      containers: [{name: a, image: x}]',
-        '      terminationGracePeriodSeconds: 30',
-        '      terminationGracePeriodSeconds: 0x1F',
-        '',
-      ].join('\n');
-      const stored = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: manifest });
-      assert.equal(stored.code, 0, stored.stderr);
-      const applied = JSON.parse(stored.stdout) as { spec: { replicas: number; paused: boolean; template: { spec: { terminationGracePeriodSeconds: number } } } };
+      // What the API server stores from each manifest (kubectl create --dry-run=server) is the
+      // truth levee must judge: replicas written, then overridden by a merge key; paused as
+      // `yes`; a repeated key (the last one wins) written in hex.
+      const deployment = (name: string, spec: string[], podSpec: string[]): string =>
+        [
+          'apiVersion: apps/v1',
+          'kind: Deployment',
+          'metadata:',
+          `  name: ${name}`,
+          `  namespace: ${namespace}`,
+          'spec:',
+          ...spec.map((line) => `  ${line}`),
+          `  selector: {matchLabels: {app: ${name}}}`,
+          '  template:',
+          `    metadata: {labels: {app: ${name}}}`,
+          '    spec:',
+          '      containers: [{name: a, image: x}]',
+          ...podSpec.map((line) => `      ${line}`),
+          '',
+        ].join('\n');
+      const manifests = [
+        deployment('merged', ['replicas: 3', '<<: {replicas: 0}', 'paused: yes'], []),
+        deployment('repeated', ['replicas: 2'], ['terminationGracePeriodSeconds: 30', 'terminationGracePeriodSeconds: 0x1F']),
+      ];
       const { manifestObjects } = await import('../../src/manifests/read.js');
-      const [read] = manifestObjects(manifest) as Array<typeof applied>;
-      assert.equal(read!.spec.replicas, applied.spec.replicas);
-      assert.equal(read!.spec.paused, applied.spec.paused);
-      assert.equal(read!.spec.template.spec.terminationGracePeriodSeconds, applied.spec.template.spec.terminationGracePeriodSeconds);
-      assert.deepEqual([applied.spec.replicas, applied.spec.paused, applied.spec.template.spec.terminationGracePeriodSeconds], [0, true, 31]);
+      type Stored = { spec: { replicas: number; paused?: boolean; template: { spec: { terminationGracePeriodSeconds: number } } } };
+      for (const manifest of manifests) {
+        const stored = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: manifest });
+        assert.equal(stored.code, 0, stored.stderr);
+        const applied = JSON.parse(stored.stdout) as Stored;
+        const [read] = manifestObjects(manifest) as unknown as Stored[];
+        assert.equal(read!.spec.replicas, applied.spec.replicas);
+        assert.equal(read!.spec.paused ?? false, applied.spec.paused ?? false);
+        assert.equal(read!.spec.template.spec.terminationGracePeriodSeconds ?? 30, applied.spec.template.spec.terminationGracePeriodSeconds);
+      }
+      const [merged, repeated] = await Promise.all(manifests.map(async (manifest) => JSON.parse((await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: manifest })).stdout) as Stored));
+      assert.deepEqual([merged!.spec.replicas, merged!.spec.paused, repeated!.spec.template.spec.terminationGracePeriodSeconds], [0, true, 31]);
+      // Both in one document: kubectl applies it; levee refuses it rather than guess (README).
+      assert.throws(() => manifestObjects(manifests[0]!.replace('  paused: yes\n', '  paused: yes\n  paused: no\n')), /a key is repeated in a document that also uses merge keys/);
     });
 
     it('finds a Service already left without endpoints by a workload at zero, and judges -f as updates of live objects', async () => {
