@@ -269,3 +269,23 @@ export function verdictDocument(verdict, run) {
     ],
   };
 }
+
+/**
+ * The Deployment update of the mix, grown to about `bytes` of JSON: both objects carry the
+ * same long list of environment variables in the pod template and their managedFields entries,
+ * the shape of the largest objects levee judges (many small fields, as etcd stores them). For
+ * the hostile-load section: the largest review the API server can send, and the issue's 6.85 MiB.
+ */
+export function largeDeploymentUpdate(bytes) {
+  const review = deploymentUpdate();
+  const base = JSON.stringify(review).length;
+  const perVariable = 2 * (JSON.stringify({ name: 'SETTING_000000', value: 'setting-000000-value' }).length + JSON.stringify({ 'k:{"name":"SETTING_000000"}': { '.': {}, 'f:name': {}, 'f:value': {} } }).length);
+  const count = Math.max(0, Math.floor((bytes - base) / perVariable));
+  for (const object of [review.request.object, review.request.oldObject]) {
+    const id = (i) => String(i).padStart(6, '0');
+    object.spec.template.spec.containers[0].env = Array.from({ length: count }, (_, i) => ({ name: `SETTING_${id(i)}`, value: `setting-${id(i)}-value` }));
+    const fields = object.metadata.managedFields[0].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"app"}'];
+    fields['f:env'] = Object.fromEntries(Array.from({ length: count }, (_, i) => [`k:{"name":"SETTING_${id(i)}"}`, { '.': {}, 'f:name': {}, 'f:value': {} }]));
+  }
+  return review;
+}

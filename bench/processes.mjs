@@ -22,7 +22,14 @@ export function startNodeTarget(script, args, { timeoutMs = 120_000, execArgv = 
       if (!message?.ready) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ ...message, pid: child.pid, child, stop: () => stopChild(child), memory: () => memoryOf(child) });
+      resolve({
+        ...message,
+        pid: child.pid,
+        child,
+        stop: () => stopChild(child),
+        memory: () => memoryOf(child),
+        loopDelay: { reset: () => ask(child, { type: 'loop', reset: true }), read: () => ask(child, { type: 'loop' }) },
+      });
     });
   });
 }
@@ -39,6 +46,21 @@ function memoryOf(child) {
     };
     child.on('message', onMessage);
     child.send({ type: 'memory' });
+  });
+}
+
+/** Sends `message` to a target and resolves with its answer of the same type. */
+function ask(child, message) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${message.type} answer within 10 s`)), 10_000);
+    const onMessage = (answer) => {
+      if (answer?.type !== message.type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(answer);
+    };
+    child.on('message', onMessage);
+    child.send(message);
   });
 }
 

@@ -6,6 +6,7 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostileLoad } from './bounds.mjs';
 import { benchReviews, verdictDocument } from './fixtures.mjs';
 import { createLoad, getText, postJson, summarize } from './load.mjs';
 import { preparePolicies, startOpa } from './opa.mjs';
@@ -46,7 +47,7 @@ export function imageNodeFlags(dockerfile = new URL('../Dockerfile', import.meta
   return flags;
 }
 
-export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFlags() }) {
+export async function runBench({ opaPath, quick = false, boundsOnly = false, nodeFlags = imageNodeFlags() }) {
   const counts = quick ? QUICK : FULL;
   const { buildConfig } = await import(new URL('config.js', dist).href);
   const { generateCerts, writeCerts } = await import(new URL('certs/generate.js', dist).href);
@@ -78,6 +79,16 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
     const config = buildConfig(layer);
     const reviews = benchReviews();
     const bodies = reviews.map(({ review }) => Buffer.from(JSON.stringify(review)));
+    const args = (services, nodes = NODES) => ['--cert-dir', certDir, '--services', String(services), '--nodes', String(nodes), '--config', configFile];
+    const boundsSection = async () => {
+      const levee = track(await startNodeTarget(target('levee'), args(SCALES[0]), { execArgv: [...nodeFlags, '--expose-gc'] }));
+      const section = await hostileLoad({ levee, bodyLimit: config.server.bodyLimitBytes, ca, say, reviewsPerRoute: quick ? 4 : 10 });
+      await levee.stop();
+      printNow(section);
+      return section;
+    };
+    const track = (process) => (running.push(process), process);
+    if (boundsOnly) return (await boundsSection()).join('\n');
 
     // What opa alone is asked: the input levee hands its bundle for each review.
     const small = await syntheticCluster({ services: 100, nodes: 100, config });
@@ -93,8 +104,6 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
 
     say(`starting targets (levee with ${SCALES[0]} Services/Pods and ${NODES} Nodes)...`);
     const opaFiles = preparePolicies(BUNDLE, join(work, 'opa'), config.policies);
-    const track = (process) => (running.push(process), process);
-    const args = (services, nodes = NODES) => ['--cert-dir', certDir, '--services', String(services), '--nodes', String(nodes), '--config', configFile];
     const node = { execArgv: nodeFlags };
     const noop = track(await startNodeTarget(target('noop'), ['--cert-dir', certDir], node));
     const levee = track(await startNodeTarget(target('levee'), args(SCALES[0]), node));
@@ -190,7 +199,8 @@ export async function runBench({ opaPath, quick = false, nodeFlags = imageNodeFl
       `whole run: ${((Date.now() - started) / 1000).toFixed(0)} s${quick ? ' (--quick: fewer requests, numbers are rough)' : ''}`,
     ];
     printNow(memoryLines);
-    return [...lines, ...scaleLines, ...nodeLines, ...memoryLines].join('\n');
+    const boundsLines = await boundsSection();
+    return [...lines, ...scaleLines, ...nodeLines, ...memoryLines, ...boundsLines].join('\n');
   } finally {
     clearInterval(verdictTimer);
     for (const process of running) await process.stop().catch(() => undefined);

@@ -3,6 +3,7 @@
 //   npm run bench              the full run (about 3 minutes on 2 cores)
 //   npm run bench -- --quick   fewer requests, for trying the bench itself
 //   npm run bench -- --audit   only `levee audit -f` on 5, 25 and 50 MB of manifests: time and peak memory
+//   npm run bench -- --bounds  only the hostile-load section (large reviews, unfinished bodies)
 //   npm run bench -- --node-flags='--max-semi-space-size=64'
 //                              Node.js flags for every Node target instead of those of levee's image
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -46,6 +47,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await runBench({
       opaPath: toolPath('opa'),
       quick: process.argv.includes('--quick'),
+      boundsOnly: process.argv.includes('--bounds'),
       ...(nodeFlags !== undefined ? { nodeFlags: nodeFlags.split(/\s+/).filter(Boolean) } : {}),
     });
   } catch (err) {

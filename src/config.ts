@@ -14,6 +14,9 @@ import { versionSkewSettings } from './policies/version-skew-settings.js';
  * Validated once and frozen. Nothing else in levee reads process.env.
  */
 
+/** object and oldObject at etcd's 1.5 MiB each, and 256 KiB for the rest of the review. */
+const BODY_LIMIT_BYTES = 2 * 1.5 * 1024 * 1024 + 256 * 1024;
+
 export const POLICY_IDS = ['version-skew', 'scale-to-zero', 'spot-capacity', 'probe-gate'] as const;
 export type PolicyId = (typeof POLICY_IDS)[number];
 
@@ -81,13 +84,26 @@ const schema = z.strictObject({
       clientCAFile: z.string().min(1).optional(),
       /** With clientCAFile: the client certificate's CN or a DNS/URI SAN must be one of these; empty allows any it signed. */
       clientNames: z.array(z.string().min(1)).default([]),
-      /** A review carries object and oldObject, each up to etcd's 1.5 MiB; controller-runtime allows 7 MiB. */
-      bodyLimitBytes: z.number().int().min(1024).default(7 * 1024 * 1024),
+      /**
+       * A review carries object and oldObject, each at most etcd's 1.5 MiB (its default
+       * --max-request-bytes: a larger object is never stored), plus 256 KiB for the envelope.
+       */
+      bodyLimitBytes: z.number().int().min(1024).default(BODY_LIMIT_BYTES),
+      /** Reviews read or judged at once; more are shed with 429 and Retry-After. */
+      maxConcurrentReviews: z.number().int().min(1).default(64),
+      /** Request bytes the reviews in flight may hold (a review without Content-Length counts bodyLimitBytes); more are shed with 429. */
+      maxBytesInFlight: z.number().int().min(1024).default(32 * 1024 * 1024),
+      /** Open connections; the API server keeps up to 25 idle per host, per replica. */
+      maxConnections: z.number().int().min(1).default(512),
       /** Above the API server's 90 s idle timeout, so its pooled connections are not torn down. */
       keepAliveTimeoutMs: z.number().int().min(1000).default(95_000),
+      /**
+       * A whole request (headers and body) must arrive within this time: twice the longest
+       * timeoutSeconds of levee's registrations (5 s), after which the API server has given up on it.
+       */
       requestTimeoutMs: z.number().int().min(100).default(10_000),
       /** A client must send its complete headers within this time (slowloris). */
-      headersTimeoutMs: z.number().int().min(100).default(15_000),
+      headersTimeoutMs: z.number().int().min(100).default(5_000),
       /** A cache whose watch has been broken longer than this is stale: /readyz, metrics, logs and warnings say so. */
       staleAfterSeconds: z.number().min(1).default(60),
     })
@@ -97,10 +113,13 @@ const schema = z.strictObject({
       tlsCertFile: 'certs/tls.crt',
       tlsKeyFile: 'certs/tls.key',
       clientNames: [],
-      bodyLimitBytes: 7 * 1024 * 1024,
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      maxConcurrentReviews: 64,
+      maxBytesInFlight: 32 * 1024 * 1024,
+      maxConnections: 512,
       keepAliveTimeoutMs: 95_000,
       requestTimeoutMs: 10_000,
-      headersTimeoutMs: 15_000,
+      headersTimeoutMs: 5_000,
       staleAfterSeconds: 60,
     }),
   /** The compiled policies; by default the bundle inside levee's own package, wherever levee runs from. */

@@ -3,6 +3,7 @@
 //   node bench/targets/levee.mjs --cert-dir D [--services N] [--nodes N] [--log-level info] [--config file.json]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { syntheticCluster } from '../synthetic-cluster.mjs';
 
@@ -40,6 +41,19 @@ process.on('message', (message) => {
   const usage = process.memoryUsage();
   const mib = (bytes) => bytes / 1048576;
   process.send({ type: 'memory', rssMiB: mib(usage.rss), heapUsedMiB: mib(usage.heapUsed), heapTotalMiB: mib(usage.heapTotal), externalMiB: mib(usage.external) });
+});
+// The event loop's longest stalls, for the hostile-load section: `{type: 'loop', reset: true}`
+// starts a window, `{type: 'loop'}` reports it (max and p99 in ms).
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+process.on('message', (message) => {
+  if (message?.type !== 'loop') return;
+  if (message.reset) {
+    loopDelay.reset();
+    process.send({ type: 'loop', reset: true });
+    return;
+  }
+  process.send({ type: 'loop', maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, count: loopDelay.count });
 });
 process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
 process.on('disconnect', () => process.exit(0));

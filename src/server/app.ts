@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeStale } from '../cluster/freshness.js';
 import { clientAuthenticator, type ClientRefusal } from './client-auth.js';
 import { reviewRouteOf, serveReview, type AppDeps } from './review-route.js';
+import { ReviewGate, type Shed } from './review-gate.js';
 
 export type { AppDeps } from './review-route.js';
 
@@ -14,6 +15,8 @@ export function createHandler(deps: AppDeps): (req: IncomingMessage, res: Server
   const app = createApp(deps);
   const refusal = clientAuthenticator(deps.config.server.clientCAFile !== undefined, deps.config.server.clientNames);
   const logRefusal = refusalLog(deps);
+  const logShed = refusalLog(deps);
+  const gate = new ReviewGate(deps.config.server);
   return (req, res) => {
     const review = reviewRouteOf(req.method, req.url);
     if (!review) {
@@ -26,14 +29,25 @@ export function createHandler(deps: AppDeps): (req: IncomingMessage, res: Server
       refuse(res, refused);
       return;
     }
+    const shed = gate.admit(req, res);
+    if (shed) {
+      logShed(shed, req);
+      refuse(res, shed);
+      return;
+    }
     serveReview(deps, review, req, res).catch(() => res.destroy());
   };
 }
 
-/** The answer to a caller levee does not serve: its body is never read, and the connection closes. */
-function refuse(res: ServerResponse, { status, code, message }: ClientRefusal): void {
-  const text = JSON.stringify({ code, message });
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+/** The answer to a review levee does not take: its body is never read, and the connection closes. */
+function refuse(res: ServerResponse, refusal: ClientRefusal | Shed): void {
+  const text = JSON.stringify({ code: refusal.code, message: refusal.message });
+  res.writeHead(refusal.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    Connection: 'close',
+    ...('retryAfter' in refusal ? { 'Retry-After': String(refusal.retryAfter) } : {}),
+  });
   res.end(text);
 }
 
@@ -41,7 +55,7 @@ function refuse(res: ServerResponse, { status, code, message }: ClientRefusal): 
  * Every refusal is counted (levee_request_errors_total{code}); a log line says so at most once
  * every 10 s with how many there were, so a flood of unauthenticated calls cannot flood the log.
  */
-function refusalLog(deps: AppDeps, everyMs = 10_000): (refused: ClientRefusal, req: IncomingMessage) => void {
+function refusalLog(deps: AppDeps, everyMs = 10_000): (refused: ClientRefusal | Shed, req: IncomingMessage) => void {
   let lastLogged = 0;
   let unlogged = 0;
   return (refused, req) => {
@@ -49,7 +63,8 @@ function refusalLog(deps: AppDeps, everyMs = 10_000): (refused: ClientRefusal, r
     unlogged++;
     const now = Date.now();
     if (now - lastLogged < everyMs) return;
-    deps.logger.warn({ code: refused.code, status: refused.status, remote: req.socket.remoteAddress, refused: unlogged, err: refused.message }, 'review refused: the caller is not the API server levee answers');
+    const what = refused.status === 429 ? 'review shed: levee is at its bound on reviews in flight' : 'review refused: the caller is not the API server levee answers';
+    deps.logger.warn({ code: refused.code, status: refused.status, remote: req.socket.remoteAddress, refused: unlogged, err: refused.message }, what);
     lastLogged = now;
     unlogged = 0;
   };

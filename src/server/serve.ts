@@ -102,7 +102,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const server = createServer({ ...tlsOptions(keyPair), headersTimeout, connectionsCheckingInterval }, handler);
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
   server.headersTimeout = headersTimeout;
-  server.requestTimeout = config.server.requestTimeoutMs * 3;
+  // The whole request within the window (never shorter than the headers' own timeout).
+  server.requestTimeout = Math.max(config.server.requestTimeoutMs, headersTimeout);
+  server.maxConnections = config.server.maxConnections;
   server.on('clientError', (err, socket) => {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();

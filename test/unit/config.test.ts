@@ -21,7 +21,7 @@ describe('config', () => {
     it('serves on 8443 with the shipped bundle and levee-system as its namespace', () => {
       assert.equal(config.server.port, 8443);
       assert.equal(config.server.host, '0.0.0.0');
-      assert.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024);
+      assert.equal(config.server.bodyLimitBytes, 3.25 * 1024 * 1024, 'object and oldObject at etcd\'s 1.5 MiB each, and 256 KiB of envelope');
       assert.ok(config.server.keepAliveTimeoutMs > 90_000, 'keep-alive must outlast the API server idle timeout');
       // The bundle inside levee's own package, whatever the working directory (`npx levee audit` runs in the user's repository).
       assert.equal(config.bundlePath, resolve('dist/policies/bundle.tar.gz'));
