@@ -12,8 +12,18 @@ export type JsonPatch = ReturnType<typeof compare>;
 export function patchBetween(original: KubeObject, modified: KubeObject): JsonPatch {
   const patch = compare(original, modified);
   const problem = validate(patch, original);
-  if (problem) throw new LeveeError('PATCH_INVALID', `generated patch does not apply: ${problem.message}`);
+  if (problem) throw new LeveeError('PATCH_INVALID', `generated patch does not apply: ${describePatchProblem(problem)}`);
   return patch;
+}
+
+/**
+ * What went wrong, by code, operation number and path only. fast-json-patch's own message
+ * appends the operation's value and the whole document, so the object under review (and any
+ * secret in it) would reach the log line and the API server's error message.
+ */
+export function describePatchProblem(problem: { name?: string; index?: number; operation?: { op?: string; path?: string } }): string {
+  const where = problem.operation ? ` (${problem.operation.op ?? '?'} ${problem.operation.path ?? '?'})` : '';
+  return `${problem.name ?? 'PATCH_ERROR'} at operation ${problem.index ?? '?'}${where}`;
 }
 
 export function encodePatch(patch: JsonPatch): string {

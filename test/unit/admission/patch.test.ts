@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import fastJsonPatch from 'fast-json-patch';
-import { encodePatch, patchBetween } from '../../../src/admission/patch.js';
+import { describePatchProblem, encodePatch, patchBetween } from '../../../src/admission/patch.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 import { LeveeError } from '../../../src/errors.js';
 import { deploymentObject } from '../../support/reviews.js';
@@ -83,5 +83,18 @@ describe('admission/patch', () => {
     const patch = patchBetween({ spec: { replicas: 1 } }, { spec: { replicas: 2 } });
     const decoded: unknown = JSON.parse(Buffer.from(encodePatch(patch), 'base64').toString('utf8'));
     assert.deepEqual(decoded, [{ op: 'replace', path: '/spec/replicas', value: 2 }]);
+  });
+});
+
+describe('admission/patch: a patch that does not apply is described without the object', () => {
+  it('names the code, operation and path, never the value or the document fast-json-patch quotes', () => {
+    const secret = 'hunter2-token-value';
+    const document = { metadata: { name: 'web' }, spec: { env: [{ name: 'PASSWORD', value: secret }] } };
+    const problem = fastJsonPatch.validate([{ op: 'replace', path: '/spec/missing/deep', value: { password: secret } }], document);
+    assert.ok(problem, 'the patch does not apply');
+    assert.match(problem.message, new RegExp(secret), 'fast-json-patch itself quotes the document');
+    const described = describePatchProblem(problem);
+    assert.doesNotMatch(described, new RegExp(secret));
+    assert.match(described, /^OPERATION_PATH_UNRESOLVABLE at operation 0 \(replace \/spec\/missing\/deep\)$/);
   });
 });
