@@ -1,4 +1,5 @@
 import { patchBetween, type JsonPatch } from '../admission/patch.js';
+import { copyAlong, sliceAlong } from './mutable-paths.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
@@ -149,10 +150,10 @@ function mutationPatch(
     Object.assign(annotations, overrideStamps(request.userInfo.username, now));
     changed = true;
   }
-  const copy = structuredClone(object) as KubeObject;
+  const copy = copyAlong(object);
   if (changed) copy.metadata = { ...(copy.metadata ?? {}), annotations };
   mutate(copy);
-  const patch = patchBetween(object, copy);
+  const patch = patchBetween(sliceAlong(object) as KubeObject, sliceAlong(copy) as KubeObject);
   return patch.length > 0 ? patch : undefined;
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { COOPERATIVE_ABOVE_BYTES, parseJsonCooperatively } from './json.js';
 
 export type BodyErrorType = 'entity.too.large' | 'entity.parse.failed' | 'encoding.unsupported' | 'charset.unsupported' | 'request.aborted';
 
@@ -19,6 +20,15 @@ export class BodyError extends Error {
  * as the declared length or the bytes received pass the limit: a client announcing or
  * streaming gigabytes holds no socket and no memory. An empty body reads as `{}`.
  */
+/**
+ * What no policy reads and a large review is mostly made of: the objects' managedFields. A large
+ * body is parsed without them (a small one, whole: it costs nothing to keep them).
+ */
+const UNREAD_FIELDS = [
+  ['request', 'object', 'metadata', 'managedFields'],
+  ['request', 'oldObject', 'metadata', 'managedFields'],
+];
+
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > limit) return Promise.reject(new BodyError('entity.too.large', 413, `request body exceeds the ${limit} byte limit`, limit));
@@ -49,10 +59,16 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       done();
       const text = Buffer.concat(chunks, size).toString('utf8').replace(/^\uFEFF/, '');
       if (text.trim() === '') return resolve({});
+      const notJson = (err: unknown): void => reject(new BodyError('entity.parse.failed', 400, (err as Error).message));
+      // A large body is parsed in slices, yielding between them, so it never holds the event loop for long.
+      if (text.length > COOPERATIVE_ABOVE_BYTES) {
+        parseJsonCooperatively(text, { omit: UNREAD_FIELDS }).then(resolve, notJson);
+        return;
+      }
       try {
         resolve(JSON.parse(text) as unknown);
       } catch (err) {
-        reject(new BodyError('entity.parse.failed', 400, (err as Error).message));
+        notJson(err);
       }
     };
     const onAborted = (): void => fail(new BodyError('request.aborted', 400, 'request aborted by the client'));
