@@ -15,26 +15,27 @@ import { call, type HttpAnswer } from '../support/https.js';
 import { deploymentReview } from '../support/reviews.js';
 
 /** A CA with a serving certificate for localhost and client certificates for the names asked. */
-function pki(clients: Array<{ cn: string; dns?: string[] }>) {
+function pki(clients: Array<{ cn: string; dns?: string[]; role?: 'server' | 'client'; expired?: boolean }>) {
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 86_400_000);
   const caKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ca = issueCertificate({ commonName: 'test CA', role: 'ca', publicKey: caKeys.publicKey, selfSigningKey: caKeys.privateKey, notBefore, notAfter });
   const issuer = { name: ca.name, privateKey: caKeys.privateKey, keyId: ca.keyId };
-  const leaf = (commonName: string, role: 'server' | 'client', dnsNames: string[] = [], ipAddresses: string[] = []) => {
+  const leaf = (commonName: string, role: 'server' | 'client', dnsNames: string[] = [], ipAddresses: string[] = [], expired = false) => {
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const cert = issueCertificate({ commonName, role, publicKey: keys.publicKey, issuer, notBefore, notAfter, dnsNames, ipAddresses });
+    const cert = issueCertificate({ commonName, role, publicKey: keys.publicKey, issuer, notBefore, notAfter: expired ? new Date(Date.now() - 1000) : notAfter, dnsNames, ipAddresses });
     return { cert: cert.pem + ca.pem, key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   };
-  return { ca: ca.pem, server: leaf('localhost', 'server', ['localhost'], ['127.0.0.1']), clients: clients.map(({ cn, dns }) => leaf(cn, 'client', dns)) };
+  return { ca: ca.pem, server: leaf('localhost', 'server', ['localhost'], ['127.0.0.1']), clients: clients.map(({ cn, dns, role, expired }) => leaf(cn, role ?? 'client', dns, [], expired)) };
 }
 
 const API_SERVER = 'kube-apiserver-webhook-client';
 const review = JSON.stringify(deploymentReview({ replicas: 2 }));
 
 describe('server: mutual TLS (server.clientCAFile, server.clientNames)', () => {
-  const trusted = pki([{ cn: API_SERVER }, { cn: 'developer' }, { cn: 'renamed', dns: [API_SERVER] }]);
-  const [apiServer, developer, bySan] = trusted.clients as [{ cert: string; key: string }, { cert: string; key: string }, { cert: string; key: string }];
+  const trusted = pki([{ cn: API_SERVER }, { cn: 'developer' }, { cn: 'renamed', dns: [API_SERVER] }, { cn: API_SERVER, role: 'server' }, { cn: API_SERVER, expired: true }]);
+  type Client = { cert: string; key: string };
+  const [apiServer, developer, bySan, serverOnly, expired] = trusted.clients as [Client, Client, Client, Client, Client];
   const stranger = pki([{ cn: API_SERVER }]);
   let dir: string;
   let running: RunningServer;
@@ -90,6 +91,11 @@ describe('server: mutual TLS (server.clientCAFile, server.clientNames)', () => {
     const wrongName = await post('/validate', developer);
     assert.equal(wrongName.status, 403, wrongName.text);
     assert.equal((wrongName.json() as { code: string }).code, 'CLIENT_FORBIDDEN');
+  });
+
+  it('refuses a certificate of the allowed name that the CA signed for servers only, or that has expired, with 401', async () => {
+    assert.equal((await post('/validate', serverOnly)).status, 401, 'extended key usage serverAuth alone');
+    assert.equal((await post('/validate', expired)).status, 401, 'expired');
   });
 
   it('refuses before reading the body: a caller announcing 6 MiB and sending 10 bytes is answered and cut off at once', async () => {
