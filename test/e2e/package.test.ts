@@ -157,7 +157,8 @@ describe('e2e: levee installed as a package into an unrelated project', function
     const certs = inApp(app, 'npx levee certs --ip 127.0.0.1 --out certs');
     assert.equal(certs.status, 0, certs.stderr);
     const port = await freePort();
-    const serve = spawn('sh', ['-c', `exec npx levee serve --host 127.0.0.1 --port ${port} --kubeconfig ${cluster.kubeconfig} --verdict-file ${join(app, 'verdict.json')} --log-level warn`], { cwd: app, env: userEnv(), stdio: 'ignore' });
+    // Its own process group: npx starts levee as a child, and stopping npx alone would leave levee running.
+    const serve = spawn('sh', ['-c', `exec npx levee serve --host 127.0.0.1 --port ${port} --kubeconfig ${cluster.kubeconfig} --verdict-file ${join(app, 'verdict.json')} --log-level warn`], { cwd: app, env: userEnv(), stdio: 'ignore', detached: true });
     try {
       const ca = readFileSync(join(app, 'certs/ca.crt'));
       await eventually('levee serve, started from the project, to answer /healthz', async () => {
@@ -170,7 +171,7 @@ describe('e2e: levee installed as a package into an unrelated project', function
         return status === 200 || `healthz: ${status}`;
       }, 60_000);
     } finally {
-      serve.kill('SIGTERM');
+      process.kill(-serve.pid!, 'SIGTERM');
     }
     const probe = inApp(app, `npx levee probe --once --kubeconfig ${cluster.kubeconfig} --verdict-file ${join(app, 'verdict.json')} --http-port 0`);
     const verdict = JSON.parse(probe.stdout) as { verdict: string };
