@@ -3,11 +3,13 @@
 # 2 hours of 502s).
 #
 # Context (built by src/policies/spot-capacity.ts):
+#   (every count is as it will be once the changes levee allowed moments ago land)
 #   node losing schedulability (delete, cordon, NoSchedule/NoExecute taint):
 #     {subject: "node", change: "delete" | "cordon" | "taint", node: {name, capacityType, pool},
-#      onDemand: {schedulable, after}, spot: {schedulable}, schedulableAfter, pool: {name, onDemandAfter}}
+#      onDemand: {schedulable, after}, spot: {schedulable, nodes}, spotNodePools: [names],
+#      schedulableAfter, pool: {name, onDemandAfter}}
 #   Karpenter NodePool: {subject: "nodepool", operation, pool: {name, capacityTypes: [..], previousCapacityTypes?: [..]},
-#      others: {count, onDemandCapable: [names]}}
+#      others: {count, onDemandCapable: [names]}, onDemandOutsideNodePools}
 #   Cluster API MachineDeployment, one worker pool of its workload cluster:
 #     {subject: "machinedeployment", pool: {namespace, name, cluster, capacityTypes: ["spot" | "on-demand" | "unknown"],
 #      previousCapacityTypes?, template, spotField}, others: {count, onDemandCapable: [names]}}
@@ -39,14 +41,26 @@ failure_handler if {
 	replace(pattern, "{node}", ctx.node.name) == actor
 }
 
-below_floor if ctx.onDemand.after < config.minOnDemandNodes
+# The floor is there because spot capacity can vanish all at once. A cluster with no spot node
+# and no NodePool that can launch one has nothing that can vanish: the floor protects nothing
+# there, and a one- or two-node cluster must still be drainable.
+spot_possible if ctx.spot.nodes > 0
+
+spot_possible if count(ctx.spotNodePools) > 0
 
 below_floor if {
+	spot_possible
+	ctx.onDemand.after < config.minOnDemandNodes
+}
+
+below_floor if {
+	spot_possible
 	config.minOnDemandShare > 0
 	ctx.schedulableAfter == 0
 }
 
 below_floor if {
+	spot_possible
 	config.minOnDemandShare > 0
 	ctx.schedulableAfter > 0
 	ctx.onDemand.after / ctx.schedulableAfter < config.minOnDemandShare
@@ -109,13 +123,18 @@ pool_change := sprintf("deleting NodePool %s leaves %d NodePool(s), none of whic
 	input.request.operation == "DELETE"
 } else := sprintf("NodePool %s allows only %s capacity and no other NodePool", [ctx.pool.name, allowed_types])
 
+# On-demand nodes Karpenter did not launch (a managed node group) stay whatever the NodePools
+# say; enough of them is the on-demand capacity to fall back on.
+outside_needed := max([1, config.minOnDemandNodes])
+
 violations contains violation("all-pools-spot", msg) if {
 	ctx.subject == "nodepool"
 	count(ctx.others.onDemandCapable) == 0
+	ctx.onDemandOutsideNodePools < outside_needed
 	leaves_only_spot
 	msg := sprintf(
-		"%s can launch on-demand nodes (rule all-pools-spot); when spot capacity runs out nothing replaces it: allow on-demand in this NodePool (karpenter.sh/capacity-type In [spot, on-demand]) or keep an on-demand NodePool",
-		[pool_change],
+		"%s can launch on-demand nodes (rule all-pools-spot), and %d schedulable on-demand node(s) outside Karpenter are fewer than %d; when spot capacity runs out nothing replaces it: allow on-demand in this NodePool (karpenter.sh/capacity-type In [spot, on-demand]), keep an on-demand NodePool, or keep on-demand nodes in a node group",
+		[pool_change, ctx.onDemandOutsideNodePools, outside_needed],
 	)
 }
 

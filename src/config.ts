@@ -129,6 +129,16 @@ const schema = z.strictObject({
   /** Namespaces and users no policy judges (levee's own namespace is always exempt). */
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   leveeNamespace: z.string().default('levee-system'),
+  /**
+   * Changes levee allowed that its watches do not show yet, which the next decisions count
+   * (parallel cordons, parallel scale-downs): kept until the watch shows them or they expire.
+   */
+  recentDecisions: z
+    .strictObject({
+      expirySeconds: z.number().min(1).max(600).default(30),
+      maxEntries: z.number().int().min(1).default(10_000),
+    })
+    .default({ expirySeconds: 30, maxEntries: 10_000 }),
   overrides: z
     .strictObject({
       /** The furthest ahead `levee.dev/override-expires` may be. */

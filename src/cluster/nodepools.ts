@@ -63,10 +63,13 @@ export function toNodePoolView(object: KubeObject): NodePoolView {
   return { name: object.metadata?.name ?? '', capacityTypes: nodePoolCapacityTypes(object) };
 }
 
-/** NodePools, indexed by whether they can launch anything but spot. */
+/** NodePools, indexed by whether they can launch anything but spot, and by each capacity type they can launch. */
 export class NodePoolStore extends IndexedStore<NodePoolView> {
   constructor() {
-    super('nodepools', { capability: (view) => [canGiveOnDemand(view.capacityTypes) ? 'on-demand' : 'spot-only'] });
+    super('nodepools', {
+      capability: (view) => [canGiveOnDemand(view.capacityTypes) ? 'on-demand' : 'spot-only'],
+      launches: (view) => view.capacityTypes,
+    });
   }
 
   project(object: KubeObject): [string, NodePoolView] {
@@ -76,5 +79,10 @@ export class NodePoolStore extends IndexedStore<NodePoolView> {
 
   onDemandCapable(): NodePoolView[] {
     return this.byIndex('capability', 'on-demand');
+  }
+
+  /** NodePools that can launch spot nodes: spot capacity the cluster may get at any moment. */
+  spotCapable(): NodePoolView[] {
+    return this.byIndex('launches', 'spot');
   }
 }

@@ -3,11 +3,16 @@ import { capacityTypeOf, isSchedulable, poolOf, type CapacityLabelRule, type Cap
 import { IndexedStore } from './store.js';
 import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';
 
+/** Karpenter labels every node it launches with the NodePool it came from. */
+export const NODEPOOL_LABEL = 'karpenter.sh/nodepool';
+
 /** What levee keeps of a Node: its capacity type, pool, schedulability and kubelet version. */
 export interface NodeView {
   name: string;
   capacityType: CapacityType;
   pool: string;
+  /** Launched by Karpenter from a NodePool; other nodes come from managed node groups, MachineDeployments or by hand. */
+  fromNodePool: boolean;
   schedulable: boolean;
   kubelet?: KubeVersion;
 }
@@ -43,6 +48,7 @@ export function toNodeView(object: KubeObject, classification: NodeClassificatio
     name: node.metadata?.name ?? '',
     capacityType: capacityTypeOf(labels, classification.capacityLabels),
     pool: poolOf(labels, classification.poolLabels),
+    fromNodePool: labels[NODEPOOL_LABEL] !== undefined,
     schedulable: isSchedulable(node.spec?.unschedulable === true, node.spec?.taints ?? []),
     ...(kubelet ? { kubelet } : {}),
   };
@@ -54,12 +60,14 @@ function emptyCounts(): CapacityCounts {
 
 /**
  * Nodes, with live aggregates kept on every add, update and delete (and rebuilt on a relist):
- * schedulable on-demand and spot counts overall and per pool, and the range of kubelet
- * versions. Admission reads them in constant time, never by walking the nodes.
+ * schedulable on-demand and spot counts overall, per pool and outside Karpenter's NodePools,
+ * and the range of kubelet versions. Admission reads them in constant time, never by walking
+ * the nodes.
  */
 export class NodeStore extends IndexedStore<NodeView> {
   readonly classification: NodeClassification;
   private overall = emptyCounts();
+  private outside = emptyCounts();
   private readonly pools = new Map<string, CapacityCounts>();
   private readonly kubelets = new VersionTally();
 
@@ -84,6 +92,7 @@ export class NodeStore extends IndexedStore<NodeView> {
 
   override replaceAll(entries: Iterable<[string, NodeView]>): void {
     this.overall = emptyCounts();
+    this.outside = emptyCounts();
     this.pools.clear();
     this.kubelets.clear();
     // IndexedStore.replaceAll clears and re-adds through upsert, which counts each node again.
@@ -98,6 +107,11 @@ export class NodeStore extends IndexedStore<NodeView> {
     return structuredClone(this.pools.get(pool) ?? emptyCounts());
   }
 
+  /** Nodes Karpenter did not launch (managed node groups, MachineDeployments, nodes added by hand). */
+  capacityOutsideNodePools(): CapacityCounts {
+    return structuredClone(this.outside);
+  }
+
   /** Oldest and newest kubelet among the nodes, optionally leaving one node's version out. */
   kubeletRange(except?: KubeVersion): ReturnType<VersionTally['range']> {
     return this.kubelets.range(except);
@@ -106,7 +120,7 @@ export class NodeStore extends IndexedStore<NodeView> {
   private count(view: NodeView, delta: 1 | -1): void {
     let pool = this.pools.get(view.pool);
     if (!pool) this.pools.set(view.pool, (pool = emptyCounts()));
-    for (const counts of [this.overall, pool]) {
+    for (const counts of view.fromNodePool ? [this.overall, pool] : [this.overall, pool, this.outside]) {
       counts[view.capacityType].nodes += delta;
       if (view.schedulable) counts[view.capacityType].schedulable += delta;
     }

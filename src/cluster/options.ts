@@ -1,5 +1,6 @@
 import { buildConfig, type LeveeConfig } from '../config.js';
 import type { NodeClassification } from './nodes.js';
+import type { RecentDecisionsOptions } from './recent-decisions.js';
 import type { UpgradeIntentKind } from './upgrade-intents.js';
 
 /** What the caches need from the configuration: how to classify nodes and which kinds declare versions. */
@@ -7,6 +8,8 @@ export interface ClusterOptions {
   classification: NodeClassification;
   upgradeIntents: readonly UpgradeIntentKind[];
   apiServerRefreshMs: number;
+  /** How long, and how many, allowed changes are remembered until the watch shows them. */
+  recentDecisions: RecentDecisionsOptions;
 }
 
 export function clusterOptionsFrom(config: LeveeConfig): ClusterOptions {
@@ -16,6 +19,7 @@ export function clusterOptionsFrom(config: LeveeConfig): ClusterOptions {
     classification: { capacityLabels: spot.capacityLabels, poolLabels: spot.poolLabels },
     upgradeIntents: skew.upgradeIntents,
     apiServerRefreshMs: skew.apiServerRefreshSeconds * 1000,
+    recentDecisions: { expiryMs: config.recentDecisions.expirySeconds * 1000, maxEntries: config.recentDecisions.maxEntries },
   };
 }
 

@@ -5,9 +5,11 @@ import { CacheFreshness } from './freshness.js';
 import { MachineDeploymentStore } from './machine-deployments.js';
 import { MachineTemplateStore } from './machine-templates.js';
 import { ServiceStore } from './services.js';
-import { NodePoolStore } from './nodepools.js';
+import { canGiveOnDemand, NodePoolStore, type NodePoolView } from './nodepools.js';
 import { NodeStore } from './nodes.js';
+import { nodeOutlook, type NodeOutlook } from './node-outlook.js';
 import { defaultClusterOptions, type ClusterOptions } from './options.js';
+import { RecentDecisions, type ExpectedView } from './recent-decisions.js';
 import { IndexedStore, type StoreStats } from './store.js';
 import { UpgradeIntentStore } from './upgrade-intents.js';
 import {
@@ -57,11 +59,15 @@ export class ClusterState {
   readonly apiServer: ApiServerVersion;
   /** How long each cache's watches have been broken; stays empty when nothing watches (tests, audit). */
   readonly freshness = new CacheFreshness();
+  /** Changes levee allowed that the caches do not show yet; every store tells it what its watch brings. */
+  readonly recentDecisions: RecentDecisions;
 
   constructor(options: ClusterOptions = defaultClusterOptions()) {
     this.nodes = new NodeStore(options.classification);
     this.upgradeIntents = new UpgradeIntentStore(options.upgradeIntents);
     this.apiServer = new ApiServerVersion(options.apiServerRefreshMs);
+    this.recentDecisions = new RecentDecisions(options.recentDecisions);
+    for (const store of this.allStores()) store.onChange((key, view) => this.recentDecisions.observe(store.name, key, view));
   }
 
   allStores(): IndexedStore<unknown>[] {
@@ -74,6 +80,22 @@ export class ClusterState {
 
   get synced(): boolean {
     return this.allStores().every((store) => store.synced);
+  }
+
+  /**
+   * Schedulable on-demand and spot nodes (overall, in one pool, outside Karpenter) once the
+   * changes levee allowed moments ago land, and `change` with them (the one being judged).
+   */
+  nodeOutlook(pool: string, change?: { name: string; after: ExpectedView }): NodeOutlook {
+    return nodeOutlook(this.nodes, this.recentDecisions, pool, change);
+  }
+
+  /** The NodePools that can launch on-demand capacity, as they will be once the changes levee allowed land. */
+  onDemandCapableNodePools(): NodePoolView[] {
+    return this.nodePools.onDemandCapable().flatMap((pool) => {
+      const expected = this.recentDecisions.overlay(this.nodePools.name, pool.name, pool);
+      return expected && canGiveOnDemand(expected.capacityTypes) ? [expected] : [];
+    });
   }
 
   workload(ref: WorkloadRef): WorkloadView | undefined {

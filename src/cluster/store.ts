@@ -24,6 +24,7 @@ export class IndexedStore<V> {
   private readonly indices = new Map<string, Map<string, Bucket>>();
   private readonly indexers: Readonly<Record<string, Indexer<V>>>;
   private syncedFlag = false;
+  private listener: ((key: string, view: V | undefined) => void) | undefined;
 
   constructor(name: string, indexers: Readonly<Record<string, Indexer<V>>> = {}) {
     this.name = name;
@@ -41,6 +42,11 @@ export class IndexedStore<V> {
 
   markSynced(): void {
     this.syncedFlag = true;
+  }
+
+  /** Told of every view the store takes in, and of every key it drops (view undefined). */
+  onChange(listener: (key: string, view: V | undefined) => void): void {
+    this.listener = listener;
   }
 
   get(key: string): V | undefined {
@@ -64,6 +70,7 @@ export class IndexedStore<V> {
         else if (bucket !== key) buckets.set(value, new Set([bucket, key]));
       }
     }
+    this.listener?.(key, view);
   }
 
   remove(key: string): void {
@@ -72,6 +79,7 @@ export class IndexedStore<V> {
     this.unindex(key, previous);
     this.removed(previous);
     this.items.delete(key);
+    this.listener?.(key, undefined);
   }
 
   /** Replaces the whole content, as after a relist. */

@@ -2,6 +2,7 @@ import { patchBetween, type JsonPatch } from '../admission/patch.js';
 import { copyAlong, sliceAlong } from './mutable-paths.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
+import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import type { CurrentVerdict } from '../probe-verdict.js';
@@ -43,6 +44,8 @@ export interface Judgement {
   patch?: JsonPatch;
   /** Policies that had something to judge in this request. */
   judged: PolicyId[];
+  /** What the request changes in counts policies protect; remembered only once it is allowed for real (engine/remember.ts). */
+  changes?: PendingChange[];
   error?: LeveeError;
 }
 
@@ -53,11 +56,13 @@ export interface Judgement {
  */
 export async function judge(deps: PipelineDeps, request: AdmissionRequest, route: Route): Promise<Judgement> {
   const judged: PolicyId[] = [];
+  const changes: PendingChange[] = [];
   try {
     const exempt = exemptPolicies(deps.config, request);
     const now = deps.now();
     const input = policyInput(deps, request, exempt, now);
     judged.push(...input.judged);
+    changes.push(...input.changes);
     const violations = judged.length === 0 ? [] : (await deps.evaluator.evaluate(input.input)).violations;
     const findings = findingsOf(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
     const overrides = await resolveOverrides({
@@ -69,9 +74,9 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
       authorizer: deps.authorizer,
     });
     const decision = decide(findings, overrides);
-    if (route === 'validate') return { decision, judged };
+    if (route === 'validate') return { decision, judged, changes };
     const patch = mutationPatch(request, decision, now, deps.selfUsername, (copy) => runMutators(deps, request, exempt, now, copy));
-    return patch ? { decision, patch, judged } : { decision, judged };
+    return patch ? { decision, patch, judged, changes } : { decision, judged, changes };
   } catch (thrown) {
     return { judged, error: toError(thrown) };
   }
@@ -81,21 +86,26 @@ export interface PolicyInput {
   input: { request: Record<string, unknown>; context: Record<string, unknown>; now: number };
   /** The policies that had something to judge: those with a context. */
   judged: PolicyId[];
+  /** What the request changes in the counts those policies protect. */
+  changes: PendingChange[];
 }
 
 /** What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the time. */
 export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date): PolicyInput {
   const context: Record<string, unknown> = {};
   const judged: PolicyId[] = [];
+  const changes: PendingChange[] = [];
   const verdict = deps.verdict?.();
   for (const policy of POLICIES) {
     if (exempt.has(policy.id)) continue;
-    const policyContext = policy.buildContext({ request, cluster: deps.cluster, config: deps.config, now, verdict });
+    const contextInput = { request, cluster: deps.cluster, config: deps.config, now, verdict };
+    const policyContext = policy.buildContext(contextInput);
     if (policyContext === undefined) continue;
     context[policy.id] = policyContext;
     judged.push(policy.id);
+    if (policy.pendingChanges) changes.push(...policy.pendingChanges(contextInput));
   }
-  return { input: { request: policyView(request), context, now: now.getTime() / 1000 }, judged };
+  return { input: { request: policyView(request), context, now: now.getTime() / 1000 }, judged, changes };
 }
 
 /** What Rego sees of the request itself; objects reach policies only through their context. */

@@ -10,8 +10,9 @@ import {
   type MachineCapacity,
   type MachineDeploymentView,
 } from '../cluster/machine-deployments.js';
-import { NODEPOOL_GROUP, NODEPOOL_KIND, nodePoolCapacityTypes, type PoolCapacityType } from '../cluster/nodepools.js';
-import { toNodeView } from '../cluster/nodes.js';
+import { canGiveOnDemand, NODEPOOL_GROUP, NODEPOOL_KIND, nodePoolCapacityTypes, type PoolCapacityType } from '../cluster/nodepools.js';
+import { toNodeView, type NodeView } from '../cluster/nodes.js';
+import type { ExpectedView, PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS } from './judged-kinds.js';
@@ -19,12 +20,18 @@ import type { ContextInput, PolicyDefinition } from './types.js';
 
 type Settings = LeveeConfig['policies']['spot-capacity'];
 
+/**
+ * Counts are as they will be once the changes levee allowed moments ago land (the ledger of
+ * recent decisions), so that parallel requests count each other.
+ */
 export interface NodeLossContext {
   subject: 'node';
   change: 'delete' | 'cordon' | 'taint';
   node: { name: string; capacityType: CapacityType; pool: string };
   onDemand: { schedulable: number; after: number };
-  spot: { schedulable: number };
+  spot: { schedulable: number; nodes: number };
+  /** NodePools that can launch spot: spot capacity the cluster can get at any moment. */
+  spotNodePools: string[];
   schedulableAfter: number;
   pool: { name: string; onDemandAfter: number };
 }
@@ -33,6 +40,8 @@ export interface NodePoolContext {
   subject: 'nodepool';
   pool: { name: string; capacityTypes: PoolCapacityType[]; previousCapacityTypes?: PoolCapacityType[] };
   others: { count: number; onDemandCapable: string[] };
+  /** Schedulable on-demand nodes Karpenter did not launch (a managed node group): capacity no NodePool change takes away. */
+  onDemandOutsideNodePools: number;
 }
 
 /** A Cluster API MachineDeployment as one worker pool of its workload cluster. */
@@ -81,42 +90,51 @@ export const spotCapacity: PolicyDefinition = {
     if (request.kind.group === MACHINE_DEPLOYMENT_GROUP && request.kind.kind === MACHINE_DEPLOYMENT_KIND) return machineDeploymentChange(request, cluster);
     return criticalWorkload(request, settings);
   },
+  pendingChanges: ({ request, cluster }: ContextInput): PendingChange[] => {
+    if (request.kind.group === '' && request.kind.kind === 'Node') {
+      const loss = nodeLossChange(request, cluster);
+      return loss ? [{ store: cluster.nodes.name, key: loss.name, after: loss.after }] : [];
+    }
+    if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolLoss(request, cluster);
+    return [];
+  },
 };
 
-/** A node that takes pods now and would not after the request: deleted, cordoned or tainted. */
-function nodeLoss(request: AdmissionRequest, cluster: ClusterState): NodeLossContext | undefined {
+/** A node that takes pods now and would not after the request, as the ledger of recent decisions records it. */
+function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { name: string; change: NodeLossContext['change']; before: NodeView; after: ExpectedView } | undefined {
   if (request.subResource || !request.oldObject) return undefined;
   const classification = cluster.nodes.classification;
   const before = toNodeView(request.oldObject, classification);
   if (!before.schedulable || before.capacityType !== 'on-demand') return undefined;
-  let change: NodeLossContext['change'];
-  if (request.operation === 'DELETE') change = 'delete';
-  else if (request.operation === 'UPDATE' && request.object) {
-    const after = toNodeView(request.object, classification);
-    if (after.schedulable) return undefined;
-    change = (request.object.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true ? 'cordon' : 'taint';
-  } else return undefined;
+  if (request.operation === 'DELETE') return { name: before.name, change: 'delete', before, after: null };
+  if (request.operation !== 'UPDATE' || !request.object) return undefined;
+  if (toNodeView(request.object, classification).schedulable) return undefined;
+  const change = (request.object.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true ? 'cordon' : 'taint';
+  return { name: before.name, change, before, after: { schedulable: false } };
+}
 
-  // The aggregates count the node as the cache last saw it; it leaves the count only if counted.
-  const cached = cluster.nodes.get(before.name);
-  const counted = cached?.schedulable === true && cached.capacityType === 'on-demand' ? 1 : 0;
-  const capacity = cluster.nodes.capacity();
-  const pool = cluster.nodes.poolCapacity(before.pool);
-  const onDemandAfter = capacity['on-demand'].schedulable - counted;
+/** A node that takes pods now and would not after the request: deleted, cordoned or tainted. */
+function nodeLoss(request: AdmissionRequest, cluster: ClusterState): NodeLossContext | undefined {
+  const loss = nodeLossChange(request, cluster);
+  if (!loss) return undefined;
+  const { before } = loss;
+  const now = cluster.nodeOutlook(before.pool);
+  const after = cluster.nodeOutlook(before.pool, { name: loss.name, after: loss.after });
   return {
     subject: 'node',
-    change,
+    change: loss.change,
     node: { name: before.name, capacityType: before.capacityType, pool: before.pool },
-    onDemand: { schedulable: capacity['on-demand'].schedulable, after: onDemandAfter },
-    spot: { schedulable: capacity.spot.schedulable },
-    schedulableAfter: onDemandAfter + capacity.spot.schedulable,
-    pool: { name: before.pool, onDemandAfter: pool['on-demand'].schedulable - (cached?.pool === before.pool ? counted : 0) },
+    onDemand: { schedulable: now.onDemand.schedulable, after: after.onDemand.schedulable },
+    spot: { schedulable: after.spot.schedulable, nodes: after.spot.nodes },
+    spotNodePools: cluster.nodePools.spotCapable().map((pool) => pool.name).sort(),
+    schedulableAfter: after.onDemand.schedulable + after.spot.schedulable,
+    pool: { name: before.pool, onDemandAfter: after.pool.onDemandSchedulable },
   };
 }
 
 function nodePoolChange(request: AdmissionRequest, cluster: ClusterState): NodePoolContext | undefined {
   if (request.subResource) return undefined;
-  const name = request.name || request.object?.metadata?.name || request.oldObject?.metadata?.name || '';
+  const name = nodePoolName(request);
   const capacityTypes = request.operation === 'DELETE' ? [] : nodePoolCapacityTypes(request.object);
   const others = cluster.nodePools.size - (cluster.nodePools.get(name) ? 1 : 0);
   return {
@@ -124,13 +142,28 @@ function nodePoolChange(request: AdmissionRequest, cluster: ClusterState): NodeP
     pool: { name, capacityTypes, ...(request.oldObject ? { previousCapacityTypes: nodePoolCapacityTypes(request.oldObject) } : {}) },
     others: {
       count: others,
-      onDemandCapable: cluster.nodePools
-        .onDemandCapable()
+      onDemandCapable: cluster
+        .onDemandCapableNodePools()
         .map((pool) => pool.name)
         .filter((pool) => pool !== name)
         .sort(),
     },
+    onDemandOutsideNodePools: cluster.nodeOutlook('').outsideNodePools.onDemandSchedulable,
   };
+}
+
+function nodePoolName(request: AdmissionRequest): string {
+  return request.name || request.object?.metadata?.name || request.oldObject?.metadata?.name || '';
+}
+
+/** A NodePool that could launch on-demand capacity and would not after the request (changed to spot only, or deleted). */
+function nodePoolLoss(request: AdmissionRequest, cluster: ClusterState): PendingChange[] {
+  if (request.subResource || !request.oldObject || !canGiveOnDemand(nodePoolCapacityTypes(request.oldObject))) return [];
+  const key = nodePoolName(request);
+  if (request.operation === 'DELETE') return [{ store: cluster.nodePools.name, key, after: null }];
+  const capacityTypes = nodePoolCapacityTypes(request.object);
+  if (request.operation !== 'UPDATE' || canGiveOnDemand(capacityTypes)) return [];
+  return [{ store: cluster.nodePools.name, key, after: { capacityTypes } }];
 }
 
 function machineDeploymentChange(request: AdmissionRequest, cluster: ClusterState): MachineDeploymentContext | undefined {

@@ -1,4 +1,5 @@
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
+import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import type { CurrentVerdict } from '../probe-verdict.js';
@@ -32,6 +33,14 @@ export interface PolicyDefinition {
   /** The kinds this policy judges; `levee audit` skips (and counts) every other kind. */
   kinds: readonly JudgedKind[];
   buildContext(input: ContextInput): unknown;
+  /**
+   * What this request changes in a count the policy protects (a node leaving the schedulable
+   * on-demand nodes, a backend going to zero), as the object's cached view will be once it
+   * lands. Asked only when the policy judged the request; levee remembers the changes of an
+   * allowed, real (not dry-run) request until its watch shows them, so that decisions made at
+   * the same moment count each other (src/cluster/recent-decisions.ts).
+   */
+  pendingChanges?(input: ContextInput): PendingChange[];
 }
 
 /**

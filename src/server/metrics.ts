@@ -39,6 +39,7 @@ export class Metrics {
   readonly cacheObjects: Gauge<'cache'>;
   readonly cacheSynced: Gauge<'cache'>;
   readonly cacheAge: Gauge<'cache'>;
+  readonly recentDecisions: Gauge<'state'>;
   readonly bundleInfo = new Gauge({
     name: 'levee_policy_bundle_info',
     help: 'The policy bundle in use (value is always 1).',
@@ -52,7 +53,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(cacheStats: () => StoreStats[], cacheAges: () => CacheAge[] = () => []) {
+  constructor(
+    cacheStats: () => StoreStats[],
+    cacheAges: () => CacheAge[] = () => [],
+    recentDecisions: () => { pending: number; evicted: number } = () => ({ pending: 0, evicted: 0 }),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'levee_' });
     // Refreshed at scrape time, so the hot path never touches these gauges.
     this.cacheObjects = new Gauge({
@@ -80,6 +85,17 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         for (const age of cacheAges()) this.set({ cache: age.name }, Math.round(age.ageSeconds * 10) / 10);
+      },
+    });
+    this.recentDecisions = new Gauge({
+      name: 'levee_recent_decisions',
+      help: 'Allowed changes remembered until the watch shows them (pending), and those dropped because the ledger was full (evicted, since start).',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const { pending, evicted } = recentDecisions();
+        this.set({ state: 'pending' }, pending);
+        this.set({ state: 'evicted' }, evicted);
       },
     });
   }

@@ -6,7 +6,8 @@ import type { AdmissionRequest } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EventRecorder } from '../cluster/events.js';
 import { ReviewError, type ErrorCode } from '../errors.js';
-import { judge, type Judgement, type PipelineDeps, type Route } from '../engine/pipeline.js';
+import type { Judgement, PipelineDeps, Route } from '../engine/pipeline.js';
+import { judgeAndRemember } from '../engine/remember.js';
 import type { Logger } from '../logger.js';
 import { BodyError, readJsonBody } from './body.js';
 import type { Metrics } from './metrics.js';
@@ -103,12 +104,13 @@ async function answerReview(deps: AppDeps, route: Route, body: unknown, res: Ser
     sendJson(res, 200, reviewOf(refusal(decoded.uid, decoded.message)));
     return;
   }
-  const judgement = await judge(deps, decoded.request, route);
-  const response = admissionResponse(decoded.request.uid, judgement, {
-    route,
-    warnOnly,
-    stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds),
-  });
+  const { judgement, response } = await judgeAndRemember(deps, decoded.request, route, (judged) =>
+    admissionResponse(decoded.request.uid, judged, {
+      route,
+      warnOnly,
+      stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds),
+    }),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   record(deps, route, decoded.request, judgement, response, seconds);
   sendJson(res, 200, reviewOf(response));

@@ -68,7 +68,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
 
   const verdicts = followVerdictFile(config.probe.verdictFile, logger);
-  const metrics = new Metrics(() => cluster.stats(), () => cluster.freshness.ages());
+  const metrics = new Metrics(
+    () => cluster.stats(),
+    () => cluster.freshness.ages(),
+    () => ({ pending: cluster.recentDecisions.size, evicted: cluster.recentDecisions.evicted }),
+  );
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
   const recordCertificate = (pair: KeyPair): void => {
     try {

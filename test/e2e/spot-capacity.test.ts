@@ -66,6 +66,60 @@ function criticalDeployment(name: string, nodeSelector?: Record<string, string>)
   });
 }
 
+/**
+ * Node-upgrade automation drains several nodes at once. Each cordon is judged on its own
+ * request, and the watch shows an allowed cordon only a moment later: levee remembers what it
+ * allowed until then, so cordons sent in parallel stop at the floor as cordons sent one by
+ * one do.
+ */
+describe('e2e: spot-capacity, cordons sent in parallel', function () {
+  this.timeout(240_000);
+  let onDemand: string[] = [];
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    onDemand = await schedulableOnDemandNodes();
+    assert.ok(onDemand.length > MINIMUM, `the local cluster has ${onDemand.length} schedulable on-demand nodes`);
+  });
+
+  afterEach(async () => {
+    await Promise.all(onDemand.flatMap((node) => [kubectl(['uncordon', node]), kubectl(['taint', 'node', node, 'levee-e2e-'])]));
+    await eventually('levee to see every on-demand node schedulable again', async () => {
+      const probe = await kubectl(['cordon', onDemand[0]!, '--dry-run=server']);
+      return !/denied/.test(probe.stderr) || probe.stderr;
+    });
+  });
+
+  it('dry-run cordons of every on-demand node at once are each allowed, and leave nothing that counts', async () => {
+    const dryRuns = await Promise.all(onDemand.map((node) => kubectl(['cordon', node, '--dry-run=server'])));
+    for (const result of dryRuns) assert.doesNotMatch(result.stderr, /denied/, result.stderr);
+    assert.deepEqual(await schedulableOnDemandNodes(), onDemand);
+    const real = await kubectl(['cordon', onDemand[0]!]);
+    assert.doesNotMatch(real.stderr, /denied/, real.stderr);
+    assert.equal(await unschedulable(onDemand[0]!), 'true');
+  });
+
+  it(`cordons of every on-demand node sent at once: all but ${MINIMUM} go through, the rest are refused`, async () => {
+    const results = await Promise.all(onDemand.map((node) => kubectl(['cordon', node])));
+    const refused = results.filter((result) => /denied the request/.test(result.stderr));
+    assert.equal(refused.length, MINIMUM, results.map((result) => result.stdout + result.stderr).join('\n'));
+    for (const result of refused) {
+      assert.match(result.stderr, new RegExp(`would leave ${MINIMUM - 1} schedulable on-demand node\\(s\\), below the minimum of ${MINIMUM}.*\\(rule on-demand-floor\\)`));
+    }
+    // What the API server stored, not what kubectl printed, is what counts.
+    assert.equal((await schedulableOnDemandNodes()).length, MINIMUM);
+  });
+
+  it('taints and cordons sent at once count each other too', async () => {
+    const [tainted, ...rest] = onDemand;
+    const results = await Promise.all([kubectl(['taint', 'node', tainted!, 'levee-e2e=drain:NoSchedule']), ...rest.map((node) => kubectl(['cordon', node]))]);
+    const refused = results.filter((result) => /denied the request/.test(result.stderr));
+    assert.equal(refused.length, MINIMUM, results.map((result) => result.stdout + result.stderr).join('\n'));
+    assert.equal((await schedulableOnDemandNodes()).length, MINIMUM);
+  });
+});
+
 describe('e2e: spot-capacity (the cnblogs replay)', function () {
   this.timeout(240_000);
   const cordoned: string[] = [];

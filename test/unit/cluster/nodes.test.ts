@@ -43,11 +43,26 @@ describe('cluster/nodes', () => {
       name: 'spot-1',
       capacityType: 'spot',
       pool: 'spot-a',
+      fromNodePool: true,
       schedulable: true,
       kubelet: { major: 1, minor: 33, patch: 7, text: 'v1.33.7-eks-1234' },
     });
     const cordoned = toNodeView(nodeObject('od-1', { capacity: 'none', unschedulable: true }), classification);
-    assert.deepEqual([cordoned.capacityType, cordoned.schedulable, cordoned.pool], ['on-demand', false, '']);
+    assert.deepEqual([cordoned.capacityType, cordoned.schedulable, cordoned.pool, cordoned.fromNodePool], ['on-demand', false, '', false]);
+  });
+
+  it('counts on-demand nodes Karpenter did not launch apart: a managed node group stays whatever NodePools do', () => {
+    const nodes = store();
+    put(nodes, 'karpenter-1', { pool: 'general' });
+    put(nodes, 'karpenter-2', { capacity: 'spot', pool: 'general' });
+    put(nodes, 'group-1', { labels: { 'eks.amazonaws.com/nodegroup': 'system', 'eks.amazonaws.com/capacityType': 'ON_DEMAND' } });
+    put(nodes, 'group-2', { labels: { 'eks.amazonaws.com/nodegroup': 'system' }, unschedulable: true });
+    put(nodes, 'by-hand', { capacity: 'none' });
+    assert.deepEqual(nodes.capacityOutsideNodePools(), { 'on-demand': { nodes: 3, schedulable: 2 }, spot: { nodes: 0, schedulable: 0 } });
+    nodes.remove('by-hand');
+    put(nodes, 'group-1', { labels: { 'eks.amazonaws.com/nodegroup': 'system' }, taints: [{ key: 'drain', effect: 'NoSchedule' }] });
+    assert.deepEqual(nodes.capacityOutsideNodePools()['on-demand'], { nodes: 2, schedulable: 0 });
+    assert.deepEqual(nodes.capacity()['on-demand'], { nodes: 3, schedulable: 1 });
   });
 
   it('counts schedulable on-demand and spot nodes as nodes are added', () => {

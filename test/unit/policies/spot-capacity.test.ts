@@ -53,7 +53,8 @@ describe('policies/spot-capacity context', () => {
         change: 'cordon',
         node: { name: 'ondemand-1', capacityType: 'on-demand', pool: 'on-demand-a' },
         onDemand: { schedulable: 5, after: 4 },
-        spot: { schedulable: 4 },
+        spot: { schedulable: 4, nodes: 4 },
+        spotNodePools: [],
         schedulableAfter: 8,
         pool: { name: 'on-demand-a', onDemandAfter: 4 },
       });
@@ -87,6 +88,47 @@ describe('policies/spot-capacity context', () => {
       assert.equal(context(cluster, request(NODE, 'UPDATE', nodeObject('ondemand-1', { unschedulable: true }), nodeObject('ondemand-1'), { subResource: 'status' })), undefined);
       assert.equal(context(cluster, request(NODE, 'CREATE', nodeObject('ondemand-9'), null)), undefined);
     });
+
+    it('counts the cordons levee allowed moments ago, until the watch shows them', () => {
+      const cluster = nineNodes();
+      cluster.recentDecisions.record([
+        { store: 'nodes', key: 'ondemand-1', after: { schedulable: false } },
+        { store: 'nodes', key: 'ondemand-2', after: null },
+        // A spot node going and an on-demand node the cache no longer counts change nothing here.
+        { store: 'nodes', key: 'spot-1', after: null },
+        { store: 'nodes', key: 'gone', after: null },
+      ]);
+      const got = context(cluster, nodeUpdate('ondemand-3', { pool: 'on-demand-a' }, { pool: 'on-demand-a', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual(got.onDemand, { schedulable: 3, after: 2 });
+      assert.deepEqual(got.spot, { schedulable: 3, nodes: 3 });
+      assert.deepEqual(got.pool, { name: 'on-demand-a', onDemandAfter: 2 });
+      assert.equal(got.schedulableAfter, 5);
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('ondemand-1', { pool: 'on-demand-a', unschedulable: true })));
+      const again = context(cluster, nodeUpdate('ondemand-3', { pool: 'on-demand-a' }, { pool: 'on-demand-a', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual(again.onDemand, { schedulable: 3, after: 2 }, 'the confirmed cordon is counted once, from the cache');
+    });
+
+    it('a cordon is a change to remember; a spot node or a relabel is not', () => {
+      const cluster = nineNodes();
+      const changes = (admission: AdmissionRequest) => spotCapacity.pendingChanges!({ request: admission, cluster, config, now: new Date(0) });
+      assert.deepEqual(changes(nodeUpdate('ondemand-1', {}, { unschedulable: true })), [{ store: 'nodes', key: 'ondemand-1', after: { schedulable: false } }]);
+      assert.deepEqual(changes(request(NODE, 'DELETE', null, nodeObject('ondemand-2'))), [{ store: 'nodes', key: 'ondemand-2', after: null }]);
+      assert.deepEqual(changes(nodeUpdate('spot-1', { capacity: 'spot' }, { capacity: 'spot', unschedulable: true })), []);
+      assert.deepEqual(changes(nodeUpdate('ondemand-1', {}, { labels: { team: 'a' } })), []);
+    });
+
+    it('says how much spot capacity there is: spot nodes, cordoned ones too, and NodePools that can launch spot', () => {
+      const cluster = new ClusterState();
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('worker-1', { capacity: 'none' })));
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('worker-2', { capacity: 'none' })));
+      const alone = context(cluster, nodeUpdate('worker-1', { capacity: 'none' }, { capacity: 'none', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual([alone.onDemand, alone.spot, alone.spotNodePools], [{ schedulable: 2, after: 1 }, { schedulable: 0, nodes: 0 }, []]);
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('spot-1', { capacity: 'spot', unschedulable: true })));
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('default', [capacityRequirement('In', ['spot', 'on-demand'])])));
+      cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('reserved', [capacityRequirement('In', ['reserved'])])));
+      const got = context(cluster, nodeUpdate('worker-1', { capacity: 'none' }, { capacity: 'none', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual([got.spot, got.spotNodePools], [{ schedulable: 0, nodes: 1 }, ['default']]);
+    });
   });
 
   describe('Karpenter NodePools', () => {
@@ -95,7 +137,35 @@ describe('policies/spot-capacity context', () => {
       cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('general', [])));
       cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject('spot-a', [capacityRequirement('In', ['spot'])])));
       const got = context(cluster, request(NODEPOOL, 'CREATE', nodePoolObject('spot-b', [capacityRequirement('NotIn', ['on-demand'])]), null)) as NodePoolContext;
-      assert.deepEqual(got, { subject: 'nodepool', pool: { name: 'spot-b', capacityTypes: ['spot'] }, others: { count: 2, onDemandCapable: ['general'] } });
+      assert.deepEqual(got, { subject: 'nodepool', pool: { name: 'spot-b', capacityTypes: ['spot'] }, others: { count: 2, onDemandCapable: ['general'] }, onDemandOutsideNodePools: 0 });
+    });
+
+    it('counts NodePool changes levee allowed moments ago: two pools turned spot at once cannot both pass', () => {
+      const cluster = new ClusterState();
+      for (const name of ['general', 'batch']) cluster.nodePools.upsert(...cluster.nodePools.project(nodePoolObject(name, [])));
+      const toSpot = (name: string) => request(NODEPOOL, 'UPDATE', nodePoolObject(name, [capacityRequirement('In', ['spot'])]), nodePoolObject(name, []));
+      const first = context(cluster, toSpot('general')) as NodePoolContext;
+      assert.deepEqual(first.others.onDemandCapable, ['batch']);
+      const changes = spotCapacity.pendingChanges!({ request: toSpot('general'), cluster, config, now: new Date(0) });
+      assert.deepEqual(changes, [{ store: 'nodepools', key: 'general', after: { capacityTypes: ['spot'] } }]);
+      cluster.recentDecisions.record(changes);
+      const second = context(cluster, toSpot('batch')) as NodePoolContext;
+      assert.deepEqual(second.others.onDemandCapable, []);
+      const deleted = spotCapacity.pendingChanges!({ request: request(NODEPOOL, 'DELETE', null, nodePoolObject('batch', [])), cluster, config, now: new Date(0) });
+      assert.deepEqual(deleted, [{ store: 'nodepools', key: 'batch', after: null }]);
+      const relaxed = spotCapacity.pendingChanges!({ request: request(NODEPOOL, 'UPDATE', nodePoolObject('batch', []), nodePoolObject('batch', [capacityRequirement('In', ['spot'])])), cluster, config, now: new Date(0) });
+      assert.deepEqual(relaxed, []);
+    });
+
+    it('counts the schedulable on-demand nodes Karpenter did not launch', () => {
+      const cluster = new ClusterState();
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('group-1', { labels: { 'eks.amazonaws.com/nodegroup': 'system' } })));
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('group-2', { labels: { 'eks.amazonaws.com/nodegroup': 'system' } })));
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('group-3', { labels: { 'eks.amazonaws.com/nodegroup': 'system' }, unschedulable: true })));
+      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('karpenter-1', { pool: 'general' })));
+      cluster.recentDecisions.record([{ store: 'nodes', key: 'group-2', after: { schedulable: false } }]);
+      const got = context(cluster, request(NODEPOOL, 'CREATE', nodePoolObject('spot', [capacityRequirement('In', ['spot'])]), null)) as NodePoolContext;
+      assert.equal(got.onDemandOutsideNodePools, 1);
     });
 
     it('an update leaves the NodePool itself out of the others and says what it allowed before', () => {
