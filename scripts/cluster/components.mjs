@@ -32,7 +32,17 @@ export function buildTools() {
   return Object.fromEntries(tools.map((tool, i) => [tool, lines[i]]));
 }
 
-export function componentCommands(paths, pki, ports, bins) {
+/** Each component's binary and arguments; `extraArgs[name]` are appended to its own. */
+export function componentCommands(paths, pki, ports, bins, extraArgs = {}) {
+  const commands = baseCommands(paths, pki, ports, bins);
+  for (const [name, args] of Object.entries(extraArgs)) {
+    if (!commands[name]) throw new Error(`levee: extraArgs names ${JSON.stringify(name)}, not a component (${COMPONENTS.join(', ')})`);
+    commands[name].args.push(...args);
+  }
+  return commands;
+}
+
+function baseCommands(paths, pki, ports, bins) {
   const kcm = paths.componentKubeconfig('kube-controller-manager');
   const scheduler = paths.componentKubeconfig('kube-scheduler');
   const etcdUrl = (port) => `http://127.0.0.1:${port}`;

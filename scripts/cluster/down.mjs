@@ -1,24 +1,27 @@
-// `down`: stop what `up` started and delete .levee/cluster/.
+// `down`: stop what `up` started and delete the cluster's state directory.
 import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPONENTS } from './components.mjs';
-import { clusterPaths, clusterPorts, summary } from './layout.mjs';
+import { clusterPaths, clusterPathsIn, clusterPorts, recordedPorts, summary } from './layout.mjs';
+import { releasePortBlock } from './ports.mjs';
 import { isComponentProcess, runningPid } from './processes.mjs';
 import { makeLogger } from './report.mjs';
 
 /**
  * Stops the processes `up` started (by their pid files, after checking each command line
- * names the component), then deletes .levee/cluster/.
- * @param {{log?: false | ((line: string) => void), quiet?: boolean}} [options]
+ * names the component), then deletes the state directory (`dir`, default .levee/cluster/)
+ * and gives back the ports it held.
+ * @param {{log?: false | ((line: string) => void), quiet?: boolean, dir?: string}} [options]
  * @returns {Promise<{kubeconfig: string, userKubeconfig: string, dir: string, apiServerUrl: string, stopped: {name: string, pid: number}[]}>}
  */
 export async function clusterDown(options = {}) {
   const log = makeLogger(options);
-  const paths = clusterPaths();
-  const ports = clusterPorts();
+  const paths = options.dir ? clusterPathsIn(resolve(options.dir)) : clusterPaths();
+  const ports = recordedPorts(paths) ?? clusterPorts();
   const result = { ...summary(paths, ports), stopped: [] };
   if (!existsSync(paths.dir)) {
-    log('cluster is not running (no .levee/cluster)');
+    log(`cluster is not running (no ${paths.dir})`);
     return result;
   }
 
@@ -53,6 +56,7 @@ export async function clusterDown(options = {}) {
   result.stopped = targets;
 
   for (const name of COMPONENTS) rmSync(paths.pidFile(name), { force: true });
+  releasePortBlock(paths.dir);
   rmSync(paths.dir, { recursive: true, force: true });
   log(`removed ${paths.dir}`);
   return result;

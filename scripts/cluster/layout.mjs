@@ -1,34 +1,47 @@
-// Where the local cluster lives (.levee/cluster/ under the repository) and the ports it
-// listens on (LEVEE_CLUSTER_PORT_BASE shifts them all).
+// Where a local cluster lives (its state directory: .levee/cluster/ for `npm start`'s, any
+// other for a test's) and the ports it listens on.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WEBHOOK_CLIENT_NAME } from './admission.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The ports the cluster listens on. */
+/** The state directory of `npm start`'s cluster (the developer's). */
+export const DEV_CLUSTER_DIR = join(repoRoot, '.levee', 'cluster');
+
+// Each component's port, as an offset from the base. Two layouts whose bases are 5 apart, or a
+// multiple of 20 apart (up to 7340), never share a port: no two offsets differ by such a step.
+const OFFSETS = {
+  apiserver: 443,
+  controllerManager: 257,
+  scheduler: 259,
+  kwok: 250,
+  etcdClient: 7790,
+  etcdPeer: 7800,
+};
+
+/** The ports of a cluster laid out from `base`. */
+export function portsFromBase(base) {
+  if (!Number.isInteger(base) || base < 1024 || base + OFFSETS.etcdPeer > 65535) {
+    throw new Error(`levee: a cluster port base must be a whole number from 1024 to ${65535 - OFFSETS.etcdPeer}, got ${JSON.stringify(base)}`);
+  }
+  return { base, ...Object.fromEntries(Object.entries(OFFSETS).map(([name, offset]) => [name, base + offset])) };
+}
+
+/** The ports of `npm start`'s cluster: LEVEE_CLUSTER_PORT_BASE (default 16000) shifts them all. */
 export function clusterPorts(env = process.env) {
   const raw = env.LEVEE_CLUSTER_PORT_BASE;
   const base = raw === undefined || raw === '' ? 16000 : Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base + 7800 > 65535) {
-    throw new Error(`levee: LEVEE_CLUSTER_PORT_BASE must be a whole number from 1024 to 57735, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(base) || base < 1024 || base + OFFSETS.etcdPeer > 65535) {
+    throw new Error(`levee: LEVEE_CLUSTER_PORT_BASE must be a whole number from 1024 to ${65535 - OFFSETS.etcdPeer}, got ${JSON.stringify(raw)}`);
   }
-  return {
-    base,
-    apiserver: base + 443,
-    controllerManager: base + 257,
-    scheduler: base + 259,
-    kwok: base + 250,
-    etcdClient: base + 7790,
-    etcdPeer: base + 7800,
-  };
+  return portsFromBase(base);
 }
 
-/** Where everything lives. */
-export function clusterPaths(root = repoRoot) {
-  const dir = join(root, '.levee', 'cluster');
+/** Everything a cluster keeps in its state directory `dir`. */
+export function clusterPathsIn(dir) {
   return {
-    root,
     dir,
     pki: join(dir, 'pki'),
     etcdData: join(dir, 'etcd-data'),
@@ -36,10 +49,32 @@ export function clusterPaths(root = repoRoot) {
     userKubeconfig: join(dir, 'user.kubeconfig'),
     admissionConfig: join(dir, 'admission-config.yaml'),
     webhookClientKubeconfig: join(dir, 'webhook-client.kubeconfig'),
+    portsFile: join(dir, 'ports.json'),
     componentKubeconfig: (name) => join(dir, `${name}.kubeconfig`),
     pidFile: (name) => join(dir, `${name}.pid`),
     logFile: (name) => join(dir, `${name}.log`),
   };
+}
+
+/** The paths of the cluster under `root`/.levee/cluster (`npm start`'s, for root = the repository). */
+export function clusterPaths(root = repoRoot) {
+  return { root, ...clusterPathsIn(join(root, '.levee', 'cluster')) };
+}
+
+/** The ports a cluster was started with, as recorded in its state directory, or null. */
+export function recordedPorts(paths) {
+  try {
+    const recorded = JSON.parse(readFileSync(paths.portsFile, 'utf8'));
+    const ports = recorded?.ports;
+    if (ports && Object.keys(OFFSETS).every((name) => Number.isInteger(ports[name]))) return ports;
+  } catch {
+    // none recorded
+  }
+  return null;
+}
+
+export function recordPorts(paths, ports) {
+  writeFileSync(paths.portsFile, `${JSON.stringify({ ports }, null, 2)}\n`);
 }
 
 export function summary(paths, ports) {
@@ -51,5 +86,6 @@ export function summary(paths, ports) {
     // What levee verifies the API server's webhook calls with (--client-ca, --client-name).
     webhookClientCA: join(paths.pki, 'ca.crt'),
     webhookClientName: WEBHOOK_CLIENT_NAME,
+    ports,
   };
 }

@@ -20,12 +20,16 @@ export function processArgv(pid) {
   }
 }
 
-/** Whether `pid` is this cluster's `name`: named so on its command line and using `dir`. */
+/**
+ * Whether `pid` is this cluster's `name`: named so on its command line and using files under
+ * `dir` (so .levee/cluster's etcd is never taken for .levee/cluster2's).
+ */
 export function isComponentProcess(pid, name, dir) {
   const argv = processArgv(pid);
   if (!argv) return false;
   const named = basename(argv[0]) === name || argv[1] === name;
-  return named && argv.some((arg) => arg.includes(dir));
+  const inside = `${dir.replace(/\/+$/, '')}/`;
+  return named && argv.some((arg) => arg.includes(inside));
 }
 
 export function readPid(file) {

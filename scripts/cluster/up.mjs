@@ -1,16 +1,17 @@
 // `up`: start whatever part of the cluster is not running, one `up` at a time, and wait
 // until the cluster is usable.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, probe } from './api.mjs';
-import { buildTools, componentCommands } from './components.mjs';
 import { writeAdmissionConfig } from './admission.mjs';
+import { buildTools, COMPONENTS, componentCommands } from './components.mjs';
 import { writeKubeconfigs } from './kubeconfigs.mjs';
-import { clusterPaths, clusterPorts, summary } from './layout.mjs';
+import { clusterPaths, clusterPathsIn, clusterPorts, recordedPorts, recordPorts, summary } from './layout.mjs';
 import { nodeManifests, nodeSettings } from './nodes.mjs';
 import { checkServerVersion, dropStaleLeaderLease, ensureDeveloperBinding, ensureNodes } from './objects.mjs';
 import { ensurePki } from './pki.mjs';
+import { claimPortBlock, clusterPortsInBlock } from './ports.mjs';
 import { isComponentProcess, processArgv, processExists, readPid, runningPid, startProcess } from './processes.mjs';
 import { ClusterError, makeLogger } from './report.mjs';
 import { nodeProblems, waitUntil } from './wait.mjs';
@@ -25,25 +26,67 @@ const TIMEOUTS = {
 };
 
 /**
+ * @typedef {{
+ *   apiserver: number, controllerManager: number, scheduler: number, kwok: number,
+ *   etcdClient: number, etcdPeer: number,
+ * }} ClusterPortMap
+ *
+ * @typedef {{
+ *   log?: false | ((line: string) => void), quiet?: boolean,
+ *   dir?: string,
+ *   ports?: ClusterPortMap | 'auto',
+ *   env?: NodeJS.ProcessEnv,
+ *   extraArgs?: Partial<Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok', string[]>>,
+ *   onDemand?: number, spot?: number, kubeletVersion?: string,
+ *   skewed?: number, skewedKubeletVersion?: string,
+ * }} ClusterOptions
+ *
+ * `dir`: the state directory (default .levee/cluster, `npm start`'s); any other directory is a
+ * cluster of its own. `ports`: a port map (see layout.mjs `portsFromBase`), or 'auto' for a
+ * free block claimed for `dir` (ports.mjs); default LEVEE_CLUSTER_PORT_BASE's layout. Once a
+ * cluster runs, the ports recorded in its directory are the ones used. `env`: where node
+ * settings and LEVEE_CLUSTER_PORT_BASE are read (default process.env; {} for the defaults
+ * alone). `extraArgs`: more flags for a component's command line.
+ */
+
+/**
  * Starts whatever part of the cluster is not running and waits until it is usable:
  * API server ready, controller-manager serving (the `default` ServiceAccount exists),
  * every node Ready without node.kubernetes.io taints.
  *
- * @param {{
- *   log?: false | ((line: string) => void), quiet?: boolean,
- *   onDemand?: number, spot?: number, kubeletVersion?: string,
- *   skewed?: number, skewedKubeletVersion?: string,
- * }} [options]
- * @returns {Promise<{kubeconfig: string, userKubeconfig: string, dir: string, apiServerUrl: string}>}
+ * @param {ClusterOptions} [options]
+ * @returns {Promise<{kubeconfig: string, userKubeconfig: string, dir: string, apiServerUrl: string, ports: ClusterPortMap}>}
  */
 export async function clusterUp(options = {}) {
   const started = Date.now();
   const log = makeLogger(options);
-  const paths = clusterPaths();
-  const settings = nodeSettings(options);
+  const paths = options.dir ? clusterPathsIn(resolve(options.dir)) : clusterPaths();
+  const env = options.env ?? process.env;
+  const settings = nodeSettings(options, env);
   const bins = buildTools();
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  return withUpLock(paths, log, () => up({ paths, settings, bins, log, started }));
+  return withUpLock(paths, log, async () => {
+    const ports = await resolvePorts(paths, options, env, log);
+    return up({ paths, ports, settings, bins, log, started, extraArgs: options.extraArgs ?? {} });
+  });
+}
+
+// A running cluster keeps the ports it was started with; otherwise the ones asked for.
+async function resolvePorts(paths, options, env, log) {
+  const recorded = recordedPorts(paths);
+  const running = COMPONENTS.some((name) => runningPid(paths, name) !== null);
+  const wanted =
+    options.ports === 'auto' ? clusterPortsInBlock(await claimPortBlock(paths.dir)) : (options.ports ?? clusterPorts(env));
+  if (running && recorded) {
+    const differs = Object.keys(recorded).some((name) => name !== 'base' && recorded[name] !== wanted[name]);
+    if (differs && options.ports !== undefined) {
+      throw new ClusterError('cluster', `the cluster in ${paths.dir} already runs with API server port ${recorded.apiserver}, not ${wanted.apiserver}; take it down first`);
+    }
+    if (differs) log(`the cluster in ${paths.dir} keeps the ports it runs on (API server ${recorded.apiserver})`);
+    return recorded;
+  }
+  recordPorts(paths, wanted);
+  return wanted;
 }
 
 // One `up` at a time (say `npm start` and the e2e harness together): a second one waits
@@ -106,15 +149,14 @@ async function stopProcess(paths, name, pid) {
   }
 }
 
-async function up({ paths, settings, bins, log, started }) {
-  const ports = clusterPorts();
+async function up({ paths, ports, settings, bins, log, started, extraArgs }) {
   const result = summary(paths, ports);
 
   const pki = ensurePki(paths.pki);
   if (pki.made.length) log(`generated certificates: ${pki.made.join(', ')}`);
   writeKubeconfigs(paths, pki, result.apiServerUrl);
   writeAdmissionConfig(paths, pki);
-  const commands = componentCommands(paths, pki, ports, bins);
+  const commands = componentCommands(paths, pki, ports, bins, extraArgs);
 
   const api = apiClient({
     server: result.apiServerUrl,
