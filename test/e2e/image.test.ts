@@ -4,7 +4,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { call } from '../support/https.js';
-import { eventually } from '../support/e2e.js';
+import { e2e, e2ePort, eventually } from '../support/e2e.js';
 
 /**
  * The image built without a container engine (there is none here): the Dockerfile's build
@@ -17,7 +17,8 @@ import { eventually } from '../support/e2e.js';
 
 const repo = process.cwd();
 const IMAGE_USER = 10001;
-const PORT = 18643;
+// levee serve's port here, as an offset among the test servers' ports (see e2ePort).
+const PORT_OFFSET = 44;
 // What the opa stage leaves at this path is the pinned opa tools/build.sh builds.
 const OPA_IN_IMAGE = '/usr/local/bin/opa';
 // The build stage's node (its base image's) is the release package.json pins, whose official
@@ -185,14 +186,16 @@ describe('e2e: the image, built stage by stage from the Dockerfile without a con
       }),
     );
     chmodSync(kubeconfig, 0o644);
-    const args = ['serve', '--port', String(PORT), '--host', '127.0.0.1', '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', join(work, 'verdict.json')];
+    await e2e();
+    const port = e2ePort(PORT_OFFSET);
+    const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', join(work, 'verdict.json')];
     server = spawn(nodeOf(app), [join(app, 'bin/levee.js'), ...args], { cwd: app, uid: IMAGE_USER, gid: IMAGE_USER, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' }, stdio: 'ignore' });
     const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
     await eventually('levee serve to answer /healthz', async () => {
-      const health = await call(PORT, ca, { method: 'GET', path: '/healthz' }).catch((err: Error) => ({ status: 0, text: err.message }));
+      const health = await call(port, ca, { method: 'GET', path: '/healthz' }).catch((err: Error) => ({ status: 0, text: err.message }));
       return health.status === 200 || `${health.status} ${health.text}`;
     });
-    const ready = await call(PORT, ca, { method: 'GET', path: '/readyz' });
+    const ready = await call(port, ca, { method: 'GET', path: '/readyz' });
     assert.equal(ready.status, 503, 'not ready before its caches have synced');
   });
 });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from '../support/e2e.js';
 
 /**
  * KubeProbe's idea on a real cluster: levee's probes notice that kube-controller-manager is
@@ -12,18 +10,12 @@ import { e2e, eventually, kubectl } from '../support/e2e.js';
  */
 
 const namespace = `gate-${Date.now().toString(36)}`;
-const repoRoot = process.cwd();
 
 interface ProbeVerdictStatus {
   verdict?: string;
   failing?: string;
   message?: string;
   probes?: Array<{ name: string; status: string; hint?: string }>;
-}
-
-async function clusterUp(): Promise<void> {
-  const scripts = (await import(pathToFileURL(join(repoRoot, 'scripts', 'cluster.mjs')).href)) as { clusterUp(options: { quiet: boolean }): Promise<unknown> };
-  await scripts.clusterUp({ quiet: true });
 }
 
 async function status(): Promise<ProbeVerdictStatus> {
@@ -64,11 +56,6 @@ async function stored(path: string): Promise<string> {
   return result.stdout;
 }
 
-function controllerManagerPid(): number {
-  const env = readFileSync(join(repoRoot, '.levee', 'cluster', 'kube-controller-manager.pid'), 'utf8');
-  return Number(env.trim());
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -99,7 +86,7 @@ describe('e2e: probe-gate (no rollouts while kube-controller-manager is down)', 
   after(async function () {
     this.timeout(300_000);
     // Whatever happened above, leave the cluster whole and the gate open for the next test file.
-    await clusterUp();
+    await restartStoppedComponents();
     await eventually('the verdict to leave Unhealthy', async () => (await fileVerdictIs('Unhealthy')) !== true || 'still Unhealthy', 180_000).catch(() => undefined);
     await kubectl(['delete', 'namespace', namespace, '--wait=false']);
   });
@@ -113,7 +100,7 @@ describe('e2e: probe-gate (no rollouts while kube-controller-manager is down)', 
   });
 
   it('turns Unhealthy within a few minutes of kube-controller-manager stopping, with a hint that names it', async () => {
-    const pid = controllerManagerPid();
+    const pid = await componentPid('kube-controller-manager');
     assert.ok(alive(pid), `kube-controller-manager (pid ${pid}) is running`);
     const stopped = Date.now();
     process.kill(pid, 'SIGTERM');
@@ -160,7 +147,7 @@ describe('e2e: probe-gate (no rollouts while kube-controller-manager is down)', 
 
   it('returns to Healthy once `npm run cluster:up` restarts it, and the rollout is allowed again', async () => {
     const restarted = Date.now();
-    await clusterUp();
+    await restartStoppedComponents();
     await eventually('the verdict to return to Healthy', () => verdictIs('Healthy'), 180_000);
     console.log(`      (Healthy ${Math.round((Date.now() - restarted) / 1000)} s after cluster:up began)`);
     await eventually('serve to reopen the gate', async () => {

@@ -1,56 +1,69 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { call } from './https.js';
+import { startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
 
 /**
- * One real cluster per test run, with levee serving on the host and registered as the
- * cluster's webhook. Built once, on first use, and torn down after the last test.
+ * One real cluster per test run, of its own (.levee/test-cluster/, its own ports: never the
+ * developer's `npm start` cluster), with levee serving on the host and registered as the
+ * cluster's webhook. Started fresh on first use, torn down after the last test.
  */
 
 const repoRoot = process.cwd();
-// LEVEE_E2E_PORT_BASE shifts levee's e2e ports, so that two checkouts can run their e2e suites at once.
-const E2E_PORT_BASE = Number(process.env.LEVEE_E2E_PORT_BASE || 18000);
-const E2E_PORT = E2E_PORT_BASE + 443;
+const E2E_DIR = join(repoRoot, '.levee', 'e2e');
 const WEBHOOK_NAME = 'levee-e2e';
-const PROBE_PORT = E2E_PORT_BASE + 81;
+// Offsets of the harness's own servers from the test servers' port base (see e2ePort).
+const SERVE_OFFSET = 43;
+const PROBE_OFFSET = 81;
 
-interface ClusterInfo {
+export interface ClusterPortMap {
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+  kwok: number;
+  etcdClient: number;
+  etcdPeer: number;
+}
+
+export interface ClusterInfo {
   kubeconfig: string;
   userKubeconfig: string;
   dir: string;
   apiServerUrl: string;
+  ports: ClusterPortMap;
   /** The CA and common name of the client certificate the API server presents to webhooks. */
   webhookClientCA: string;
   webhookClientName: string;
 }
 
-interface ClusterScripts {
-  clusterUp(options?: { quiet?: boolean }): Promise<ClusterInfo>;
-  clusterDown(options?: { quiet?: boolean }): Promise<unknown>;
+export interface ClusterOptions {
+  dir?: string;
+  ports?: ClusterPortMap | 'auto';
+  env?: NodeJS.ProcessEnv;
+  quiet?: boolean;
+  extraArgs?: Record<string, string[]>;
+}
+
+export interface ClusterScripts {
+  clusterUp(options?: ClusterOptions): Promise<ClusterInfo>;
+  clusterDown(options?: { dir?: string; quiet?: boolean }): Promise<unknown>;
+  testClusterOptions(env?: NodeJS.ProcessEnv): ClusterOptions & { dir: string };
+  testServerPortBase(env?: NodeJS.ProcessEnv, dir?: string): Promise<number>;
+  claimPortBlock(dir: string): Promise<number>;
+  E2E_PORT_SPAN: number;
 }
 
 interface CrdScripts {
   applyCrds(options: { kubeconfig: string }): string[];
 }
 
-interface WebhookScripts {
-  registerDevWebhooks(options: { kubeconfig: string; port: number; caBundle: string; name: string }): string[];
-  unregisterDevWebhooks(options: { kubeconfig: string; name: string }): void;
-}
-
-export interface E2eEnvironment {
+/**
+ * The test cluster and levee on it: `levee serve` (registered as `levee-e2e`) and `levee probe`
+ * next to it as in a pod, on a short interval so verdicts change within seconds.
+ */
+export interface E2eEnvironment extends LeveeProcesses {
   cluster: ClusterInfo;
-  levee: ChildProcess;
-  leveeLog: string;
-  ca: string;
-  port: number;
-  /** `levee probe`, next to serve as in a pod, on a short interval so verdicts change within seconds. */
-  probe: ChildProcess;
-  probeLog: string;
-  probePort: number;
-  verdictFile: string;
 }
 
 export interface KubectlResult {
@@ -60,10 +73,16 @@ export interface KubectlResult {
 }
 
 let environment: Promise<E2eEnvironment> | undefined;
-let startedCluster = false;
+let testCluster: (ClusterOptions & { dir: string }) | undefined;
+let serverPortBase: number | undefined;
+let portSpan = 100;
 
-async function importScript<T>(relative: string): Promise<T> {
+export async function importScript<T>(relative: string): Promise<T> {
   return (await import(pathToFileURL(join(repoRoot, relative)).href)) as T;
+}
+
+export function clusterScripts(): Promise<ClusterScripts> {
+  return importScript<ClusterScripts>('scripts/cluster.mjs');
 }
 
 export function e2e(): Promise<E2eEnvironment> {
@@ -71,90 +90,99 @@ export function e2e(): Promise<E2eEnvironment> {
   return environment;
 }
 
+/**
+ * A port for a server a test starts itself: LEVEE_E2E_PORT_BASE + offset, or offset within
+ * the block claimed for the test cluster. Valid once e2e() has resolved; offsets 0..99, of
+ * which the harness uses 43 (levee serve) and 81 (levee probe).
+ */
+export function e2ePort(offset: number): number {
+  if (serverPortBase === undefined) throw new Error('e2ePort() is known only once e2e() has resolved');
+  if (!Number.isInteger(offset) || offset < 0 || offset >= portSpan) throw new Error(`e2ePort(${offset}): offsets run from 0 to ${portSpan - 1}`);
+  return serverPortBase + offset;
+}
+
+/** Starts again whatever component of the test cluster a test stopped (`npm run cluster:up` for it). */
+export async function restartStoppedComponents(): Promise<ClusterInfo> {
+  if (!testCluster) throw new Error('the test cluster has not been started');
+  const scripts = await clusterScripts();
+  return scripts.clusterUp({ ...testCluster, quiet: true });
+}
+
+/** The pid of a running component of the test cluster, from its pid file. */
+export async function componentPid(component: string): Promise<number> {
+  const env = await e2e();
+  return Number(readFileSync(join(env.cluster.dir, `${component}.pid`), 'utf8').trim());
+}
+
 async function start(): Promise<E2eEnvironment> {
-  const scripts = await importScript<ClusterScripts>('scripts/cluster.mjs');
-  const wasRunning = existsSync(join(repoRoot, '.levee', 'cluster', 'kube-apiserver.pid'));
+  const scripts = await clusterScripts();
+  testCluster = scripts.testClusterOptions();
   let cluster: ClusterInfo;
   try {
-    cluster = await scripts.clusterUp({ quiet: true });
+    // A test cluster left by an interrupted run holds whatever that run made: start afresh.
+    await scripts.clusterDown({ dir: testCluster.dir, quiet: true });
+    cluster = await scripts.clusterUp({ ...testCluster, quiet: true });
   } catch (err) {
-    throw new Error(`e2e: the local cluster did not start: ${(err as Error).message}`);
+    throw new Error(`e2e: the test cluster did not start: ${(err as Error).message}`);
   }
-  startedCluster = !wasRunning;
+  serverPortBase = await scripts.testServerPortBase();
+  portSpan = scripts.E2E_PORT_SPAN;
 
-  const dir = join(repoRoot, '.levee', 'e2e');
-  mkdirSync(dir, { recursive: true });
-  const certs = join(dir, 'certs');
-  const caBundle = await leveeCli(['certs', '--ip', '127.0.0.1', '--dns', 'localhost', '--out', certs]);
-  const leveeLog = join(dir, 'levee.log');
-  const log = createWriteStream(leveeLog);
+  rmSync(E2E_DIR, { recursive: true, force: true });
   const crds = await importScript<CrdScripts>('scripts/lib/crds.mjs');
   crds.applyCrds({ kubeconfig: cluster.kubeconfig });
-  const verdictFile = join(dir, 'verdict.json');
-  const probeConfig = join(dir, 'probe-config.json');
-  writeFileSync(probeConfig, JSON.stringify({
-    probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, httpPort: PROBE_PORT, verdictFile },
-  }));
-  const probeLog = join(dir, 'probe.log');
-  const probeOutput = createWriteStream(probeLog);
-  const probe = spawn(
-    process.execPath,
-    ['bin/levee.js', 'probe', '--config', probeConfig, '--kubeconfig', cluster.kubeconfig, '--tls-cert', join(certs, 'tls.crt')],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  probe.stdout!.pipe(probeOutput);
-  probe.stderr!.pipe(probeOutput);
-  const levee = spawn(
-    process.execPath,
-    ['bin/levee.js', 'serve', '--host', '127.0.0.1', '--port', String(E2E_PORT), '--kubeconfig', cluster.kubeconfig,
-      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
-      '--client-ca', cluster.webhookClientCA, '--client-name', cluster.webhookClientName],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  levee.stdout!.pipe(log);
-  levee.stderr!.pipe(log);
-  const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
-  await waitForReady(levee, ca, leveeLog);
-
-  const webhooks = await importScript<WebhookScripts>('scripts/lib/webhooks.mjs');
-  webhooks.registerDevWebhooks({ kubeconfig: cluster.kubeconfig, port: E2E_PORT, caBundle, name: WEBHOOK_NAME });
-  return { cluster, levee, leveeLog, ca, port: E2E_PORT, probe, probeLog, probePort: PROBE_PORT, verdictFile };
-}
-
-async function leveeCli(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/levee.js', ...args], { cwd: repoRoot }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`levee ${args.join(' ')} failed: ${stderr}`));
-      else resolve(stdout.trim());
-    });
-  });
-}
-
-async function waitForReady(levee: ChildProcess, ca: string, logFile: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (levee.exitCode !== null) {
-      throw new Error(`e2e: levee serve exited with ${levee.exitCode}:\n${tail(logFile)}`);
-    }
-    const answer = await call(E2E_PORT, ca, { method: 'GET', path: '/readyz' }).catch(() => undefined);
-    if (answer?.status === 200) return;
-    await sleep(250);
+  let processes: LeveeProcesses;
+  try {
+    processes = await startLevee(leveeOptions(cluster));
+  } catch (err) {
+    throw new Error(`e2e: ${(err as Error).message}`);
   }
-  throw new Error(`e2e: levee serve was not ready within 60 s:\n${tail(logFile)}`);
+  return { cluster, ...processes };
 }
 
-function tail(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : '(no log)';
+function leveeOptions(cluster: ClusterInfo): LeveeOptions {
+  return {
+    kubeconfig: cluster.kubeconfig,
+    dir: E2E_DIR,
+    port: e2ePort(SERVE_OFFSET),
+    probePort: e2ePort(PROBE_OFFSET),
+    webhookName: WEBHOOK_NAME,
+    clientCA: cluster.webhookClientCA,
+    clientName: cluster.webhookClientName,
+    probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8 },
+  };
+}
+
+/**
+ * Kills the harness's `levee serve` and `levee probe` (every levee process of the test
+ * cluster), leaving their webhook registrations in place, as a crash would.
+ */
+export async function killLevee(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  const env = await e2e();
+  await Promise.all([stopProcess(env.levee, signal), stopProcess(env.probe, signal)]);
+}
+
+/** Starts the harness's `levee serve` and `levee probe` again after killLevee(); resolves once serve is ready. */
+export async function restartLevee(): Promise<E2eEnvironment> {
+  const env = await e2e();
+  const processes = await startLevee(leveeOptions(env.cluster));
+  // Tests hold the environment object: update it in place.
+  Object.assign(env, processes);
+  return env;
 }
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Real kubectl, as the admin or as the unprivileged `developer`. Never throws on a non-zero exit. */
-export async function kubectl(args: string[], options: { as?: 'admin' | 'developer'; input?: string } = {}): Promise<KubectlResult> {
+async function testClusterKubeconfig(as: 'admin' | 'developer' = 'admin'): Promise<string> {
   const env = await e2e();
-  const kubeconfig = options.as === 'developer' ? env.cluster.userKubeconfig : env.cluster.kubeconfig;
+  return as === 'developer' ? env.cluster.userKubeconfig : env.cluster.kubeconfig;
+}
+
+/** Real kubectl (on the test cluster unless `kubeconfig` names another), as the admin or as the unprivileged `developer`. Never throws on a non-zero exit. */
+export async function kubectl(args: string[], options: { as?: 'admin' | 'developer'; input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
+  const kubeconfig = options.kubeconfig ?? (await testClusterKubeconfig(options.as));
   return new Promise((resolve) => {
     const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
@@ -180,17 +208,7 @@ after(async function teardown() {
   this.timeout(60_000);
   if (!environment) return;
   const env = await environment.catch(() => undefined);
-  if (!env) return;
-  const webhooks = await importScript<WebhookScripts>('scripts/lib/webhooks.mjs');
-  try {
-    webhooks.unregisterDevWebhooks({ kubeconfig: env.cluster.kubeconfig, name: WEBHOOK_NAME });
-  } catch {
-    // the cluster may already be gone
-  }
-  env.levee.kill('SIGTERM');
-  env.probe.kill('SIGTERM');
-  if (startedCluster) {
-    const scripts = await importScript<ClusterScripts>('scripts/cluster.mjs');
-    await scripts.clusterDown({ quiet: true });
-  }
+  if (env) await Promise.all([stopProcess(env.levee), stopProcess(env.probe)]);
+  // The test cluster is this run's alone: take it down whole (its webhooks go with it).
+  if (testCluster) await (await clusterScripts()).clusterDown({ dir: testCluster.dir, quiet: true });
 });

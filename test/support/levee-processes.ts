@@ -1,0 +1,118 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { call } from './https.js';
+
+/**
+ * `levee serve` and `levee probe` on the host, as `npm start` runs them beside a local cluster:
+ * certificates made with `levee certs`, serve registered as the cluster's webhooks (the dev
+ * overlay) once it is ready, the probe writing the verdict file serve reads.
+ */
+
+const repoRoot = process.cwd();
+
+export interface LeveeOptions {
+  kubeconfig: string;
+  /** Where certificates, logs, the verdict file and the probe's configuration go. */
+  dir: string;
+  port: number;
+  probePort: number;
+  /** The webhook configurations' name: `levee` as `npm start` registers them, `levee-e2e` for the tests. */
+  webhookName: string;
+  /** `probe` configuration over the defaults (e.g. a short interval). */
+  probe?: Record<string, unknown>;
+  /** mTLS, as `npm start` runs it: answer reviews only from this CA's client certificates of this name. */
+  clientCA?: string;
+  clientName?: string;
+}
+
+export interface LeveeProcesses {
+  levee: ChildProcess;
+  leveeLog: string;
+  probe: ChildProcess;
+  probeLog: string;
+  ca: string;
+  caBundle: string;
+  port: number;
+  probePort: number;
+  verdictFile: string;
+  certs: string;
+}
+
+interface WebhookScripts {
+  registerDevWebhooks(options: { kubeconfig: string; port: number; caBundle: string; name: string }): string[];
+  unregisterDevWebhooks(options: { kubeconfig: string; name: string }): void;
+}
+
+export async function webhookScripts(): Promise<WebhookScripts> {
+  return (await import(pathToFileURL(join(repoRoot, 'scripts', 'lib', 'webhooks.mjs')).href)) as WebhookScripts;
+}
+
+export function leveeCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/levee.js', ...args], { cwd: repoRoot }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`levee ${args.join(' ')} failed: ${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
+
+function spawnLogged(args: string[], logFile: string): ChildProcess {
+  const child = spawn(process.execPath, ['bin/levee.js', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = createWriteStream(logFile, { flags: 'a' });
+  child.stdout!.pipe(output);
+  child.stderr!.pipe(output);
+  return child;
+}
+
+/** Starts `levee probe`, then `levee serve`, waits for serve's /readyz, then registers its webhooks. */
+export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses> {
+  const { dir, kubeconfig, port, probePort } = options;
+  mkdirSync(dir, { recursive: true });
+  const certs = join(dir, 'certs');
+  const caBundle = existsSync(join(certs, 'ca.crt'))
+    ? readFileSync(join(certs, 'ca.crt')).toString('base64')
+    : await leveeCli(['certs', '--ip', '127.0.0.1', '--dns', 'localhost', '--out', certs]);
+  const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
+  const verdictFile = join(dir, 'verdict.json');
+  const probeConfig = join(dir, 'probe-config.json');
+  writeFileSync(probeConfig, JSON.stringify({ probe: { httpPort: probePort, verdictFile, ...options.probe } }));
+  const probeLog = join(dir, 'probe.log');
+  const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
+  const leveeLog = join(dir, 'levee.log');
+  const levee = spawnLogged(
+    ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig,
+      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
+      ...(options.clientCA ? ['--client-ca', options.clientCA] : []), ...(options.clientName ? ['--client-name', options.clientName] : [])],
+    leveeLog,
+  );
+  await waitForReady(levee, port, ca, leveeLog);
+  (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
+  return { levee, leveeLog, probe, probeLog, ca, caBundle, port, probePort, verdictFile, certs };
+}
+
+/** Stops a process and waits until it has exited. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForReady(levee: ChildProcess, port: number, ca: string, logFile: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (levee.exitCode !== null) throw new Error(`levee serve exited with ${levee.exitCode}:\n${tail(logFile)}`);
+    const answer = await call(port, ca, { method: 'GET', path: '/readyz' }).catch(() => undefined);
+    if (answer?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`levee serve was not ready within 60 s:\n${tail(logFile)}`);
+}
+
+export function tail(file: string, lines = 20): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)';
+}
