@@ -67,7 +67,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     selfUsername = await ownUsername(kubeconfig, logger);
   }
 
-  const verdicts = followVerdictFile(config.probe.verdictFile, logger);
+  // The probe's first verdict comes after its first run: a missing file is worth a warning
+  // only once a verdict would be stale anyway.
+  const verdicts = followVerdictFile(config.probe.verdictFile, logger, { overdueMs: config.policies['probe-gate'].maxVerdictAgeSeconds * 1000 });
   const metrics = new Metrics(
     () => cluster.stats(),
     () => cluster.freshness.ages(),

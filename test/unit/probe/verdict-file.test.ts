@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../../src/logger.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
@@ -73,7 +74,7 @@ describe('probe/verdict-file', () => {
     const path = join(dir, 'verdict.json');
     writeVerdictFile(path, document('Healthy', 1));
     const seen: VerdictDocument[] = [];
-    const stop = watchVerdictFile(path, (verdict) => seen.push(verdict), silent, 20);
+    const stop = watchVerdictFile(path, (verdict) => seen.push(verdict), silent, { intervalMs: 20 });
     try {
       assert.equal(seen.at(-1)?.verdict, 'Healthy');
       writeVerdictFile(path, document('Unhealthy', 2));
@@ -90,9 +91,44 @@ describe('probe/verdict-file', () => {
     }
   });
 
+  it('waits quietly for the probe\'s first write, and warns only once the file is overdue', async () => {
+    const warnings: string[] = [];
+    const logger = createLogger('warn', new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        warnings.push((JSON.parse(chunk.toString('utf8')) as { err: string }).err);
+        done();
+      },
+    }));
+    const path = join(dir, 'first.json');
+    const seen: VerdictDocument[] = [];
+    let stop = watchVerdictFile(path, (verdict) => seen.push(verdict), logger, { intervalMs: 20, overdueMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    writeVerdictFile(path, document('Healthy', 1));
+    await until(() => seen.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(warnings, [], 'a file written before it was overdue is no fault');
+    // Once the file was read, its disappearing is worth a warning at once.
+    rmSync(path);
+    await until(() => warnings.length === 1);
+    assert.match(warnings[0]!, /^cannot read verdict file .*first\.json: ENOENT/);
+    stop();
+    warnings.length = 0;
+
+    const never = join(dir, 'never.json');
+    stop = watchVerdictFile(never, () => undefined, logger, { intervalMs: 20, overdueMs: 200 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(warnings, []);
+      await until(() => warnings.length === 1);
+      assert.match(warnings[0]!, /^no verdict file .*never\.json 0 s after start: is levee probe running and writing it\?$/);
+    } finally {
+      stop();
+    }
+  });
+
   it('gives serve the current verdict: the last good document and the file, or no document yet', async () => {
     const path = join(dir, 'verdict.json');
-    const followed = followVerdictFile(path, silent, 20);
+    const followed = followVerdictFile(path, silent, { intervalMs: 20 });
     try {
       assert.deepEqual(followed.current(), { document: undefined, file: path });
       writeVerdictFile(path, document('Unhealthy', 4));
