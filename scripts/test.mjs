@@ -35,6 +35,12 @@ async function main() {
     return 2;
   }
   const layers = requested.length > 0 ? LAYERS.filter((layer) => requested.includes(layer)) : LAYERS;
+  // The tests bring their own cluster; a KUBECONFIG left in the shell by `npm start` (pointing
+  // at the developer's cluster) must not reach anything they run.
+  if (process.env.KUBECONFIG) {
+    say(`ignoring KUBECONFIG=${process.env.KUBECONFIG}: the tests use a cluster of their own`);
+    delete process.env.KUBECONFIG;
+  }
   try {
     await onPinnedNode();
     build();
