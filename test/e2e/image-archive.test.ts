@@ -44,6 +44,7 @@ interface ImageConfig {
   rootfs: { type: string; diff_ids: string[] };
 }
 
+const gitHead = (): string => spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).stdout.trim();
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 function blob(layout: string, descriptor: Descriptor): Buffer {
@@ -91,12 +92,14 @@ describe('e2e: npm run image, an OCI archive built without a container engine', 
   let config: ImageConfig;
   let manifest: { schemaVersion: number; mediaType: string; config: Descriptor; layers: Descriptor[] };
   let server: ChildProcess | undefined;
+  let builtAt = '';
 
   before(async function () {
     this.timeout(1_800_000);
     assert.equal(process.getuid?.(), 0, 'unpacking device nodes and switching to the image user needs root');
     const { buildImage } = (await import(pathToFileURL(join(repo, 'scripts', 'image.mjs')).href)) as { buildImage(): BuiltImage };
     image = buildImage();
+    builtAt = gitHead();
     work = mkdtempSync(join(tmpdir(), 'levee-image-archive-'));
     layout = join(work, 'layout');
     mkdirSync(layout);
@@ -105,7 +108,7 @@ describe('e2e: npm run image, an OCI archive built without a container engine', 
   });
 
   after(() => {
-    server?.kill('SIGKILL');
+    if (server?.pid) process.kill(-server.pid, 'SIGKILL');
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -158,6 +161,8 @@ describe('e2e: npm run image, an OCI archive built without a container engine', 
   it('builds again from the same inputs to the same digest', function () {
     this.timeout(1_800_000);
     const { digest } = JSON.parse(spawnSync(process.execPath, ['scripts/image.mjs'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim().split('\n').pop() ?? '{}') as { digest?: string };
+    // The last commit's time and id are inputs: a commit between the two builds changes them.
+    assert.equal(gitHead(), builtAt, 'the checkout moved to another commit between the two builds');
     assert.equal(digest, image.digest);
   });
 
@@ -230,6 +235,9 @@ describe('e2e: npm run image, an OCI archive built without a container engine', 
     server = spawn('unshare', ['--fork', '--pid', '--mount-proc=/proc', `--root=${rootfs}`, `--wd=${config.config.WorkingDir}`, '--setuid', uid!, '--setgid', gid!, ...config.config.Entrypoint, ...args], {
       env: Object.fromEntries(config.config.Env.map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string])),
       stdio: 'ignore',
+      // Its own process group: levee runs as a child of unshare under another uid, which a
+      // signal to unshare alone would not reach.
+      detached: true,
     });
     const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
     await eventually('levee serve in the image to answer /healthz', async () => {
