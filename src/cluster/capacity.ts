@@ -1,3 +1,4 @@
+import type { CapacityLabelRule } from '../kube/capacity-labels.js';
 import { requiredNodeTerms, type NodeSelectorRequirement, type PodSpecShape } from '../kube/pod-template.js';
 
 /**
@@ -7,14 +8,6 @@ import { requiredNodeTerms, type NodeSelectorRequirement, type PodSpecShape } fr
  */
 
 export type CapacityType = 'on-demand' | 'spot';
-
-export interface CapacityLabelRule {
-  label: string;
-  /** Values meaning spot. When absent, any value other than `onDemandValues` means spot. */
-  spotValues?: readonly string[];
-  /** Values meaning not spot. When a rule has none, the label appears on spot nodes only. */
-  onDemandValues?: readonly string[];
-}
 
 export interface Taint {
   key: string;

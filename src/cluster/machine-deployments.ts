@@ -1,3 +1,4 @@
+import { CLUSTER_NAME_LABEL } from '../kube/cluster-api.js';
 import type { KubeObject } from '../kube/types.js';
 import { findMachineTemplateKind, machineTemplateKey, type MachineTemplateStore } from './machine-templates.js';
 import { IndexedStore } from './store.js';
@@ -12,7 +13,6 @@ import { objectKey } from './views.js';
 export const MACHINE_DEPLOYMENT_GROUP = 'cluster.x-k8s.io';
 export const MACHINE_DEPLOYMENT_KIND = 'MachineDeployment';
 export const MACHINE_DEPLOYMENT_VERSIONS = ['v1beta2', 'v1beta1'] as const;
-const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
 
 export interface InfrastructureRef {
   group: string;

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../kube/types.js';
-import { capacityTypeOf, isSchedulable, poolOf, type CapacityLabelRule, type CapacityType, type Taint } from './capacity.js';
+import type { CapacityLabelRule } from '../kube/capacity-labels.js';
+import { capacityTypeOf, isSchedulable, poolOf, type CapacityType, type Taint } from './capacity.js';
 import { IndexedStore } from './store.js';
 import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';
 

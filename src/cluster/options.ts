@@ -1,7 +1,7 @@
-import { buildConfig, type LeveeConfig } from '../config.js';
+import { DEFAULT_CAPACITY_LABELS, DEFAULT_POOL_LABELS } from '../kube/capacity-labels.js';
+import { DEFAULT_UPGRADE_INTENTS, type UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { NodeClassification } from './nodes.js';
 import type { RecentDecisionsOptions } from './recent-decisions.js';
-import type { UpgradeIntentKind } from './upgrade-intents.js';
 
 /** What the caches need from the configuration: how to classify nodes and which kinds declare versions. */
 export interface ClusterOptions {
@@ -12,7 +12,16 @@ export interface ClusterOptions {
   recentDecisions: RecentDecisionsOptions;
 }
 
-export function clusterOptionsFrom(config: LeveeConfig): ClusterOptions {
+/** The parts of levee's configuration the caches read; a LeveeConfig has them. */
+export interface CacheSettings {
+  policies: {
+    'spot-capacity': NodeClassification;
+    'version-skew': { upgradeIntents: readonly UpgradeIntentKind[]; apiServerRefreshSeconds: number };
+  };
+  recentDecisions: { expirySeconds: number; maxEntries: number };
+}
+
+export function clusterOptionsFrom(config: CacheSettings): ClusterOptions {
   const spot = config.policies['spot-capacity'];
   const skew = config.policies['version-skew'];
   return {
@@ -23,10 +32,13 @@ export function clusterOptionsFrom(config: LeveeConfig): ClusterOptions {
   };
 }
 
-let defaults: ClusterOptions | undefined;
-
-/** The options of the default configuration, for caches built without one (tests, tools). */
-export function defaultClusterOptions(): ClusterOptions {
-  defaults ??= clusterOptionsFrom(buildConfig());
-  return defaults;
-}
+/**
+ * For caches built without a configuration (tests, tools): the defaults, from the same
+ * constants the configuration's own defaults come from (a test keeps the two equal).
+ */
+export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
+  classification: { capacityLabels: DEFAULT_CAPACITY_LABELS, poolLabels: DEFAULT_POOL_LABELS },
+  upgradeIntents: DEFAULT_UPGRADE_INTENTS,
+  apiServerRefreshMs: 60_000,
+  recentDecisions: { expiryMs: 30_000, maxEntries: 10_000 },
+};

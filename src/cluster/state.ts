@@ -1,3 +1,5 @@
+import type { OwnerRef } from '../kube/owners.js';
+import { templateHash } from '../kube/template-hash.js';
 import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
 import { ApiServerVersion } from './apiserver-version.js';
 import type { CrdView } from './custom-kinds.js';
@@ -8,10 +10,10 @@ import { ServiceStore } from './services.js';
 import { canGiveOnDemand, NodePoolStore, type NodePoolView } from './nodepools.js';
 import { NodeStore } from './nodes.js';
 import { nodeOutlook, type NodeOutlook } from './node-outlook.js';
-import { defaultClusterOptions, type ClusterOptions } from './options.js';
+import { DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from './options.js';
 import { RecentDecisions, type ExpectedView } from './recent-decisions.js';
 import { IndexedStore, type StoreStats } from './store.js';
-import { UpgradeIntentStore } from './upgrade-intents.js';
+import { intentKey, UpgradeIntentStore, type IntentView, type VersionRange } from './upgrade-intents.js';
 import {
   objectKey,
   type EndpointSliceView,
@@ -43,8 +45,8 @@ export class ClusterState {
   });
   readonly pods = new IndexedStore<PodView>('pods');
   readonly replicaSets = new IndexedStore<ReplicaSetView>('replicasets', {
-    // `namespace/deployment#hash`: the templates a Deployment has run, for probe-gate's rollback check.
-    deploymentTemplate: (rs) => (rs.owner?.kind === 'Deployment' && rs.templateHash ? [`${rs.namespace}/${rs.owner.name}#${rs.templateHash}`] : []),
+    // The templates a Deployment has run, for probe-gate's rollback check.
+    deploymentTemplate: (rs) => (rs.owner?.kind === 'Deployment' && rs.templateHash ? [deploymentTemplateKey(rs.namespace, rs.owner.name, rs.templateHash)] : []),
   });
   readonly workloads = new IndexedStore<WorkloadView>('workloads');
   /** Nodes with live capacity and kubelet-version aggregates. */
@@ -62,7 +64,7 @@ export class ClusterState {
   /** Changes levee allowed that the caches do not show yet; every store tells it what its watch brings. */
   readonly recentDecisions: RecentDecisions;
 
-  constructor(options: ClusterOptions = defaultClusterOptions()) {
+  constructor(options: ClusterOptions = DEFAULT_CLUSTER_OPTIONS) {
     this.nodes = new NodeStore(options.classification);
     this.upgradeIntents = new UpgradeIntentStore(options.upgradeIntents);
     this.apiServer = new ApiServerVersion(options.apiServerRefreshMs);
@@ -100,6 +102,30 @@ export class ClusterState {
 
   workload(ref: WorkloadRef): WorkloadView | undefined {
     return this.workloads.get(workloadKey(ref));
+  }
+
+  /** The controller of a cached ReplicaSet (a Deployment, usually), or undefined when it has none or is not cached. */
+  replicaSetOwner(namespace: string, name: string): OwnerRef | undefined {
+    return this.replicaSets.get(objectKey(namespace, name))?.owner;
+  }
+
+  /** Whether a Deployment has run this pod template before: one of its ReplicaSets has it (an index lookup, never a scan). */
+  ranTemplate(namespace: string, deployment: string, template: unknown): boolean {
+    return this.replicaSets.byIndex('deploymentTemplate', deploymentTemplateKey(namespace, deployment, templateHash(template))).length > 0;
+  }
+
+  /**
+   * The control plane's and the workers' version ranges of an upgrade intent's workload
+   * cluster, without the intent itself as the cache holds it (the request replaces it).
+   */
+  workloadClusterVersions(intent: IntentView): { controlPlane?: VersionRange; workers?: VersionRange } {
+    if (!intent.cluster) return {};
+    return this.upgradeIntents.ranges(intent.namespace, intent.cluster, this.upgradeIntents.get(intentKey(intent)));
+  }
+
+  /** Oldest and newest kubelet among the nodes, without the named node's as the cache holds it. */
+  kubeletsBesides(node: string): VersionRange | undefined {
+    return this.nodes.kubeletRange(this.nodes.get(node)?.kubelet);
   }
 
   /** Services in the workload's namespace whose selector matches its pod template labels. */
@@ -166,6 +192,10 @@ export class ClusterState {
     }
     return { service, readyEndpoints, otherReadyEndpoints, otherBackends: [...others].sort().slice(0, 5) };
   }
+}
+
+function deploymentTemplateKey(namespace: string, deployment: string, hash: string): string {
+  return `${namespace}/${deployment}#${hash}`;
 }
 
 export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {

@@ -1,3 +1,4 @@
+import type { UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';
@@ -8,23 +9,6 @@ import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js'
  * MachineDeployment, Cluster topology...). Which kinds, and where their version and
  * cluster live, is configuration.
  */
-
-export type IntentRole = 'control-plane' | 'workers' | 'control-plane-and-workers';
-
-export interface UpgradeIntentKind {
-  group: string;
-  kind: string;
-  versions: readonly string[];
-  /** Dot path of the version field, e.g. `spec.template.spec.version`. */
-  versionField: string;
-  role: IntentRole;
-  /** Objects of a workers kind that carry this label belong to the control plane (CAPI Machines). */
-  controlPlaneLabel?: string;
-  /** Label naming the workload cluster, tried first. */
-  clusterLabel?: string;
-  /** Field naming the workload cluster (`spec.clusterName`; `metadata.name` for Cluster itself). */
-  clusterField?: string;
-}
 
 export interface IntentView {
   group: string;

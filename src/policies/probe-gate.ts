@@ -1,6 +1,6 @@
 import type { AdmissionRequest } from '../kube/types.js';
 import { isPodTemplateKind, type PodTemplateKind } from '../kube/pod-template.js';
-import { canonicalTemplate, rolloutTemplateOf, templateHash } from '../kube/template-hash.js';
+import { canonicalTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
 import { replicasOf, scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import { hasController } from '../kube/owners.js';
@@ -108,7 +108,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
 /** A Deployment going back to a template it ran before: one of its ReplicaSets has it (an index lookup). */
 function isRollback(kind: PodTemplateKind, namespace: string, name: string, template: unknown, cluster: ClusterState): boolean {
   if (kind !== 'Deployment' || template === undefined) return false;
-  return cluster.replicaSets.byIndex('deploymentTemplate', `${namespace}/${name}#${templateHash(template)}`).length > 0;
+  return cluster.ranTemplate(namespace, name, template);
 }
 
 type VerdictPart = Omit<ProbeGateContext, 'change' | 'target'>;

@@ -150,5 +150,5 @@ function specOf(object: KubeObject | null): Record<string, unknown> {
 }
 
 function managedByController(workload: WorkloadView, cluster: ClusterState): boolean {
-  return workload.ref.kind === 'ReplicaSet' && cluster.replicaSets.get(`${workload.ref.namespace}/${workload.ref.name}`)?.owner !== undefined;
+  return workload.ref.kind === 'ReplicaSet' && cluster.replicaSetOwner(workload.ref.namespace, workload.ref.name) !== undefined;
 }

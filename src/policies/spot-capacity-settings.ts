@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_CAPACITY_LABELS, DEFAULT_POOL_LABELS } from '../kube/capacity-labels.js';
 import { enforcementAction } from './action.js';
 
 /**
@@ -11,24 +12,6 @@ const capacityLabel = z.strictObject({
   spotValues: z.array(z.string()).optional(),
   onDemandValues: z.array(z.string()).optional(),
 });
-
-/** Providers' node labels for spot and preemptible capacity (k8s-reference.md section 2). */
-export const DEFAULT_CAPACITY_LABELS: Array<z.infer<typeof capacityLabel>> = [
-  { label: 'karpenter.sh/capacity-type', spotValues: ['spot'], onDemandValues: ['on-demand', 'reserved'] },
-  { label: 'eks.amazonaws.com/capacityType', spotValues: ['SPOT'], onDemandValues: ['ON_DEMAND'] },
-  { label: 'cloud.google.com/gke-spot', spotValues: ['true'] },
-  { label: 'cloud.google.com/gke-preemptible', spotValues: ['true'] },
-  { label: 'kubernetes.azure.com/scalesetpriority', spotValues: ['spot'] },
-  { label: 'node.alibabacloud.com/spot-strategy', onDemandValues: ['NoSpot'] },
-  { label: 'oci.oraclecloud.com/oke-is-preemptible', spotValues: ['true'] },
-];
-
-export const DEFAULT_POOL_LABELS = [
-  'karpenter.sh/nodepool',
-  'eks.amazonaws.com/nodegroup',
-  'cloud.google.com/gke-nodepool',
-  'kubernetes.azure.com/agentpool',
-];
 
 /** The cluster's own recovery: these may always remove capacity (`{node}` is the node in question). */
 export const DEFAULT_FAILURE_HANDLERS = [
@@ -59,7 +42,7 @@ export const spotCapacitySettings = {
   minOnDemandNodes: z.number().int().min(0).default(2),
   /** Smallest share (0..1) of schedulable nodes that must stay on-demand; 0 turns it off. */
   minOnDemandShare: z.number().min(0).max(1).default(0),
-  capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS)),
+  capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS) as Array<z.infer<typeof capacityLabel>>),
   poolLabels: z.array(z.string().min(1)).default(() => [...DEFAULT_POOL_LABELS]),
   failureHandlers: z.array(z.string().min(1)).default(() => [...DEFAULT_FAILURE_HANDLERS]),
   critical: z

@@ -1,13 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_UPGRADE_INTENTS } from '../kube/cluster-api.js';
 import { enforcementAction } from './action.js';
 
 /**
  * The `policies.version-skew` settings beyond action and exemptions (merged, validated and
  * frozen by src/config.ts with the rest of the configuration).
  */
-
-export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
-const CAPI_VERSIONS = ['v1beta2', 'v1beta1'];
 
 const upgradeIntentKind = z.strictObject({
   group: z.string().min(1),
@@ -19,48 +17,6 @@ const upgradeIntentKind = z.strictObject({
   clusterLabel: z.string().min(1).optional(),
   clusterField: z.string().min(1).optional(),
 });
-type UpgradeIntentKind = z.infer<typeof upgradeIntentKind>;
-
-/** Cluster API's version-bearing kinds (k8s-reference.md 1.3), v1beta2 and v1beta1. */
-export const DEFAULT_UPGRADE_INTENTS: UpgradeIntentKind[] = [
-  {
-    group: 'controlplane.cluster.x-k8s.io',
-    kind: 'KubeadmControlPlane',
-    versions: CAPI_VERSIONS,
-    versionField: 'spec.version',
-    role: 'control-plane',
-    clusterLabel: CLUSTER_NAME_LABEL,
-  },
-  ...['MachineDeployment', 'MachinePool', 'MachineSet'].map(
-    (kind): UpgradeIntentKind => ({
-      group: 'cluster.x-k8s.io',
-      kind,
-      versions: CAPI_VERSIONS,
-      versionField: 'spec.template.spec.version',
-      role: 'workers',
-      clusterLabel: CLUSTER_NAME_LABEL,
-      clusterField: 'spec.clusterName',
-    }),
-  ),
-  {
-    group: 'cluster.x-k8s.io',
-    kind: 'Machine',
-    versions: CAPI_VERSIONS,
-    versionField: 'spec.version',
-    role: 'workers',
-    controlPlaneLabel: 'cluster.x-k8s.io/control-plane',
-    clusterLabel: CLUSTER_NAME_LABEL,
-    clusterField: 'spec.clusterName',
-  },
-  {
-    group: 'cluster.x-k8s.io',
-    kind: 'Cluster',
-    versions: CAPI_VERSIONS,
-    versionField: 'spec.topology.version',
-    role: 'control-plane-and-workers',
-    clusterField: 'metadata.name',
-  },
-];
 
 export interface AddonImages {
   name: string;
@@ -93,7 +49,7 @@ export const versionSkewSettings = {
     .default({ 'addon-downgrade': 'warn' }),
   /** How often GET /version is asked, off the admission path. */
   apiServerRefreshSeconds: z.number().int().min(5).max(3600).default(60),
-  upgradeIntents: z.array(upgradeIntentKind).default(() => structuredClone(DEFAULT_UPGRADE_INTENTS)),
+  upgradeIntents: z.array(upgradeIntentKind).default(() => DEFAULT_UPGRADE_INTENTS.map((kind) => ({ ...kind, versions: [...kind.versions] }))),
   addons: z
     .strictObject({
       namespaces: z.array(z.string()).default(['kube-system']),

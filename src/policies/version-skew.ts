@@ -1,6 +1,7 @@
 import type { AdmissionRequest } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
-import { findIntentKind, intentKey, toIntentView, type UpgradeIntentKind, type VersionRange } from '../cluster/upgrade-intents.js';
+import { findIntentKind, toIntentView, type VersionRange } from '../cluster/upgrade-intents.js';
+import type { UpgradeIntentKind } from '../kube/cluster-api.js';
 import { parseKubeVersion, type KubeVersion } from '../cluster/versions.js';
 import { NODES, DEPLOYMENTS, DAEMONSETS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
@@ -65,8 +66,7 @@ function intentChange(request: AdmissionRequest, kind: UpgradeIntentKind, cluste
   if (!view.version) return undefined;
   const previous = request.oldObject ? toIntentView(request.oldObject, kind, request.namespace).version : undefined;
   if (previous && previous.text === view.version.text) return undefined;
-  const cached = cluster.upgradeIntents.get(intentKey(view));
-  const ranges = view.cluster ? cluster.upgradeIntents.ranges(view.namespace, view.cluster, cached) : {};
+  const ranges = cluster.workloadClusterVersions(view);
   return {
     subject: 'intent',
     object: { kind: view.kind, namespace: view.namespace, name: view.name, ...(view.cluster ? { cluster: view.cluster } : {}), role: view.role },
@@ -85,7 +85,7 @@ function nodeVersion(request: AdmissionRequest, cluster: ClusterState): NodeVers
   if (previousKubelet && previousKubelet.text === kubelet.text) return undefined;
   const name = request.object?.metadata?.name ?? request.name ?? '';
   const apiServer = cluster.apiServer.current();
-  const kubelets = cluster.nodes.kubeletRange(cluster.nodes.get(name)?.kubelet);
+  const kubelets = cluster.kubeletsBesides(name);
   return {
     subject: 'node',
     node: name,

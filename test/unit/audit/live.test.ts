@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveState } from '../../../src/audit/live.js';
 import { loadKubeConfig } from '../../../src/cluster/kubeconfig.js';
-import { defaultClusterOptions } from '../../../src/cluster/options.js';
+import { DEFAULT_CLUSTER_OPTIONS } from '../../../src/cluster/options.js';
 import { createLogger } from '../../../src/logger.js';
 import { FakeApiServer, webBehindService } from '../../support/fake-apiserver.js';
 
@@ -18,7 +18,7 @@ describe('audit/live', () => {
   it('reads the cluster once, in pages of `limit` objects, following continue tokens, with a progress line', async () => {
     const kubeconfig = loadKubeConfig(server.kubeconfig(mkdtempSync(join(tmpdir(), 'levee-live-'))));
     const progress: string[] = [];
-    const live = await liveState(kubeconfig, createLogger('silent'), defaultClusterOptions(), { pageSize: 500, progress: (line) => progress.push(line) });
+    const live = await liveState(kubeconfig, createLogger('silent'), DEFAULT_CLUSTER_OPTIONS, { pageSize: 500, progress: (line) => progress.push(line) });
     try {
       assert.equal(live.cluster.pods.size, 1201);
       assert.ok(live.cluster.synced);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../src/kube/types.js';
-import { intentKey, toIntentView, UpgradeIntentStore, type UpgradeIntentKind } from '../../../src/cluster/upgrade-intents.js';
+import { intentKey, toIntentView, UpgradeIntentStore } from '../../../src/cluster/upgrade-intents.js';
+import type { UpgradeIntentKind } from '../../../src/kube/cluster-api.js';
 import { buildConfig } from '../../../src/config.js';
 import { kcpObject, machineDeploymentObject, machineObject } from '../../support/fleet.js';
 
