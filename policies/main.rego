@@ -9,7 +9,7 @@ import data.levee.policies.version_skew
 
 decision := {"violations": violations}
 
-violations := array.concat(
-	array.concat([v | some v in scale_to_zero.violations], [v | some v in version_skew.violations]),
-	array.concat([v | some v in spot_capacity.violations], [v | some v in probe_gate.violations]),
-)
+violations := [v |
+	some found in [scale_to_zero.violations, version_skew.violations, spot_capacity.violations, probe_gate.violations]
+	some v in found
+]

@@ -14,6 +14,8 @@
 #   }
 package levee.policies.probe_gate
 
+import data.levee.lib
+
 config := data.config.policies["probe-gate"]
 
 ctx := input.context["probe-gate"]
@@ -40,6 +42,8 @@ failing_part := sprintf("failing probes: %s", [concat("; ", [probe_text(p) | som
 
 failing_part := "the verdict names no failing probe" if count(ctx.failing) == 0
 
+violation(rule, message) := lib.violation("probe-gate", rule, message, details)
+
 details := {
 	"change": ctx.change,
 	"target": ctx.target,
@@ -49,12 +53,7 @@ details := {
 	"failing": [p.probe | some p in ctx.failing],
 }
 
-violations contains {
-	"policy": "probe-gate",
-	"rule": "cluster-unhealthy",
-	"message": msg,
-	"details": details,
-} if {
+violations contains violation("cluster-unhealthy", msg) if {
 	ctx.verdict == "Unhealthy"
 	rollout
 	not recovery_allowed
@@ -65,12 +64,7 @@ violations contains {
 }
 
 # Whether this warns (the default), denies or is only audited is config unknownAction.
-violations contains {
-	"policy": "probe-gate",
-	"rule": "verdict-unknown",
-	"message": unknown_message,
-	"details": details,
-} if {
+violations contains violation("verdict-unknown", unknown_message) if {
 	ctx.verdict == "Unknown"
 	rollout
 	not recovery_allowed

@@ -12,6 +12,8 @@
 #   }
 package levee.policies.scale_to_zero
 
+import data.levee.lib
+
 config := data.config.policies["scale-to-zero"]
 
 ctx := input.context["scale-to-zero"]
@@ -39,6 +41,8 @@ scaling_to_zero if {
 	not ctx.replicasBefore == 0
 }
 
+violation(rule, message) := lib.violation("scale-to-zero", rule, message, details)
+
 details := {
 	"target": ctx.target,
 	"services": sort(unbacked),
@@ -46,12 +50,7 @@ details := {
 	"replicasAfter": ctx.replicasAfter,
 }
 
-violations contains {
-	"policy": "scale-to-zero",
-	"rule": "scale-to-zero",
-	"message": msg,
-	"details": details,
-} if {
+violations contains violation("scale-to-zero", msg) if {
 	scaling_to_zero
 	not exempt
 	count(unbacked) > 0
@@ -65,12 +64,7 @@ how := "scaling" if ctx.change == "replicas"
 
 how := sprintf("pausing %s/%s pins", [ctx.autoscaler.kind, ctx.autoscaler.name]) if ctx.change == "paused"
 
-violations contains {
-	"policy": "scale-to-zero",
-	"rule": "last-backend-deleted",
-	"message": msg,
-	"details": details,
-} if {
+violations contains violation("last-backend-deleted", msg) if {
 	ctx.change == "delete"
 	ctx.replicasBefore > 0
 	not exempt
@@ -81,12 +75,7 @@ violations contains {
 	)
 }
 
-violations contains {
-	"policy": "scale-to-zero",
-	"rule": "autoscaler-to-zero",
-	"message": msg,
-	"details": details,
-} if {
+violations contains violation("autoscaler-to-zero", msg) if {
 	ctx.change == "autoscaler"
 	not exempt
 	count(unbacked) > 0

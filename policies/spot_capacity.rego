@@ -19,18 +19,15 @@
 #      canRunOnDemand, pinnedBy, before?: {critical, canRunOnDemand}}
 package levee.policies.spot_capacity
 
+import data.levee.lib
+
 config := data.config.policies["spot-capacity"]
 
 ctx := input.context["spot-capacity"]
 
 actor := input.request.userInfo.username
 
-violation(rule, message) := {
-	"policy": "spot-capacity",
-	"rule": rule,
-	"message": message,
-	"details": ctx,
-}
+violation(rule, message) := lib.violation("spot-capacity", rule, message, ctx)
 
 # --- nodes -------------------------------------------------------------------------------
 

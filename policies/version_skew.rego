@@ -13,6 +13,8 @@
 #            images: [{container, addon, image, from: V, to: V}]}
 package levee.policies.version_skew
 
+import data.levee.lib
+
 ctx := input.context["version-skew"]
 
 # Minors counted across majors, so that 1.x and 2.y still compare.
@@ -40,12 +42,7 @@ subject := sprintf("%s %s/%s of cluster %s", [ctx.object.kind, ctx.object.namesp
 	ctx.object.cluster
 } else := sprintf("%s %s/%s", [ctx.object.kind, ctx.object.namespace, ctx.object.name])
 
-violation(rule, message) := {
-	"policy": "version-skew",
-	"rule": rule,
-	"message": message,
-	"details": ctx,
-}
+violation(rule, message) := lib.violation("version-skew", rule, message, ctx)
 
 violations contains violation("control-plane-older-than-workers", msg) if {
 	ctx.subject == "intent"

@@ -3,14 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICY_RULES } from '../../../src/policies/rules.js';
 
-/** The rules each Rego policy can emit: `violation("rule", ...)` calls and literal `"rule": "..."` fields. */
+/**
+ * The rules each Rego policy can emit: `violation("rule", ...)` calls and literal `"rule": "..."`
+ * fields; not `lib.violation("<policy>", rule, ...)`, whose first argument is the policy.
+ */
 function regoRules(): Set<string> {
   const rules = new Set<string>();
   for (const file of readdirSync('policies').filter((name) => name.endsWith('.rego') && !name.endsWith('_test.rego'))) {
     const text = readFileSync(join('policies', file), 'utf8');
     const policy = /^package\s+levee\.policies\.(\w+)/m.exec(text)?.[1]?.replace(/_/g, '-');
     if (!policy) continue;
-    for (const match of text.matchAll(/violation\("([a-z-]+)"|"rule":\s*"([a-z-]+)"/g)) rules.add(`${policy}/${match[1] ?? match[2]}`);
+    for (const match of text.matchAll(/(?<![\w.])violation\("([a-z-]+)"|"rule":\s*"([a-z-]+)"/g)) rules.add(`${policy}/${match[1] ?? match[2]}`);
   }
   return rules;
 }
