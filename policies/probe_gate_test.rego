@@ -1,22 +1,11 @@
 package levee.policies.probe_gate_test
 
 import data.levee
+import data.levee.harness
 
 # The cases in cases/probe_gate.json run here and, through the compiled wasm bundle,
 # in test/policies/probe-gate.test.ts.
-rules_for(c) := rules if {
-	rules := {v.rule | some v in levee.violations} with input as c.input
-		with data.config as object.get(c, "config", data.cases.config)
-}
-
-test_shared_cases if {
-	failures := [sprintf("%s: got %v, want %v", [c.name, rules_for(c), c.expect]) |
-		some c in data.cases.probe_gate
-		rules_for(c) != {r | some r in c.expect}
-	]
-	print(failures)
-	count(failures) == 0
-}
+test_shared_cases if harness.shared_cases_pass(data.cases.probe_gate)
 
 controller_manager_down := {
 	"request": {"operation": "UPDATE", "namespace": "shop", "name": "web", "userInfo": {"username": "alice", "groups": ["developers"]}},

@@ -1,22 +1,11 @@
 package levee.policies.scale_to_zero_test
 
 import data.levee
+import data.levee.harness
 
 # The cases in cases/scale_to_zero.json run here and, through the compiled wasm bundle,
 # in test/policies/scale-to-zero.test.ts.
-rules_for(c) := rules if {
-	rules := {v.rule | some v in levee.violations} with input as c.input
-		with data.config as object.get(c, "config", data.cases.config)
-}
-
-test_shared_cases if {
-	failures := [sprintf("%s: got %v, want %v", [c.name, rules_for(c), c.expect]) |
-		some c in data.cases.scale_to_zero
-		rules_for(c) != {r | some r in c.expect}
-	]
-	print(failures)
-	count(failures) == 0
-}
+test_shared_cases if harness.shared_cases_pass(data.cases.scale_to_zero)
 
 monzo := {
 	"request": {"operation": "UPDATE", "namespace": "payments", "name": "ledger"},

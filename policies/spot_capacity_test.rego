@@ -1,29 +1,13 @@
 package levee.policies.spot_capacity_test
 
 import data.levee
+import data.levee.harness
 
 # The cases in cases/spot_capacity.json run here and, through the compiled wasm bundle,
 # in test/policies/spot-capacity.test.ts.
-rules_for(c) := rules if {
-	rules := {v.rule | some v in levee.violations} with input as c.input
-		with data.config as object.get(c, "config", data.cases.config)
-}
+test_shared_cases if harness.shared_cases_pass(data.cases.spot_capacity)
 
-test_shared_cases if {
-	failures := [sprintf("%s: got %v, want %v", [c.name, rules_for(c), c.expect]) |
-		some c in data.cases.spot_capacity
-		rules_for(c) != {r | some r in c.expect}
-	]
-	print(failures)
-	count(failures) == 0
-}
-
-violation_of(name, rule) := v if {
-	some c in data.cases.spot_capacity
-	c.name == name
-	some v in levee.violations with input as c.input with data.config as data.cases.config
-	v.rule == rule
-}
+violation_of(name, rule) := harness.violation_of(data.cases.spot_capacity, name, rule)
 
 test_floor_message_names_the_node_the_count_and_the_way_out if {
 	v := violation_of("cordoning the on-demand node that takes the cluster below 2", "on-demand-floor")

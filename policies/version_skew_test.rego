@@ -1,33 +1,13 @@
 package levee.policies.version_skew_test
 
 import data.levee
+import data.levee.harness
 
 # The cases in cases/version_skew.json run here and, through the compiled wasm bundle,
 # in test/policies/version-skew.test.ts.
-rules_for(c) := rules if {
-	rules := {v.rule | some v in levee.violations} with input as c.input
-		with data.config as object.get(c, "config", data.cases.config)
-}
+test_shared_cases if harness.shared_cases_pass(data.cases.version_skew)
 
-test_shared_cases if {
-	failures := [sprintf("%s: got %v, want %v", [c.name, rules_for(c), c.expect]) |
-		some c in data.cases.version_skew
-		rules_for(c) != {r | some r in c.expect}
-	]
-	print(failures)
-	count(failures) == 0
-}
-
-case(name) := c if {
-	some c in data.cases.version_skew
-	c.name == name
-}
-
-violation_of(name, rule) := v if {
-	c := case(name)
-	some v in levee.violations with input as c.input with data.config as data.cases.config
-	v.rule == rule
-}
+violation_of(name, rule) := harness.violation_of(data.cases.version_skew, name, rule)
 
 test_ride_hailing_message_quotes_both_versions_and_the_way_back if {
 	v := violation_of("the ride-hailing replay: control plane downgraded below its workers", "control-plane-older-than-workers")
