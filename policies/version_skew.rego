@@ -78,14 +78,16 @@ violations contains violation("minor-skip", msg) if {
 
 next_minor(v) := sprintf("v%d.%d.x", [v.major, v.minor + 1])
 
-violations contains violation("workers-too-old", msg) if {
+# A control plane upgrade that leaves the workers too far behind (the workers' own change is
+# workers-too-old below).
+violations contains violation("control-plane-too-far-ahead", msg) if {
 	ctx.subject == "intent"
 	is_control_plane
 	workers := ctx.workers.min
 	lag := minor_of(ctx.version) - minor_of(workers)
 	lag > allowed_lag(workers)
 	msg := sprintf(
-		"%s: control plane %s would be %d minors ahead of workers at %s, more than the %d the skew policy allows (rule workers-too-old); upgrade the workers first",
+		"%s: control plane %s would be %d minors ahead of workers at %s, more than the %d the skew policy allows (rule control-plane-too-far-ahead); upgrade the workers first",
 		[subject, ctx.version.text, lag, workers.text, allowed_lag(workers)],
 	)
 }
@@ -101,6 +103,8 @@ violations contains violation("workers-newer-than-control-plane", msg) if {
 	)
 }
 
+# Workers set too far behind their control plane (a control plane moving too far ahead of
+# them is control-plane-too-far-ahead above).
 violations contains violation("workers-too-old", msg) if {
 	ctx.subject == "intent"
 	ctx.object.role == "workers"

@@ -29,8 +29,8 @@ test_minor_skip_counts_the_skipped_minors_and_names_the_next_step if {
 	contains(v.message, "v1.21.x first")
 }
 
-test_workers_too_old_names_the_allowed_lag if {
-	v := violation_of("control plane jumps four minors", "workers-too-old")
+test_control_plane_too_far_ahead_names_the_allowed_lag if {
+	v := violation_of("control plane jumps four minors", "control-plane-too-far-ahead")
 	contains(v.message, "4 minors ahead of workers at v1.20.2, more than the 2 the skew policy allows")
 }
 

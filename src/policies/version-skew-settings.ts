@@ -42,6 +42,7 @@ export const versionSkewSettings = {
       'control-plane-downgrade': enforcementAction.optional(),
       'minor-skip': enforcementAction.optional(),
       'workers-newer-than-control-plane': enforcementAction.optional(),
+      'control-plane-too-far-ahead': enforcementAction.optional(),
       'workers-too-old': enforcementAction.optional(),
       'kubelet-newer-than-apiserver': enforcementAction.optional(),
       'addon-downgrade': enforcementAction.default('warn'),
