@@ -8,7 +8,8 @@
 #     {subject: "intent", object: {kind, namespace, name, cluster?, role: "control-plane" | "workers" | "both"},
 #      version: V, previous?: V, controlPlane?: {min: V, max: V, count}, workers?: {min: V, max: V, count}}
 #     (controlPlane and workers: the other objects of the same workload cluster)
-#   node: {subject: "node", node, kubelet: V, previousKubelet?: V, apiServer?: V, kubelets?: {min: V, max: V, count}}
+#   node (only when it registers or reports a different kubelet version):
+#     {subject: "node", node, kubelet: V, previousKubelet?: V, apiServer?: V, kubelets?: {min: V, max: V, count}}
 #   add-on: {subject: "addon", workload: {kind, namespace, name},
 #            images: [{container, addon, image, from: V, to: V}]}
 package levee.policies.version_skew
@@ -117,16 +118,13 @@ violations contains violation("workers-too-old", msg) if {
 	)
 }
 
-# A node heartbeat never changes its kubelet version and is never refused: refusing it would
-# turn a skewed cluster into a cluster of NotReady nodes. Registration and an in-place kubelet
-# upgrade do.
-kubelet_changed if not ctx.previousKubelet
-
-kubelet_changed if ctx.previousKubelet.text != ctx.kubelet.text
-
+# Only changes are judged, and TypeScript owns that guard (src/policies/version-skew.ts): a node
+# context exists only when a Node registers or reports a different kubelet version, an intent
+# context only when its version changes, so no rule here checks it again. A node heartbeat,
+# which never changes its kubelet version, gets no context and is never refused: refusing it
+# would turn a skewed cluster into a cluster of NotReady nodes.
 violations contains violation("kubelet-newer-than-apiserver", msg) if {
 	ctx.subject == "node"
-	kubelet_changed
 	minor_of(ctx.kubelet) > minor_of(ctx.apiServer)
 	msg := sprintf(
 		"node %s reports kubelet %s, newer than the API server at %s (rule kubelet-newer-than-apiserver); kubelets must never be newer than the API server: upgrade the control plane first or run a %s kubelet",

@@ -76,7 +76,10 @@ function intentChange(request: AdmissionRequest, kind: UpgradeIntentKind, cluste
   };
 }
 
-/** A Node registering, or reporting a different kubelet version; heartbeats are not judged. */
+/**
+ * A Node registering, or reporting a different kubelet version; heartbeats are not judged.
+ * This is the one place that guard lives: version_skew.rego does not check it again.
+ */
 function nodeVersion(request: AdmissionRequest, cluster: ClusterState): NodeVersionContext | undefined {
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
   const kubelet = parseKubeVersion(kubeletVersionOf(request.object));
