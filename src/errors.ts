@@ -44,14 +44,20 @@ export class ConfigError extends LeveeError {
   }
 }
 
-/** A request body that cannot be judged. `httpStatus` is what the webhook answers with. */
+/**
+ * A request body that cannot be judged. `httpStatus` is what the webhook answers with;
+ * `unreadBody` says the rest of the body was never read (too large, or aborted), so the
+ * connection cannot be reused.
+ */
 export class ReviewError extends LeveeError {
   readonly httpStatus: number;
+  readonly unreadBody: boolean;
 
-  constructor(code: ErrorCode, httpStatus: number, message: string) {
+  constructor(code: ErrorCode, httpStatus: number, message: string, options: { unreadBody?: boolean } = {}) {
     super(code, message);
     this.name = 'ReviewError';
     this.httpStatus = httpStatus;
+    this.unreadBody = options.unreadBody === true;
   }
 }
 

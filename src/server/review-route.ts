@@ -5,11 +5,11 @@ import type { AdmissionResponse } from '../admission/types.js';
 import type { AdmissionRequest } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { EventRecorder } from '../cluster/events.js';
-import { ReviewError, type ErrorCode } from '../errors.js';
+import { ReviewError, toError } from '../errors.js';
 import type { Judgement, PipelineDeps, Route } from '../engine/pipeline.js';
 import { judgeAndRemember } from '../engine/remember.js';
 import type { Logger } from '../logger.js';
-import { BodyError, readJsonBody } from './body.js';
+import { readJsonBody } from './body.js';
 import type { Metrics } from './metrics.js';
 
 export interface AppDeps extends PipelineDeps {
@@ -63,16 +63,15 @@ export async function serveReview(deps: AppDeps, { route, warnOnly }: ReviewRout
     const body = await readJsonBody(req, deps.bodyLimitBytes);
     await answerReview(deps, route, body, res, warnOnly);
   } catch (err) {
-    const { status, code, message } = describeHttpError(err);
-    deps.metrics.errors.inc({ code });
-    deps.logger.warn({ code, status, err: message }, 'request rejected before judgement');
+    const error = toError(err);
+    const status = error instanceof ReviewError ? error.httpStatus : 500;
+    deps.metrics.errors.inc({ code: error.code });
+    deps.logger.warn({ code: error.code, status, err: error.message }, 'request rejected before judgement');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    // The rest of an oversized or aborted body is never read: the connection cannot be reused.
-    const closing = status === 413 || (err instanceof BodyError && err.type === 'request.aborted');
-    sendJson(res, status, { code, message }, closing);
+    sendJson(res, status, { code: error.code, message: error.message }, error instanceof ReviewError && error.unreadBody);
   }
 }
 
@@ -161,37 +160,4 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
     deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
     if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
   }
-}
-
-interface HttpErrorShape {
-  status: number;
-  code: ErrorCode;
-  message: string;
-}
-
-function describeHttpError(err: unknown): HttpErrorShape {
-  const shaped = err as { type?: string; status?: number; message?: string; limit?: number };
-  switch (shaped.type) {
-    case 'entity.too.large':
-      return { status: 413, code: 'REVIEW_TOO_LARGE', message: `request body exceeds the ${shaped.limit ?? ''} byte limit` };
-    case 'entity.parse.failed':
-      return { status: 400, code: 'REVIEW_NOT_JSON', message: `body is not valid JSON${parsePosition(shaped.message)}` };
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return { status: 415, code: 'REVIEW_CONTENT_TYPE', message: shaped.message ?? 'unsupported encoding' };
-    case 'request.aborted':
-      return { status: 400, code: 'REVIEW_INVALID', message: 'request aborted by the client' };
-    default:
-      return { status: shaped.status && shaped.status >= 400 && shaped.status < 500 ? shaped.status : 500, code: 'INTERNAL', message: shaped.message ?? 'internal error' };
-  }
-}
-
-/**
- * Where JSON parsing stopped, without the parser's own text: V8 quotes a slice of the body in
- * its message, and a body may carry Secret data that must reach neither the log nor the client.
- */
-function parsePosition(message: string | undefined): string {
-  const position = /at position (\d+)/.exec(message ?? '')?.[1];
-  if (position) return ` (at position ${position})`;
-  return /end of JSON input/.test(message ?? '') ? ' (it ends too early)' : '';
 }
