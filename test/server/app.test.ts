@@ -3,28 +3,19 @@ import { Agent } from 'node:https';
 import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
 import { ClusterState } from '../../src/cluster/state.js';
 import type { AdmissionEvent } from '../../src/cluster/events.js';
-import { buildConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { call, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { deploymentReview, scaleReview } from '../support/reviews.js';
 
 describe('server: /validate and /mutate over HTTPS', () => {
   let certs: TestCerts;
-  let running: RunningServer;
+  let running: TestServer;
   let agent: Agent;
   const events: AdmissionEvent[] = [];
 
   before(async () => {
-    certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile, bodyLimitBytes: 64 * 1024 },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService(), events: { record: (e) => events.push(e) } });
+    running = await startTestServer({ config: { server: { bodyLimitBytes: 64 * 1024 } }, events: { record: (e) => events.push(e) } });
+    certs = running.certs;
     agent = new Agent({ keepAlive: true });
   });
 
@@ -206,15 +197,10 @@ describe('server: /validate and /mutate over HTTPS', () => {
 
 describe('server: readiness before caches sync', () => {
   it('/readyz answers 503 naming the caches still syncing', async () => {
-    const certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
     const cluster = new ClusterState();
     cluster.services.markSynced();
-    const running = await serve({ config, logger: createLogger('silent'), cluster });
+    const running = await startTestServer({ cluster });
+    const { certs } = running;
     try {
       const answer = await call(running.port, certs.ca, { method: 'GET', path: '/readyz' });
       assert.equal(answer.status, 503);
@@ -228,14 +214,9 @@ describe('server: readiness before caches sync', () => {
 
 describe('server: /validate/warn-only (the fail-open kube-system registration)', () => {
   it('turns a refusal into an allow that carries the reason as a warning', async () => {
-    const certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
     const events: AdmissionEvent[] = [];
-    const running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService(), events: { record: (e) => events.push(e) } });
+    const running = await startTestServer({ events: { record: (e) => events.push(e) } });
+    const { certs } = running;
     try {
       const answer = await call(running.port, certs.ca, { path: '/validate/warn-only', body: JSON.stringify(scaleReview({ replicas: 0 })) });
       const response = (answer.json() as AdmissionReview).response!;
@@ -251,13 +232,8 @@ describe('server: /validate/warn-only (the fail-open kube-system registration)',
 
 describe('server: findings metrics', () => {
   it('counts a finding once per request, though the request passes /mutate and /validate', async () => {
-    const certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    const running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+    const running = await startTestServer();
+    const { certs } = running;
     try {
       const body = JSON.stringify(deploymentReview({ replicas: 0 }));
       for (const path of ['/mutate', '/validate']) assert.equal((await call(running.port, certs.ca, { path, body })).status, 200);

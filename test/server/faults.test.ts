@@ -5,13 +5,11 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdmissionReview } from '../../src/admission/types.js';
-import { buildConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
 import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
 import { FakeApiServer, webBehindService } from '../support/fake-apiserver.js';
 import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { scaleReview } from '../support/reviews.js';
 import { gzippedTar } from '../support/tar.js';
 
@@ -47,19 +45,14 @@ describe('server: faults', function () {
   describe('API server unreachable', () => {
     const api = new FakeApiServer(webBehindService());
     const lines: string[] = [];
-    let running: RunningServer;
+    let running: TestServer;
     let agent: Agent;
     const get = async (path: string) => call(running.port, certs.ca, { method: 'GET', path, agent });
     const scaleToZero = async (): Promise<AdmissionReview> => (await call(running.port, certs.ca, { path: '/validate', body: JSON.stringify(scaleReview({ replicas: 0 })), agent })).json() as AdmissionReview;
 
     before(async () => {
       await api.start();
-      const config = buildConfig({
-        server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile, staleAfterSeconds: 1 },
-        bundlePath: BUNDLE_PATH,
-        kubeconfig: api.kubeconfig(dir),
-      });
-      running = await serve({ config, logger: capturingLogger(lines) });
+      running = await startTestServer({ certs, config: { server: { staleAfterSeconds: 1 }, kubeconfig: api.kubeconfig(dir), logLevel: 'info' }, logger: capturingLogger(lines), cluster: 'informers' });
       agent = new Agent({ keepAlive: true });
       await eventually('caches synced from the API server', async () => (await get('/readyz')).status === 200);
     });
@@ -116,12 +109,7 @@ describe('server: faults', function () {
       const kubeconfig = api.kubeconfig(mkdtempSync(join(tmpdir(), 'levee-faults-')));
       await api.stop();
       const lines: string[] = [];
-      const config = buildConfig({
-        server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-        bundlePath: BUNDLE_PATH,
-        kubeconfig,
-      });
-      const running = await serve({ config, logger: capturingLogger(lines) });
+      const running = await startTestServer({ certs, config: { kubeconfig, logLevel: 'info' }, logger: capturingLogger(lines), cluster: 'informers' });
       try {
         await eventually('failed lists logged', async () => lines.filter((line) => /watch failed|initial list failed/.test(line)).length >= 3);
         const readyz = await call(running.port, certs.ca, { method: 'GET', path: '/readyz' });
@@ -135,7 +123,7 @@ describe('server: faults', function () {
 
   describe('policy bundle replaced on disk', () => {
     const lines: string[] = [];
-    let running: RunningServer;
+    let running: TestServer;
     let bundlePath: string;
     let agent: Agent;
     const digest = async (): Promise<string | undefined> => /levee_policy_bundle_info\{digest="([0-9a-f]+)"/.exec((await call(running.port, certs.ca, { method: 'GET', path: '/metrics', agent })).text)?.[1];
@@ -151,8 +139,7 @@ describe('server: faults', function () {
     before(async () => {
       bundlePath = join(dir, 'bundle.tar.gz');
       copyFileSync(BUNDLE_PATH, bundlePath);
-      const config = buildConfig({ server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile }, bundlePath });
-      running = await serve({ config, logger: capturingLogger(lines), cluster: clusterWithBackedService() });
+      running = await startTestServer({ certs, config: { bundlePath, logLevel: 'info' }, logger: capturingLogger(lines) });
       agent = new Agent({ keepAlive: true });
     });
 

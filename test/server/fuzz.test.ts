@@ -2,13 +2,9 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import fc from 'fast-check';
 import type { AdmissionReview } from '../../src/admission/types.js';
-import { buildConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
 import { applyMutations, BASES, carriesJudgeableRequest, mutation } from '../support/fuzz.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { call, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { scaleReview } from '../support/reviews.js';
 
 /**
@@ -19,18 +15,13 @@ import { scaleReview } from '../support/reviews.js';
 describe('server: fuzzing /validate and /mutate', function () {
   this.timeout(60_000);
   let certs: TestCerts;
-  let running: RunningServer;
+  let running: TestServer;
   let agent: Agent;
   const seen = { status: new Map<number, number>(), allowed: 0 };
 
   before(async () => {
-    certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile, bodyLimitBytes: 16 * 1024 },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+    running = await startTestServer({ config: { server: { bodyLimitBytes: 16 * 1024 } } });
+    certs = running.certs;
     agent = new Agent({ keepAlive: true, maxSockets: 4 });
   });
 

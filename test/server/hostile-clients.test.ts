@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import type { AdmissionReview } from '../../src/admission/types.js';
-import { buildConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { call, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { scaleReview } from '../support/reviews.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -45,19 +42,14 @@ function trickle(socket: TLSSocket, text: string, everyMs: number): Promise<{ cl
 describe('server: hostile and broken clients', function () {
   this.timeout(30_000);
   let certs: TestCerts;
-  let running: RunningServer;
+  let running: TestServer;
   let agent: Agent;
   const logLines: string[] = [];
 
   before(async () => {
-    certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile, bodyLimitBytes: BODY_LIMIT, headersTimeoutMs: 1000, requestTimeoutMs: 500 },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'trace',
-    });
     const logger = createLogger('trace', { write: (line: string) => void logLines.push(line) });
-    running = await serve({ config, logger, cluster: clusterWithBackedService() });
+    running = await startTestServer({ config: { server: { bodyLimitBytes: BODY_LIMIT, headersTimeoutMs: 1000, requestTimeoutMs: 500 }, logLevel: 'trace' }, logger });
+    certs = running.certs;
     agent = new Agent({ keepAlive: true });
   });
 

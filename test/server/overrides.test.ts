@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
 import type { AdmissionEvent } from '../../src/cluster/events.js';
-import { buildConfig } from '../../src/config.js';
 import { EXPIRES_ANNOTATION, OVERRIDE_ANNOTATION, REASON_ANNOTATION } from '../../src/engine/overrides.js';
-import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { call, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { deploymentReview } from '../support/reviews.js';
 
 describe('server: overrides', () => {
   let certs: TestCerts;
-  let running: RunningServer;
+  let running: TestServer;
   const events: AdmissionEvent[] = [];
   const asked: string[] = [];
   const override = (expires: string) => ({
@@ -23,16 +19,7 @@ describe('server: overrides', () => {
   const inOneHour = () => new Date(Date.now() + 3_600_000).toISOString();
 
   before(async () => {
-    certs = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    running = await serve({
-      config,
-      logger: createLogger('silent'),
-      cluster: clusterWithBackedService(),
+    running = await startTestServer({
       events: { record: (event) => events.push(event) },
       authorizer: {
         mayOverride: async (user, policy) => {
@@ -41,6 +28,7 @@ describe('server: overrides', () => {
         },
       },
     });
+    certs = running.certs;
   });
 
   after(() => running.close());

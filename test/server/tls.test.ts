@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { buildConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
 import { call, makeTestCerts, type TestCerts } from '../support/https.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 function peerFingerprint(port: number, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -31,16 +27,11 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Prom
 
 describe('server: TLS', () => {
   let first: TestCerts;
-  let running: RunningServer;
+  let running: TestServer;
 
   before(async () => {
-    first = await makeTestCerts();
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: first.certFile, tlsKeyFile: first.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+    running = await startTestServer();
+    first = running.certs;
   });
 
   after(() => running.close());
@@ -82,7 +73,7 @@ describe('server: TLS', () => {
 });
 
 describe('server: the serving certificate\'s expiry metric', () => {
-  let running: RunningServer;
+  let running: TestServer;
   let certs: TestCerts;
 
   const expiryMetric = async (): Promise<number> => {
@@ -94,12 +85,7 @@ describe('server: the serving certificate\'s expiry metric', () => {
 
   before(async () => {
     certs = await makeTestCerts(2);
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: certs.certFile, tlsKeyFile: certs.keyFile },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
-    });
-    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
+    running = await startTestServer({ certs });
   });
 
   after(() => running.close());
