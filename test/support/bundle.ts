@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildConfig } from '../../src/config.js';
 import { readBundle } from '../../src/engine/bundle.js';
@@ -23,4 +24,18 @@ export function sharedCases(file: string, key: string): PolicyCase[] {
   const cases = parsed[key];
   if (!cases || cases.length === 0) throw new Error(`no cases under ${key} in policies/cases/${file}`);
   return cases;
+}
+
+/**
+ * One test per case in policies/cases/<file>.json, the cases `opa test` runs too: the compiled
+ * bundle, under the case's configuration or the default one, finds exactly the rules it expects.
+ */
+export function itJudgesTheSharedCases(file: string, key: string): void {
+  for (const policyCase of sharedCases(file, key)) {
+    it(policyCase.name, async () => {
+      const evaluator = await shippedEvaluator(policyCase.config?.policies);
+      const rules = evaluator.evaluate(policyCase.input).violations.map((violation) => violation.rule).sort();
+      assert.deepEqual(rules, [...policyCase.expect].sort());
+    });
+  }
 }
