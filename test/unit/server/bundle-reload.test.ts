@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readBundle } from '../../../src/engine/bundle.js';
+import type { PolicyEvaluator } from '../../../src/engine/evaluator.js';
+import { createLogger } from '../../../src/logger.js';
+import { watchBundle } from '../../../src/server/bundle-reload.js';
+import { BUNDLE_PATH } from '../../support/bundle.js';
+import { gzippedTar } from '../../support/tar.js';
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('server/bundle-reload', () => {
+  it('keeps the last good bundle through a corrupt one, and swaps in a good one whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'levee-bundle-'));
+    const path = join(dir, 'bundle.tar.gz');
+    copyFileSync(BUNDLE_PATH, path);
+    const replace = (content: Buffer | string): void => {
+      writeFileSync(`${path}.staged`, content);
+      renameSync(`${path}.staged`, path);
+    };
+    const lines: Array<{ msg: string; code?: string }> = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const loaded: Array<{ evaluator: PolicyEvaluator; digest: string }> = [];
+    const current = readBundle(path);
+    const stop = watchBundle({ path, current, data: { config: { policies: {} } }, logger, intervalMs: 10, onLoaded: (evaluator, bundle) => loaded.push({ evaluator, digest: bundle.digest }) });
+    try {
+      replace(gzippedTar([{ name: 'policy.wasm', content: 'not wasm' }]));
+      await until(() => lines.some((line) => line.msg === 'policy bundle not reloaded; keeping the last good one'));
+      assert.equal(lines.find((line) => line.msg.startsWith('policy bundle not reloaded'))?.code, 'BUNDLE_INVALID');
+      assert.equal(loaded.length, 0);
+      replace('not even gzip');
+      replace(gzippedTar([{ name: 'policy.wasm', content: readBundle(BUNDLE_PATH).wasm }]));
+      await until(() => loaded.length === 1);
+      assert.notEqual(loaded[0]?.digest, current.digest, 'a different archive of the same policies is a new bundle');
+      assert.deepEqual(loaded[0]?.evaluator.evaluate({ context: {} }), { violations: [] });
+    } finally {
+      stop();
+    }
+  });
+});
