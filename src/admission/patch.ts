@@ -1,31 +1,6 @@
-import fastJsonPatch from 'fast-json-patch';
-import { LeveeError } from '../errors.js';
-import type { KubeObject } from '../kube/types.js';
+import type { JsonPatch } from '../engine/mutation.js';
 
-const { compare, validate } = fastJsonPatch;
-export type JsonPatch = ReturnType<typeof compare>;
-
-/**
- * Mutation by copy and diff: a mutator edits a copy, and the JSON Patch is the diff of the two,
- * checked against the original before it is sent so the API server never gets a patch that fails.
- */
-export function patchBetween(original: KubeObject, modified: KubeObject): JsonPatch {
-  const patch = compare(original, modified);
-  const problem = validate(patch, original);
-  if (problem) throw new LeveeError('PATCH_INVALID', `generated patch does not apply: ${describePatchProblem(problem)}`);
-  return patch;
-}
-
-/**
- * What went wrong, by code, operation number and path only. fast-json-patch's own message
- * appends the operation's value and the whole document, so the object under review (and any
- * secret in it) would reach the log line and the API server's error message.
- */
-export function describePatchProblem(problem: { name?: string; index?: number; operation?: { op?: string; path?: string } }): string {
-  const where = problem.operation ? ` (${problem.operation.op ?? '?'} ${problem.operation.path ?? '?'})` : '';
-  return `${problem.name ?? 'PATCH_ERROR'} at operation ${problem.index ?? '?'}${where}`;
-}
-
+/** A JSON Patch as an AdmissionResponse carries it: base64 of its JSON. */
 export function encodePatch(patch: JsonPatch): string {
   return Buffer.from(JSON.stringify(patch)).toString('base64');
 }

@@ -1,5 +1,3 @@
-import { patchBetween, type JsonPatch } from '../admission/patch.js';
-import { copyAlong, sliceAlong } from './mutable-paths.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
@@ -10,7 +8,8 @@ import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { BundleDecision } from './evaluator.js';
-import { overrideStamps, resolveOverrides, type OverrideAuthorizer } from './overrides.js';
+import { mutationPatch, type JsonPatch } from './mutation.js';
+import { resolveOverrides, type OverrideAuthorizer } from './overrides.js';
 
 /**
  * Where the bundle's decision comes from: levee's in-process wasm module (PolicyEvaluator), or
@@ -129,42 +128,6 @@ export function overrideAnnotations(request: AdmissionRequest, cluster: ClusterS
   if (parent) return cluster.workload(parent)?.annotations;
   const object = request.operation === 'DELETE' ? request.oldObject : request.object;
   return object?.metadata?.annotations;
-}
-
-const STAMP_PREFIX = 'levee.dev/overridden-';
-
-/**
- * Mutation by copy and diff: drop `levee.dev/overridden-*` values this request sets by
- * itself (so stamps cannot be forged), then stamp who overrode and when if an override was honoured.
- */
-function mutationPatch(
-  request: AdmissionRequest,
-  decision: Decision,
-  now: Date,
-  selfUsername: string | undefined,
-  mutate: (copy: KubeObject) => void = () => undefined,
-): JsonPatch | undefined {
-  const object = request.object;
-  if (!object || request.subResource || request.operation === 'DELETE') return undefined;
-  const annotations = { ...(object.metadata?.annotations ?? {}) };
-  const previous = request.oldObject?.metadata?.annotations ?? {};
-  let changed = false;
-  if (request.userInfo.username !== selfUsername) {
-    for (const key of Object.keys(annotations)) {
-      if (!key.startsWith(STAMP_PREFIX) || previous[key] === annotations[key]) continue;
-      delete annotations[key];
-      changed = true;
-    }
-  }
-  if (decision.overrides.honoured.length > 0) {
-    Object.assign(annotations, overrideStamps(request.userInfo.username, now));
-    changed = true;
-  }
-  const copy = copyAlong(object);
-  if (changed) copy.metadata = { ...(copy.metadata ?? {}), annotations };
-  mutate(copy);
-  const patch = patchBetween(sliceAlong(object) as KubeObject, sliceAlong(copy) as KubeObject);
-  return patch.length > 0 ? patch : undefined;
 }
 
 /** Each policy's /mutate step, in registry order, on the same copy; exempt policies do not mutate. */
