@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../../src/logger.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
+import { until } from '../../support/until.js';
 import { followVerdictFile, readVerdictFile, watchVerdictFile, writeVerdictFile } from '../../../src/probe/verdict-file.js';
 
 function document(verdict: VerdictDocument['verdict'], run: number, padding = 0): VerdictDocument {
@@ -77,14 +78,12 @@ describe('probe/verdict-file', () => {
     const stop = watchVerdictFile(path, (verdict) => seen.push(verdict), silent, { intervalMs: 20 });
     try {
       assert.equal(seen.at(-1)?.verdict, 'Healthy');
-      writeVerdictFile(path, document('Unhealthy', 2));
-      await until(() => seen.at(-1)?.run === 2);
+      await until(() => seen.at(-1)?.run === 2, { change: () => writeVerdictFile(path, document('Unhealthy', 2)) });
       assert.equal(seen.at(-1)?.verdict, 'Unhealthy');
       writeFileSync(path, '{"verdict": "Heal');
       await new Promise((resolve) => setTimeout(resolve, 150));
       assert.equal(seen.at(-1)?.run, 2, 'a broken file changes nothing');
-      writeVerdictFile(path, document('Healthy', 3));
-      await until(() => seen.at(-1)?.run === 3);
+      await until(() => seen.at(-1)?.run === 3, { change: () => writeVerdictFile(path, document('Healthy', 3)) });
       assert.equal(JSON.parse(readFileSync(path, 'utf8')).run, 3);
     } finally {
       stop();
@@ -131,8 +130,7 @@ describe('probe/verdict-file', () => {
     const followed = followVerdictFile(path, silent, { intervalMs: 20 });
     try {
       assert.deepEqual(followed.current(), { document: undefined, file: path });
-      writeVerdictFile(path, document('Unhealthy', 4));
-      await until(() => followed.current().document?.run === 4);
+      await until(() => followed.current().document?.run === 4, { change: () => writeVerdictFile(path, document('Unhealthy', 4)) });
       assert.equal(followed.current().document?.verdict, 'Unhealthy');
       assert.equal(followed.current().file, path);
     } finally {
@@ -140,11 +138,3 @@ describe('probe/verdict-file', () => {
     }
   });
 });
-
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -8,24 +8,7 @@ import { createLogger } from '../../../src/logger.js';
 import { watchBundle } from '../../../src/server/bundle-reload.js';
 import { BUNDLE_PATH } from '../../support/bundle.js';
 import { gzippedTar } from '../../support/tar.js';
-
-/**
- * Waits for `check`, doing `change` again now and then: a file watcher takes its first look at
- * the file only after it starts, so a change made before that look goes unseen.
- */
-async function until(check: () => boolean, change: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let retried = Date.now();
-  change();
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    if (Date.now() - retried > 250) {
-      change();
-      retried = Date.now();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { until } from '../../support/until.js';
 
 describe('server/bundle-reload', () => {
   it('keeps the last good bundle through a corrupt one, and swaps in a good one whole', async () => {
@@ -42,17 +25,13 @@ describe('server/bundle-reload', () => {
     const current = readBundle(path);
     const stop = watchBundle({ path, current, data: { config: { policies: {} } }, logger, intervalMs: 10, onLoaded: (evaluator, bundle) => loaded.push({ evaluator, digest: bundle.digest }) });
     try {
-      await until(
-        () => lines.some((line) => line.msg === 'policy bundle not reloaded; keeping the last good one'),
-        () => replace(gzippedTar([{ name: 'policy.wasm', content: 'not wasm' }])),
-      );
+      await until(() => lines.some((line) => line.msg === 'policy bundle not reloaded; keeping the last good one'), {
+        change: () => replace(gzippedTar([{ name: 'policy.wasm', content: 'not wasm' }])),
+      });
       assert.equal(lines.find((line) => line.msg.startsWith('policy bundle not reloaded'))?.code, 'BUNDLE_INVALID');
       assert.equal(loaded.length, 0);
       replace('not even gzip');
-      await until(
-        () => loaded.length > 0,
-        () => replace(gzippedTar([{ name: 'policy.wasm', content: readBundle(BUNDLE_PATH).wasm }])),
-      );
+      await until(() => loaded.length > 0, { change: () => replace(gzippedTar([{ name: 'policy.wasm', content: readBundle(BUNDLE_PATH).wasm }])) });
       assert.notEqual(loaded[0]?.digest, current.digest, 'a different archive of the same policies is a new bundle');
       assert.deepEqual(loaded[0]?.evaluator.evaluate({ context: {} }), { violations: [] });
     } finally {
