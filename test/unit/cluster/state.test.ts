@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import type { WorkloadRef } from '../../../src/kube/workload.js';
 import { ClusterState, selectorMatches } from '../../../src/cluster/state.js';
-import { toReplicaSetView, type ServiceView } from '../../../src/cluster/views.js';
-import type { KubeObject } from '../../../src/kube/types.js';
+import type { ServiceView } from '../../../src/cluster/views.js';
 import {
   addDeploymentWithPods,
   addEndpointSlice,
@@ -12,7 +11,6 @@ import {
   clusterWithBackedService,
   podNames,
 } from '../../support/cluster.js';
-import { controllerRef, replicaSetObject } from '../../support/requests.js';
 
 const web: WorkloadRef = { kind: 'Deployment', namespace: 'default', name: 'web' };
 
@@ -290,70 +288,6 @@ describe('cluster/state', () => {
         machinedeployments: 0,
         machinetemplates: 0,
       });
-    });
-  });
-
-  describe('named questions the policies ask', () => {
-    const controlPlane = (name: string, version: string, cluster = 'prod'): KubeObject => ({
-      apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
-      kind: 'KubeadmControlPlane',
-      metadata: { name, namespace: 'capi', labels: { 'cluster.x-k8s.io/cluster-name': cluster } },
-      spec: { version },
-    });
-    const workers = (name: string, version: string): KubeObject => ({
-      apiVersion: 'cluster.x-k8s.io/v1beta2',
-      kind: 'MachineDeployment',
-      metadata: { name, namespace: 'capi', labels: { 'cluster.x-k8s.io/cluster-name': 'prod' } },
-      spec: { clusterName: 'prod', template: { spec: { version } } },
-    });
-    const add = (cluster: ClusterState, object: KubeObject): void => {
-      const projected = cluster.upgradeIntents.project(object);
-      assert.ok(projected);
-      cluster.upgradeIntents.upsert(...projected);
-    };
-
-    it('replicaSetOwner: the controller of a cached ReplicaSet, nothing for one without or one not cached', () => {
-      const cluster = clusterWithBackedService({ name: 'web', namespace: 'shop' });
-      cluster.replicaSets.upsert('shop/bare', toReplicaSetView(replicaSetObject('bare', 'shop', 1, { app: 'bare' })));
-      assert.deepEqual(cluster.replicaSetOwner('shop', 'web-rs'), { kind: 'Deployment', name: 'web' });
-      assert.equal(cluster.replicaSetOwner('shop', 'bare'), undefined);
-      assert.equal(cluster.replicaSetOwner('shop', 'absent'), undefined);
-    });
-
-    it("ranTemplate: whether one of the Deployment's own ReplicaSets has the template", () => {
-      const cluster = new ClusterState();
-      const template = { metadata: { labels: { app: 'web', 'pod-template-hash': '5d8f7c' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
-      const replicaSet = replicaSetObject('web-5d8f7c', 'shop', 2, { app: 'web' }, controllerRef('Deployment', 'web'));
-      replicaSet.spec = { ...(replicaSet.spec as object), template };
-      cluster.replicaSets.upsert('shop/web-5d8f7c', toReplicaSetView(replicaSet));
-      const same = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
-      assert.equal(cluster.ranTemplate('shop', 'web', same), true, 'the pod-template-hash label is not part of the template');
-      assert.equal(cluster.ranTemplate('shop', 'web', { ...same, spec: { containers: [{ name: 'app', image: 'app:2' }] } }), false);
-      assert.equal(cluster.ranTemplate('shop', 'api', same), false, "another Deployment's history does not count");
-      assert.equal(cluster.ranTemplate('other', 'web', same), false);
-    });
-
-    it('workloadClusterVersions: the rest of the workload cluster, without the object as cached', () => {
-      const cluster = new ClusterState();
-      add(cluster, controlPlane('prod-cp', 'v1.30.2'));
-      add(cluster, workers('prod-md', 'v1.29.0'));
-      add(cluster, controlPlane('other-cp', 'v1.20.0', 'other'));
-      const view = cluster.upgradeIntents.project(controlPlane('prod-cp', 'v1.31.0'))![1];
-      const ranges = cluster.workloadClusterVersions(view);
-      assert.equal(ranges.controlPlane, undefined, 'the control plane being changed is left out');
-      assert.equal(ranges.workers?.min.text, 'v1.29.0');
-      const unclustered = { ...view, cluster: undefined };
-      assert.deepEqual(cluster.workloadClusterVersions(unclustered), {});
-    });
-
-    it('kubeletsBesides: the oldest and newest kubelet of the other nodes', () => {
-      const cluster = new ClusterState();
-      const node = (name: string, kubeletVersion: string): KubeObject => ({ kind: 'Node', metadata: { name }, status: { nodeInfo: { kubeletVersion } } });
-      cluster.nodes.upsert(...cluster.nodes.project(node('a', 'v1.30.1')));
-      cluster.nodes.upsert(...cluster.nodes.project(node('b', 'v1.28.4')));
-      assert.equal(cluster.kubeletsBesides('b')?.min.text, 'v1.30.1');
-      assert.equal(cluster.kubeletsBesides('new-node')?.min.text, 'v1.28.4');
-      assert.equal(cluster.kubeletsBesides('new-node')?.count, 2);
     });
   });
 });

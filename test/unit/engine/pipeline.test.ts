@@ -18,8 +18,6 @@ import type { AdmissionResponse } from '../../../src/admission/types.js';
 import { judge, type Judgement, type PipelineDeps, type Route } from '../../../src/engine/pipeline.js';
 import { BUNDLE_PATH } from '../../support/bundle.js';
 import { addDeploymentWithPods, addService, podNames } from '../../support/cluster.js';
-import { parseKubeVersion } from '../../../src/cluster/versions.js';
-import { NODE, nodeObject, request as fleetRequest } from '../../support/fleet.js';
 import { admissionRequest, GVK, GVR, hpaObject, requestOf } from '../../support/requests.js';
 import { deploymentReview, scaleReview, type DeploymentReviewOptions } from '../../support/reviews.js';
 
@@ -302,27 +300,6 @@ describe('engine/pipeline', () => {
       assert.equal(judgement.response.allowed, true);
       assert.deepEqual(judgement.judged, []);
       assert.equal(calls, 0);
-    });
-  });
-
-  describe('guards TypeScript owns', () => {
-    function fleetCluster(): ClusterState {
-      const cluster = new ClusterState();
-      cluster.apiServer.record(parseKubeVersion('v1.34.4')!);
-      cluster.nodes.upsert(...cluster.nodes.project(nodeObject('node-a', { kubelet: 'v1.35.1' })));
-      return cluster;
-    }
-
-    it('a heartbeat from an already newer kubelet is never refused; registering or upgrading to it is', async () => {
-      const newer = nodeObject('node-a', { kubelet: 'v1.35.1' });
-      const heartbeat = await answer(deps({ cluster: fleetCluster() }), fleetRequest(NODE, 'UPDATE', newer, structuredClone(newer), { subResource: 'status' }), 'validate');
-      assert.equal(heartbeat.response.allowed, true);
-      assert.deepEqual(heartbeat.decision?.findings, []);
-      const upgraded = await answer(deps({ cluster: fleetCluster() }), fleetRequest(NODE, 'UPDATE', newer, nodeObject('node-a', { kubelet: 'v1.34.4' }), { subResource: 'status' }), 'validate');
-      assert.equal(upgraded.response.allowed, false);
-      assert.match(upgraded.response.status?.message ?? '', /rule kubelet-newer-than-apiserver/);
-      const registered = await answer(deps({ cluster: fleetCluster() }), fleetRequest(NODE, 'CREATE', nodeObject('node-b', { kubelet: 'v1.35.1' }), null), 'validate');
-      assert.equal(registered.response.allowed, false);
     });
   });
 });
