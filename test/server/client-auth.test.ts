@@ -6,13 +6,9 @@ import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCertificate } from '../../src/certs/x509.js';
-import { buildConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
-import { BUNDLE_PATH } from '../support/bundle.js';
-import { clusterWithBackedService } from '../support/cluster.js';
 import { call, type HttpAnswer } from '../support/https.js';
 import { deploymentReview } from '../support/reviews.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 /** A CA with a serving certificate for localhost and client certificates for the names asked. */
 function pki(clients: Array<{ cn: string; dns?: string[]; role?: 'server' | 'client'; expired?: boolean }>) {
@@ -38,7 +34,7 @@ describe('server: mutual TLS (server.clientCAFile, server.clientNames)', () => {
   const [apiServer, developer, bySan, serverOnly, expired] = trusted.clients as [Client, Client, Client, Client, Client];
   const stranger = pki([{ cn: API_SERVER }]);
   let dir: string;
-  let running: RunningServer;
+  let running: TestServer;
   const files = { cert: '', key: '', ca: '' };
   const post = (path: string, client?: { cert: string; key: string }): Promise<HttpAnswer> =>
     call(running.port, trusted.ca, { path, body: review, ...(client ? { cert: client.cert, key: client.key } : {}) });
@@ -51,12 +47,10 @@ describe('server: mutual TLS (server.clientCAFile, server.clientNames)', () => {
     writeFileSync(files.cert, trusted.server.cert);
     writeFileSync(files.key, trusted.server.key);
     writeFileSync(files.ca, trusted.ca);
-    const config = buildConfig({
-      server: { port: 0, host: '127.0.0.1', tlsCertFile: files.cert, tlsKeyFile: files.key, clientCAFile: files.ca, clientNames: [API_SERVER] },
-      bundlePath: BUNDLE_PATH,
-      logLevel: 'silent',
+    running = await startTestServer({
+      certs: { dir, caFile: files.ca, certFile: files.cert, keyFile: files.key, ca: trusted.ca },
+      config: { server: { clientCAFile: files.ca, clientNames: [API_SERVER] } },
     });
-    running = await serve({ config, logger: createLogger('silent'), cluster: clusterWithBackedService() });
   });
 
   after(async () => {
