@@ -9,6 +9,7 @@ import { issueCertificate } from '../../src/certs/x509.js';
 import { call, type HttpAnswer } from '../support/https.js';
 import { deploymentReview } from '../support/reviews.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/wait.js';
 
 /** A CA with a serving certificate for localhost and client certificates for the names asked. */
 function pki(clients: Array<{ cn: string; dns?: string[]; role?: 'server' | 'client'; expired?: boolean }>) {
@@ -142,13 +143,4 @@ function peerIssuer(port: number, ca: string): Promise<string> {
     });
     socket.on('error', reject);
   });
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('condition not met in time');
 }

@@ -3,6 +3,7 @@ import { Agent, request } from 'node:https';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { call, makeTestCerts, type TestCerts } from '../support/https.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { eventually } from '../support/wait.js';
 
 function peerFingerprint(port: number, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -14,15 +15,6 @@ function peerFingerprint(port: number, ca: string): Promise<string> {
     req.on('error', reject);
     req.end();
   });
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('condition not met in time');
 }
 
 describe('server: TLS', () => {

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../../src/logger.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
-import { until } from '../../support/until.js';
+import { until } from '../../support/wait.js';
 import { followVerdictFile, readVerdictFile, watchVerdictFile, writeVerdictFile } from '../../../src/probe/verdict-file.js';
 
 function document(verdict: VerdictDocument['verdict'], run: number, padding = 0): VerdictDocument {

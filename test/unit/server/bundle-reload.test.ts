@@ -8,7 +8,7 @@ import { createLogger } from '../../../src/logger.js';
 import { watchBundle } from '../../../src/server/bundle-reload.js';
 import { BUNDLE_PATH } from '../../support/bundle.js';
 import { gzippedTar } from '../../support/tar.js';
-import { until } from '../../support/until.js';
+import { until } from '../../support/wait.js';
 
 describe('server/bundle-reload', () => {
   it('keeps the last good bundle through a corrupt one, and swaps in a good one whole', async () => {

@@ -17,3 +17,13 @@ export async function until(check: () => boolean, options: { change?: () => void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Waits for an asynchronous `check` (a failed one counts as not yet), polling every 200 ms. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('condition not met in time');
+}
