@@ -1,7 +1,7 @@
 import { DEFAULT_CAPACITY_LABELS, DEFAULT_POOL_LABELS } from '../kube/capacity-labels.js';
 import { DEFAULT_UPGRADE_INTENTS, type UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { NodeClassification } from './nodes.js';
-import type { RecentDecisionsOptions } from './recent-decisions.js';
+import { DEFAULT_RECENT_DECISIONS, type RecentDecisionsOptions } from './recent-decisions.js';
 
 /** What the caches need from the configuration: how to classify nodes and which kinds declare versions. */
 export interface ClusterOptions {
@@ -40,5 +40,5 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   classification: { capacityLabels: DEFAULT_CAPACITY_LABELS, poolLabels: DEFAULT_POOL_LABELS },
   upgradeIntents: DEFAULT_UPGRADE_INTENTS,
   apiServerRefreshMs: 60_000,
-  recentDecisions: { expiryMs: 30_000, maxEntries: 10_000 },
+  recentDecisions: DEFAULT_RECENT_DECISIONS,
 };
