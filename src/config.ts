@@ -69,6 +69,20 @@ const probeGate = z
   // decide.ts reads per-rule actions from `rules`; the unknown-verdict rule takes unknownAction.
   .transform((policy) => ({ ...policy, rules: { 'verdict-unknown': policy.unknownAction } }));
 
+const kubeClient = z
+  .strictObject({
+    /** Each list page, the start of each watch, and every other call must answer within this. */
+    requestTimeoutMs: z.number().int().min(100).default(10_000),
+    /** The API server is asked to end each watch after this (and sends a bookmark before). */
+    watchTimeoutSeconds: z.number().int().min(5).max(3600).default(30),
+    /** A watch that says nothing for this long (no event, no bookmark, no end) is dead: restarted, its caches relisted. */
+    watchSilenceSeconds: z.number().int().min(6).max(7200).default(45),
+  })
+  .refine((value) => value.watchSilenceSeconds > value.watchTimeoutSeconds, {
+    message: 'must exceed watchTimeoutSeconds: a healthy watch is quiet until the API server ends it',
+    path: ['watchSilenceSeconds'],
+  });
+
 const schema = z.strictObject({
   server: z
     .strictObject({
@@ -122,6 +136,8 @@ const schema = z.strictObject({
       headersTimeoutMs: 5_000,
       staleAfterSeconds: 60,
     }),
+  /** How levee talks to the API server: its watches (serve's caches, the probe's triggers) and other calls. */
+  kubeClient: kubeClient.default(kubeClient.parse({})),
   /** The compiled policies; by default the bundle inside levee's own package, wherever levee runs from. */
   bundlePath: z.string().default(DEFAULT_BUNDLE_PATH),
   kubeconfig: z.string().optional(),

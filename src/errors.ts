@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'MANIFEST_INVALID'
   | 'AUDIT_USAGE'
   | 'AUDIT_INPUT_TOO_LARGE'
+  | 'KUBE_REQUEST'
+  | 'KUBE_STATUS'
   | 'PROBE_REQUEST'
   | 'PROBE_FAILED'
   | 'PROBE_TIMEOUT'

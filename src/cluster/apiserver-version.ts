@@ -28,15 +28,20 @@ export class ApiServerVersion {
   }
 }
 
-/** Fetches /version now and then every `refreshMs`; a failed fetch keeps the last answer. */
-export function pollApiServerVersion(kubeconfig: KubeConfig, holder: ApiServerVersion, logger: Logger): { stop(): void } {
+/**
+ * Fetches /version now and then every `refreshMs`, each fetch within `timeoutMs`; a failed
+ * fetch keeps the last answer, and fetches never pile up behind an API server that stopped
+ * answering.
+ */
+export function pollApiServerVersion(kubeconfig: KubeConfig, holder: ApiServerVersion, logger: Logger, timeoutMs = 10_000): { stop(): void } {
   // The API client is loaded here, not with the module: ClusterState needs this file, and an
   // offline `levee audit` builds a ClusterState without ever talking to a cluster.
   let api: VersionApi | undefined;
   let stopped = false;
   const fetchOnce = async (): Promise<void> => {
     try {
-      api ??= kubeconfig.makeApiClient((await import('@kubernetes/client-node')).VersionApi);
+      const { apiClientWithDeadline } = await import('../kube/deadline.js');
+      api ??= apiClientWithDeadline(kubeconfig, (await import('@kubernetes/client-node')).VersionApi, Math.min(timeoutMs, holder.refreshMs));
       const info = await api.getCode();
       const version = parseKubeVersion(info.gitVersion);
       if (!version) {

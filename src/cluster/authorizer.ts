@@ -2,8 +2,13 @@ import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { UserInfo } from '../kube/types.js';
 import type { PolicyId } from '../config.js';
 import type { Authorization, OverrideAuthorizer } from '../engine/overrides.js';
+import { apiClientWithDeadline } from '../kube/deadline.js';
 
 const CACHE_MS = 10_000;
+// The API server gives a webhook 5 s (webhooks.yaml); an authorization check that has not
+// answered in 2 s counts as failed (the override is ignored, saying why), so the review is
+// still answered in time when the API server has stopped answering levee.
+const AUTHORIZATION_TIMEOUT_MS = 2000;
 
 /** The right an override needs (contract): verb `override` on `levee.dev/policies/<policy id>`. */
 function overrideAttributes(policy: PolicyId): { verb: string; group: string; resource: string; name: string } {
@@ -20,7 +25,7 @@ function authorizationOf(status: { allowed: boolean; reason?: string } | undefin
  * user, groups and policy, so a burst of retries costs one call.
  */
 export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () => number = Date.now): OverrideAuthorizer {
-  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
+  const api = apiClientWithDeadline(kubeconfig, AuthorizationV1Api, AUTHORIZATION_TIMEOUT_MS);
   const cache = new Map<string, { at: number; answer: Promise<Authorization> }>();
   return {
     mayOverride(user: UserInfo, policy: PolicyId): Promise<Authorization> {
@@ -56,8 +61,8 @@ export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () =>
 export { offlineAuthorizer } from '../engine/overrides.js';
 
 /** In `levee audit --cluster`, overrides count for the person running it: a SelfSubjectAccessReview. */
-export function selfSubjectAccessReviewAuthorizer(kubeconfig: KubeConfig): OverrideAuthorizer {
-  const api = kubeconfig.makeApiClient(AuthorizationV1Api);
+export function selfSubjectAccessReviewAuthorizer(kubeconfig: KubeConfig, timeoutMs = 10_000): OverrideAuthorizer {
+  const api = apiClientWithDeadline(kubeconfig, AuthorizationV1Api, timeoutMs);
   return {
     mayOverride: async (_user, policy) => {
       const review = await api.createSelfSubjectAccessReview({

@@ -1,15 +1,10 @@
-import {
-  ApiextensionsV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ListWatch, type WatchTiming } from '../kube/list-watch.js';
 import type { KubeObject } from '../kube/types.js';
 import type { Logger } from '../logger.js';
+import { CacheFreshness } from './freshness.js';
 import type { IndexedStore } from './store.js';
+import { watchFeedbackFor, type WatchMetrics } from './watch-feedback.js';
 
 /**
  * Kinds that exist only once their CustomResourceDefinition is installed, often after levee
@@ -75,11 +70,11 @@ export function versionToWatch(crd: CrdView, kind: Pick<CustomKind, 'versions'>)
   return understood[0];
 }
 
-const RETRY_MS = 2000;
-
-interface Running {
-  path: string;
-  informer: Informer<KubernetesObject>;
+export interface CustomKindWatchOptions {
+  timing?: Partial<WatchTiming>;
+  metrics?: WatchMetrics;
+  /** Where a broken or silent watch of a kind (or of the CRDs) is reported, as for the core caches. */
+  freshness?: CacheFreshness;
 }
 
 export function watchCustomKinds(
@@ -87,14 +82,15 @@ export function watchCustomKinds(
   crds: IndexedStore<CrdView>,
   kinds: readonly CustomKind[],
   logger: Logger,
+  options: CustomKindWatchOptions = {},
 ): { stop(): void } {
-  const apiextensions = kubeconfig.makeApiClient(ApiextensionsV1Api);
-  const customObjects = kubeconfig.makeApiClient(CustomObjectsApi);
-  const running = new Map<CustomKind, Running>();
+  const running = new Map<CustomKind, ListWatch>();
   // Kinds whose CRD was there at start: their store is ready once each has listed.
   const initialPending = new Map<IndexedStore<unknown>, Set<CustomKind>>();
   let crdsListed = false;
-  let stopped = false;
+  const freshness = options.freshness ?? new CacheFreshness();
+  const feedback = (path: string, stores: readonly string[]): ReturnType<typeof watchFeedbackFor> =>
+    watchFeedbackFor({ cache: stores.join(', '), feed: path, stores, freshness, logger, ...(options.metrics ? { metrics: options.metrics } : {}) });
 
   const markReady = (store: IndexedStore<unknown>): void => {
     if (!crdsListed || store.synced || (initialPending.get(store)?.size ?? 0) > 0) return;
@@ -103,10 +99,12 @@ export function watchCustomKinds(
   };
 
   const stopKind = (kind: CustomKind): void => {
-    const entry = running.get(kind);
-    if (!entry) return;
+    const watch = running.get(kind);
+    if (!watch) return;
     running.delete(kind);
-    void entry.informer.stop();
+    watch.stop();
+    // A feed that no longer exists is not broken either.
+    for (const sink of kind.sinks) freshness.current(sink.store.name, watch.path);
     for (const sink of kind.sinks) {
       sink.forget();
       initialPending.get(sink.store)?.delete(kind);
@@ -119,16 +117,6 @@ export function watchCustomKinds(
     const path = `/apis/${kind.group}/${version}/${plural}`;
     if (running.get(kind)?.path === path) return;
     stopKind(kind);
-    // A failed list still resolves start() (the informer reports it as an error), so success is tracked here.
-    let listed = false;
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = (await customObjects.listClusterCustomObject({ group: kind.group, version, plural })) as KubernetesListObject<KubernetesObject>;
-      listed = true;
-      return result;
-    };
-    const informer = makeInformer(kubeconfig, path, list);
-    const entry: Running = { path, informer };
-    running.set(kind, entry);
     if (!crdsListed) {
       for (const { store } of kind.sinks) {
         let pending = initialPending.get(store);
@@ -136,39 +124,34 @@ export function watchCustomKinds(
         pending.add(kind);
       }
     }
-    const apply = (object: KubernetesObject): void => {
-      for (const sink of kind.sinks) sink.apply(object as KubeObject);
-    };
-    informer.on('add', apply);
-    informer.on('update', apply);
-    informer.on('delete', (object) => {
-      for (const sink of kind.sinks) sink.delete(object as KubeObject);
-    });
-    const begin = (): void => {
-      informer
-        .start()
-        .then(() => {
-          if (!listed || running.get(kind) !== entry) return;
+    const { current, broken } = feedback(path, kind.sinks.map(({ store }) => store.name));
+    const watch = new ListWatch({
+      kubeconfig,
+      path,
+      apiVersion: `${kind.group}/${version}`,
+      kind: kind.kind,
+      ...(options.timing ? { timing: options.timing } : {}),
+      handlers: {
+        upsert: (object) => {
+          for (const sink of kind.sinks) sink.apply(object);
+        },
+        remove: (object) => {
+          for (const sink of kind.sinks) sink.delete(object);
+        },
+        current,
+        broken,
+        synced: () => {
+          if (running.get(kind) !== watch) return;
           for (const { store } of kind.sinks) {
             initialPending.get(store)?.delete(kind);
             markReady(store);
           }
-        })
-        .catch(() => retry());
-    };
-    const retry = (): void => {
-      if (stopped || running.get(kind) !== entry) return;
-      setTimeout(() => {
-        if (!stopped && running.get(kind) === entry) begin();
-      }, RETRY_MS).unref();
-    };
-    informer.on('error', (err: unknown) => {
-      if (stopped || running.get(kind) !== entry) return;
-      logger.warn({ cache: path, err: String((err as Error)?.message ?? err) }, 'watch failed; serving from cache and retrying');
-      retry();
+        },
+      },
     });
+    running.set(kind, watch);
     logger.info({ kind: `${kind.kind}.${kind.group}`, path }, 'CRD present; watching');
-    begin();
+    watch.start();
   };
 
   const reconcile = (crd: CrdView): void => {
@@ -184,50 +167,41 @@ export function watchCustomKinds(
     for (const kind of kinds) if (kind.group === crd.group && kind.kind === crd.kind) stopKind(kind);
   };
 
-  let crdListSucceeded = false;
-  const informer = makeInformer(kubeconfig, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', async () => {
-    const result = await apiextensions.listCustomResourceDefinition();
-    crdListSucceeded = true;
-    return result;
-  });
-  const upsert = (object: KubernetesObject): void => {
-    const view = toCrdView(object as unknown as KubeObject);
-    crds.upsert(view.name, view);
-    reconcile(view);
-  };
-  informer.on('add', upsert);
-  informer.on('update', upsert);
-  informer.on('delete', (object) => {
-    const view = toCrdView(object as unknown as KubeObject);
-    crds.remove(view.name);
-    forgetCrd(view);
-  });
-  informer.on('error', (err: unknown) => {
-    if (stopped) return;
-    logger.warn({ cache: 'customresourcedefinitions', err: String((err as Error)?.message ?? err) }, 'watch failed; retrying');
-    setTimeout(() => {
-      if (!stopped) begin();
-    }, RETRY_MS).unref();
-  });
-  const begin = (): void => {
-    informer
-      .start()
-      .then(() => {
-        if (crdsListed || !crdListSucceeded) return;
+  const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+  const crdFeedback = feedback(crdPath, [crds.name]);
+  const crdWatch = new ListWatch({
+    kubeconfig,
+    path: crdPath,
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    ...(options.timing ? { timing: options.timing } : {}),
+    handlers: {
+      upsert: (object) => {
+        const view = toCrdView(object);
+        crds.upsert(view.name, view);
+        reconcile(view);
+      },
+      remove: (object) => {
+        const view = crds.get(object.metadata?.name ?? '') ?? toCrdView(object);
+        crds.remove(view.name);
+        forgetCrd(view);
+      },
+      current: crdFeedback.current,
+      broken: crdFeedback.broken,
+      synced: () => {
         crdsListed = true;
         crds.markSynced();
         logger.info({ cache: crds.name, objects: crds.size }, 'cache synced');
         for (const kind of kinds) for (const { store } of kind.sinks) markReady(store);
-      })
-      .catch(() => undefined);
-  };
-  begin();
+      },
+    },
+  });
+  crdWatch.start();
 
   return {
     stop() {
-      stopped = true;
-      void informer.stop();
-      for (const entry of running.values()) void entry.informer.stop();
+      crdWatch.stop();
+      for (const watch of running.values()) watch.stop();
       running.clear();
     },
   };

@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
+import { apiClientWithDeadline } from '../kube/deadline.js';
 import type { Logger } from '../logger.js';
 
 export interface AdmissionEvent {
@@ -19,9 +20,13 @@ export const noEvents: EventRecorder = { record: () => undefined };
 // Events are best-effort: past this many in flight, levee drops them rather than queue without bound.
 const MAX_IN_FLIGHT = 32;
 
-/** Posts Kubernetes Events off the admission path; a failed post is logged, never retried inline. */
-export function kubeEventRecorder(kubeconfig: KubeConfig, logger: Logger): EventRecorder {
-  const core = kubeconfig.makeApiClient(CoreV1Api);
+/**
+ * Posts Kubernetes Events off the admission path; a failed post is logged, never retried
+ * inline. Each post has a deadline, so posts to an API server that stopped answering end
+ * and free their place instead of filling MAX_IN_FLIGHT for good.
+ */
+export function kubeEventRecorder(kubeconfig: KubeConfig, logger: Logger, timeoutMs = 10_000): EventRecorder {
+  const core = apiClientWithDeadline(kubeconfig, CoreV1Api, timeoutMs);
   let inFlight = 0;
   return {
     record({ request, reason, type, message }) {

@@ -1,7 +1,8 @@
 /**
  * How current each watch-backed cache is. A cache whose watches are established is current
- * now, however quiet the cluster; once a watch breaks (API server unreachable), the cache
- * keeps answering with what it had when the break began, and its age grows from there.
+ * now, however quiet the cluster; once a watch breaks (API server unreachable) or is found
+ * silent, the cache keeps answering with what it had when the feed was last known good, and
+ * its age grows from there.
  */
 
 export interface CacheAge {
@@ -35,11 +36,14 @@ export class CacheFreshness {
     if (entry.broken.size === 0) delete entry.brokenSince;
   }
 
-  /** A feed of `cache` failed; the cache keeps what it has. */
-  broken(cache: string, feed: string): void {
+  /**
+   * A feed of `cache` failed; the cache keeps what it has. `since`: when the feed was last
+   * known good (a watch found silent was last good when it last said something).
+   */
+  broken(cache: string, feed: string, since: number = this.clock()): void {
     const entry = this.entry(cache);
     entry.broken.add(feed);
-    entry.brokenSince ??= this.clock();
+    entry.brokenSince = Math.min(entry.brokenSince ?? since, since);
   }
 
   ages(): CacheAge[] {

@@ -1,19 +1,12 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  DiscoveryV1Api,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
+import { ListWatch, type WatchTiming } from '../kube/list-watch.js';
 import type { KubeObject } from '../kube/types.js';
 import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { Logger } from '../logger.js';
 import { pollApiServerVersion } from './apiserver-version.js';
 import { customKindsOf } from './custom-kind-sinks.js';
 import { watchCustomKinds } from './custom-kinds.js';
+import { watchFeedbackFor, type WatchMetrics } from './watch-feedback.js';
 import type { IndexedStore } from './store.js';
 import type { ClusterState } from './state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from './views.js';
@@ -30,14 +23,17 @@ export interface ListPage {
   _continue?: string;
 }
 
-/** One built-in kind levee keeps: its watch path, how to list it (whole, or a page), and its stores. */
+/**
+ * One built-in kind levee keeps: its collection (watched by serve), its kind, how to list it
+ * once (whole, or a page: `levee audit --cluster`), and its stores.
+ */
 export interface Feed {
   path: string;
+  apiVersion: string;
+  kind: string;
   list: (page?: ListPage) => ReturnType<ListPromise<KubernetesObject>>;
   sinks: Sink[];
 }
-
-const RETRY_MS = 2000;
 
 /** The built-in kinds levee keeps in `cluster`, for the informers of `serve` and the one-time snapshot of `levee audit --cluster`. */
 export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Feed[] {
@@ -45,6 +41,7 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
   const apps = kubeconfig.makeApiClient(AppsV1Api);
   const discovery = kubeconfig.makeApiClient(DiscoveryV1Api);
   const keyOf = (object: KubeObject): string => objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
+  // Items of a list carry no kind; the views need it.
   const withKind = (kind: string) => (object: KubeObject) => ({ ...object, kind });
   const workload = (kind: string) => (object: KubeObject): [string, WorkloadView] | undefined => {
     const view = toWorkloadView(withKind(kind)(object));
@@ -54,21 +51,43 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
   const sink = <V>(store: IndexedStore<V>, project: (object: KubeObject) => [string, V] | undefined): Sink =>
     ({ store, project }) as Sink;
   return [
-    { path: '/api/v1/services', list: (page) => core.listServiceForAllNamespaces(page), sinks: [sink(cluster.services, (o) => [keyOf(o), toServiceView(o)])] },
+    {
+      path: '/api/v1/services',
+      apiVersion: 'v1',
+      kind: 'Service',
+      list: (page) => core.listServiceForAllNamespaces(page),
+      sinks: [sink(cluster.services, (o) => [keyOf(o), toServiceView(o)])],
+    },
     {
       path: '/apis/discovery.k8s.io/v1/endpointslices',
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
       list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
       sinks: [sink(cluster.endpointSlices, (o) => [keyOf(o), toEndpointSliceView(o)])],
     },
-    { path: '/api/v1/pods', list: (page) => core.listPodForAllNamespaces(page), sinks: [sink(cluster.pods, (o) => [keyOf(o), toPodView(o)])] },
+    { path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', list: (page) => core.listPodForAllNamespaces(page), sinks: [sink(cluster.pods, (o) => [keyOf(o), toPodView(o)])] },
     {
       path: '/apis/apps/v1/replicasets',
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
       list: (page) => apps.listReplicaSetForAllNamespaces(page),
       sinks: [sink(cluster.replicaSets, (o) => [keyOf(o), toReplicaSetView(o)]), sink(cluster.workloads, workload('ReplicaSet'))],
     },
-    { path: '/apis/apps/v1/deployments', list: (page) => apps.listDeploymentForAllNamespaces(page), sinks: [sink(cluster.workloads, workload('Deployment'))] },
-    { path: '/apis/apps/v1/statefulsets', list: (page) => apps.listStatefulSetForAllNamespaces(page), sinks: [sink(cluster.workloads, workload('StatefulSet'))] },
-    { path: '/api/v1/nodes', list: (page) => core.listNode(page), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
+    {
+      path: '/apis/apps/v1/deployments',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      list: (page) => apps.listDeploymentForAllNamespaces(page),
+      sinks: [sink(cluster.workloads, workload('Deployment'))],
+    },
+    {
+      path: '/apis/apps/v1/statefulsets',
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      list: (page) => apps.listStatefulSetForAllNamespaces(page),
+      sinks: [sink(cluster.workloads, workload('StatefulSet'))],
+    },
+    { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node', list: (page) => core.listNode(page), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
   ];
 }
 
@@ -80,60 +99,55 @@ export function upsertInto(feed: Feed, object: KubernetesObject): void {
   }
 }
 
+/** Takes `object` (an object the API server deleted, or a tombstone) out of each of the feed's stores. */
+function removeFrom(feed: Feed, object: KubeObject): void {
+  for (const { store, project } of feed.sinks) {
+    const projected = project(object);
+    if (projected) store.remove(projected[0]);
+  }
+}
+
+export interface InformerOptions {
+  timing?: Partial<WatchTiming>;
+  metrics?: WatchMetrics;
+  /** Deadline of each other call (the API server's version). */
+  requestTimeoutMs?: number;
+}
+
 /**
- * Keeps ClusterState current from watches. Each store is marked synced after its first list;
- * a broken watch restarts after a pause while the store keeps answering from what it has.
+ * Keeps ClusterState current from watches (src/kube/list-watch.ts: lists, watches with a
+ * silence watchdog, relists). Each store is marked synced after its first list; a broken or
+ * silent watch is reported to the store's freshness while the store keeps answering from
+ * what it has, and the feed lists again until the API server answers.
  */
-export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, logger: Logger): { stop(): void } {
+export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, logger: Logger, options: InformerOptions = {}): { stop(): void } {
   const feeds = builtinFeeds(kubeconfig, cluster);
 
   // A store fed by several watches (workloads) is synced when all of them have listed.
   const pendingPerStore = new Map<IndexedStore<unknown>, number>();
   for (const feed of feeds) for (const { store } of feed.sinks) pendingPerStore.set(store, (pendingPerStore.get(store) ?? 0) + 1);
 
-  let stopped = false;
-  const informers: Array<Informer<KubernetesObject>> = [];
-  for (const feed of feeds) {
-    const informer = makeInformer(kubeconfig, feed.path, () => feed.list());
-    // A failed list or watch still resolves start() (the informer reports it as an error),
-    // so each attempt notes whether an error came; a clean attempt means the watch is up.
-    let failedThisAttempt = false;
-    let listedOnce = false;
-    const current = (): void => {
-      for (const { store } of feed.sinks) cluster.freshness.current(store.name, feed.path);
-    };
-    const upsert = (object: KubernetesObject): void => {
-      current();
-      upsertInto(feed, object);
-    };
-    informer.on('add', upsert);
-    informer.on('update', upsert);
-    informer.on('delete', (object) => {
-      current();
-      for (const { store, project } of feed.sinks) {
-        const projected = project(object as KubeObject);
-        if (projected) store.remove(projected[0]);
-      }
+  const watches = feeds.map((feed) => {
+    const feedback = watchFeedbackFor({
+      cache: feed.sinks.map(({ store }) => store.name).join(', '),
+      feed: feed.path,
+      freshness: cluster.freshness,
+      stores: feed.sinks.map(({ store }) => store.name),
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
-    informer.on('error', (err: unknown) => {
-      if (stopped) return;
-      failedThisAttempt = true;
-      for (const { store } of feed.sinks) cluster.freshness.broken(store.name, feed.path);
-      logger.warn({ cache: feed.path, err: String((err as Error)?.message ?? err) }, 'watch failed; serving from cache and retrying');
-      setTimeout(() => {
-        if (!stopped) begin();
-      }, RETRY_MS).unref();
-    });
-    informers.push(informer);
-    const begin = (): void => {
-      failedThisAttempt = false;
-      informer
-        .start()
-        .then(() => {
-          if (stopped || failedThisAttempt) return;
-          current();
-          if (listedOnce) return;
-          listedOnce = true;
+    return new ListWatch({
+      kubeconfig,
+      path: feed.path,
+      apiVersion: feed.apiVersion,
+      kind: feed.kind,
+      ...(options.timing ? { timing: options.timing } : {}),
+      handlers: {
+        upsert: (object) => upsertInto(feed, object as KubernetesObject),
+        remove: (object) => removeFrom(feed, object),
+        current: feedback.current,
+        broken: feedback.broken,
+        synced() {
           for (const { store } of feed.sinks) {
             const left = (pendingPerStore.get(store) ?? 1) - 1;
             pendingPerStore.set(store, left);
@@ -141,21 +155,20 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
             store.markSynced();
             logger.info({ cache: store.name, objects: store.size }, 'cache synced');
           }
-        })
-        .catch((err: unknown) => {
-          if (stopped) return;
-          logger.warn({ cache: feed.path, err: String((err as Error)?.message ?? err) }, 'initial list failed; retrying');
-          setTimeout(begin, RETRY_MS).unref();
-        });
-    };
-    begin();
-  }
-  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger);
-  const apiServerVersion = pollApiServerVersion(kubeconfig, cluster.apiServer, logger);
+        },
+      },
+    });
+  });
+  for (const watch of watches) watch.start();
+  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger, {
+    ...(options.timing ? { timing: options.timing } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    freshness: cluster.freshness,
+  });
+  const apiServerVersion = pollApiServerVersion(kubeconfig, cluster.apiServer, logger, options.requestTimeoutMs);
   return {
     stop() {
-      stopped = true;
-      for (const informer of informers) void informer.stop();
+      for (const watch of watches) watch.stop();
       customKinds.stop();
       apiServerVersion.stop();
     },

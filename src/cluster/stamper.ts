@@ -2,6 +2,7 @@ import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes
 import type { AdmissionRequest } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import { overrideStamps } from '../engine/overrides.js';
+import { apiClientWithDeadline } from '../kube/deadline.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -9,8 +10,8 @@ import type { Logger } from '../logger.js';
  * override levee stamps the parent workload itself. Best-effort and off the admission
  * path; never on dry-run (the caller checks).
  */
-export function parentStamper(kubeconfig: KubeConfig, logger: Logger): (request: AdmissionRequest, username: string, at: Date) => void {
-  const api = KubernetesObjectApi.makeApiClient(kubeconfig);
+export function parentStamper(kubeconfig: KubeConfig, logger: Logger, timeoutMs = 10_000): (request: AdmissionRequest, username: string, at: Date) => void {
+  const api = apiClientWithDeadline(kubeconfig, KubernetesObjectApi, timeoutMs);
   return (request, username, at) => {
     const parent = scaleTarget(request);
     if (!parent) return;

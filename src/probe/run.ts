@@ -118,6 +118,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
     logger,
     trigger: (reason) => void loop.trigger(reason).catch(() => undefined),
     leaseGraceSeconds: config.probe.thresholds.leaseGraceSeconds,
+    timing: config.kubeClient,
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
 

@@ -1,5 +1,7 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { unwatchFile, watchFile } from 'node:fs';
+import { ListWatch, type WatchTiming } from '../kube/list-watch.js';
+import type { KubeObject } from '../kube/types.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -13,10 +15,11 @@ export interface TriggerOptions {
   trigger: (reason: string) => void;
   configFile?: string;
   leaseGraceSeconds: number;
+  /** Watches go through the shared list-watch loop (src/kube/list-watch.ts) and its silence watchdog. */
+  timing?: Partial<WatchTiming>;
 }
 
 const WATCHED_LEASES = new Set(['kube-controller-manager', 'kube-scheduler']);
-const RESTART_MS = 2000;
 
 interface WatchedObject {
   metadata?: { name?: string };
@@ -26,27 +29,27 @@ interface WatchedObject {
 
 export function startTriggers(options: TriggerOptions): { stop(): void } {
   const { logger, trigger } = options;
-  let stopped = false;
-  const controllers: AbortController[] = [];
+  const watches: ListWatch[] = [];
 
-  const follow = (path: string, onEvent: (type: string, object: WatchedObject) => void): void => {
-    const begin = (): void => {
-      if (stopped) return;
-      const restart = (err?: unknown): void => {
-        if (stopped) return;
-        if (err) logger.debug({ path, err: String((err as Error)?.message ?? err) }, 'trigger watch ended; restarting');
-        setTimeout(begin, RESTART_MS).unref();
-      };
-      new Watch(options.kubeconfig)
-        .watch(path, { timeoutSeconds: 300, allowWatchBookmarks: false }, (type, object: WatchedObject) => onEvent(type, object), restart)
-        .then((controller) => controllers.push(controller))
-        .catch(restart);
-    };
-    begin();
+  const follow = (path: string, apiVersion: string, kind: string, onEvent: (type: 'UPSERT' | 'DELETED', object: WatchedObject) => void): void => {
+    const watch = new ListWatch({
+      kubeconfig: options.kubeconfig,
+      path,
+      apiVersion,
+      kind,
+      ...(options.timing ? { timing: options.timing } : {}),
+      handlers: {
+        upsert: (object: KubeObject) => onEvent('UPSERT', object as WatchedObject),
+        remove: (object: KubeObject) => onEvent('DELETED', object as WatchedObject),
+        broken: (err, _since, reason) => logger.debug({ path, reason, err: err.message }, 'trigger watch ended; relisting'),
+      },
+    });
+    watches.push(watch);
+    watch.start();
   };
 
   const ready = new Map<string, boolean>();
-  follow('/api/v1/nodes', (type, node) => {
+  follow('/api/v1/nodes', 'v1', 'Node', (type, node) => {
     const name = node.metadata?.name ?? '';
     if (type === 'DELETED') {
       ready.delete(name);
@@ -58,7 +61,7 @@ export function startTriggers(options: TriggerOptions): { stop(): void } {
   });
 
   const deadlines = new Map<string, NodeJS.Timeout>();
-  follow('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', (type, lease) => {
+  follow('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', 'coordination.k8s.io/v1', 'Lease', (type, lease) => {
     const name = lease.metadata?.name ?? '';
     if (!WATCHED_LEASES.has(name)) return;
     clearTimeout(deadlines.get(name));
@@ -77,8 +80,7 @@ export function startTriggers(options: TriggerOptions): { stop(): void } {
 
   return {
     stop() {
-      stopped = true;
-      for (const controller of controllers) controller.abort();
+      for (const watch of watches) watch.stop();
       for (const timer of deadlines.values()) clearTimeout(timer);
       if (options.configFile) unwatchFile(options.configFile, onConfigChange);
     },

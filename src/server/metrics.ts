@@ -36,6 +36,12 @@ export class Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly watchRestarts = new Counter({
+    name: 'levee_watch_restarts_total',
+    help: 'Watches that failed or fell silent (no event, no bookmark, no end within the silence bound) and were restarted with a relist, by cache and reason.',
+    labelNames: ['cache', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly cacheObjects: Gauge<'cache'>;
   readonly cacheSynced: Gauge<'cache'>;
   readonly cacheAge: Gauge<'cache'>;

@@ -57,24 +57,33 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let stampParent = (_request: AdmissionRequest, _username: string, _at: Date): void => undefined;
   let selfUsername: string | undefined;
   let stopInformers = (): void => undefined;
+  let kubeconfig: KubeConfig | undefined;
   if (!cluster) {
-    const kubeconfig = loadKubeConfig(config.kubeconfig);
+    kubeconfig = loadKubeConfig(config.kubeconfig);
     cluster = new ClusterState(clusterOptionsFrom(config));
-    stopInformers = startInformers(kubeconfig, cluster, logger).stop;
-    if (!options.events) events = kubeEventRecorder(kubeconfig, logger);
+  }
+  const state = cluster;
+  const metrics = new Metrics(
+    () => state.stats(),
+    () => state.freshness.ages(),
+    () => ({ pending: state.recentDecisions.size, evicted: state.recentDecisions.evicted }),
+  );
+  if (kubeconfig) {
+    const timeoutMs = config.kubeClient.requestTimeoutMs;
+    stopInformers = startInformers(kubeconfig, state, logger, {
+      timing: config.kubeClient,
+      requestTimeoutMs: timeoutMs,
+      metrics: { restarted: (cache, reason) => metrics.watchRestarts.inc({ cache, reason }) },
+    }).stop;
+    if (!options.events) events = kubeEventRecorder(kubeconfig, logger, timeoutMs);
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
-    stampParent = parentStamper(kubeconfig, logger);
+    stampParent = parentStamper(kubeconfig, logger, timeoutMs);
     selfUsername = await ownUsername(kubeconfig, logger);
   }
 
   // The probe's first verdict comes after its first run: a missing file is worth a warning
   // only once a verdict would be stale anyway.
   const verdicts = followVerdictFile(config.probe.verdictFile, logger, { overdueMs: config.policies['probe-gate'].maxVerdictAgeSeconds * 1000 });
-  const metrics = new Metrics(
-    () => cluster.stats(),
-    () => cluster.freshness.ages(),
-    () => ({ pending: cluster.recentDecisions.size, evicted: cluster.recentDecisions.evicted }),
-  );
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
   const recordCertificate = (pair: KeyPair): void => {
     try {

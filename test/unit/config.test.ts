@@ -118,6 +118,12 @@ describe('config', () => {
       assert.throws(() => buildConfig({ server: { port: '8443' } }), configErrorMatching(/server\.port/));
     });
 
+    it('rejects a watch silence bound that a healthy quiet watch would reach, naming the key', () => {
+      assert.throws(() => buildConfig({ kubeClient: { watchTimeoutSeconds: 60, watchSilenceSeconds: 45 } }), configErrorMatching(/kubeClient\.watchSilenceSeconds: must exceed watchTimeoutSeconds/));
+      assert.equal(buildConfig({ kubeClient: { watchTimeoutSeconds: 60, watchSilenceSeconds: 75 } }).kubeClient.watchSilenceSeconds, 75);
+      assert.deepEqual({ ...buildConfig({}).kubeClient }, { requestTimeoutMs: 10_000, watchTimeoutSeconds: 30, watchSilenceSeconds: 45 });
+    });
+
     it('rejects an out-of-range port', () => {
       assert.throws(() => buildConfig({ server: { port: 70000 } }), configErrorMatching(/server\.port/));
     });

@@ -29,6 +29,20 @@ describe('cluster/freshness', () => {
     assert.deepEqual(freshness.stale(60), []);
   });
 
+  it('ages a watch found silent from the last moment it said anything, not from when the silence was noticed', () => {
+    const freshness = new CacheFreshness(clock);
+    freshness.current('services', '/api/v1/services');
+    const lastHeard = now;
+    now += 45_000; // the watchdog's bound
+    freshness.broken('services', '/api/v1/services', lastHeard);
+    assert.deepEqual(freshness.ages(), [{ name: 'services', ageSeconds: 45 }]);
+    now += 16_000;
+    assert.deepEqual(freshness.stale(60), [{ name: 'services', ageSeconds: 61 }]);
+    // A later failure of the same break does not make the cache look younger.
+    freshness.broken('services', '/api/v1/services');
+    assert.equal(freshness.stale(60)[0]?.ageSeconds, 61);
+  });
+
   it('a cache fed by several watches stays stale until every one of them is back', () => {
     const freshness = new CacheFreshness(clock);
     freshness.current('workloads', '/apis/apps/v1/deployments');

@@ -8,16 +8,23 @@ import { createLogger } from '../../../src/logger.js';
 import { startTriggers } from '../../../src/probe/triggers.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
 
-/** An API server double that streams watch events, as the real one does (one JSON object per line). */
+/**
+ * An API server double: an empty list, then a watch that streams events as the real one does
+ * (one JSON object per line).
+ */
 function watchServer(streams: Record<string, (res: ServerResponse) => void>): Server {
   return createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const stream = streams[path];
+    const url = new URL(req.url ?? '/', 'http://double');
+    const stream = streams[url.pathname];
     if (!stream) {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (url.searchParams.get('watch') !== 'true') {
+      res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }));
+      return;
+    }
     stream(res);
   });
 }
