@@ -18,7 +18,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from './build.mjs';
-import { capture, ensureCommands, repoRoot, run, say, toolPath } from './lib/run.mjs';
+import { capture, ensureCommands, npmCiBounded, repoRoot, run, say, toolPath } from './lib/run.mjs';
 
 export const IMAGE_DIR = join(repoRoot, 'dist', 'image');
 export const IMAGE_ARCHIVE = join(IMAGE_DIR, 'levee.tar');
@@ -109,7 +109,7 @@ function appTree(work) {
   mkdirSync(app);
   for (const file of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, file), join(app, file));
   say('installing production dependencies (npm ci --omit=dev)...');
-  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
+  npmCiBounded(['--omit=dev', '--ignore-scripts', '--loglevel=error'], { cwd: app });
   rmSync(join(app, 'package-lock.json'));
   cpSync(join(repoRoot, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
   cpSync(join(repoRoot, 'dist', 'policies'), join(app, 'dist', 'policies'), { recursive: true });

@@ -51,7 +51,34 @@ export function ensureNodeModules() {
   const installed = existsSync(join(repoRoot, 'node_modules', '.package-lock.json'));
   if (installed && installedNodeVersion() === pinnedNode().version) return;
   say(installed ? `node_modules lacks the pinned Node.js ${pinnedNode().version}; reinstalling (npm ci)...` : 'installing npm dependencies (npm ci)...');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  npmCiBounded();
+}
+
+const NPM_CI_ATTEMPTS = 3;
+const NPM_CI_DEADLINE_SECONDS = 900;
+
+/**
+ * npm's own retries cover refused connections but not a registry connection that goes silent:
+ * the `node` package's preinstall runs a nested `npm install` that can then wait forever. Each
+ * attempt gets per-request timeouts (inherited by the nested npm through the environment) and a
+ * deadline enforced by coreutils `timeout`, which stops the whole process group.
+ */
+export function npmCiBounded(extraArgs = [], options = {}) {
+  const env = {
+    ...process.env,
+    npm_config_fetch_timeout: process.env.npm_config_fetch_timeout ?? '60000',
+    npm_config_fetch_retries: process.env.npm_config_fetch_retries ?? '4',
+    npm_config_fetch_retry_maxtimeout: process.env.npm_config_fetch_retry_maxtimeout ?? '30000',
+  };
+  const args = ['--kill-after=30', String(NPM_CI_DEADLINE_SECONDS), 'npm', 'ci', '--no-audit', '--no-fund', ...extraArgs];
+  for (let attempt = 1; ; attempt += 1) {
+    const result = spawnSync('timeout', args, { stdio: 'inherit', cwd: repoRoot, env, ...options });
+    if (result.error) throw new Error(`npm ci could not start: ${result.error.message}`);
+    if (result.status === 0) return;
+    const why = result.status === 124 || result.status === 137 ? `took longer than ${NPM_CI_DEADLINE_SECONDS} s` : `exited with ${result.status ?? result.signal}`;
+    if (attempt === NPM_CI_ATTEMPTS) throw new Error(`npm ci ${why} on each of ${NPM_CI_ATTEMPTS} attempts; check access to the npm registry (${env.npm_config_registry ?? 'https://registry.npmjs.org'})`);
+    say(`npm ci ${why}; trying again (${attempt + 1} of ${NPM_CI_ATTEMPTS})...`);
+  }
 }
 
 /**
