@@ -20,16 +20,27 @@ function authorizationOf(status: { allowed: boolean; reason?: string } | undefin
 }
 
 /**
+ * The cache key of an answer: the whole userInfo the API server vouched for and the policy.
+ * Two credentials of one user can differ in uid and extra (a token scoped by the
+ * authenticator, an impersonated subset of groups), and the authorizer may answer them
+ * differently, so none of it is left out.
+ */
+export function authorizationKey(user: UserInfo, policy: PolicyId): string {
+  const extra = Object.entries(user.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([user.username, user.uid ?? null, [...user.groups].sort(), extra, policy]);
+}
+
+/**
  * SubjectAccessReview for verb `override`, group `levee.dev`, resource `policies`,
- * name = policy id, on behalf of the requesting user. Answers are cached briefly per
- * user, groups and policy, so a burst of retries costs one call.
+ * name = policy id, on behalf of the user who set the override. Answers are cached briefly
+ * per whole userInfo and policy, so a burst of retries costs one call.
  */
 export function subjectAccessReviewAuthorizer(kubeconfig: KubeConfig, now: () => number = Date.now): OverrideAuthorizer {
   const api = apiClientWithDeadline(kubeconfig, AuthorizationV1Api, AUTHORIZATION_TIMEOUT_MS);
   const cache = new Map<string, { at: number; answer: Promise<Authorization> }>();
   return {
     mayOverride(user: UserInfo, policy: PolicyId): Promise<Authorization> {
-      const key = JSON.stringify([user.username, [...user.groups].sort(), policy]);
+      const key = authorizationKey(user, policy);
       const hit = cache.get(key);
       if (hit && now() - hit.at < CACHE_MS) return hit.answer;
       const answer = api
