@@ -29,6 +29,12 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly eventsDropped = new Counter({
+    name: 'levee_events_dropped_total',
+    help: 'Events levee did not record, by why: overload (too many being written at once) or failed (the API server refused or did not answer).',
+    labelNames: ['why'] as const,
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'levee_admission_duration_seconds',
     help: 'Time from a decoded AdmissionReview to its response, inside levee.',

@@ -75,7 +75,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       requestTimeoutMs: timeoutMs,
       metrics: { restarted: (cache, reason) => metrics.watchRestarts.inc({ cache, reason }) },
     }).stop;
-    if (!options.events) events = kubeEventRecorder(kubeconfig, logger, timeoutMs);
+    if (!options.events) events = kubeEventRecorder(kubeconfig, logger, (why) => metrics.eventsDropped.inc({ why }), timeoutMs);
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
     stampParent = parentStamper(kubeconfig, logger, timeoutMs);
     selfUsername = await ownUsername(kubeconfig, logger);

@@ -78,13 +78,17 @@ describe('kube/deadline: API calls that end when the API server stops answering'
       },
     });
     try {
-      const recorder = kubeEventRecorder(kubeconfigFor(silent.url), createLogger('warn', stream), 200);
+      const dropped: string[] = [];
+      const recorder = kubeEventRecorder(kubeconfigFor(silent.url), createLogger('warn', stream), (why) => dropped.push(why), 200);
       const request = { uid: 'u', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' }, name: 'web', namespace: 'default', operation: 'UPDATE' as const, userInfo: { username: 'alice', groups: [] }, object: null, oldObject: null, dryRun: false };
       // Past MAX_IN_FLIGHT (32) posts that never end, nothing more would be posted for good.
-      for (let i = 0; i < 40; i++) recorder.record({ request, reason: 'LeveeDenied', type: 'Warning', message: 'refused' });
+      // Distinct messages: repeats of one Event would be folded into it.
+      for (let i = 0; i < 40; i++) recorder.record({ request, reason: 'LeveeDenied', type: 'Warning', message: `refused ${i}` });
       const notRecorded = (): number => warnings.filter((msg) => msg === 'event not recorded').length;
       await until(() => notRecorded() === 32, 10_000);
       assert.equal(notRecorded(), 32);
+      assert.equal(dropped.filter((why) => why === 'overload').length, 8);
+      assert.equal(dropped.filter((why) => why === 'failed').length, 32);
       recorder.record({ request, reason: 'LeveeDenied', type: 'Warning', message: 'refused again' });
       await until(() => silent.requests() === 33, 5000);
       assert.equal(silent.requests(), 33, 'a new Event is posted once the stuck ones have ended');
