@@ -54,6 +54,9 @@ export function decodeAdmissionReview(body: unknown): Decoded {
     return { ok: false, uid, message: `levee cannot judge this request: missing or malformed ${missing.join(', ')}` };
   }
 
+  const elsewhere = foreignNamespace(request.namespace, object, oldObject);
+  if (elsewhere) return { ok: false, uid, message: `levee cannot judge this request: ${elsewhere}` };
+
   return {
     ok: true,
     request: {
@@ -71,6 +74,22 @@ export function decodeAdmissionReview(body: unknown): Decoded {
       ...(request.options !== undefined ? { options: request.options } : {}),
     },
   };
+}
+
+/**
+ * The API server makes a namespaced object's namespace the request's own before any webhook
+ * sees it, so a review whose object says otherwise was made by someone else: judging it would
+ * read, and describe in its answer, another namespace than the one the request names.
+ */
+function foreignNamespace(requestNamespace: unknown, ...objects: Array<KubeObject | null>): string | undefined {
+  if (typeof requestNamespace !== 'string' || requestNamespace === '') return undefined;
+  for (const object of objects) {
+    const namespace = object?.metadata?.namespace;
+    if (typeof namespace === 'string' && namespace !== '' && namespace !== requestNamespace) {
+      return `its object is in namespace ${JSON.stringify(namespace)} but the request is in ${JSON.stringify(requestNamespace)}, which the API server never sends`;
+    }
+  }
+  return undefined;
 }
 
 function describe(value: unknown): string {

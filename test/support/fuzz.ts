@@ -24,6 +24,13 @@ export function carriesJudgeableRequest(body: unknown): boolean {
   const hasObject = isRecord(request.object);
   if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !hasObject) return false;
   if (request.operation === 'UPDATE' && !isRecord(request.oldObject)) return false;
+  // A namespaced request's objects are in its namespace (the API server makes them so).
+  if (typeof request.namespace === 'string' && request.namespace !== '') {
+    for (const object of [request.object, request.oldObject]) {
+      const namespace = isRecord(object) && isRecord(object.metadata) ? object.metadata.namespace : undefined;
+      if (typeof namespace === 'string' && namespace !== '' && namespace !== request.namespace) return false;
+    }
+  }
   return true;
 }
 

@@ -38,4 +38,32 @@ describe('admission/decode', () => {
     assert.equal(decoded.uid, 'uid-1');
     assert.match(decoded.message, /kind/);
   });
+
+  describe('a review that names another namespace in its object than in the request (forged: the API server never sends one)', () => {
+    type Review = { request: { namespace: string; object: { metadata: { namespace?: string } } | null; oldObject: { metadata: { namespace?: string } } | null } };
+
+    it('refuses it when the object says another namespace, so nothing of that namespace is read or described', () => {
+      const review = deploymentReview({ replicas: 0, namespace: 'attacker' }) as Review;
+      review.request.object!.metadata.namespace = 'payments';
+      const decoded = decodeAdmissionReview(review);
+      assert.equal(decoded.ok, false);
+      if (decoded.ok) return;
+      assert.match(decoded.message, /namespace "payments" but the request is in "attacker"/);
+    });
+
+    it('refuses it when only the old object does', () => {
+      const review = deploymentReview({ replicas: 0, namespace: 'attacker' }) as Review;
+      review.request.oldObject!.metadata.namespace = 'payments';
+      assert.equal(decodeAdmissionReview(review).ok, false);
+    });
+
+    it('accepts an object without a namespace, and a cluster-scoped request', () => {
+      const review = deploymentReview({ replicas: 0, namespace: 'payments', operation: 'CREATE' }) as Review;
+      delete review.request.object!.metadata.namespace;
+      assert.equal(decodeAdmissionReview(review).ok, true);
+      const clusterScoped = deploymentReview({ replicas: 0 }) as Review;
+      clusterScoped.request.namespace = '';
+      assert.equal(decodeAdmissionReview(clusterScoped).ok, true);
+    });
+  });
 });
