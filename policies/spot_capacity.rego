@@ -10,11 +10,14 @@
 #      schedulableAfter, pool: {name, onDemandAfter}}
 #   Karpenter NodePool: {subject: "nodepool", operation, pool: {name, capacityTypes: [..], previousCapacityTypes?: [..]},
 #      others: {count, onDemandCapable: [names]}, onDemandOutsideNodePools}
-#   Cluster API MachineDeployment, one worker pool of its workload cluster:
-#     {subject: "machinedeployment", pool: {namespace, name, cluster, capacityTypes: ["spot" | "on-demand" | "unknown"],
-#      previousCapacityTypes?, template, spotField}, others: {count, onDemandCapable: [names]}}
-#     (others are the MachineDeployments of the same workload cluster; "unknown" is a template
-#     levee cannot read, never held against it)
+#   Cluster API (a MachineDeployment or MachinePool, its scale, a provider object their machines
+#   are made from, a Cluster topology, a ClusterClass), with the replicas of each workload cluster
+#   it touches by capacity type, before and after ("onDemand" includes "unknown": what levee
+#   cannot tell is never held against a cluster, but warned about):
+#     {subject: "workload-cluster", change: "scaling MachineDeployment capi/md-0 from 3 to 0 replica(s)",
+#      createsPools, unknownHere: [pool descriptions],
+#      clusters: [{namespace, name, deleting, before: {onDemand, spot, unknown}, after: {...},
+#                  spotPools: [descriptions], unknownPools: [descriptions]}]}
 #   workload: {subject: "workload", workload: {kind, namespace, name}, critical, criticalBecause,
 #      canRunOnDemand, pinnedBy, before?: {critical, canRunOnDemand}}
 package levee.policies.spot_capacity
@@ -88,7 +91,7 @@ violations contains violation("on-demand-floor-by-failure-handler", msg) if {
 	msg := sprintf("%s; allowed: %s is one of the cluster's failure handlers", [floor_message, actor])
 }
 
-# --- worker pools: Karpenter NodePools and Cluster API MachineDeployments --------------------
+# --- Karpenter NodePools --------------------------------------------------------------------
 
 gives_on_demand(capacity_types) if {
 	some capacity_type in capacity_types
@@ -135,23 +138,87 @@ violations contains violation("all-pools-spot", msg) if {
 	)
 }
 
-md_change := sprintf(
-	"deleting MachineDeployment %s/%s leaves %d MachineDeployment(s) of cluster %s, none of which",
-	[ctx.pool.namespace, ctx.pool.name, ctx.others.count, ctx.pool.cluster],
-) if {
-	input.request.operation == "DELETE"
-} else := sprintf(
-	"MachineDeployment %s/%s of cluster %s would make only spot machines (%s sets %s) and no other MachineDeployment of the cluster",
-	[ctx.pool.namespace, ctx.pool.name, ctx.pool.cluster, ctx.pool.template, ctx.pool.spotField],
+# --- Cluster API workload clusters -------------------------------------------------------------
+
+# A workload cluster whose replicas are all spot: when spot capacity runs out, nothing replaces it.
+all_spot(tally) if {
+	tally.onDemand == 0
+	tally.spot > 0
+}
+
+# The request takes the cluster into all-spot (scaling the on-demand pools to 0, pointing them at
+# spot templates, deleting them, adding spot replicas where there are no on-demand ones), or
+# creates pools in a cluster left all spot (a new spot pool, or an on-demand one with no
+# replicas). Edits inside a cluster that was all spot already are not refused, so it can still
+# be repaired; a cluster being deleted is never judged.
+spot_only_cluster contains c if {
+	ctx.subject == "workload-cluster"
+	some c in ctx.clusters
+	not c.deleting
+	all_spot(c.after)
+	not all_spot(c.before)
+}
+
+spot_only_cluster contains c if {
+	ctx.subject == "workload-cluster"
+	ctx.createsPools
+	some c in ctx.clusters
+	not c.deleting
+	all_spot(c.after)
+}
+
+# Cluster API's own controllers and the garbage collector take pools down with their cluster;
+# like a lost node, that is recorded, never refused.
+pool_controller if {
+	some pattern in config.failureHandlers
+	not contains(pattern, "{node}")
+	pattern == actor
+}
+
+spot_only_message(c) := sprintf(
+	"%s would leave workload cluster %s/%s with spot machines only: %d spot replica(s) (%s) and no on-demand replica",
+	[ctx.change, c.namespace, c.name, c.after.spot, concat(", ", c.spotPools)],
 )
 
 violations contains violation("all-pools-spot", msg) if {
-	ctx.subject == "machinedeployment"
-	count(ctx.others.onDemandCapable) == 0
-	leaves_only_spot
+	some c in spot_only_cluster
+	not pool_controller
 	msg := sprintf(
-		"%s can make on-demand machines (rule all-pools-spot); when spot capacity runs out nothing replaces it: point a MachineDeployment at an infrastructure template without spot options, or keep an on-demand MachineDeployment",
-		[md_change],
+		"%s (rule all-pools-spot); when spot capacity runs out nothing replaces it: keep on-demand replicas in a MachineDeployment or MachinePool (an infrastructure template without spot options), or an override",
+		[spot_only_message(c)],
+	)
+}
+
+violations contains violation("all-pools-spot-by-failure-handler", msg) if {
+	some c in spot_only_cluster
+	pool_controller
+	msg := sprintf("%s; allowed: %s is one of the cluster's own controllers", [spot_only_message(c), actor])
+}
+
+# Unknown never silently means on-demand: say so where levee had to assume it.
+relies_on_unknown(c) if {
+	c.after.unknown > 0
+	c.after.onDemand == c.after.unknown
+	c.after.spot > 0
+}
+
+violations contains violation("unknown-capacity", msg) if {
+	ctx.subject == "workload-cluster"
+	count(ctx.unknownHere) > 0
+	msg := sprintf(
+		"levee cannot tell whether these make spot machines, and counts them as on-demand: %s (rule unknown-capacity); create what they are made from first, or tell levee about the provider",
+		[concat(", ", ctx.unknownHere)],
+	)
+}
+
+violations contains violation("unknown-capacity", msg) if {
+	ctx.subject == "workload-cluster"
+	count(ctx.unknownHere) == 0
+	some c in ctx.clusters
+	relies_on_unknown(c)
+	msg := sprintf(
+		"workload cluster %s/%s keeps on-demand capacity only if these are on-demand, which levee cannot tell: %s (rule unknown-capacity); levee counts them as on-demand",
+		[c.namespace, c.name, concat(", ", c.unknownPools)],
 	)
 }
 

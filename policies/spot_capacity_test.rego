@@ -36,3 +36,28 @@ test_critical_message_says_why_critical_and_what_pins_it if {
 	v := violation_of("a critical workload pinned to spot", "critical-pinned-to-spot")
 	contains(v.message, "Deployment payments/ledger is critical (label levee.dev/critical=true) but nodeSelector karpenter.sh/capacity-type=spot pins it to spot capacity only")
 }
+
+test_workload_cluster_message_names_the_change_the_cluster_and_the_spot_pools if {
+	v := violation_of("scaling the on-demand MachineDeployment to 0 next to a spot one (the cnblogs end state)", "all-pools-spot")
+	contains(v.message, "scaling MachineDeployment capi/prod-md-0 from 3 to 0 replica(s) would leave workload cluster capi/prod with spot machines only: 3 spot replica(s) (MachineDeployment prod-md-spot (AWSMachineTemplate/prod-spot sets spotMarketOptions): 3 replica(s)) and no on-demand replica (rule all-pools-spot)")
+}
+
+test_workload_cluster_failure_handler_says_who if {
+	v := violation_of("Cluster API's manager deleting the on-demand MachineDeployment is recorded, never refused", "all-pools-spot-by-failure-handler")
+	contains(v.message, "allowed: system:serviceaccount:capi-system:capi-manager is one of the cluster's own controllers")
+}
+
+test_unknown_capacity_names_the_pool_and_why if {
+	v := violation_of("a MachineDeployment whose template levee cannot read is warned about, never held against it", "unknown-capacity")
+	contains(v.message, "counts them as on-demand: MachineDeployment prod-md-x (AWSMachineTemplate/later is not known to levee (yet)): 3 replica(s)")
+}
+
+test_unknown_capacity_when_the_cluster_relies_on_it if {
+	v := violation_of("on-demand capacity that exists only if pools levee cannot read are on-demand", "unknown-capacity")
+	contains(v.message, "workload cluster capi/prod keeps on-demand capacity only if these are on-demand, which levee cannot tell: MachinePool prod-mp-0")
+}
+
+test_nodepool_message_counts_on_demand_nodes_outside_karpenter if {
+	v := violation_of("a spot-only NodePool as the only pool, beside 1 on-demand node outside Karpenter (below the minimum of 2)", "all-pools-spot")
+	contains(v.message, "and 1 schedulable on-demand node(s) outside Karpenter are fewer than 2")
+}

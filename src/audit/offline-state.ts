@@ -1,7 +1,7 @@
 import type { KubeObject } from '../kube/types.js';
 import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { ClusterOptions } from '../cluster/options.js';
-import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND } from '../cluster/machine-deployments.js';
+import { CLUSTER_API_GROUP, isWorkerPoolKind } from '../cluster/worker-pools.js';
 import { ClusterState } from '../cluster/state.js';
 import { groupOf } from '../cluster/upgrade-intents.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
@@ -73,14 +73,16 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
   return state.finish();
 }
 
-/** Cluster API and provider objects: upgrade intents, worker pools and their machine templates. */
+/** Cluster API and provider objects: upgrade intents, worker pools, Clusters, ClusterClasses and what machines are made from. */
 function addCustomObject(cluster: ClusterState, object: KubeObject): void {
   const group = groupOf(object.apiVersion);
   const intent = cluster.upgradeIntents.project(object);
   if (intent) cluster.upgradeIntents.upsert(...intent);
-  if (group === MACHINE_DEPLOYMENT_GROUP && object.kind === MACHINE_DEPLOYMENT_KIND) cluster.machineDeployments.upsert(...cluster.machineDeployments.project(object));
-  const template = cluster.machineTemplates.project(object, group);
-  if (template) cluster.machineTemplates.upsert(...template);
+  if (isWorkerPoolKind(group, object.kind)) cluster.workerPools.upsert(...cluster.workerPools.project(object));
+  if (group === CLUSTER_API_GROUP && object.kind === 'Cluster') cluster.clusters.upsert(...cluster.clusters.project(object));
+  if (group === CLUSTER_API_GROUP && object.kind === 'ClusterClass') cluster.clusterClasses.upsert(...cluster.clusterClasses.project(object));
+  const infrastructure = cluster.infrastructure.project(object, group);
+  if (infrastructure) cluster.infrastructure.upsert(...infrastructure);
 }
 
 export function withNamespace(object: KubeObject, namespace: string): KubeObject {

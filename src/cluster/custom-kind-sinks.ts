@@ -1,11 +1,12 @@
 import type { KubeObject } from '../kube/types.js';
 import type { CustomKind, CustomKindSink } from './custom-kinds.js';
-import { MACHINE_DEPLOYMENT_GROUP, MACHINE_DEPLOYMENT_KIND, MACHINE_DEPLOYMENT_VERSIONS } from './machine-deployments.js';
-import { INFRASTRUCTURE_GROUP, MACHINE_TEMPLATE_KINDS } from './machine-templates.js';
+import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_KINDS } from './infrastructure-capacity.js';
+import { CLUSTER_API_GROUP, CLUSTER_API_VERSIONS, WORKER_POOL_KINDS } from './worker-pools.js';
 import { NODEPOOL_GROUP, NODEPOOL_KIND, NODEPOOL_VERSIONS } from './nodepools.js';
 import type { ClusterState } from './state.js';
 import type { IndexedStore } from './store.js';
-import { intentKey, toIntentView } from './upgrade-intents.js';
+import type { UpgradeIntentKind } from '../kube/cluster-api.js';
+import { intentKey, toIntentView, type UpgradeIntentStore } from './upgrade-intents.js';
 
 interface KindFeed {
   group: string;
@@ -19,47 +20,58 @@ interface KindFeed {
  * several stores (a MachineDeployment is an upgrade intent and a worker pool) is watched once.
  */
 export function customKindsOf(cluster: ClusterState): CustomKind[] {
-  const { upgradeIntents: intents, nodePools: pools, machineDeployments, machineTemplates } = cluster;
+  const { upgradeIntents: intents, nodePools: pools, workerPools, infrastructure, clusters, clusterClasses } = cluster;
   const feeds: KindFeed[] = [
-    ...intents.kinds.map(
+    ...intents.kinds.map((kind): KindFeed => ({ group: kind.group, kind: kind.kind, versions: kind.versions, sink: intentSink(intents, kind) })),
+    { group: NODEPOOL_GROUP, kind: NODEPOOL_KIND, versions: NODEPOOL_VERSIONS, sink: wholeStoreSink(pools) },
+    ...WORKER_POOL_KINDS.map(
       (kind): KindFeed => ({
-        group: kind.group,
-        kind: kind.kind,
-        versions: kind.versions,
+        group: CLUSTER_API_GROUP,
+        kind,
+        versions: CLUSTER_API_VERSIONS,
         sink: {
-          store: intents as IndexedStore<unknown>,
-          apply: (object) => {
-            const view = toIntentView(object, kind);
-            intents.upsert(intentKey(view), view);
-          },
-          delete: (object) => intents.remove(intentKey(toIntentView(object, kind))),
-          forget: () => intents.removeKind(kind.group, kind.kind),
+          store: workerPools as IndexedStore<unknown>,
+          apply: (object) => workerPools.upsert(...workerPools.project({ ...object, kind })),
+          delete: (object) => workerPools.remove(workerPools.project({ ...object, kind })[0]),
+          forget: () => workerPools.removeKind(kind),
         },
       }),
     ),
-    { group: NODEPOOL_GROUP, kind: NODEPOOL_KIND, versions: NODEPOOL_VERSIONS, sink: wholeStoreSink(pools) },
-    { group: MACHINE_DEPLOYMENT_GROUP, kind: MACHINE_DEPLOYMENT_KIND, versions: MACHINE_DEPLOYMENT_VERSIONS, sink: wholeStoreSink(machineDeployments) },
-    ...MACHINE_TEMPLATE_KINDS.map(
+    { group: CLUSTER_API_GROUP, kind: 'Cluster', versions: CLUSTER_API_VERSIONS, sink: wholeStoreSink(clusters) },
+    { group: CLUSTER_API_GROUP, kind: 'ClusterClass', versions: CLUSTER_API_VERSIONS, sink: wholeStoreSink(clusterClasses) },
+    ...INFRASTRUCTURE_KINDS.map(
       (kind): KindFeed => ({
         group: INFRASTRUCTURE_GROUP,
         kind: kind.kind,
         versions: kind.versions,
         sink: {
-          store: machineTemplates as IndexedStore<unknown>,
+          store: infrastructure as IndexedStore<unknown>,
           apply: (object) => {
-            const projected = machineTemplates.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
-            if (projected) machineTemplates.upsert(...projected);
+            const projected = infrastructure.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
+            if (projected) infrastructure.upsert(...projected);
           },
           delete: (object) => {
-            const projected = machineTemplates.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
-            if (projected) machineTemplates.remove(projected[0]);
+            const projected = infrastructure.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
+            if (projected) infrastructure.remove(projected[0]);
           },
-          forget: () => machineTemplates.removeKind(kind.kind),
+          forget: () => infrastructure.removeKind(kind.kind),
         },
       }),
     ),
   ];
   return mergeByKind(feeds);
+}
+
+function intentSink(intents: UpgradeIntentStore, kind: UpgradeIntentKind): CustomKindSink {
+  return {
+    store: intents as IndexedStore<unknown>,
+    apply: (object) => {
+      const view = toIntentView(object, kind);
+      intents.upsert(intentKey(view), view);
+    },
+    delete: (object) => intents.remove(intentKey(toIntentView(object, kind))),
+    forget: () => intents.removeKind(kind.group, kind.kind),
+  };
 }
 
 /** A sink for a store that holds one kind alone: forgetting the kind empties the store. */

@@ -105,13 +105,14 @@ export class RecentDecisions {
 
   /**
    * A cached object as it will be once the changes levee allowed land: the cached view with
-   * the expected fields laid over it, or undefined when it is expected to be deleted.
+   * the expected fields laid over it (for an object not cached yet, the expected view alone,
+   * which is then a whole view), or undefined when it is expected to be deleted.
    */
   overlay<V extends object>(store: string, key: string, cached: V | undefined): V | undefined {
     const entry = this.byStore.get(store)?.get(key);
     if (!entry || entry.expiresAt <= this.clock()) return cached;
-    if (entry.after === null || cached === undefined) return undefined;
-    return { ...cached, ...entry.after } as V;
+    if (entry.after === null) return undefined;
+    return { ...(cached ?? {}), ...entry.after } as V;
   }
 
   /**

@@ -4,8 +4,7 @@ import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } f
 import { ApiServerVersion } from './apiserver-version.js';
 import type { CrdView } from './custom-kinds.js';
 import { CacheFreshness } from './freshness.js';
-import { MachineDeploymentStore } from './machine-deployments.js';
-import { MachineTemplateStore } from './machine-templates.js';
+import { InfrastructureStore } from './infrastructure-capacity.js';
 import { ServiceStore } from './services.js';
 import { canGiveOnDemand, NodePoolStore, type NodePoolView } from './nodepools.js';
 import { NodeStore } from './nodes.js';
@@ -14,6 +13,8 @@ import { DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from './options.js';
 import { RecentDecisions, type ExpectedView } from './recent-decisions.js';
 import { IndexedStore, type StoreStats } from './store.js';
 import { intentKey, UpgradeIntentStore, type IntentView, type VersionRange } from './upgrade-intents.js';
+import { WorkerPoolStore } from './worker-pools.js';
+import { ClusterClassStore, ClusterStore } from './workload-clusters.js';
 import {
   objectKey,
   type EndpointSliceView,
@@ -55,9 +56,12 @@ export class ClusterState {
   /** Filled only while their CRDs exist (Cluster API kinds, Karpenter NodePools). */
   readonly upgradeIntents: UpgradeIntentStore;
   readonly nodePools = new NodePoolStore();
-  /** Cluster API worker pools and the infrastructure templates that say whether their machines are spot. */
-  readonly machineDeployments = new MachineDeploymentStore();
-  readonly machineTemplates = new MachineTemplateStore();
+  /** Cluster API worker pools (MachineDeployments, MachinePools) and the provider objects that say whether their machines are spot. */
+  readonly workerPools = new WorkerPoolStore();
+  readonly infrastructure = new InfrastructureStore();
+  /** Cluster API Clusters (control plane reference, topology) and ClusterClasses (worker templates). */
+  readonly clusters = new ClusterStore();
+  readonly clusterClasses = new ClusterClassStore();
   readonly apiServer: ApiServerVersion;
   /** How long each cache's watches have been broken; stays empty when nothing watches (tests, audit). */
   readonly freshness = new CacheFreshness();
@@ -73,7 +77,7 @@ export class ClusterState {
   }
 
   allStores(): IndexedStore<unknown>[] {
-    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools, this.machineDeployments, this.machineTemplates] as IndexedStore<unknown>[];
+    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools, this.workerPools, this.infrastructure, this.clusters, this.clusterClasses] as IndexedStore<unknown>[];
   }
 
   stats(): StoreStats[] {

@@ -53,6 +53,11 @@ export class IndexedStore<V> {
     return this.items.get(key);
   }
 
+  /** Every view, for the few callers that must walk a whole store (an audit, never a decision). */
+  values(): IterableIterator<V> {
+    return this.items.values();
+  }
+
   upsert(key: string, view: V): void {
     const previous = this.items.get(key);
     if (previous !== undefined) {

@@ -2,6 +2,7 @@ import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { scaleTarget } from '../kube/workload.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
+import { workerPoolScaleTarget } from '../cluster/worker-pools.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
 import type { CurrentVerdict } from '../probe-verdict.js';
 import { toError, type LeveeError } from '../errors.js';
@@ -126,6 +127,8 @@ function policyView(request: AdmissionRequest): Record<string, unknown> {
 export function overrideAnnotations(request: AdmissionRequest, cluster: ClusterState): Readonly<Record<string, string>> | undefined {
   const parent = scaleTarget(request);
   if (parent) return cluster.workload(parent)?.annotations;
+  const pool = workerPoolScaleTarget(request);
+  if (pool) return cluster.workerPools.get(pool)?.annotations ?? {};
   const object = request.operation === 'DELETE' ? request.oldObject : request.object;
   return object?.metadata?.annotations;
 }

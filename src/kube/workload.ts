@@ -80,7 +80,8 @@ export function workloadFromObject(object: KubeObject | null, fallbackNamespace?
 const LEVEE_PREFIX = 'levee.dev/';
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
-function leveeAnnotations(value: unknown): Readonly<Record<string, string>> {
+/** The `levee.dev/` annotations of an object (overrides, stamps): all levee keeps of its annotations. */
+export function leveeAnnotations(value: unknown): Readonly<Record<string, string>> {
   if (typeof value !== 'object' || value === null) return NONE;
   let out: Record<string, string> | undefined;
   for (const [key, entry] of Object.entries(value)) {

@@ -23,6 +23,27 @@ export const DEFAULT_FAILURE_HANDLERS = [
   'system:serviceaccount:karpenter:karpenter',
   'system:serviceaccount:kube-system:karpenter',
   'system:serviceaccount:kube-system:aws-node-termination-handler',
+  // Worker pools of Cluster API workload clusters: Cluster API's manager deletes them with their
+  // cluster and keeps topology-owned ones in step; the garbage collector and the namespace
+  // controller delete them with their owner or namespace.
+  'system:serviceaccount:capi-system:capi-manager',
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:serviceaccount:kube-system:namespace-controller',
+];
+
+/**
+ * Cluster API provider kinds (infrastructure.cluster.x-k8s.io) whose machines cannot be spot:
+ * Cluster API's own Docker and in-memory providers, and ROSA machine pools (no spot option in
+ * their API). A pool made from one counts as on-demand without levee reading it.
+ */
+export const DEFAULT_ON_DEMAND_MACHINE_KINDS = [
+  'DockerMachineTemplate',
+  'DockerMachinePool',
+  'DockerMachinePoolTemplate',
+  'DevMachineTemplate',
+  'DevMachinePool',
+  'DevMachinePoolTemplate',
+  'ROSAMachinePool',
 ];
 
 export const DEFAULT_CRITICAL_PRIORITY_CLASSES = ['system-cluster-critical', 'system-node-critical'];
@@ -35,9 +56,13 @@ export const spotCapacitySettings = {
       // levee must never block the cluster's own recovery from a lost node: never deny.
       'on-demand-floor-by-failure-handler': z.enum(['warn', 'audit']).default('audit'),
       'all-pools-spot': enforcementAction.optional(),
+      // The same for a workload cluster's pools changed by Cluster API itself: never deny either.
+      'all-pools-spot-by-failure-handler': z.enum(['warn', 'audit']).default('audit'),
+      // A worker pool whose machines levee cannot tell counts as on-demand: say so.
+      'unknown-capacity': enforcementAction.default('warn'),
       'critical-pinned-to-spot': enforcementAction.optional(),
     })
-    .default({ 'on-demand-floor-by-failure-handler': 'audit' }),
+    .default({ 'on-demand-floor-by-failure-handler': 'audit', 'all-pools-spot-by-failure-handler': 'audit', 'unknown-capacity': 'warn' }),
   /** Fewest schedulable on-demand nodes a delete, cordon or taint may leave. */
   minOnDemandNodes: z.number().int().min(0).default(2),
   /** Smallest share (0..1) of schedulable nodes that must stay on-demand; 0 turns it off. */
@@ -45,6 +70,8 @@ export const spotCapacitySettings = {
   capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS) as Array<z.infer<typeof capacityLabel>>),
   poolLabels: z.array(z.string().min(1)).default(() => [...DEFAULT_POOL_LABELS]),
   failureHandlers: z.array(z.string().min(1)).default(() => [...DEFAULT_FAILURE_HANDLERS]),
+  /** Provider kinds whose machines are never spot; any other kind levee does not read is unknown, and warned about. */
+  onDemandMachineKinds: z.array(z.string().min(1)).default(() => [...DEFAULT_ON_DEMAND_MACHINE_KINDS]),
   critical: z
     .strictObject({
       labels: z.record(z.string(), z.string()).default({ 'levee.dev/critical': 'true' }),

@@ -2,21 +2,18 @@ import { hasController } from '../kube/owners.js';
 import { podTemplateOf, type PodTemplate } from '../kube/pod-template.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { podPlacement, type CapacityType } from '../cluster/capacity.js';
-import {
-  MACHINE_DEPLOYMENT_GROUP,
-  MACHINE_DEPLOYMENT_KIND,
-  machineDeploymentCapacity,
-  toMachineDeploymentView,
-  type MachineCapacity,
-  type MachineDeploymentView,
-} from '../cluster/machine-deployments.js';
+import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_KINDS } from '../cluster/infrastructure-capacity.js';
+import { CLUSTER_API_GROUP } from '../cluster/worker-pools.js';
 import { canGiveOnDemand, NODEPOOL_GROUP, NODEPOOL_KIND, nodePoolCapacityTypes, type PoolCapacityType } from '../cluster/nodepools.js';
 import { toNodeView, type NodeView } from '../cluster/nodes.js';
 import type { ExpectedView, PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS } from './judged-kinds.js';
-import type { ContextInput, PolicyDefinition } from './types.js';
+import { isWorkloadClusterRequest, workloadClusterChange, type WorkloadClusterContext } from './spot-capacity-workers.js';
+
+export type { WorkloadClusterContext };
+import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
 
 type Settings = LeveeConfig['policies']['spot-capacity'];
 
@@ -44,22 +41,6 @@ export interface NodePoolContext {
   onDemandOutsideNodePools: number;
 }
 
-/** A Cluster API MachineDeployment as one worker pool of its workload cluster. */
-export interface MachineDeploymentContext {
-  subject: 'machinedeployment';
-  pool: {
-    namespace: string;
-    name: string;
-    cluster: string;
-    /** One entry while the MachineDeployment exists, none once deleted; `unknown` is never held against it. */
-    capacityTypes: MachineCapacity[];
-    previousCapacityTypes?: MachineCapacity[];
-    template: string;
-    spotField: string;
-  };
-  others: { count: number; onDemandCapable: string[] };
-}
-
 export interface CriticalWorkloadContext {
   subject: 'workload';
   workload: { kind: string; namespace: string; name: string };
@@ -70,7 +51,9 @@ export interface CriticalWorkloadContext {
   before?: { critical: boolean; canRunOnDemand: boolean };
 }
 
-export type SpotCapacityContext = NodeLossContext | NodePoolContext | MachineDeploymentContext | CriticalWorkloadContext;
+export type SpotCapacityContext = NodeLossContext | NodePoolContext | WorkloadClusterContext | CriticalWorkloadContext;
+
+const capi = (group: string, kind: string, resource: string): JudgedKind => ({ group, version: 'v1beta2', kind, resource, namespaced: true });
 
 export const spotCapacity: PolicyDefinition = {
   id: 'spot-capacity',
@@ -78,7 +61,11 @@ export const spotCapacity: PolicyDefinition = {
   kinds: [
     NODES,
     { group: NODEPOOL_GROUP, version: 'v1', kind: NODEPOOL_KIND, resource: 'nodepools', namespaced: false },
-    { group: MACHINE_DEPLOYMENT_GROUP, version: 'v1beta2', kind: MACHINE_DEPLOYMENT_KIND, resource: 'machinedeployments', namespaced: true },
+    capi(CLUSTER_API_GROUP, 'MachineDeployment', 'machinedeployments'),
+    capi(CLUSTER_API_GROUP, 'MachinePool', 'machinepools'),
+    capi(CLUSTER_API_GROUP, 'Cluster', 'clusters'),
+    capi(CLUSTER_API_GROUP, 'ClusterClass', 'clusterclasses'),
+    ...INFRASTRUCTURE_KINDS.map((kind) => ({ ...capi(INFRASTRUCTURE_GROUP, kind.kind, `${kind.kind.toLowerCase()}s`), version: kind.versions[0]! })),
     DEPLOYMENTS,
     STATEFULSETS,
     DAEMONSETS,
@@ -87,15 +74,16 @@ export const spotCapacity: PolicyDefinition = {
     const settings = config.policies['spot-capacity'];
     if (request.kind.group === '' && request.kind.kind === 'Node') return nodeLoss(request, cluster);
     if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolChange(request, cluster);
-    if (request.kind.group === MACHINE_DEPLOYMENT_GROUP && request.kind.kind === MACHINE_DEPLOYMENT_KIND) return machineDeploymentChange(request, cluster);
+    if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, settings.onDemandMachineKinds)?.context;
     return criticalWorkload(request, settings);
   },
-  pendingChanges: ({ request, cluster }: ContextInput): PendingChange[] => {
+  pendingChanges: ({ request, cluster, config }: ContextInput): PendingChange[] => {
     if (request.kind.group === '' && request.kind.kind === 'Node') {
       const loss = nodeLossChange(request, cluster);
       return loss ? [{ store: cluster.nodes.name, key: loss.name, after: loss.after }] : [];
     }
     if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolLoss(request, cluster);
+    if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, config.policies['spot-capacity'].onDemandMachineKinds)?.pending ?? [];
     return [];
   },
 };
@@ -164,39 +152,6 @@ function nodePoolLoss(request: AdmissionRequest, cluster: ClusterState): Pending
   const capacityTypes = nodePoolCapacityTypes(request.object);
   if (request.operation !== 'UPDATE' || canGiveOnDemand(capacityTypes)) return [];
   return [{ store: cluster.nodePools.name, key, after: { capacityTypes } }];
-}
-
-function machineDeploymentChange(request: AdmissionRequest, cluster: ClusterState): MachineDeploymentContext | undefined {
-  if (request.subResource) return undefined;
-  const viewOf = (object: KubeObject | null | undefined): MachineDeploymentView | undefined =>
-    object ? { ...toMachineDeploymentView(object), namespace: object.metadata?.namespace || request.namespace || '' } : undefined;
-  const current = request.operation === 'DELETE' ? undefined : viewOf(request.object);
-  const previous = viewOf(request.oldObject);
-  const subject = current ?? previous;
-  if (!subject) return undefined;
-  const now = current && machineDeploymentCapacity(current, cluster.machineTemplates);
-  const before = previous && machineDeploymentCapacity(previous, cluster.machineTemplates);
-  const shown = now ?? before;
-  const others = cluster.machineDeployments.ofCluster(subject.namespace, subject.cluster).filter((other) => other.name !== subject.name);
-  return {
-    subject: 'machinedeployment',
-    pool: {
-      namespace: subject.namespace,
-      name: subject.name,
-      cluster: subject.cluster,
-      capacityTypes: now ? [now.capacity] : [],
-      ...(before ? { previousCapacityTypes: [before.capacity] } : {}),
-      template: shown?.template ?? '',
-      spotField: shown?.spotField ?? '',
-    },
-    others: {
-      count: others.length,
-      onDemandCapable: others
-        .filter((other) => machineDeploymentCapacity(other, cluster.machineTemplates).capacity !== 'spot')
-        .map((other) => other.name)
-        .sort(),
-    },
-  };
 }
 
 function criticalWorkload(request: AdmissionRequest, settings: Settings): CriticalWorkloadContext | undefined {

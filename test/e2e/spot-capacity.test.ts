@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { minimalCrd } from '../support/crds.js';
 import { call } from '../support/https.js';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
@@ -243,37 +244,54 @@ describe('e2e: spot-capacity (the cnblogs replay)', function () {
 
 /**
  * The same incident through Cluster API: workload cluster `prod` gets its workers from
- * MachineDeployments, each made from an AWSMachineTemplate. A template with
- * spotMarketOptions makes spot machines; the last MachineDeployment that can make on-demand
- * machines may not be switched to it or deleted while spot ones remain.
+ * MachineDeployments and MachinePools, each made from a provider object. Capacity is replicas
+ * times capacity type, however it is changed: apply, patch, kubectl scale (the scale
+ * subresource), delete, a template that arrives after its pool, a MachinePool's
+ * infrastructure, a ClusterClass topology, and several changes sent at once.
  */
-describe('e2e: spot-capacity for Cluster API MachineDeployments', function () {
+describe('e2e: spot-capacity for Cluster API workload clusters', function () {
   this.timeout(240_000);
   const capi = `capi-${Date.now().toString(36)}`;
+  const crd = (kind: string, plural: string, group = 'cluster.x-k8s.io', scale = false) => ({
+    name: `${plural}.${group}`,
+    manifest: minimalCrd(group, kind, plural, { scale }),
+  });
+  const INFRA = 'infrastructure.cluster.x-k8s.io';
   const CAPI_CRDS = [
-    { name: 'machinedeployments.cluster.x-k8s.io', manifest: minimalCrd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments') },
-    { name: 'awsmachinetemplates.infrastructure.cluster.x-k8s.io', manifest: minimalCrd('infrastructure.cluster.x-k8s.io', 'AWSMachineTemplate', 'awsmachinetemplates') },
+    crd('MachineDeployment', 'machinedeployments', 'cluster.x-k8s.io', true),
+    crd('MachinePool', 'machinepools', 'cluster.x-k8s.io', true),
+    crd('Cluster', 'clusters'),
+    crd('ClusterClass', 'clusterclasses'),
+    crd('AWSMachineTemplate', 'awsmachinetemplates', INFRA),
+    crd('AWSManagedMachinePool', 'awsmanagedmachinepools', INFRA),
   ];
   const template = (name: string, spot: boolean) =>
     JSON.stringify({
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
+      apiVersion: `${INFRA}/v1beta2`,
       kind: 'AWSMachineTemplate',
       metadata: { name, namespace: capi },
       spec: { template: { spec: { instanceType: 'm5.large', ...(spot ? { spotMarketOptions: { maxPrice: '0.05' } } : {}) } } },
     });
-  const pool = (name: string, templateName: string) =>
+  const pool = (name: string, templateName: string, options: { replicas?: number; cluster?: string } = {}) =>
     JSON.stringify({
       apiVersion: 'cluster.x-k8s.io/v1beta2',
       kind: 'MachineDeployment',
       metadata: { name, namespace: capi },
       spec: {
-        clusterName: 'prod',
-        replicas: 3,
-        template: { spec: { clusterName: 'prod', version: 'v1.34.4', infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'AWSMachineTemplate', name: templateName } } },
+        clusterName: options.cluster ?? 'prod',
+        replicas: options.replicas ?? 3,
+        template: { spec: { clusterName: options.cluster ?? 'prod', version: 'v1.34.4', infrastructureRef: { apiGroup: INFRA, kind: 'AWSMachineTemplate', name: templateName } } },
       },
     });
   const apply = (input: string, ...extra: string[]) => kubectl(['apply', ...extra, '-f', '-'], { input });
-  const storedTemplate = async (name: string) => (await kubectl(['get', 'machinedeployment', name, '-n', capi, '-o', 'jsonpath={.spec.template.spec.infrastructureRef.name}'])).stdout;
+  const stored = async (resource: string, name: string, path: string) => (await kubectl(['get', resource, name, '-n', capi, '-o', `jsonpath={${path}}`])).stdout;
+  const refusedAllSpot = (stderr: string) => /\(rule all-pools-spot\)/.test(stderr);
+  /** Dry-run probes until levee's caches show what was just written, so each test starts from what is stored. */
+  const until = (what: string, probe: () => Promise<{ code: number; stderr: string; stdout: string }>, refused: boolean) =>
+    eventually(what, async () => {
+      const result = await probe();
+      return refusedAllSpot(result.stderr) === refused || result.stdout + result.stderr;
+    });
 
   before(async function () {
     this.timeout(1_800_000);
@@ -292,18 +310,15 @@ describe('e2e: spot-capacity for Cluster API MachineDeployments', function () {
   });
 
   it('refuses a spot MachineDeployment as the only worker pool of prod, also on dry-run, and stores nothing', async () => {
-    // levee starts watching both kinds once their CRDs are established and it has seen the spot template.
-    await eventually('levee to watch the templates and refuse the spot-only pool', async () => {
-      const probe = await apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server');
-      return /rule all-pools-spot/.test(probe.stderr) || probe.stdout + probe.stderr;
-    });
+    // levee starts watching the kinds once their CRDs are established and it has seen the spot template.
+    await until('levee to watch the templates and refuse the spot-only pool', () => apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server'), true);
     for (const extra of [[], ['--dry-run=server']]) {
       const refused = await apply(pool('prod-md-spot', 'workers-spot'), ...extra);
       assert.notEqual(refused.code, 0, extra.join(' '));
       assert.match(refused.stderr, /admission webhook "validate\.levee\.dev" denied the request/);
       assert.match(
         refused.stderr,
-        new RegExp(`\\[spot-capacity\\] MachineDeployment ${capi}/prod-md-spot of cluster prod would make only spot machines \\(AWSMachineTemplate/workers-spot sets spotMarketOptions\\) and no other MachineDeployment of the cluster can make on-demand machines \\(rule all-pools-spot\\)`),
+        new RegExp(`\\[spot-capacity\\] creating MachineDeployment ${capi}/prod-md-spot would leave workload cluster ${capi}/prod with spot machines only: 3 spot replica\\(s\\) \\(MachineDeployment prod-md-spot \\(AWSMachineTemplate/workers-spot sets spotMarketOptions\\): 3 replica\\(s\\)\\) and no on-demand replica \\(rule all-pools-spot\\)`),
       );
     }
     assert.notEqual((await kubectl(['get', 'machinedeployment', 'prod-md-spot', '-n', capi])).code, 0);
@@ -312,38 +327,146 @@ describe('e2e: spot-capacity for Cluster API MachineDeployments', function () {
   it('allows it next to an on-demand MachineDeployment, then refuses switching that one to spot', async () => {
     const onDemand = await apply(pool('prod-md-0', 'workers'));
     assert.equal(onDemand.code, 0, onDemand.stderr);
-    await eventually('levee to see the on-demand MachineDeployment', async () => {
-      const probe = await apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server');
-      return probe.code === 0 || probe.stderr;
-    });
+    await until('levee to see the on-demand MachineDeployment', () => apply(pool('prod-md-spot', 'workers-spot'), '--dry-run=server'), false);
     const spot = await apply(pool('prod-md-spot', 'workers-spot'));
     assert.equal(spot.code, 0, spot.stderr);
 
-    await eventually('levee to see the spot MachineDeployment', async () => {
-      const probe = await apply(pool('prod-md-0', 'workers-spot'), '--dry-run=server');
-      return /rule all-pools-spot/.test(probe.stderr) || probe.stdout + probe.stderr;
-    });
+    await until('levee to see the spot MachineDeployment', () => apply(pool('prod-md-0', 'workers-spot'), '--dry-run=server'), true);
     const patch = { spec: { template: { spec: { infrastructureRef: { name: 'workers-spot' } } } } };
     const switched = await kubectl(['patch', 'machinedeployment', 'prod-md-0', '-n', capi, '--type=merge', '-p', JSON.stringify(patch)]);
     assert.notEqual(switched.code, 0);
-    assert.match(switched.stderr, new RegExp(`MachineDeployment ${capi}/prod-md-0 of cluster prod would make only spot machines`));
-    assert.equal(await storedTemplate('prod-md-0'), 'workers');
+    assert.match(switched.stderr, new RegExp(`pointing MachineDeployment ${capi}/prod-md-0 at AWSMachineTemplate/workers-spot would leave workload cluster ${capi}/prod with spot machines only`));
+    assert.equal(await stored('machinedeployment', 'prod-md-0', '.spec.template.spec.infrastructureRef.name'), 'workers');
   });
 
-  it('refuses deleting the last on-demand MachineDeployment while a spot one remains; once alone it may go', async () => {
-    for (const extra of [['--dry-run=server'], []]) {
-      const refused = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi, ...extra]);
-      assert.notEqual(refused.code, 0, extra.join(' '));
-      assert.match(refused.stderr, new RegExp(`deleting MachineDeployment ${capi}/prod-md-0 leaves 1 MachineDeployment\\(s\\) of cluster prod, none of which can make on-demand machines \\(rule all-pools-spot\\)`));
+  it('refuses kubectl scale of the on-demand MachineDeployment to 0 beside the spot one (the scale subresource), and patches to 0; allows scaling it to 1', async () => {
+    for (const args of [
+      ['scale', 'machinedeployment', 'prod-md-0', '-n', capi, '--replicas=0'],
+      ['scale', 'machinedeployment', 'prod-md-0', '-n', capi, '--replicas=0', '--dry-run=server'],
+      ['patch', 'machinedeployment', 'prod-md-0', '-n', capi, '--type=merge', '-p', '{"spec":{"replicas":0}}'],
+      ['patch', 'machinedeployment', 'prod-md-0', '-n', capi, '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":0}]'],
+    ]) {
+      const refused = await kubectl(args);
+      assert.notEqual(refused.code, 0, args.join(' '));
+      assert.match(refused.stderr, new RegExp(`scaling MachineDeployment ${capi}/prod-md-0 from 3 to 0 replica\\(s\\) would leave workload cluster ${capi}/prod with spot machines only.*\\(rule all-pools-spot\\)`), args.join(' '));
     }
-    assert.equal(await storedTemplate('prod-md-0'), 'workers');
+    assert.equal(await stored('machinedeployment', 'prod-md-0', '.spec.replicas'), '3');
+    const one = await kubectl(['scale', 'machinedeployment', 'prod-md-0', '-n', capi, '--replicas=1']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(await stored('machinedeployment', 'prod-md-0', '.spec.replicas'), '1');
+  });
 
-    assert.equal((await kubectl(['delete', 'machinedeployment', 'prod-md-spot', '-n', capi])).code, 0);
-    await eventually('levee to see the spot MachineDeployment gone', async () => {
-      const probe = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi, '--dry-run=server']);
-      return probe.code === 0 || probe.stderr;
+  it('two on-demand MachineDeployments scaled to 0 at once beside a spot one: exactly one goes through', async () => {
+    assert.equal((await apply(pool('prod-md-1', 'workers', { replicas: 2 }))).code, 0);
+    await until('levee to see prod-md-1', () => kubectl(['scale', 'machinedeployment', 'prod-md-0', '-n', capi, '--replicas=0', '--dry-run=server']), false);
+    const results = await Promise.all(['prod-md-0', 'prod-md-1'].map((name) => kubectl(['scale', 'machinedeployment', name, '-n', capi, '--replicas=0'])));
+    assert.deepEqual(results.map((result) => result.code === 0).sort(), [false, true], results.map((result) => result.stderr).join('\n'));
+    const replicas = [await stored('machinedeployment', 'prod-md-0', '.spec.replicas'), await stored('machinedeployment', 'prod-md-1', '.spec.replicas')];
+    assert.deepEqual(replicas.filter((count) => count === '0').length, 1, replicas.join(','));
+    // Put both back, for the tests after.
+    for (const [name, count] of [['prod-md-0', '3'], ['prod-md-1', '2']]) assert.equal((await kubectl(['scale', 'machinedeployment', name!, '-n', capi, `--replicas=${count}`])).code, 0);
+  });
+
+  it('a MachineDeployment applied before its template is allowed with a warning, and the spot template is refused when it comes', async () => {
+    // prod-md-1 and prod-md-0 are deleted first, so that only the pool with the missing template keeps prod on-demand.
+    const later = await apply(pool('prod-md-later', 'later'));
+    assert.equal(later.code, 0, later.stderr);
+    assert.match(later.stderr, /Warning: levee \[spot-capacity\] levee cannot tell whether these make spot machines, and counts them as on-demand: MachineDeployment prod-md-later \(AWSMachineTemplate\/later is not known to levee \(yet\)\)/);
+    for (const name of ['prod-md-1', 'prod-md-0']) {
+      await until(`levee to see ${name} removable`, () => kubectl(['delete', 'machinedeployment', name, '-n', capi, '--dry-run=server']), false);
+      assert.equal((await kubectl(['delete', 'machinedeployment', name, '-n', capi])).code, 0);
+    }
+    await until('levee to see only the pool with the missing template on-demand', () => apply(template('later', true), '--dry-run=server'), true);
+    const refused = await apply(template('later', true));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`creating AWSMachineTemplate ${capi}/later, which sets spotMarketOptions, would leave workload cluster ${capi}/prod with spot machines only`));
+    assert.notEqual((await kubectl(['get', 'awsmachinetemplate', 'later', '-n', capi])).code, 0);
+    const onDemandTemplate = await apply(template('later', false));
+    assert.equal(onDemandTemplate.code, 0, onDemandTemplate.stderr);
+  });
+
+  it('levee audit --cluster reports a live pool whose template levee cannot read', async () => {
+    assert.equal((await apply(pool('staging-md-0', 'missing', { cluster: 'staging' }))).code, 0);
+    const env = await e2e();
+    const audit = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['bin/levee.js', 'audit', '--cluster', '-o', 'json', '--kubeconfig', env.cluster.kubeconfig], { cwd: process.cwd() }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
     });
-    const last = await kubectl(['delete', 'machinedeployment', 'prod-md-0', '-n', capi]);
-    assert.equal(last.code, 0, last.stderr);
+    assert.ok(audit.code === 0 || audit.code === 1, `levee audit --cluster failed (${audit.code}): ${audit.stderr}`);
+    const report = JSON.parse(audit.stdout) as { findings: Array<{ rule: string; action: string; object: { kind: string; name: string; namespace?: string } }> };
+    const unknown = report.findings.filter((finding) => finding.rule === 'unknown-capacity' && finding.object.namespace === capi);
+    assert.deepEqual(unknown.map((finding) => `${finding.object.kind}/${finding.object.name}:${finding.action}`), ['MachineDeployment/staging-md-0:warn'], audit.stdout);
+    assert.equal((await kubectl(['delete', 'machinedeployment', 'staging-md-0', '-n', capi])).code, 0);
+  });
+
+  it('a MachinePool counts: a spot MachineDeployment is fine beside an on-demand EKS node group, which may then not turn spot', async () => {
+    const managed = (capacityType: string) =>
+      JSON.stringify({ apiVersion: `${INFRA}/v1beta2`, kind: 'AWSManagedMachinePool', metadata: { name: 'ng-0', namespace: capi }, spec: { capacityType } });
+    const machinePool = JSON.stringify({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachinePool',
+      metadata: { name: 'mp-0', namespace: capi },
+      spec: { clusterName: 'eks', replicas: 2, template: { spec: { clusterName: 'eks', version: 'v1.34.4', infrastructureRef: { apiGroup: INFRA, kind: 'AWSManagedMachinePool', name: 'ng-0' } } } },
+    });
+    assert.equal((await apply(`${managed('onDemand')}\n${machinePool}`)).code, 0);
+    await until('levee to see the on-demand node group', () => apply(pool('eks-md-spot', 'workers-spot', { cluster: 'eks' }), '--dry-run=server'), false);
+    assert.equal((await apply(pool('eks-md-spot', 'workers-spot', { cluster: 'eks' }))).code, 0);
+    await until('levee to see the spot MachineDeployment of eks', () => apply(managed('spot'), '--dry-run=server'), true);
+    const refused = await kubectl(['patch', 'awsmanagedmachinepool', 'ng-0', '-n', capi, '--type=merge', '-p', '{"spec":{"capacityType":"spot"}}']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`changing AWSManagedMachinePool ${capi}/ng-0, which sets capacityType: spot, would leave workload cluster ${capi}/eks with spot machines only`));
+    const scaled = await kubectl(['scale', 'machinepool', 'mp-0', '-n', capi, '--replicas=0']);
+    assert.notEqual(scaled.code, 0);
+    assert.match(scaled.stderr, /scaling MachinePool .*\/mp-0 from 2 to 0 replica\(s\)/);
+  });
+
+  it('a ClusterClass topology asking for spot workers only is refused; with an on-demand pool it is allowed', async () => {
+    const clusterClass = JSON.stringify({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'ClusterClass',
+      metadata: { name: 'aws', namespace: capi },
+      spec: {
+        workers: {
+          machineDeployments: [
+            { class: 'spot', infrastructure: { templateRef: { apiVersion: `${INFRA}/v1beta2`, kind: 'AWSMachineTemplate', name: 'workers-spot' } } },
+            { class: 'on-demand', infrastructure: { templateRef: { apiVersion: `${INFRA}/v1beta2`, kind: 'AWSMachineTemplate', name: 'workers' } } },
+          ],
+        },
+      },
+    });
+    const topology = (pools: Array<{ name: string; class: string; replicas: number }>) =>
+      JSON.stringify({
+        apiVersion: 'cluster.x-k8s.io/v1beta2',
+        kind: 'Cluster',
+        metadata: { name: 'topo', namespace: capi },
+        spec: { topology: { classRef: { name: 'aws' }, version: 'v1.34.4', workers: { machineDeployments: pools } } },
+      });
+    assert.equal((await apply(clusterClass)).code, 0);
+    const spotOnly = topology([{ name: 'md-0', class: 'spot', replicas: 3 }]);
+    await until('levee to see the ClusterClass', () => apply(spotOnly, '--dry-run=server'), true);
+    const refused = await apply(spotOnly);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`creating the topology of Cluster ${capi}/topo would leave workload cluster ${capi}/topo with spot machines only: 3 spot replica\\(s\\) \\(topology MachineDeployment md-0`));
+    const mixed = await apply(topology([{ name: 'md-0', class: 'spot', replicas: 3 }, { name: 'md-1', class: 'on-demand', replicas: 1 }]));
+    assert.equal(mixed.code, 0, mixed.stderr);
+    await until('levee to see the Cluster', () => apply(topology([{ name: 'md-0', class: 'spot', replicas: 3 }, { name: 'md-1', class: 'on-demand', replicas: 0 }]), '--dry-run=server'), true);
+  });
+
+  it("deleting the last on-demand pool is refused for a person; Cluster API's manager deleting it is recorded, not refused", async () => {
+    const refused = await kubectl(['delete', 'machinedeployment', 'prod-md-later', '-n', capi, '--dry-run=server']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`deleting MachineDeployment ${capi}/prod-md-later would leave workload cluster ${capi}/prod with spot machines only`));
+    // RBAC first lets Cluster API's manager delete it at all, as its real ClusterRole does.
+    const grant = JSON.stringify({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'capi-manager', namespace: capi },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'capi-manager', namespace: 'capi-system' }],
+    });
+    assert.equal((await apply(grant)).code, 0);
+    const manager = await kubectl(['delete', 'machinedeployment', 'prod-md-later', '-n', capi, '--dry-run=server', '--as=system:serviceaccount:capi-system:capi-manager']);
+    assert.equal(manager.code, 0, manager.stderr);
   });
 });

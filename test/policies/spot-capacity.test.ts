@@ -15,25 +15,32 @@ describe('policies/spot_capacity.rego through the compiled wasm bundle', () => {
   });
 });
 
-describe('policies/spot_capacity.rego messages for MachineDeployments', () => {
+describe('policies/spot_capacity.rego messages for Cluster API workload clusters', () => {
   const byName = (name: string) => {
     const found = sharedCases('spot_capacity.json', 'spot_capacity').find((policyCase) => policyCase.name === name);
     assert.ok(found, name);
     return found;
   };
 
-  it('names the MachineDeployment, its workload cluster, the template and the field that asks for spot', async () => {
+  it('names the change, the workload cluster and the spot pools with what makes them spot', async () => {
     const evaluator = await shippedEvaluator();
     const [violation] = evaluator.evaluate(byName("a spot MachineDeployment as the workload cluster's only one").input).violations;
     assert.equal(
       violation?.message.split(' (rule')[0],
-      'MachineDeployment capi/prod-md-spot of cluster prod would make only spot machines (AWSMachineTemplate/prod-spot sets spotMarketOptions) and no other MachineDeployment of the cluster can make on-demand machines',
+      'creating MachineDeployment capi/prod-md-spot would leave workload cluster capi/prod with spot machines only: 3 spot replica(s) (MachineDeployment prod-md-spot (AWSMachineTemplate/prod-spot sets spotMarketOptions): 3 replica(s)) and no on-demand replica',
     );
   });
 
-  it('on delete, says how many MachineDeployments would remain', async () => {
+  it('a scale to 0 says from and to', async () => {
     const evaluator = await shippedEvaluator();
-    const [violation] = evaluator.evaluate(byName('deleting the only on-demand MachineDeployment while spot ones remain').input).violations;
-    assert.match(violation?.message ?? '', /^deleting MachineDeployment capi\/prod-md-0 leaves 1 MachineDeployment\(s\) of cluster prod, none of which can make on-demand machines/);
+    const [violation] = evaluator.evaluate(byName('scaling the on-demand MachineDeployment to 0 next to a spot one (the cnblogs end state)').input).violations;
+    assert.match(violation?.message ?? '', /^scaling MachineDeployment capi\/prod-md-0 from 3 to 0 replica\(s\) would leave workload cluster capi\/prod with spot machines only/);
+  });
+
+  it('warns, never refuses, about what levee cannot tell', async () => {
+    const evaluator = await shippedEvaluator();
+    const violations = evaluator.evaluate(byName('a MachineDeployment whose template levee cannot read is warned about, never held against it').input).violations;
+    assert.deepEqual(violations.map((violation) => violation.rule), ['unknown-capacity']);
+    assert.match(violations[0]!.message, /counts them as on-demand: MachineDeployment prod-md-x \(AWSMachineTemplate\/later is not known to levee \(yet\)\)/);
   });
 });

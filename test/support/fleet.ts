@@ -55,6 +55,33 @@ export function request(
 export const NODE = { group: '', version: 'v1', kind: 'Node', resource: 'nodes' };
 export const KCP = { group: 'controlplane.cluster.x-k8s.io', version: 'v1beta2', kind: 'KubeadmControlPlane', resource: 'kubeadmcontrolplanes' };
 export const MD = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachineDeployment', resource: 'machinedeployments' };
+export const MP = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'MachinePool', resource: 'machinepools' };
+export const CLUSTER = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Cluster', resource: 'clusters' };
+export const CLUSTER_CLASS = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'ClusterClass', resource: 'clusterclasses' };
+
+/** A provider kind as the webhook sees it (`awsmachinetemplates.infrastructure.cluster.x-k8s.io`). */
+export function infrastructureKind(kind: string): { group: string; version: string; kind: string; resource: string } {
+  return { group: 'infrastructure.cluster.x-k8s.io', version: 'v1beta2', kind, resource: `${kind.toLowerCase()}s` };
+}
+
+/** `kubectl scale` of a MachineDeployment or MachinePool: an autoscaling/v1 Scale, whose replicas are omitted at 0. */
+export function scaleRequest(resource: 'machinedeployments' | 'machinepools', name: string, from: number, to: number, namespace = 'capi', extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  const scale = (replicas: number): KubeObject => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: replicas === 0 ? {} : { replicas } });
+  return {
+    uid: 'uid-scale',
+    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource },
+    subResource: 'scale',
+    name,
+    namespace,
+    operation: 'UPDATE',
+    userInfo: { username: 'alice', groups: ['system:authenticated'] },
+    object: scale(to),
+    oldObject: scale(from),
+    dryRun: false,
+    ...extra,
+  };
+}
 export const NODEPOOL = { group: 'karpenter.sh', version: 'v1', kind: 'NodePool', resource: 'nodepools' };
 export const DEPLOYMENT = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments' };
 export const DAEMONSET = { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets' };
@@ -103,6 +130,94 @@ export function machineTemplateObject(kind: string, name: string, machineSpec: R
     kind,
     metadata: { name, namespace },
     spec: { template: { spec: { instanceType: 'm5.large', ...machineSpec } } },
+  };
+}
+
+/** A MachinePool made from an infrastructure machine pool (AWSMachinePool, AzureMachinePool, ...). */
+export function machinePoolObject(
+  name: string,
+  infrastructure: { kind: string; name: string } | undefined,
+  options: { cluster?: string; namespace?: string; replicas?: unknown; apiVersion?: 'v1beta1' | 'v1beta2' } = {},
+): KubeObject {
+  const { cluster = 'prod', namespace = 'capi', apiVersion = 'v1beta2' } = options;
+  const infrastructureRef = infrastructure
+    ? apiVersion === 'v1beta2'
+      ? { apiGroup: 'infrastructure.cluster.x-k8s.io', ...infrastructure }
+      : { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', ...infrastructure }
+    : undefined;
+  return {
+    apiVersion: `cluster.x-k8s.io/${apiVersion}`,
+    kind: 'MachinePool',
+    metadata: { name, namespace },
+    spec: {
+      clusterName: cluster,
+      ...('replicas' in options ? { replicas: options.replicas } : { replicas: 2 }),
+      template: { spec: { clusterName: cluster, version: 'v1.34.4', ...(infrastructureRef ? { infrastructureRef } : {}) } },
+    },
+  };
+}
+
+/** A provider object by kind, with its spec as given (machine pools keep their machine spec under `spec`). */
+export function infrastructureObject(kind: string, name: string, spec: Record<string, unknown>, namespace = 'capi'): KubeObject {
+  return { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind, metadata: { name, namespace }, spec };
+}
+
+export interface TopologyEntry {
+  name: string;
+  class: string;
+  replicas?: number;
+}
+
+/** A Cluster: v1beta2 spells references by apiGroup and the class by classRef, v1beta1 by apiVersion and class. */
+export function clusterObject(
+  name: string,
+  options: {
+    namespace?: string;
+    apiVersion?: 'v1beta1' | 'v1beta2';
+    controlPlane?: { kind: string; name: string; group?: string };
+    topology?: { class: string; version?: string; machineDeployments?: TopologyEntry[]; machinePools?: TopologyEntry[] };
+    deleting?: boolean;
+  } = {},
+): KubeObject {
+  const { namespace = 'capi', apiVersion = 'v1beta2' } = options;
+  const group = options.controlPlane?.group ?? 'controlplane.cluster.x-k8s.io';
+  const controlPlaneRef = options.controlPlane
+    ? apiVersion === 'v1beta2'
+      ? { apiGroup: group, kind: options.controlPlane.kind, name: options.controlPlane.name }
+      : { apiVersion: `${group}/v1beta1`, kind: options.controlPlane.kind, name: options.controlPlane.name, namespace }
+    : undefined;
+  const topology = options.topology
+    ? {
+        ...(apiVersion === 'v1beta2' ? { classRef: { name: options.topology.class } } : { class: options.topology.class }),
+        version: options.topology.version ?? 'v1.34.4',
+        workers: { machineDeployments: options.topology.machineDeployments ?? [], machinePools: options.topology.machinePools ?? [] },
+      }
+    : undefined;
+  return {
+    apiVersion: `cluster.x-k8s.io/${apiVersion}`,
+    kind: 'Cluster',
+    metadata: { name, namespace, ...(options.deleting ? { deletionTimestamp: '2026-11-30T00:00:00Z' } : {}) },
+    spec: { ...(controlPlaneRef ? { controlPlaneRef } : {}), ...(topology ? { topology } : {}) },
+  };
+}
+
+/** A ClusterClass whose worker classes are made from the named templates. */
+export function clusterClassObject(
+  name: string,
+  workers: { machineDeployments?: Record<string, { kind: string; name: string }>; machinePools?: Record<string, { kind: string; name: string }> },
+  options: { namespace?: string; apiVersion?: 'v1beta1' | 'v1beta2' } = {},
+): KubeObject {
+  const { namespace = 'capi', apiVersion = 'v1beta2' } = options;
+  const classes = (entries: Record<string, { kind: string; name: string }> = {}) =>
+    Object.entries(entries).map(([workerClass, template]) => {
+      const ref = { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', ...template };
+      return apiVersion === 'v1beta2' ? { class: workerClass, infrastructure: { templateRef: ref } } : { class: workerClass, template: { infrastructure: { ref } } };
+    });
+  return {
+    apiVersion: `cluster.x-k8s.io/${apiVersion}`,
+    kind: 'ClusterClass',
+    metadata: { name, namespace },
+    spec: { workers: { machineDeployments: classes(workers.machineDeployments), machinePools: classes(workers.machinePools) } },
   };
 }
 

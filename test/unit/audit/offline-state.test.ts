@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { stateFromManifests } from '../../../src/audit/offline-state.js';
-import { machineDeploymentCapacity } from '../../../src/cluster/machine-deployments.js';
-import { machineTemplateObject, spotPoolObject } from '../../support/fleet.js';
+import { CapacityLens } from '../../../src/cluster/workload-capacity.js';
+import { clusterClassObject, clusterObject, infrastructureObject, machinePoolObject, machineTemplateObject, spotPoolObject } from '../../support/fleet.js';
 import { deploymentObject } from '../../support/reviews.js';
 
 const service = (name: string, selector: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector } });
@@ -38,9 +38,23 @@ describe('audit/offline-state', () => {
       [{ ...template, metadata: { name: 'workers-spot' } }, spotPoolObject('md-spot', { kind: 'AWSMachineTemplate', name: 'workers-spot' })],
       'capi',
     );
-    const [pool] = cluster.machineDeployments.ofCluster('capi', 'prod');
+    const [pool] = cluster.workerPools.ofCluster('capi', 'prod');
     assert.ok(pool);
-    assert.equal(machineDeploymentCapacity(pool, cluster.machineTemplates).capacity, 'spot');
+    assert.equal(new CapacityLens(cluster).capacityOf('capi', 'prod').pools[0]?.capacity, 'spot');
     assert.equal(cluster.upgradeIntents.size, 1, 'the MachineDeployment is an upgrade intent too');
+  });
+
+  it('reads MachinePools, their infrastructure machine pools, Clusters and ClusterClasses from the manifests', () => {
+    const cluster = stateFromManifests(
+      [
+        machinePoolObject('mp-0', { kind: 'AWSManagedMachinePool', name: 'mp-0' }),
+        infrastructureObject('AWSManagedMachinePool', 'mp-0', { capacityType: 'spot' }),
+        clusterObject('prod', { topology: { class: 'aws' } }),
+        clusterClassObject('aws', { machineDeployments: { default: { kind: 'AWSMachineTemplate', name: 'worker' } } }),
+      ],
+      'capi',
+    );
+    assert.deepEqual(new CapacityLens(cluster).capacityOf('capi', 'prod').tally, { onDemand: 0, spot: 2, unknown: 0 });
+    assert.equal(cluster.clusterClasses.using('AWSMachineTemplate', 'capi', 'worker').length, 1);
   });
 });

@@ -21,6 +21,8 @@ describe('cluster/recent-decisions', () => {
     assert.deepEqual(decisions.overlay('nodes', 'ondemand-1', cached), { name: 'ondemand-1', schedulable: false, pool: 'a' });
     assert.equal(decisions.overlay('nodes', 'ondemand-2', cached), undefined);
     assert.equal(decisions.overlay('nodes', 'ondemand-3', cached), cached);
+    decisions.record([{ store: 'nodes', key: 'new', after: { name: 'new', schedulable: true } }]);
+    assert.deepEqual(decisions.overlay('nodes', 'new', undefined), { name: 'new', schedulable: true }, 'an object not cached yet is the expected view alone');
   });
 
   it('a watch event that shows the change confirms and retires it; one that does not, keeps it', () => {

@@ -285,8 +285,10 @@ describe('cluster/state', () => {
         customresourcedefinitions: 0,
         upgradeintents: 0,
         nodepools: 0,
-        machinedeployments: 0,
-        machinetemplates: 0,
+        workerpools: 0,
+        infrastructure: 0,
+        clusters: 0,
+        clusterclasses: 0,
       });
     });
   });

@@ -42,11 +42,18 @@ describe('policies/registry', () => {
 
   it('deletions that can leave the cluster with spot capacity only are sent too', () => {
     const rules = judgingRules();
-    for (const [group, resource] of [['', 'nodes'], ['karpenter.sh', 'nodepools'], ['cluster.x-k8s.io', 'machinedeployments']] as const) {
+    for (const [group, resource] of [['', 'nodes'], ['karpenter.sh', 'nodepools'], ['cluster.x-k8s.io', 'machinedeployments'], ['cluster.x-k8s.io', 'machinepools']] as const) {
       assert.ok(
         rules.some((rule) => matches(rule.apiGroups, group) && matches(rule.resources, resource) && rule.operations.includes('DELETE')),
         `DELETE of ${resource}`,
       );
+    }
+  });
+
+  it('scales of worker pools are sent too: kubectl scale can leave a workload cluster with spot workers only', () => {
+    const rules = judgingRules();
+    for (const resource of ['machinedeployments/scale', 'machinepools/scale']) {
+      assert.ok(rules.some((rule) => matches(rule.apiGroups, 'cluster.x-k8s.io') && rule.resources.includes(resource) && rule.operations.includes('UPDATE')), resource);
     }
   });
 

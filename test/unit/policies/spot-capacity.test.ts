@@ -1,20 +1,27 @@
 import assert from 'node:assert/strict';
-import type { AdmissionRequest } from '../../../src/kube/types.js';
+import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
-import { INFRASTRUCTURE_GROUP } from '../../../src/cluster/machine-templates.js';
 import {
   spotCapacity,
   type CriticalWorkloadContext,
-  type MachineDeploymentContext,
+  type WorkloadClusterContext,
   type NodeLossContext,
   type NodePoolContext,
 } from '../../../src/policies/spot-capacity.js';
 import {
   capacityRequirement,
+  CLUSTER,
+  CLUSTER_CLASS,
+  clusterClassObject,
+  clusterObject,
   DEPLOYMENT,
+  infrastructureKind,
+  infrastructureObject,
+  machinePoolObject,
   machineTemplateObject,
   MD,
+  scaleRequest,
   NODE,
   NODEPOOL,
   nodeObject,
@@ -184,55 +191,165 @@ describe('policies/spot-capacity context', () => {
     });
   });
 
-  describe('Cluster API MachineDeployments', () => {
+  describe('Cluster API workload clusters', () => {
     const SPOT = { kind: 'AWSMachineTemplate', name: 'workers-spot' };
     const ON_DEMAND = { kind: 'AWSMachineTemplate', name: 'workers' };
+    const put = (cluster: ClusterState, object: KubeObject) => {
+      const group = object.apiVersion?.split('/')[0] ?? '';
+      if (object.kind === 'MachineDeployment' || object.kind === 'MachinePool') cluster.workerPools.upsert(...cluster.workerPools.project(object));
+      else if (object.kind === 'Cluster') cluster.clusters.upsert(...cluster.clusters.project(object));
+      else if (object.kind === 'ClusterClass') cluster.clusterClasses.upsert(...cluster.clusterClasses.project(object));
+      else cluster.infrastructure.upsert(...cluster.infrastructure.project(object, group)!);
+    };
 
-    /** Workload cluster `prod` with the given MachineDeployments cached, and both templates. */
-    function capi(pools: Record<string, typeof SPOT>): ClusterState {
+    /** Workload cluster `prod` with both templates and the given pools cached, and an on-demand pool of another cluster. */
+    function capi(...objects: KubeObject[]): ClusterState {
       const cluster = new ClusterState();
-      for (const [kind, name, spec] of [
-        ['AWSMachineTemplate', 'workers-spot', { spotMarketOptions: { maxPrice: '0.05' } }],
-        ['AWSMachineTemplate', 'workers', {}],
-      ] as const) {
-        cluster.machineTemplates.upsert(...cluster.machineTemplates.project(machineTemplateObject(kind, name, spec), INFRASTRUCTURE_GROUP)!);
-      }
-      for (const [name, template] of Object.entries(pools)) cluster.machineDeployments.upsert(...cluster.machineDeployments.project(spotPoolObject(name, template)));
-      cluster.machineDeployments.upsert(...cluster.machineDeployments.project(spotPoolObject('elsewhere', ON_DEMAND, { cluster: 'staging' })));
+      put(cluster, machineTemplateObject('AWSMachineTemplate', 'workers-spot', { spotMarketOptions: { maxPrice: '0.05' } }));
+      put(cluster, machineTemplateObject('AWSMachineTemplate', 'workers', {}));
+      put(cluster, spotPoolObject('elsewhere', ON_DEMAND, { cluster: 'staging' }));
+      for (const object of objects) put(cluster, object);
       return cluster;
     }
+    const workers = (cluster: ClusterState, admission: AdmissionRequest) => context(cluster, admission) as WorkloadClusterContext;
+    const changes = (cluster: ClusterState, admission: AdmissionRequest) => spotCapacity.pendingChanges!({ request: admission, cluster, config, now: new Date(0) });
+    const tallies = (got: WorkloadClusterContext) => got.clusters.map((c) => [`${c.namespace}/${c.name}`, c.before, c.after]);
+    const T = (onDemand: number, spot: number, unknown = 0) => ({ onDemand, spot, unknown });
 
-    it('a spot MachineDeployment is judged against the other MachineDeployments of its workload cluster only', () => {
-      const got = context(capi({ 'md-spot-a': SPOT }), request(MD, 'CREATE', spotPoolObject('md-spot-b', SPOT), null)) as MachineDeploymentContext;
+    it('a spot MachineDeployment is judged by the replicas of its own workload cluster only', () => {
+      const got = workers(capi(spotPoolObject('md-spot-a', SPOT)), request(MD, 'CREATE', spotPoolObject('md-spot-b', SPOT), null));
       assert.deepEqual(got, {
-        subject: 'machinedeployment',
-        pool: { namespace: 'capi', name: 'md-spot-b', cluster: 'prod', capacityTypes: ['spot'], template: 'AWSMachineTemplate/workers-spot', spotField: 'spotMarketOptions' },
-        others: { count: 1, onDemandCapable: [] },
+        subject: 'workload-cluster',
+        change: 'creating MachineDeployment capi/md-spot-b',
+        createsPools: true,
+        unknownHere: [],
+        clusters: [
+          {
+            namespace: 'capi',
+            name: 'prod',
+            deleting: false,
+            before: T(0, 3),
+            after: T(0, 6),
+            spotPools: ['MachineDeployment md-spot-a (AWSMachineTemplate/workers-spot sets spotMarketOptions): 3 replica(s)', 'MachineDeployment md-spot-b (AWSMachineTemplate/workers-spot sets spotMarketOptions): 3 replica(s)'],
+            unknownPools: [],
+          },
+        ],
       });
     });
 
-    it('switching to a spot template: before and after, and the on-demand MachineDeployments that remain', () => {
-      const cluster = capi({ 'md-0': ON_DEMAND, 'md-1': ON_DEMAND, 'md-spot': SPOT });
-      const got = context(cluster, request(MD, 'UPDATE', spotPoolObject('md-0', SPOT), spotPoolObject('md-0', ON_DEMAND))) as MachineDeploymentContext;
-      assert.deepEqual([got.pool.capacityTypes, got.pool.previousCapacityTypes, got.others], [['spot'], ['on-demand'], { count: 2, onDemandCapable: ['md-1'] }]);
+    it('scaling the on-demand MachineDeployment to 0 through its scale subresource (the Scale omits replicas at 0)', () => {
+      const cluster = capi(spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-spot', SPOT));
+      const got = workers(cluster, scaleRequest('machinedeployments', 'md-0', 3, 0));
+      assert.equal(got.change, 'scaling MachineDeployment capi/md-0 from 3 to 0 replica(s)');
+      assert.deepEqual(tallies(got), [['capi/prod', T(3, 3), T(0, 3)]]);
+      assert.deepEqual(changes(cluster, scaleRequest('machinedeployments', 'md-0', 3, 0)), [{ store: 'workerpools', key: 'MachineDeployment/capi/md-0', after: { replicas: 0 } }]);
+      assert.deepEqual(changes(cluster, scaleRequest('machinedeployments', 'md-0', 3, 5)), [], 'a scale-up is no change to remember');
     });
 
-    it('deleting: what the MachineDeployment was, and nothing now', () => {
-      const got = context(capi({ 'md-0': ON_DEMAND, 'md-spot': SPOT }), request(MD, 'DELETE', null, spotPoolObject('md-0', ON_DEMAND))) as MachineDeploymentContext;
-      assert.deepEqual([got.pool.capacityTypes, got.pool.previousCapacityTypes, got.pool.template, got.others.count], [[], ['on-demand'], 'AWSMachineTemplate/workers', 1]);
+    it('patching or applying replicas to 0, or removing them (defaulted to 1)', () => {
+      const cluster = capi(spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-spot', SPOT));
+      const zero = spotPoolObject('md-0', ON_DEMAND);
+      (zero.spec as { replicas: unknown }).replicas = 0;
+      assert.deepEqual(tallies(workers(cluster, request(MD, 'UPDATE', zero, spotPoolObject('md-0', ON_DEMAND)))), [['capi/prod', T(3, 3), T(0, 3)]]);
+      (zero.spec as { replicas: unknown }).replicas = null;
+      assert.deepEqual(tallies(workers(cluster, request(MD, 'UPDATE', zero, spotPoolObject('md-0', ON_DEMAND)))), [['capi/prod', T(3, 3), T(1, 3)]]);
     });
 
-    it('a template not cached yet is unknown, for the judged MachineDeployment and for the others', () => {
-      const cluster = capi({ 'md-new': { kind: 'AWSMachineTemplate', name: 'not-yet' } });
-      const got = context(cluster, request(MD, 'CREATE', spotPoolObject('md-other', { kind: 'AWSMachineTemplate', name: 'also-not-yet' }), null)) as MachineDeploymentContext;
-      assert.deepEqual([got.pool.capacityTypes, got.others.onDemandCapable], [['unknown'], ['md-new']]);
+    it('a MachinePool counts by its infrastructure machine pool: an on-demand one keeps a spot MachineDeployment company', () => {
+      const cluster = capi(
+        infrastructureObject('AWSManagedMachinePool', 'mp-0', { capacityType: 'onDemand' }),
+        machinePoolObject('mp-0', { kind: 'AWSManagedMachinePool', name: 'mp-0' }),
+      );
+      assert.deepEqual(tallies(workers(cluster, request(MD, 'CREATE', spotPoolObject('md-spot', SPOT), null))), [['capi/prod', T(2, 0), T(2, 3)]]);
+      const toSpot = request(infrastructureKind('AWSManagedMachinePool'), 'UPDATE', infrastructureObject('AWSManagedMachinePool', 'mp-0', { capacityType: 'spot' }), infrastructureObject('AWSManagedMachinePool', 'mp-0', { capacityType: 'onDemand' }));
+      const got = workers(cluster, toSpot);
+      assert.equal(got.change, 'changing AWSManagedMachinePool capi/mp-0, which sets capacityType: spot,');
+      assert.deepEqual(tallies(got), [['capi/prod', T(2, 0), T(0, 2)]]);
+      assert.deepEqual(changes(cluster, toSpot), [{ store: 'infrastructure', key: 'AWSManagedMachinePool/capi/mp-0', after: { kind: 'AWSManagedMachinePool', namespace: 'capi', name: 'mp-0', spotField: 'capacityType: spot' } }]);
     });
 
-    it('takes the namespace from the request when the object leaves it out', () => {
+    it('a pool whose template is not cached yet counts as on-demand and says so; the template, when it comes, is judged', () => {
+      const cluster = capi(spotPoolObject('md-0', { kind: 'AWSMachineTemplate', name: 'later' }));
+      const created = workers(cluster, request(MD, 'CREATE', spotPoolObject('md-1', { kind: 'AWSMachineTemplate', name: 'later' }), null));
+      assert.deepEqual(created.unknownHere, ['MachineDeployment md-1 (AWSMachineTemplate/later is not known to levee (yet)): 3 replica(s)']);
+      assert.deepEqual(tallies(created), [['capi/prod', T(3, 0, 3), T(6, 0, 6)]]);
+      const template = request(infrastructureKind('AWSMachineTemplate'), 'CREATE', machineTemplateObject('AWSMachineTemplate', 'later', { spotMarketOptions: {} }), null);
+      const got = workers(cluster, template);
+      assert.equal(got.change, 'creating AWSMachineTemplate capi/later, which sets spotMarketOptions,');
+      assert.deepEqual(tallies(got), [['capi/prod', T(3, 0, 3), T(0, 3)]]);
+      assert.equal(context(capi(), template), undefined, 'a template no pool uses changes no cluster');
+    });
+
+    it('a provider kind levee does not read is unknown, with why', () => {
+      const got = workers(capi(), request(MD, 'CREATE', spotPoolObject('md-0', { kind: 'VSphereMachineTemplate', name: 'x' }), null));
+      assert.deepEqual(got.unknownHere, ['MachineDeployment md-0 (levee does not read VSphereMachineTemplate.infrastructure.cluster.x-k8s.io): 3 replica(s)']);
+    });
+
+    it('a ClusterClass topology: each pool made from its class template, with the topology replicas', () => {
+      const cluster = capi(clusterClassObject('aws', { machineDeployments: { 'on-demand': ON_DEMAND, spot: SPOT } }));
+      const topology = clusterObject('prod', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'on-demand', replicas: 2 }, { name: 'md-spot', class: 'spot', replicas: 4 }] } });
+      assert.deepEqual(tallies(workers(cluster, request(CLUSTER, 'CREATE', topology, null))), [['capi/prod', T(0, 0), T(2, 4)]]);
+      const spotOnly = clusterObject('prod', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'on-demand', replicas: 0 }, { name: 'md-spot', class: 'spot', replicas: 4 }] } });
+      const got = workers(cluster, request(CLUSTER, 'UPDATE', spotOnly, topology));
+      assert.equal(got.change, 'changing the topology of Cluster capi/prod');
+      assert.deepEqual(tallies(got), [['capi/prod', T(2, 4), T(0, 4)]]);
+      assert.deepEqual(got.clusters[0]!.spotPools, ['topology MachineDeployment md-spot (AWSMachineTemplate/workers-spot sets spotMarketOptions): 4 replica(s)']);
+    });
+
+    it('a pool the topology controller made stands for its topology entry, never twice', () => {
+      const made = spotPoolObject('prod-md-0-x7k2p', ON_DEMAND);
+      made.metadata = { ...made.metadata, labels: { 'topology.cluster.x-k8s.io/deployment-name': 'md-0' } };
+      const topology = clusterObject('prod', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'on-demand' }] } });
+      const cluster = capi(clusterClassObject('aws', { machineDeployments: { 'on-demand': ON_DEMAND } }), topology, made);
+      // The topology leaves replicas alone: the pool's own count is what the cluster has; scaling it is judged.
+      const got = workers(cluster, scaleRequest('machinedeployments', 'prod-md-0-x7k2p', 3, 0));
+      assert.deepEqual(tallies(got), [['capi/prod', T(3, 0), T(0, 0)]]);
+    });
+
+    it('a ClusterClass whose worker class is switched to a spot template is judged for every cluster built from it', () => {
+      const before = clusterClassObject('aws', { machineDeployments: { default: ON_DEMAND } });
+      const cluster = capi(
+        before,
+        clusterObject('prod', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'default', replicas: 3 }] } }),
+        clusterObject('staging', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'default', replicas: 1 }] } }),
+      );
+      const got = workers(cluster, request(CLUSTER_CLASS, 'UPDATE', clusterClassObject('aws', { machineDeployments: { default: SPOT } }), before));
+      // staging also has MachineDeployment elsewhere (on-demand, 3 replicas) outside its topology.
+      assert.deepEqual(tallies(got).sort(), [
+        ['capi/prod', T(3, 0), T(0, 3)],
+        ['capi/staging', T(4, 0), T(3, 1)],
+      ]);
+    });
+
+    it('a class levee has not seen makes the topology pools unknown, and the Cluster says so', () => {
+      const got = workers(capi(), request(CLUSTER, 'CREATE', clusterObject('prod', { topology: { class: 'missing', machineDeployments: [{ name: 'md-0', class: 'x', replicas: 2 }] } }), null));
+      assert.deepEqual(got.unknownHere, ['topology MachineDeployment md-0 (ClusterClass missing is not known to levee (yet)): 2 replica(s)']);
+    });
+
+    it('a Cluster being deleted says so; a Cluster without topology is no capacity change', () => {
+      const cluster = capi(clusterObject('prod', { deleting: true }), spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-spot', SPOT));
+      assert.equal(workers(cluster, request(MD, 'DELETE', null, spotPoolObject('md-0', ON_DEMAND))).clusters[0]!.deleting, true);
+      assert.equal(context(cluster, request(CLUSTER, 'UPDATE', clusterObject('prod', { controlPlane: { kind: 'KubeadmControlPlane', name: 'cp' } }), clusterObject('prod'))), undefined);
+    });
+
+    it('parallel decisions: a scale to 0 levee allowed moments ago is counted before the watch shows it', () => {
+      const cluster = capi(spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-1', ON_DEMAND), spotPoolObject('md-spot', SPOT));
+      cluster.recentDecisions.record(changes(cluster, scaleRequest('machinedeployments', 'md-0', 3, 0)));
+      assert.deepEqual(tallies(workers(cluster, scaleRequest('machinedeployments', 'md-1', 3, 0))), [['capi/prod', T(3, 3), T(0, 3)]]);
+      // A new spot pool allowed moments ago counts too, before the watch shows it.
+      const spotPool = request(MD, 'CREATE', spotPoolObject('md-spot-2', SPOT), null);
+      cluster.recentDecisions.record(changes(cluster, spotPool));
+      assert.deepEqual(tallies(workers(cluster, scaleRequest('machinedeployments', 'md-1', 3, 0))), [['capi/prod', T(3, 6), T(0, 6)]]);
+      // Taking spot capacity away is no change to remember.
+      assert.deepEqual(changes(cluster, request(MD, 'DELETE', null, spotPoolObject('md-spot', SPOT))), []);
+    });
+
+    it('takes the namespace from the request when the object leaves it out; status and other subresources are not judged', () => {
       const object = spotPoolObject('md-spot', SPOT);
       const { namespace: _dropped, ...metadata } = object.metadata!;
-      const got = context(capi({}), request(MD, 'CREATE', { ...object, metadata }, null, { namespace: 'capi' })) as MachineDeploymentContext;
-      assert.deepEqual([got.pool.namespace, got.pool.capacityTypes], ['capi', ['spot']]);
+      const got = workers(capi(), request(MD, 'CREATE', { ...object, metadata }, null, { namespace: 'capi' }));
+      assert.deepEqual(tallies(got), [['capi/prod', T(0, 0), T(0, 3)]]);
+      assert.equal(context(capi(spotPoolObject('md-0', ON_DEMAND)), request(MD, 'UPDATE', spotPoolObject('md-0', SPOT), spotPoolObject('md-0', ON_DEMAND), { subResource: 'status' })), undefined);
     });
   });
 
