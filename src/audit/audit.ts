@@ -71,10 +71,11 @@ export function emptyReport(): AuditReport {
   return { objects: 0, judged: 0, skipped: {}, notKubernetes: 0, templates: 0, findings: [], problems: [], notes: [] };
 }
 
-export function judgedKind(object: KubeObject): JudgedKind | undefined {
+/** The kind an object is judged as, or undefined; with a configuration, kinds found by group too (control planes of any provider). */
+export function judgedKind(object: KubeObject, config?: LeveeConfig): JudgedKind | undefined {
   const [group, version] = (object.apiVersion ?? '').includes('/') ? object.apiVersion!.split('/') : ['', object.apiVersion ?? ''];
   for (const policy of POLICIES) {
-    const found = policy.kinds.find((kind) => kind.kind === object.kind && kind.group === group);
+    const found = policy.kinds.find((kind) => kind.kind === object.kind && kind.group === group) ?? (config && object.kind ? policy.judgedKindOf?.(group ?? '', object.kind, config) : undefined);
     if (found) return { ...found, version: version ?? found.version };
   }
   return undefined;
@@ -93,7 +94,7 @@ export function countSkipped(report: AuditReport, object: KubeObject): void {
  */
 export async function judgeObjects(inputs: Iterable<SourcedObject> | AsyncIterable<SourcedObject>, deps: AuditDeps, report: AuditReport): Promise<void> {
   for await (const { object: raw, source } of inputs) {
-    const kind = judgedKind(raw);
+    const kind = judgedKind(raw, deps.config);
     if (!kind) {
       countSkipped(report, raw);
       continue;

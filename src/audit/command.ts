@@ -47,7 +47,7 @@ export async function runAudit(options: AuditOptions, config: LeveeConfig, logge
   const base = { evaluator, config, namespace: options.namespace, now: () => new Date() };
   const report = emptyReport();
   const offline = options.cluster ? undefined : new OfflineState(options.namespace, clusterOptionsFrom(config));
-  const toJudge = await gather(options, report, offline);
+  const toJudge = await gather(options, config, report, offline);
 
   if (offline) {
     await judgeObjects(toJudge.objects(), { ...base, cluster: offline.finish(), authorizer: offlineAuthorizer, user: { username: 'levee-audit', groups: [] } }, report);
@@ -83,16 +83,16 @@ class PendingObjects {
 }
 
 /** Reads every -f input: objects to judge come back, the rest is counted in `report` (and, offline, feeds the state). */
-async function gather(options: AuditOptions, report: AuditReport, offline: OfflineState | undefined): Promise<PendingObjects> {
+async function gather(options: AuditOptions, config: LeveeConfig, report: AuditReport, offline: OfflineState | undefined): Promise<PendingObjects> {
   const toJudge = new PendingObjects();
   const charts = new Map<string, number>();
   const budget = new InputBudget(options.maxBytes);
-  const inputs = readInputs(options.files, { budget, isJudgedKind: (object) => judgedKind(object) !== undefined, ...(options.readStdin ? { readStdin: options.readStdin } : {}) });
+  const inputs = readInputs(options.files, { budget, isJudgedKind: (object) => judgedKind(object, config) !== undefined, ...(options.readStdin ? { readStdin: options.readStdin } : {}) });
   for await (const input of inputs) {
     switch (input.kind) {
       case 'object':
         offline?.add(input.object);
-        if (judgedKind(input.object)) toJudge.add(input);
+        if (judgedKind(input.object, config)) toJudge.add(input);
         else countSkipped(report, input.object);
         break;
       case 'other':

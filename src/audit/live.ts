@@ -1,9 +1,10 @@
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../kube/types.js';
-import { customKindsOf } from '../cluster/custom-kind-sinks.js';
+import { customKindsOf, discoverControlPlanes } from '../cluster/custom-kind-sinks.js';
 import { watchCustomKinds } from '../cluster/custom-kinds.js';
 import { pollApiServerVersion } from '../cluster/apiserver-version.js';
 import { builtinFeeds, upsertInto } from '../cluster/informers.js';
+import type { CrdView } from '../cluster/custom-kinds.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { ClusterState } from '../cluster/state.js';
 import { LeveeError } from '../errors.js';
@@ -39,11 +40,46 @@ export async function auditLiveCluster(options: {
     if (inputs.length > 0) {
       await judgeObjects(inputs, { ...deps, liveObject: liveReader(kubeconfig) }, report);
     } else {
-      await judgeObjects(scanLive(kubeconfig, POLICIES.flatMap((policy) => policy.kinds), logger, 500, options.progress), deps, report);
+      await judgeObjects(scanLive(kubeconfig, liveKinds(live.cluster, config), logger, 500, options.progress), deps, report);
     }
   } finally {
     live.stop();
   }
+}
+
+/**
+ * The kinds to scan: every kind a policy judges whose resource the cluster serves. A custom
+ * kind is listed in the version its CRD stores, when its CRD exists (a provider may serve an
+ * older version than the one levee names); kinds a policy judges by group (control planes of
+ * providers levee does not list) come from the CRDs too. Built-in kinds are always listed.
+ */
+export function liveKinds(cluster: ClusterState, config: LeveeConfig): JudgedKind[] {
+  const crds = new Map<string, CrdView>();
+  for (const crd of cluster.crds.values()) if (crd.established) crds.set(`${crd.group}/${crd.kind}`, crd);
+  const kinds: JudgedKind[] = [];
+  const listed = new Set<string>();
+  const add = (kind: JudgedKind): void => {
+    const key = `${kind.group}/${kind.kind}`;
+    if (listed.has(key)) return;
+    listed.add(key);
+    const crd = crds.get(key);
+    const version = crd ? (crd.storageVersion ?? crd.servedVersions[0]) : kind.version;
+    if (crd && version) kinds.push({ ...kind, version, resource: crd.plural });
+    else if (!crd && !isCustomGroup(kind.group)) kinds.push(kind);
+  };
+  for (const policy of POLICIES) for (const kind of policy.kinds) add(kind);
+  for (const crd of crds.values()) {
+    for (const policy of POLICIES) {
+      const found = policy.judgedKindOf?.(crd.group, crd.kind, config);
+      if (found) add(found);
+    }
+  }
+  return kinds;
+}
+
+/** Groups only CRDs serve: dotted, and not one of Kubernetes' own (`*.k8s.io`). */
+function isCustomGroup(group: string): boolean {
+  return group.includes('.') && !group.endsWith('.k8s.io');
 }
 
 /**
@@ -59,7 +95,7 @@ export async function liveState(
   { pageSize = 500, timeoutMs = 60_000, progress }: { pageSize?: number; timeoutMs?: number; progress?: (line: string) => void } = {},
 ): Promise<{ cluster: ClusterState; stop(): void }> {
   const cluster = new ClusterState(options);
-  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger);
+  const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger, { discover: discoverControlPlanes(cluster) });
   const apiServerVersion = pollApiServerVersion(kubeconfig, cluster.apiServer, logger);
   const stop = (): void => {
     customKinds.stop();
@@ -135,7 +171,8 @@ export async function* scanLive(
         page = await api.list(apiVersion, kind.kind, undefined, undefined, undefined, undefined, undefined, undefined, pageSize, continueToken);
       } catch (err) {
         const code = (err as { code?: number }).code;
-        if (code === 404) {
+        // A kind whose group is served but not the kind itself: the client fails before any request.
+        if (code === 404 || /Unrecognized API version and kind/.test((err as Error).message ?? '')) {
           logger.debug({ kind: kind.kind }, 'kind not served by this cluster; skipped');
           break;
         }

@@ -1,12 +1,12 @@
 import type { KubeObject } from '../kube/types.js';
-import type { CustomKind, CustomKindSink } from './custom-kinds.js';
+import type { CrdView, CustomKind, CustomKindSink, DiscoverKind } from './custom-kinds.js';
 import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_KINDS } from './infrastructure-capacity.js';
 import { CLUSTER_API_GROUP, CLUSTER_API_VERSIONS, WORKER_POOL_KINDS } from './worker-pools.js';
 import { NODEPOOL_GROUP, NODEPOOL_KIND, NODEPOOL_VERSIONS } from './nodepools.js';
 import type { ClusterState } from './state.js';
 import type { IndexedStore } from './store.js';
 import type { UpgradeIntentKind } from '../kube/cluster-api.js';
-import { intentKey, toIntentView, type UpgradeIntentStore } from './upgrade-intents.js';
+import { findIntentKind, intentKey, intentKindFor, toIntentView, type UpgradeIntentStore } from './upgrade-intents.js';
 
 interface KindFeed {
   group: string;
@@ -71,6 +71,19 @@ function intentSink(intents: UpgradeIntentStore, kind: UpgradeIntentKind): Custo
     },
     delete: (object) => intents.remove(intentKey(toIntentView(object, kind))),
     forget: () => intents.removeKind(kind.group, kind.kind),
+  };
+}
+
+/**
+ * Control planes not listed as upgrade intents, found from their CRDs (any kind of Cluster API's
+ * control plane group: RKE2, K3s, Talos, EKS...), watched in every version their CRD serves.
+ */
+export function discoverControlPlanes(cluster: ClusterState): DiscoverKind {
+  const intents = cluster.upgradeIntents;
+  return (crd: CrdView) => {
+    if (findIntentKind(intents.kinds, crd.group, crd.kind)) return undefined;
+    const kind = intentKindFor(intents.kinds, intents.discovery, crd.group, crd.kind, crd.servedVersions);
+    return kind ? { group: kind.group, kind: kind.kind, versions: kind.versions, sinks: [intentSink(intents, kind)] } : undefined;
   };
 }
 

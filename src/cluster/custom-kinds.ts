@@ -70,7 +70,14 @@ export function versionToWatch(crd: CrdView, kind: Pick<CustomKind, 'versions'>)
   return understood[0];
 }
 
+/** A kind found from its CRD rather than listed (a control plane of any provider), or undefined. */
+export type DiscoverKind = (crd: CrdView) => CustomKind | undefined;
+
+const kindKey = (kind: Pick<CustomKind, 'group' | 'kind'>): string => `${kind.kind}.${kind.group}`;
+
 export interface CustomKindWatchOptions {
+  /** Kinds found from their CRDs besides `kinds`. */
+  discover?: DiscoverKind;
   timing?: Partial<WatchTiming>;
   metrics?: WatchMetrics;
   /** Where a broken or silent watch of a kind (or of the CRDs) is reported, as for the core caches. */
@@ -84,9 +91,9 @@ export function watchCustomKinds(
   logger: Logger,
   options: CustomKindWatchOptions = {},
 ): { stop(): void } {
-  const running = new Map<CustomKind, ListWatch>();
+  const running = new Map<string, ListWatch>();
   // Kinds whose CRD was there at start: their store is ready once each has listed.
-  const initialPending = new Map<IndexedStore<unknown>, Set<CustomKind>>();
+  const initialPending = new Map<IndexedStore<unknown>, Set<string>>();
   let crdsListed = false;
   const freshness = options.freshness ?? new CacheFreshness();
   const feedback = (path: string, stores: readonly string[]): ReturnType<typeof watchFeedbackFor> =>
@@ -99,15 +106,15 @@ export function watchCustomKinds(
   };
 
   const stopKind = (kind: CustomKind): void => {
-    const watch = running.get(kind);
+    const watch = running.get(kindKey(kind));
     if (!watch) return;
-    running.delete(kind);
+    running.delete(kindKey(kind));
     watch.stop();
     // A feed that no longer exists is not broken either.
     for (const sink of kind.sinks) freshness.current(sink.store.name, watch.path);
     for (const sink of kind.sinks) {
       sink.forget();
-      initialPending.get(sink.store)?.delete(kind);
+      initialPending.get(sink.store)?.delete(kindKey(kind));
       markReady(sink.store);
     }
     logger.info({ kind: `${kind.kind}.${kind.group}` }, 'stopped watching; its CRD is gone');
@@ -115,13 +122,13 @@ export function watchCustomKinds(
 
   const startKind = (kind: CustomKind, version: string, plural: string): void => {
     const path = `/apis/${kind.group}/${version}/${plural}`;
-    if (running.get(kind)?.path === path) return;
+    if (running.get(kindKey(kind))?.path === path) return;
     stopKind(kind);
     if (!crdsListed) {
       for (const { store } of kind.sinks) {
         let pending = initialPending.get(store);
         if (!pending) initialPending.set(store, (pending = new Set()));
-        pending.add(kind);
+        pending.add(kindKey(kind));
       }
     }
     const { current, broken } = feedback(path, kind.sinks.map(({ store }) => store.name));
@@ -141,22 +148,32 @@ export function watchCustomKinds(
         current,
         broken,
         synced: () => {
-          if (running.get(kind) !== watch) return;
+          if (running.get(kindKey(kind)) !== watch) return;
           for (const { store } of kind.sinks) {
-            initialPending.get(store)?.delete(kind);
+            initialPending.get(store)?.delete(kindKey(kind));
             markReady(store);
           }
         },
       },
     });
-    running.set(kind, watch);
+    running.set(kindKey(kind), watch);
     logger.info({ kind: `${kind.kind}.${kind.group}`, path }, 'CRD present; watching');
     watch.start();
   };
 
+  // Discovered kinds are found again from each version of their CRD (its served versions may change).
+  const discovered = new Map<string, CustomKind>();
+  const kindsOf = (crd: CrdView): CustomKind[] => {
+    const listed = kinds.filter((kind) => kind.group === crd.group && kind.kind === crd.kind);
+    if (listed.length > 0) return listed;
+    const found = options.discover?.(crd);
+    if (found) discovered.set(kindKey(found), found);
+    const known = discovered.get(kindKey(crd));
+    return found ? [found] : known ? [known] : [];
+  };
+
   const reconcile = (crd: CrdView): void => {
-    for (const kind of kinds) {
-      if (kind.group !== crd.group || kind.kind !== crd.kind) continue;
+    for (const kind of kindsOf(crd)) {
       const version = versionToWatch(crd, kind);
       if (version) startKind(kind, version, crd.plural);
       else stopKind(kind);
@@ -164,7 +181,8 @@ export function watchCustomKinds(
   };
 
   const forgetCrd = (crd: CrdView): void => {
-    for (const kind of kinds) if (kind.group === crd.group && kind.kind === crd.kind) stopKind(kind);
+    for (const kind of kindsOf(crd)) stopKind(kind);
+    discovered.delete(kindKey(crd));
   };
 
   const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';

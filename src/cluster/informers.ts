@@ -4,7 +4,7 @@ import type { KubeObject } from '../kube/types.js';
 import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { Logger } from '../logger.js';
 import { pollApiServerVersion } from './apiserver-version.js';
-import { customKindsOf } from './custom-kind-sinks.js';
+import { customKindsOf, discoverControlPlanes } from './custom-kind-sinks.js';
 import { watchCustomKinds } from './custom-kinds.js';
 import { watchFeedbackFor, type WatchMetrics } from './watch-feedback.js';
 import type { IndexedStore } from './store.js';
@@ -161,6 +161,7 @@ export function startInformers(kubeconfig: KubeConfig, cluster: ClusterState, lo
   });
   for (const watch of watches) watch.start();
   const customKinds = watchCustomKinds(kubeconfig, cluster.crds, customKindsOf(cluster), logger, {
+    discover: discoverControlPlanes(cluster),
     ...(options.timing ? { timing: options.timing } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     freshness: cluster.freshness,

@@ -1,5 +1,5 @@
 import { DEFAULT_CAPACITY_LABELS, DEFAULT_POOL_LABELS } from '../kube/capacity-labels.js';
-import { DEFAULT_UPGRADE_INTENTS, type UpgradeIntentKind } from '../kube/cluster-api.js';
+import { DEFAULT_CONTROL_PLANES, DEFAULT_UPGRADE_INTENTS, type ControlPlaneDiscovery, type UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { NodeClassification } from './nodes.js';
 import { DEFAULT_RECENT_DECISIONS, type RecentDecisionsOptions } from './recent-decisions.js';
 
@@ -7,6 +7,8 @@ import { DEFAULT_RECENT_DECISIONS, type RecentDecisionsOptions } from './recent-
 export interface ClusterOptions {
   classification: NodeClassification;
   upgradeIntents: readonly UpgradeIntentKind[];
+  /** Control planes found from their CRDs: every kind of Cluster API's control plane group, and more. */
+  controlPlanes: ControlPlaneDiscovery;
   apiServerRefreshMs: number;
   /** How long, and how many, allowed changes are remembered until the watch shows them. */
   recentDecisions: RecentDecisionsOptions;
@@ -16,7 +18,7 @@ export interface ClusterOptions {
 export interface CacheSettings {
   policies: {
     'spot-capacity': NodeClassification;
-    'version-skew': { upgradeIntents: readonly UpgradeIntentKind[]; apiServerRefreshSeconds: number };
+    'version-skew': { upgradeIntents: readonly UpgradeIntentKind[]; controlPlanes: ControlPlaneDiscovery; apiServerRefreshSeconds: number };
   };
   recentDecisions: { expirySeconds: number; maxEntries: number };
 }
@@ -27,6 +29,7 @@ export function clusterOptionsFrom(config: CacheSettings): ClusterOptions {
   return {
     classification: { capacityLabels: spot.capacityLabels, poolLabels: spot.poolLabels },
     upgradeIntents: skew.upgradeIntents,
+    controlPlanes: skew.controlPlanes,
     apiServerRefreshMs: skew.apiServerRefreshSeconds * 1000,
     recentDecisions: { expiryMs: config.recentDecisions.expirySeconds * 1000, maxEntries: config.recentDecisions.maxEntries },
   };
@@ -39,6 +42,7 @@ export function clusterOptionsFrom(config: CacheSettings): ClusterOptions {
 export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   classification: { capacityLabels: DEFAULT_CAPACITY_LABELS, poolLabels: DEFAULT_POOL_LABELS },
   upgradeIntents: DEFAULT_UPGRADE_INTENTS,
+  controlPlanes: DEFAULT_CONTROL_PLANES,
   apiServerRefreshMs: 60_000,
   recentDecisions: DEFAULT_RECENT_DECISIONS,
 };

@@ -12,9 +12,10 @@ import { nodeOutlook, type NodeOutlook } from './node-outlook.js';
 import { DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from './options.js';
 import { RecentDecisions, type ExpectedView } from './recent-decisions.js';
 import { IndexedStore, type StoreStats } from './store.js';
-import { intentKey, UpgradeIntentStore, type IntentView, type VersionRange } from './upgrade-intents.js';
+import { UpgradeIntentStore, type IntentView, type VersionRange } from './upgrade-intents.js';
 import { WorkerPoolStore } from './worker-pools.js';
 import { ClusterClassStore, ClusterStore } from './workload-clusters.js';
+import { workloadClusterOf, workloadVersions } from './workload-versions.js';
 import {
   objectKey,
   type EndpointSliceView,
@@ -70,7 +71,7 @@ export class ClusterState {
 
   constructor(options: ClusterOptions = DEFAULT_CLUSTER_OPTIONS) {
     this.nodes = new NodeStore(options.classification);
-    this.upgradeIntents = new UpgradeIntentStore(options.upgradeIntents);
+    this.upgradeIntents = new UpgradeIntentStore(options.upgradeIntents, options.controlPlanes);
     this.apiServer = new ApiServerVersion(options.apiServerRefreshMs);
     this.recentDecisions = new RecentDecisions(options.recentDecisions);
     for (const store of this.allStores()) store.onChange((key, view) => this.recentDecisions.observe(store.name, key, view));
@@ -119,12 +120,22 @@ export class ClusterState {
   }
 
   /**
-   * The control plane's and the workers' version ranges of an upgrade intent's workload
-   * cluster, without the intent itself as the cache holds it (the request replaces it).
+   * The workload cluster an upgrade intent belongs to: by its own label, field or owner, or, for
+   * a control plane that has none of them (upstream templates), the Cluster whose
+   * `spec.controlPlaneRef` names it.
    */
-  workloadClusterVersions(intent: IntentView): { controlPlane?: VersionRange; workers?: VersionRange } {
-    if (!intent.cluster) return {};
-    return this.upgradeIntents.ranges(intent.namespace, intent.cluster, this.upgradeIntents.get(intentKey(intent)));
+  workloadClusterOf(intent: IntentView): string | undefined {
+    return workloadClusterOf(this, intent);
+  }
+
+  /**
+   * The control plane's and the workers' version ranges of an upgrade intent's workload
+   * cluster (`workloadCluster`, found as workloadClusterOf does when not given), without the
+   * intent itself as the cache holds it (the request replaces it), and with the version
+   * changes levee allowed moments ago in place.
+   */
+  workloadClusterVersions(intent: IntentView, workloadCluster = this.workloadClusterOf(intent)): { controlPlane?: VersionRange; workers?: VersionRange } {
+    return workloadCluster ? workloadVersions(this, intent, workloadCluster) : {};
   }
 
   /** Oldest and newest kubelet among the nodes, without the named node's as the cache holds it. */

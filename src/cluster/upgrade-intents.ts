@@ -1,4 +1,4 @@
-import type { UpgradeIntentKind } from '../kube/cluster-api.js';
+import { CLUSTER_NAME_LABEL, type ControlPlaneDiscovery, type UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 import { parseKubeVersion, VersionTally, type KubeVersion } from './versions.js';
@@ -23,6 +23,22 @@ export interface IntentView {
 
 export function findIntentKind(kinds: readonly UpgradeIntentKind[], group: string, kind: string): UpgradeIntentKind | undefined {
   return kinds.find((candidate) => candidate.group === group && candidate.kind === kind);
+}
+
+export const NO_DISCOVERY: ControlPlaneDiscovery = { groups: [], kinds: [], exclude: [], versionField: 'spec.version' };
+
+/**
+ * The upgrade intent a kind is: a configured one, or a control plane found by its group or
+ * kind (`versions`: the API versions its CRD serves, when known). Templates of control planes
+ * (`...ControlPlaneTemplate`) carry no version of their own and are not control planes.
+ */
+export function intentKindFor(kinds: readonly UpgradeIntentKind[], discovery: ControlPlaneDiscovery, group: string, kind: string, versions: readonly string[] = []): UpgradeIntentKind | undefined {
+  const configured = findIntentKind(kinds, group, kind);
+  if (configured) return configured;
+  if (!kind || kind.endsWith('Template') || discovery.exclude.includes(kind)) return undefined;
+  const found = discovery.groups.includes(group) || discovery.kinds.some((candidate) => candidate.group === group && candidate.kind === kind);
+  if (!found) return undefined;
+  return { group, kind, versions, versionField: discovery.versionField, role: 'control-plane', clusterLabel: CLUSTER_NAME_LABEL };
 }
 
 export function groupOf(apiVersion: string | undefined): string {
@@ -97,15 +113,17 @@ export interface VersionRange {
  */
 export class UpgradeIntentStore extends IndexedStore<IntentView> {
   readonly kinds: readonly UpgradeIntentKind[];
+  readonly discovery: ControlPlaneDiscovery;
   private readonly clusters = new Map<string, ClusterTallies>();
 
-  constructor(kinds: readonly UpgradeIntentKind[]) {
+  constructor(kinds: readonly UpgradeIntentKind[], discovery: ControlPlaneDiscovery = NO_DISCOVERY) {
     super('upgradeintents', { kind: (view) => [`${view.group}/${view.kind}`] });
     this.kinds = kinds;
+    this.discovery = discovery;
   }
 
   project(object: KubeObject): [string, IntentView] | undefined {
-    const kind = findIntentKind(this.kinds, groupOf(object.apiVersion), object.kind ?? '');
+    const kind = intentKindFor(this.kinds, this.discovery, groupOf(object.apiVersion), object.kind ?? '');
     if (!kind) return undefined;
     const view = toIntentView(object, kind);
     return [intentKey(view), view];
@@ -136,6 +154,20 @@ export class UpgradeIntentStore extends IndexedStore<IntentView> {
     const excludedFrom = except?.version && except.cluster === cluster && except.namespace === namespace ? except.role : undefined;
     const controlPlane = tallies.controlPlane.range(excludedFrom && excludedFrom !== 'workers' ? except!.version : undefined);
     const workers = tallies.workers.range(excludedFrom === 'workers' ? except!.version : undefined);
+    return { ...(controlPlane ? { controlPlane } : {}), ...(workers ? { workers } : {}) };
+  }
+
+  /**
+   * The version ranges of one workload cluster as the tallies hold them, corrected: `without`
+   * are objects the tallies count that are to be left out (the one a request replaces, those a
+   * change allowed moments ago replaces), `added` objects to count besides.
+   */
+  rangesAdjusted(namespace: string, cluster: string, without: readonly IntentView[], added: readonly IntentView[]): { controlPlane?: VersionRange; workers?: VersionRange } {
+    const tallies = this.clusters.get(clusterKey(namespace, cluster)) ?? { controlPlane: new VersionTally(), workers: new VersionTally() };
+    const versions = (views: readonly IntentView[], workers: boolean): KubeVersion[] =>
+      views.flatMap((view) => (view.version && (view.role === 'workers') === workers ? [view.version] : []));
+    const controlPlane = tallies.controlPlane.rangeAdjusted(versions(without, false), versions(added, false));
+    const workers = tallies.workers.rangeAdjusted(versions(without, true), versions(added, true));
     return { ...(controlPlane ? { controlPlane } : {}), ...(workers ? { workers } : {}) };
   }
 

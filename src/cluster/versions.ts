@@ -68,14 +68,33 @@ export class VersionTally {
 
   /** Oldest and newest, leaving out one occurrence of `except` (the object a request replaces). */
   range(except?: KubeVersion): { min: KubeVersion; max: KubeVersion; count: number } | undefined {
-    const skip = except ? versionKey(except) : undefined;
+    return this.rangeAdjusted(except ? [except] : [], []);
+  }
+
+  /**
+   * Oldest and newest once one occurrence of each of `without` is left out and `with` is added
+   * (objects a request, or a change levee allowed moments ago, replaces): constant time in the
+   * number of objects, linear in the few adjustments.
+   */
+  rangeAdjusted(without: readonly KubeVersion[], added: readonly KubeVersion[]): { min: KubeVersion; max: KubeVersion; count: number } | undefined {
+    const counts = new Map<string, { version: KubeVersion; count: number }>();
+    for (const [key, entry] of this.counts) counts.set(key, { version: entry.version, count: entry.count });
+    for (const version of without) {
+      const entry = counts.get(versionKey(version));
+      if (entry) entry.count--;
+    }
+    for (const version of added) {
+      const key = versionKey(version);
+      const entry = counts.get(key);
+      if (entry) entry.count++;
+      else counts.set(key, { version: { ...version, text: key }, count: 1 });
+    }
     let min: KubeVersion | undefined;
     let max: KubeVersion | undefined;
     let count = 0;
-    for (const [key, entry] of this.counts) {
-      const present = key === skip ? entry.count - 1 : entry.count;
-      if (present <= 0) continue;
-      count += present;
+    for (const entry of counts.values()) {
+      if (entry.count <= 0) continue;
+      count += entry.count;
       if (!min || compareVersions(entry.version, min) < 0) min = entry.version;
       if (!max || compareVersions(entry.version, max) > 0) max = entry.version;
     }

@@ -65,3 +65,27 @@ export const DEFAULT_UPGRADE_INTENTS: readonly UpgradeIntentKind[] = [
     clusterField: 'metadata.name',
   },
 ];
+
+/**
+ * Control planes found from their group or kind rather than listed one by one: every kind of
+ * `groups` (RKE2, K3s, Talos, EKS...) and the `kinds` of other groups (the managed AKS and GKE
+ * control planes live in the infrastructure group), with the Kubernetes version in
+ * `versionField` as the Cluster API control plane contract puts it. `exclude`: kinds whose
+ * version field holds something else (ROSAControlPlane: an OpenShift version).
+ */
+export interface ControlPlaneDiscovery {
+  groups: readonly string[];
+  kinds: readonly { group: string; kind: string }[];
+  exclude: readonly string[];
+  versionField: string;
+}
+
+export const DEFAULT_CONTROL_PLANES: ControlPlaneDiscovery = {
+  groups: ['controlplane.cluster.x-k8s.io'],
+  kinds: [
+    { group: 'infrastructure.cluster.x-k8s.io', kind: 'AzureManagedControlPlane' },
+    { group: 'infrastructure.cluster.x-k8s.io', kind: 'GCPManagedControlPlane' },
+  ],
+  exclude: ['ROSAControlPlane'],
+  versionField: 'spec.version',
+};

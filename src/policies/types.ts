@@ -32,6 +32,8 @@ export interface PolicyDefinition {
   summary: string;
   /** The kinds this policy judges; `levee audit` skips (and counts) every other kind. */
   kinds: readonly JudgedKind[];
+  /** Kinds judged beyond `kinds`, found by their group and kind (control planes of any provider), or undefined. */
+  judgedKindOf?(group: string, kind: string, config: LeveeConfig): JudgedKind | undefined;
   buildContext(input: ContextInput): unknown;
   /**
    * What this request changes in a count the policy protects (a node leaving the schedulable

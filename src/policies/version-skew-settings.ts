@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_UPGRADE_INTENTS } from '../kube/cluster-api.js';
+import { DEFAULT_CONTROL_PLANES, DEFAULT_UPGRADE_INTENTS } from '../kube/cluster-api.js';
 import { enforcementAction } from './action.js';
 
 /**
@@ -16,6 +16,13 @@ const upgradeIntentKind = z.strictObject({
   controlPlaneLabel: z.string().min(1).optional(),
   clusterLabel: z.string().min(1).optional(),
   clusterField: z.string().min(1).optional(),
+});
+
+const controlPlanes = z.strictObject({
+  groups: z.array(z.string().min(1)),
+  kinds: z.array(z.strictObject({ group: z.string().min(1), kind: z.string().min(1) })),
+  exclude: z.array(z.string().min(1)),
+  versionField: z.string().min(1),
 });
 
 export interface AddonImages {
@@ -51,6 +58,13 @@ export const versionSkewSettings = {
   /** How often GET /version is asked, off the admission path. */
   apiServerRefreshSeconds: z.number().int().min(5).max(3600).default(60),
   upgradeIntents: z.array(upgradeIntentKind).default(() => DEFAULT_UPGRADE_INTENTS.map((kind) => ({ ...kind, versions: [...kind.versions] }))),
+  /** Control planes found from their CRDs (kube/cluster-api.ts says which). */
+  controlPlanes: controlPlanes.default(() => ({
+    groups: [...DEFAULT_CONTROL_PLANES.groups],
+    kinds: DEFAULT_CONTROL_PLANES.kinds.map((kind) => ({ ...kind })),
+    exclude: [...DEFAULT_CONTROL_PLANES.exclude],
+    versionField: DEFAULT_CONTROL_PLANES.versionField,
+  })),
   addons: z
     .strictObject({
       namespaces: z.array(z.string()).default(['kube-system']),

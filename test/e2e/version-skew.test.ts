@@ -184,3 +184,136 @@ describe('e2e: version-skew (the ride-hailing replay)', function () {
     assert.ok(env.levee.exitCode === null, 'levee serve died during the run');
   });
 });
+
+/**
+ * Workload clusters as upstream Cluster API templates write them: the control plane carries
+ * no cluster-name label and no owner reference, and the Cluster points at it through
+ * spec.controlPlaneRef alone (v1beta2 apiGroup, v1beta1 apiVersion). Control plane kinds of
+ * other providers (RKE2, EKS) are found from their CRDs, installed after levee started.
+ */
+describe('e2e: version-skew for upstream-shaped Cluster API clusters', function () {
+  this.timeout(240_000);
+  const upstream = `upstream-${Date.now().toString(36)}`;
+  const crds = [
+    { name: 'clusters.cluster.x-k8s.io', manifest: minimalCrd('cluster.x-k8s.io', 'Cluster', 'clusters') },
+    { name: 'machinedeployments.cluster.x-k8s.io', manifest: minimalCrd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments', { scale: true }) },
+    { name: 'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', manifest: minimalCrd('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', 'kubeadmcontrolplanes') },
+    { name: 'rke2controlplanes.controlplane.cluster.x-k8s.io', manifest: minimalCrd('controlplane.cluster.x-k8s.io', 'RKE2ControlPlane', 'rke2controlplanes', { versions: ['v1beta1'] }) },
+    { name: 'awsmanagedcontrolplanes.controlplane.cluster.x-k8s.io', manifest: minimalCrd('controlplane.cluster.x-k8s.io', 'AWSManagedControlPlane', 'awsmanagedcontrolplanes') },
+  ];
+  const cluster = (name: string, controlPlane: { kind: string; name: string }, apiVersion: 'v1beta1' | 'v1beta2' = 'v1beta2') =>
+    JSON.stringify({
+      apiVersion: `cluster.x-k8s.io/${apiVersion}`,
+      kind: 'Cluster',
+      metadata: { name, namespace: upstream },
+      spec: {
+        controlPlaneRef:
+          apiVersion === 'v1beta2'
+            ? { apiGroup: 'controlplane.cluster.x-k8s.io', ...controlPlane }
+            : { apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1', ...controlPlane },
+      },
+    });
+  const controlPlane = (kind: string, name: string, version: string, apiVersion = 'v1beta2') =>
+    JSON.stringify({ apiVersion: `controlplane.cluster.x-k8s.io/${apiVersion}`, kind, metadata: { name, namespace: upstream }, spec: { replicas: 3, version } });
+  const workers = (name: string, clusterName: string, version: string) =>
+    JSON.stringify({
+      apiVersion: 'cluster.x-k8s.io/v1beta2',
+      kind: 'MachineDeployment',
+      metadata: { name, namespace: upstream },
+      spec: { clusterName, replicas: 3, template: { spec: { clusterName, version } } },
+    });
+  const apply = (input: string, ...extra: string[]) => kubectl(['apply', ...extra, '-f', '-'], { input });
+  const patch = (resource: string, name: string, body: unknown, ...extra: string[]) =>
+    kubectl(['patch', resource, name, '-n', upstream, '--type=merge', '-p', JSON.stringify(body), ...extra]);
+  const version = async (resource: string, name: string, path = '.spec.version') =>
+    (await kubectl(['get', resource, name, '-n', upstream, '-o', `jsonpath={${path}}`])).stdout;
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    // The suite above deletes some of the same CRDs without waiting; let them go first.
+    await kubectl(['wait', '--for=delete', '--timeout=60s', ...crds.map(({ name }) => `crd/${name}`)]);
+    for (const { manifest } of crds) assert.equal((await apply(manifest)).code, 0);
+    const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map(({ name }) => `crd/${name}`)]);
+    assert.equal(established.code, 0, established.stderr);
+    assert.equal((await kubectl(['create', 'namespace', upstream])).code, 0);
+    const created = await apply(
+      [
+        cluster('prod', { kind: 'KubeadmControlPlane', name: 'prod-control-plane' }),
+        controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.33.4'),
+        workers('prod-md-0', 'prod', 'v1.33.4'),
+        workers('prod-md-1', 'prod', 'v1.33.4'),
+        cluster('rke', { kind: 'RKE2ControlPlane', name: 'rke-control-plane' }, 'v1beta1'),
+        controlPlane('RKE2ControlPlane', 'rke-control-plane', 'v1.31.4+rke2r1', 'v1beta1'),
+        workers('rke-md-0', 'rke', 'v1.31.4+rke2r1'),
+        cluster('eks', { kind: 'AWSManagedControlPlane', name: 'eks-control-plane' }),
+        controlPlane('AWSManagedControlPlane', 'eks-control-plane', 'v1.33'),
+        workers('eks-md-0', 'eks', 'v1.33.4'),
+      ].join('\n'),
+    );
+    assert.equal(created.code, 0, created.stderr);
+    await eventually('levee to link prod-control-plane to its workers through the Cluster', async () => {
+      const probe = await patch('kubeadmcontrolplane', 'prod-control-plane', { spec: { version: 'v1.32.0' } }, '--dry-run=server');
+      return /control-plane-older-than-workers/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', upstream, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'crd', ...crds.map(({ name }) => name), '--ignore-not-found', '--wait=false']);
+  });
+
+  it('refuses a KubeadmControlPlane below its workers when only Cluster.spec.controlPlaneRef links them', async () => {
+    const result = await patch('kubeadmcontrolplane', 'prod-control-plane', { spec: { version: 'v1.32.0' } });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, new RegExp(`\\[version-skew\\] KubeadmControlPlane ${upstream}/prod-control-plane of cluster prod: control plane v1\\.32\\.0 would be older than workers at v1\\.33\\.4 \\(rule control-plane-older-than-workers\\)`));
+    assert.equal(await version('kubeadmcontrolplane', 'prod-control-plane'), 'v1.33.4');
+  });
+
+  it('refuses workers four minors behind, or newer than, the control plane their Cluster points at', async () => {
+    const behind = await patch('machinedeployment', 'prod-md-0', { spec: { template: { spec: { version: 'v1.29.0' } } } });
+    assert.notEqual(behind.code, 0);
+    assert.match(behind.stderr, /workers v1\.29\.0 would be 4 minors behind the control plane at v1\.33\.4/);
+    const ahead = await apply(workers('prod-md-2', 'prod', 'v1.34.0'));
+    assert.notEqual(ahead.code, 0);
+    assert.match(ahead.stderr, /workers v1\.34\.0 would be newer than the control plane at v1\.33\.4 \(rule workers-newer-than-control-plane\)/);
+    assert.equal(await version('machinedeployment', 'prod-md-0', '.spec.template.spec.version'), 'v1.33.4');
+  });
+
+  it('judges an RKE2 control plane found from its CRD and linked by a v1beta1 reference, with its version spelling', async () => {
+    const downgrade = await patch('rke2controlplane', 'rke-control-plane', { spec: { version: 'v1.30.9+rke2r1' } });
+    assert.notEqual(downgrade.code, 0);
+    assert.match(downgrade.stderr, /RKE2ControlPlane .*\/rke-control-plane of cluster rke: control plane v1\.30\.9\+rke2r1 would be older than workers at v1\.31\.4/);
+    const upgrade = await patch('rke2controlplane', 'rke-control-plane', { spec: { version: 'v1.32.1+rke2r1' } });
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+  });
+
+  it('judges an EKS control plane (AWSManagedControlPlane, a minor-only version) against its workers', async () => {
+    const result = await patch('awsmanagedcontrolplane', 'eks-control-plane', { spec: { version: 'v1.32' } }, '--dry-run=server');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /AWSManagedControlPlane .*\/eks-control-plane of cluster eks: control plane v1\.32 would be older than workers at v1\.33\.4/);
+  });
+
+  it('a Cluster applied last, linking a control plane already below its workers, is refused', async () => {
+    assert.equal((await apply(controlPlane('KubeadmControlPlane', 'late-control-plane', 'v1.30.0'))).code, 0);
+    assert.equal((await apply(workers('late-md-0', 'late', 'v1.31.0'))).code, 0);
+    await eventually('levee to see the unlinked control plane and workers', async () => {
+      const probe = await apply(cluster('late', { kind: 'KubeadmControlPlane', name: 'late-control-plane' }), '--dry-run=server');
+      return /control-plane-older-than-workers/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
+    const result = await apply(cluster('late', { kind: 'KubeadmControlPlane', name: 'late-control-plane' }));
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /KubeadmControlPlane .*\/late-control-plane of cluster late: control plane v1\.30\.0 would be older than workers at v1\.31\.0/);
+  });
+
+  it('a control plane upgrade and a worker downgrade sent at once, each fine alone, cannot both pass', async () => {
+    // Control plane v1.33.4, workers v1.33.4: up to v1.34 is fine, and so are workers at v1.30 (3 behind); together they are 4 apart.
+    const [controlPlaneUp, workersDown] = await Promise.all([
+      patch('kubeadmcontrolplane', 'prod-control-plane', { spec: { version: 'v1.34.0' } }),
+      patch('machinedeployment', 'prod-md-1', { spec: { template: { spec: { version: 'v1.30.0' } } } }),
+    ]);
+    assert.deepEqual([controlPlaneUp.code === 0, workersDown.code === 0].filter(Boolean).length, 1, `${controlPlaneUp.stderr}\n${workersDown.stderr}`);
+    const stored = [await version('kubeadmcontrolplane', 'prod-control-plane'), await version('machinedeployment', 'prod-md-1', '.spec.template.spec.version')];
+    assert.ok(stored[0] === 'v1.33.4' || stored[1] === 'v1.33.4', stored.join(' '));
+  });
+});

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveState } from '../../../src/audit/live.js';
+import { liveKinds, liveState } from '../../../src/audit/live.js';
+import { toCrdView } from '../../../src/cluster/custom-kinds.js';
+import { ClusterState } from '../../../src/cluster/state.js';
+import { buildConfig } from '../../../src/config.js';
 import { loadKubeConfig } from '../../../src/cluster/kubeconfig.js';
 import { DEFAULT_CLUSTER_OPTIONS } from '../../../src/cluster/options.js';
 import { createLogger } from '../../../src/logger.js';
@@ -28,5 +31,33 @@ describe('audit/live', () => {
     } finally {
       live.stop();
     }
+  });
+
+  describe('the kinds levee audit --cluster lists', () => {
+    const crd = (group: string, kind: string, plural: string, storage: string) =>
+      toCrdView({
+        metadata: { name: `${plural}.${group}` },
+        spec: { group, names: { kind, plural }, versions: [{ name: storage, served: true, storage: true }] },
+        status: { conditions: [{ type: 'Established', status: 'True' }] },
+      });
+
+    it('each kind once, built-in kinds always, custom kinds only with their CRD and in the version it stores, control planes of any provider', () => {
+      const cluster = new ClusterState();
+      for (const view of [
+        crd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments', 'v1beta1'),
+        crd('controlplane.cluster.x-k8s.io', 'FooControlPlane', 'foocontrolplanes', 'v1alpha1'),
+        crd('controlplane.cluster.x-k8s.io', 'FooControlPlaneTemplate', 'foocontrolplanetemplates', 'v1alpha1'),
+      ]) {
+        cluster.crds.upsert(view.name, view);
+      }
+      const kinds = liveKinds(cluster, buildConfig());
+      const names = kinds.map((kind) => `${kind.kind}.${kind.group}/${kind.version}`);
+      assert.equal(names.filter((name) => name.startsWith('Node.')).length, 1, 'Nodes are judged by two policies and listed once');
+      assert.ok(names.includes('Deployment.apps/v1'));
+      assert.ok(names.includes('MachineDeployment.cluster.x-k8s.io/v1beta1'), names.join(' '));
+      assert.ok(names.includes('FooControlPlane.controlplane.cluster.x-k8s.io/v1alpha1'), names.join(' '));
+      assert.equal(kinds.find((kind) => kind.kind === 'FooControlPlane')?.resource, 'foocontrolplanes');
+      assert.ok(!names.some((name) => name.startsWith('FooControlPlaneTemplate') || name.startsWith('NodePool') || name.startsWith('AWSMachineTemplate')), names.join(' '));
+    });
   });
 });

@@ -7,17 +7,22 @@ describe('cluster/options', () => {
     assert.deepEqual(DEFAULT_CLUSTER_OPTIONS, JSON.parse(JSON.stringify(clusterOptionsFrom(buildConfig()))));
   });
 
-  it('reads node classification, upgrade intents, the API server refresh and the recent-decisions bounds from the configuration', () => {
+  it('reads node classification, upgrade intents, control plane discovery, the API server refresh and the recent-decisions bounds from the configuration', () => {
     const config = buildConfig({
       policies: {
         'spot-capacity': { capacityLabels: [{ label: 'example.com/spot', spotValues: ['yes'] }], poolLabels: ['example.com/pool'] },
-        'version-skew': { apiServerRefreshSeconds: 5, upgradeIntents: [] },
+        'version-skew': {
+          apiServerRefreshSeconds: 5,
+          upgradeIntents: [],
+          controlPlanes: { groups: ['controlplane.example.com'], kinds: [], exclude: ['OtherControlPlane'], versionField: 'spec.kubernetesVersion' },
+        },
       },
       recentDecisions: { expirySeconds: 7, maxEntries: 100 },
     });
     assert.deepEqual(clusterOptionsFrom(config), {
       classification: { capacityLabels: [{ label: 'example.com/spot', spotValues: ['yes'] }], poolLabels: ['example.com/pool'] },
       upgradeIntents: [],
+      controlPlanes: { groups: ['controlplane.example.com'], kinds: [], exclude: ['OtherControlPlane'], versionField: 'spec.kubernetesVersion' },
       apiServerRefreshMs: 5000,
       recentDecisions: { expiryMs: 7000, maxEntries: 100 },
     });

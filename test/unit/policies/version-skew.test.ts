@@ -5,7 +5,7 @@ import { parseKubeVersion } from '../../../src/cluster/versions.js';
 import { buildConfig } from '../../../src/config.js';
 import { splitImage } from '../../../src/policies/version-skew-addons.js';
 import { versionSkew, type IntentContext, type NodeVersionContext } from '../../../src/policies/version-skew.js';
-import { DAEMONSET, DEPLOYMENT, KCP, MD, kcpObject, machineDeploymentObject, NODE, nodeObject, request } from '../../support/fleet.js';
+import { clusterObject, DAEMONSET, DEPLOYMENT, KCP, MD, kcpObject, machineDeploymentObject, NODE, nodeObject, request } from '../../support/fleet.js';
 
 const config = buildConfig();
 
@@ -70,6 +70,95 @@ describe('policies/version-skew context', () => {
       assert.equal(context(fleet(), request(KCP, 'CREATE', unversioned, null)), undefined);
       assert.equal(context(fleet(), request(KCP, 'UPDATE', kcpObject('prod-cp', 'v1.21.0'), kcpObject('prod-cp', 'v1.20.2'), { subResource: 'status' })), undefined);
       assert.equal(context(fleet(), request(KCP, 'DELETE', null, kcpObject('prod-cp', 'v1.20.2'))), undefined);
+    });
+  });
+
+  describe('control planes linked only through Cluster.spec.controlPlaneRef, of any provider', () => {
+    /** As upstream templates have it: the control plane carries no cluster-name label and no owner reference. */
+    function controlPlane(kind: string, name: string, version: string, apiVersion = 'controlplane.cluster.x-k8s.io/v1beta2', namespace = 'capi'): KubeObject {
+      return { apiVersion, kind, metadata: { name, namespace }, spec: { version } };
+    }
+    const kindOf = (object: KubeObject) => {
+      const [group, version] = object.apiVersion!.split('/') as [string, string];
+      return { group, version, kind: object.kind!, resource: `${object.kind!.toLowerCase()}s` };
+    };
+    function upstream(cp: KubeObject, workers: string, options: { apiVersion?: 'v1beta1' | 'v1beta2' } = {}): ClusterState {
+      const cluster = new ClusterState();
+      const [group] = cp.apiVersion!.split('/') as [string];
+      cluster.clusters.upsert(...cluster.clusters.project(clusterObject('prod', { controlPlane: { kind: cp.kind!, name: cp.metadata!.name!, group }, ...options })));
+      cluster.upgradeIntents.upsert(...cluster.upgradeIntents.project(cp)!);
+      cluster.upgradeIntents.upsert(...cluster.upgradeIntents.project(machineDeploymentObject('prod-md-0', workers, 'prod', 'capi'))!);
+      return cluster;
+    }
+
+    for (const apiVersion of ['v1beta1', 'v1beta2'] as const) {
+      it(`a KubeadmControlPlane below its workers, found through a ${apiVersion} controlPlaneRef`, () => {
+        const cp = controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.33.4');
+        const got = context(upstream(cp, 'v1.33.4', { apiVersion }), request(KCP, 'UPDATE', controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.32.0'), cp)) as IntentContext;
+        assert.deepEqual(got.object, { kind: 'KubeadmControlPlane', namespace: 'capi', name: 'prod-control-plane', cluster: 'prod', role: 'control-plane' });
+        assert.equal(got.workers?.max.text, 'v1.33.4');
+      });
+    }
+
+    it('workers judged against a control plane the Cluster points at: four minors behind, or newer', () => {
+      const cluster = upstream(controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.33.4'), 'v1.33.4');
+      const behind = context(cluster, request(MD, 'UPDATE', machineDeploymentObject('prod-md-0', 'v1.29.0', 'prod', 'capi'), machineDeploymentObject('prod-md-0', 'v1.33.4', 'prod', 'capi'))) as IntentContext;
+      assert.deepEqual([behind.controlPlane?.min.text, behind.controlPlane?.max.text], ['v1.33.4', 'v1.33.4']);
+      const created = context(cluster, request(MD, 'CREATE', machineDeploymentObject('prod-md-1', 'v1.34.0', 'prod', 'capi'), null)) as IntentContext;
+      assert.equal(created.controlPlane?.max.text, 'v1.33.4');
+    });
+
+    const providers: Array<[string, KubeObject, string]> = [
+      ['RKE2 (+rke2r1)', controlPlane('RKE2ControlPlane', 'prod-rke2', 'v1.31.4+rke2r1', 'controlplane.cluster.x-k8s.io/v1beta1'), 'v1.32.0+rke2r1'],
+      ['K3s (+k3s1)', controlPlane('KThreesControlPlane', 'prod-k3s', 'v1.31.4+k3s1'), 'v1.32.1+k3s1'],
+      ['Talos', controlPlane('TalosControlPlane', 'prod-talos', 'v1.31.4', 'controlplane.cluster.x-k8s.io/v1alpha3'), 'v1.32.0'],
+      ['EKS (minor only)', controlPlane('AWSManagedControlPlane', 'prod-eks', 'v1.31'), 'v1.32.0-eks-abcdef'],
+      ['AKS (infrastructure group)', controlPlane('AzureManagedControlPlane', 'prod-aks', '1.31.2', 'infrastructure.cluster.x-k8s.io/v1beta1'), '1.32.0'],
+      ['GKE (infrastructure group)', controlPlane('GCPManagedControlPlane', 'prod-gke', '1.31.4-gke.100', 'infrastructure.cluster.x-k8s.io/v1beta1'), '1.32.1-gke.200'],
+    ];
+    for (const [name, cp, newer] of providers) {
+      it(`${name}: its control plane is judged, linked through the Cluster, with its version spelling`, () => {
+        const cluster = upstream(cp, 'v1.31.4');
+        const workers = context(cluster, request(MD, 'UPDATE', machineDeploymentObject('prod-md-0', newer, 'prod', 'capi'), machineDeploymentObject('prod-md-0', 'v1.31.4', 'prod', 'capi'))) as IntentContext;
+        assert.equal(workers.controlPlane?.max.minor, 31, name);
+        const downgrade = { ...cp, spec: { version: 'v1.30.0' } };
+        const got = context(cluster, request(kindOf(cp), 'UPDATE', downgrade, cp)) as IntentContext;
+        assert.deepEqual([got.object.kind, got.object.cluster, got.version.minor, got.previous?.minor, got.workers?.max.minor], [cp.kind, 'prod', 30, 31, 31], name);
+      });
+    }
+
+    it('control plane templates, and ROSA (an OpenShift version), are not control planes', () => {
+      const template = { apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2', kind: 'KubeadmControlPlaneTemplate', metadata: { name: 't', namespace: 'capi' }, spec: { template: { spec: {} } } };
+      assert.equal(context(new ClusterState(), request(kindOf(template), 'CREATE', template, null)), undefined);
+      const rosa = controlPlane('ROSAControlPlane', 'prod-rosa', '4.14.5');
+      assert.equal(context(new ClusterState(), request(kindOf(rosa), 'CREATE', rosa, null)), undefined);
+    });
+
+    it('a Cluster applied after its control plane and workers is judged for the link it makes; an unchanged link is not', () => {
+      const cluster = new ClusterState();
+      cluster.upgradeIntents.upsert(...cluster.upgradeIntents.project(controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.30.0'))!);
+      cluster.upgradeIntents.upsert(...cluster.upgradeIntents.project(machineDeploymentObject('prod-md-0', 'v1.31.0', 'prod', 'capi'))!);
+      const linking = clusterObject('prod', { controlPlane: { kind: 'KubeadmControlPlane', name: 'prod-control-plane' } });
+      const CLUSTER = { group: 'cluster.x-k8s.io', version: 'v1beta2', kind: 'Cluster', resource: 'clusters' };
+      const got = context(cluster, request(CLUSTER, 'CREATE', linking, null)) as IntentContext;
+      assert.deepEqual([got.object.kind, got.object.cluster, got.version.text, got.workers?.max.text], ['KubeadmControlPlane', 'prod', 'v1.30.0', 'v1.31.0']);
+      assert.equal(got.previous, undefined, 'a link is no downgrade');
+      assert.equal(context(cluster, request(CLUSTER, 'UPDATE', linking, linking)), undefined);
+      assert.equal(context(cluster, request(CLUSTER, 'CREATE', clusterObject('prod', { controlPlane: { kind: 'KubeadmControlPlane', name: 'not-there' } }), null)), undefined);
+    });
+
+    it('version changes allowed moments ago count: a control plane downgrade and a worker upgrade sent at once', () => {
+      const cp = controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.31.0');
+      const cluster = upstream(cp, 'v1.30.0');
+      const downgrade = request(KCP, 'UPDATE', controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.30.0'), cp);
+      const changes = versionSkew.pendingChanges!({ request: downgrade, cluster, config, now: new Date(0) });
+      assert.equal(changes.length, 1);
+      cluster.recentDecisions.record(changes);
+      const upgrade = context(cluster, request(MD, 'UPDATE', machineDeploymentObject('prod-md-0', 'v1.31.0', 'prod', 'capi'), machineDeploymentObject('prod-md-0', 'v1.30.0', 'prod', 'capi'))) as IntentContext;
+      assert.equal(upgrade.controlPlane?.max.text, 'v1.30.0', 'the downgrade levee allowed is counted before the watch shows it');
+      // Once the watch shows it, it is confirmed and counted once, from the cache.
+      cluster.upgradeIntents.upsert(...cluster.upgradeIntents.project(controlPlane('KubeadmControlPlane', 'prod-control-plane', 'v1.30.0'))!);
+      assert.equal(cluster.recentDecisions.size, 0);
     });
   });
 
