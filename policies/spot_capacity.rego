@@ -4,8 +4,8 @@
 #
 # Context (built by src/policies/spot-capacity.ts):
 #   (every count is as it will be once the changes levee allowed moments ago land)
-#   node losing schedulability (delete, cordon, NoSchedule/NoExecute taint):
-#     {subject: "node", change: "delete" | "cordon" | "taint", node: {name, capacityType, pool},
+#   on-demand node leaving the count (delete, cordon, NoSchedule/NoExecute taint, capacity label set to spot):
+#     {subject: "node", change: "delete" | "cordon" | "taint" | "relabel", node: {name, capacityType, pool},
 #      onDemand: {schedulable, after}, spot: {schedulable, nodes}, spotNodePools: [names],
 #      schedulableAfter, pool: {name, onDemandAfter}}
 #   Karpenter NodePool: {subject: "nodepool", operation, pool: {name, capacityTypes: [..], previousCapacityTypes?: [..]},
@@ -68,13 +68,17 @@ below_floor if {
 
 doing := {"delete": "deleting", "cordon": "cordoning", "taint": "tainting"}
 
+node_change := sprintf("relabelling on-demand node %s as spot", [ctx.node.name]) if {
+	ctx.change == "relabel"
+} else := sprintf("%s on-demand node %s", [doing[ctx.change], ctx.node.name])
+
 share_note := sprintf(" and a share of %v", [config.minOnDemandShare]) if {
 	config.minOnDemandShare > 0
 } else := ""
 
 floor_message := sprintf(
-	"%s on-demand node %s would leave %d schedulable on-demand node(s), below the minimum of %d%s, with %d schedulable spot node(s) (rule on-demand-floor)",
-	[doing[ctx.change], ctx.node.name, ctx.onDemand.after, config.minOnDemandNodes, share_note, ctx.spot.schedulable],
+	"%s would leave %d schedulable on-demand node(s), below the minimum of %d%s, with %d schedulable spot node(s) (rule on-demand-floor)",
+	[node_change, ctx.onDemand.after, config.minOnDemandNodes, share_note, ctx.spot.schedulable],
 )
 
 violations contains violation("on-demand-floor", msg) if {

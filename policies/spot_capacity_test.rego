@@ -61,3 +61,8 @@ test_nodepool_message_counts_on_demand_nodes_outside_karpenter if {
 	v := violation_of("a spot-only NodePool as the only pool, beside 1 on-demand node outside Karpenter (below the minimum of 2)", "all-pools-spot")
 	contains(v.message, "and 1 schedulable on-demand node(s) outside Karpenter are fewer than 2")
 }
+
+test_relabel_message if {
+	v := violation_of("relabelling an on-demand node as spot takes it out of the on-demand count like a cordon", "on-demand-floor")
+	contains(v.message, "relabelling on-demand node ondemand-4 as spot would leave 1 schedulable on-demand node(s)")
+}

@@ -23,7 +23,7 @@ type Settings = LeveeConfig['policies']['spot-capacity'];
  */
 export interface NodeLossContext {
   subject: 'node';
-  change: 'delete' | 'cordon' | 'taint';
+  change: 'delete' | 'cordon' | 'taint' | 'relabel';
   node: { name: string; capacityType: CapacityType; pool: string };
   onDemand: { schedulable: number; after: number };
   spot: { schedulable: number; nodes: number };
@@ -96,12 +96,15 @@ function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { nam
   if (!before.schedulable || before.capacityType !== 'on-demand') return undefined;
   if (request.operation === 'DELETE') return { name: before.name, change: 'delete', before, after: null };
   if (request.operation !== 'UPDATE' || !request.object) return undefined;
-  if (toNodeView(request.object, classification).schedulable) return undefined;
+  const after = toNodeView(request.object, classification);
+  // Relabelled as spot, it leaves the on-demand count as surely as cordoned: levee knows capacity by its labels.
+  if (after.schedulable && after.capacityType === 'spot') return { name: before.name, change: 'relabel', before, after: { capacityType: 'spot' } };
+  if (after.schedulable) return undefined;
   const change = (request.object.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true ? 'cordon' : 'taint';
   return { name: before.name, change, before, after: { schedulable: false } };
 }
 
-/** A node that takes pods now and would not after the request: deleted, cordoned or tainted. */
+/** An on-demand node that takes pods now and would not after the request: deleted, cordoned, tainted, or relabelled as spot. */
 function nodeLoss(request: AdmissionRequest, cluster: ClusterState): NodeLossContext | undefined {
   const loss = nodeLossChange(request, cluster);
   if (!loss) return undefined;

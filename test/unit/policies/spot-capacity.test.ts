@@ -115,6 +115,18 @@ describe('policies/spot-capacity context', () => {
       assert.deepEqual(again.onDemand, { schedulable: 3, after: 2 }, 'the confirmed cordon is counted once, from the cache');
     });
 
+    it('relabelling an on-demand node as spot is a loss to the count, remembered as such', () => {
+      const cluster = nineNodes();
+      const relabel = nodeUpdate('ondemand-1', { pool: 'on-demand-a' }, { pool: 'on-demand-a', capacity: 'spot' });
+      const got = context(cluster, relabel) as NodeLossContext;
+      assert.deepEqual([got.change, got.onDemand, got.spot], ['relabel', { schedulable: 5, after: 4 }, { schedulable: 5, nodes: 5 }]);
+      const changes = spotCapacity.pendingChanges!({ request: relabel, cluster, config, now: new Date(0) });
+      assert.deepEqual(changes, [{ store: 'nodes', key: 'ondemand-1', after: { capacityType: 'spot' } }]);
+      cluster.recentDecisions.record(changes);
+      const next = context(cluster, nodeUpdate('ondemand-2', { pool: 'on-demand-a' }, { pool: 'on-demand-a', unschedulable: true })) as NodeLossContext;
+      assert.deepEqual(next.onDemand, { schedulable: 4, after: 3 });
+    });
+
     it('a cordon is a change to remember; a spot node or a relabel is not', () => {
       const cluster = nineNodes();
       const changes = (admission: AdmissionRequest) => spotCapacity.pendingChanges!({ request: admission, cluster, config, now: new Date(0) });
@@ -122,6 +134,7 @@ describe('policies/spot-capacity context', () => {
       assert.deepEqual(changes(request(NODE, 'DELETE', null, nodeObject('ondemand-2'))), [{ store: 'nodes', key: 'ondemand-2', after: null }]);
       assert.deepEqual(changes(nodeUpdate('spot-1', { capacity: 'spot' }, { capacity: 'spot', unschedulable: true })), []);
       assert.deepEqual(changes(nodeUpdate('ondemand-1', {}, { labels: { team: 'a' } })), []);
+      assert.deepEqual(changes(nodeUpdate('ondemand-1', {}, { capacity: 'none' })), [], 'removing the label leaves it on-demand');
     });
 
     it('says how much spot capacity there is: spot nodes, cordoned ones too, and NodePools that can launch spot', () => {
