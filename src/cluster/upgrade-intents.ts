@@ -36,9 +36,10 @@ export function intentKindFor(kinds: readonly UpgradeIntentKind[], discovery: Co
   const configured = findIntentKind(kinds, group, kind);
   if (configured) return configured;
   if (!kind || kind.endsWith('Template') || discovery.exclude.includes(kind)) return undefined;
-  const found = discovery.groups.includes(group) || discovery.kinds.some((candidate) => candidate.group === group && candidate.kind === kind);
-  if (!found) return undefined;
-  return { group, kind, versions, versionField: discovery.versionField, role: 'control-plane', clusterLabel: CLUSTER_NAME_LABEL };
+  const listed = discovery.kinds.find((candidate) => candidate.group === group && candidate.kind === kind);
+  if (!listed && !discovery.groups.includes(group)) return undefined;
+  const fallbackVersionField = listed?.fallbackVersionField;
+  return { group, kind, versions, versionField: discovery.versionField, ...(fallbackVersionField ? { fallbackVersionField } : {}), role: 'control-plane', clusterLabel: CLUSTER_NAME_LABEL };
 }
 
 export function groupOf(apiVersion: string | undefined): string {
@@ -76,7 +77,7 @@ export function toIntentView(object: KubeObject, kind: UpgradeIntentKind, fallba
           ? 'control-plane'
           : 'workers';
   const cluster = clusterOf(object, kind);
-  const version = parseKubeVersion(fieldAt(object, kind.versionField));
+  const version = parseKubeVersion(fieldAt(object, kind.versionField)) ?? (kind.fallbackVersionField ? parseKubeVersion(fieldAt(object, kind.fallbackVersionField)) : undefined);
   return {
     group: kind.group,
     kind: kind.kind,

@@ -16,6 +16,8 @@ export interface UpgradeIntentKind {
   versions: readonly string[];
   /** Dot path of the version field, e.g. `spec.template.spec.version`. */
   versionField: string;
+  /** Read when `versionField` is empty: a provider's older spelling it still honours. */
+  fallbackVersionField?: string;
   role: IntentRole;
   /** Objects of a workers kind that carry this label belong to the control plane (CAPI Machines). */
   controlPlaneLabel?: string;
@@ -75,7 +77,7 @@ export const DEFAULT_UPGRADE_INTENTS: readonly UpgradeIntentKind[] = [
  */
 export interface ControlPlaneDiscovery {
   groups: readonly string[];
-  kinds: readonly { group: string; kind: string }[];
+  kinds: readonly { group: string; kind: string; fallbackVersionField?: string }[];
   exclude: readonly string[];
   versionField: string;
 }
@@ -84,7 +86,8 @@ export const DEFAULT_CONTROL_PLANES: ControlPlaneDiscovery = {
   groups: ['controlplane.cluster.x-k8s.io'],
   kinds: [
     { group: 'infrastructure.cluster.x-k8s.io', kind: 'AzureManagedControlPlane' },
-    { group: 'infrastructure.cluster.x-k8s.io', kind: 'GCPManagedControlPlane' },
+    // CAPG still honours the deprecated `spec.controlPlaneVersion` when `spec.version` is unset.
+    { group: 'infrastructure.cluster.x-k8s.io', kind: 'GCPManagedControlPlane', fallbackVersionField: 'spec.controlPlaneVersion' },
   ],
   exclude: ['ROSAControlPlane'],
   versionField: 'spec.version',

@@ -12,6 +12,7 @@ const upgradeIntentKind = z.strictObject({
   kind: z.string().min(1),
   versions: z.array(z.string().min(1)).min(1),
   versionField: z.string().min(1),
+  fallbackVersionField: z.string().min(1).optional(),
   role: z.enum(['control-plane', 'workers', 'control-plane-and-workers']),
   controlPlaneLabel: z.string().min(1).optional(),
   clusterLabel: z.string().min(1).optional(),
@@ -20,7 +21,7 @@ const upgradeIntentKind = z.strictObject({
 
 const controlPlanes = z.strictObject({
   groups: z.array(z.string().min(1)),
-  kinds: z.array(z.strictObject({ group: z.string().min(1), kind: z.string().min(1) })),
+  kinds: z.array(z.strictObject({ group: z.string().min(1), kind: z.string().min(1), fallbackVersionField: z.string().min(1).optional() })),
   exclude: z.array(z.string().min(1)),
   versionField: z.string().min(1),
 });

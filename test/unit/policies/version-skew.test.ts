@@ -127,6 +127,16 @@ describe('policies/version-skew context', () => {
       });
     }
 
+    it("GKE's deprecated spec.controlPlaneVersion, which CAPG still honours when spec.version is unset, is the control plane's version", () => {
+      const cp = { ...controlPlane('GCPManagedControlPlane', 'prod-gke', '', 'infrastructure.cluster.x-k8s.io/v1beta1'), spec: { controlPlaneVersion: '1.31.4' } };
+      const cluster = upstream(cp, 'v1.31.4');
+      const downgrade = { ...cp, spec: { controlPlaneVersion: '1.30.2' } };
+      const got = context(cluster, request(kindOf(cp), 'UPDATE', downgrade, cp)) as IntentContext;
+      assert.deepEqual([got.version.minor, got.previous?.minor, got.workers?.max.minor], [30, 31, 31]);
+      const workers = context(cluster, request(MD, 'UPDATE', machineDeploymentObject('prod-md-0', 'v1.32.0', 'prod', 'capi'), machineDeploymentObject('prod-md-0', 'v1.31.4', 'prod', 'capi'))) as IntentContext;
+      assert.equal(workers.controlPlane?.max.minor, 31);
+    });
+
     it('control plane templates, and ROSA (an OpenShift version), are not control planes', () => {
       const template = { apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2', kind: 'KubeadmControlPlaneTemplate', metadata: { name: 't', namespace: 'capi' }, spec: { template: { spec: {} } } };
       assert.equal(context(new ClusterState(), request(kindOf(template), 'CREATE', template, null)), undefined);
