@@ -179,6 +179,19 @@ describe('e2e: spot-capacity (the cnblogs replay)', function () {
     assert.doesNotMatch(node.stdout, /levee-e2e/);
   });
 
+  it('refuses relabelling that node as spot: levee knows capacity by its labels, so that takes it out of the count', async () => {
+    for (const args of [
+      ['label', 'node', last, 'karpenter.sh/capacity-type=spot', '--overwrite'],
+      ['label', 'node', last, 'karpenter.sh/capacity-type=spot', 'eks.amazonaws.com/capacityType=SPOT', '--overwrite', '--dry-run=server'],
+    ]) {
+      const result = await kubectl(args);
+      assert.notEqual(result.code, 0, args.join(' '));
+      assert.match(result.stderr, new RegExp(`\\[spot-capacity\\] relabelling on-demand node ${last} as spot would leave ${MINIMUM - 1} schedulable on-demand node\\(s\\).*\\(rule on-demand-floor\\)`), args.join(' '));
+    }
+    const label = await kubectl(['get', 'node', last, '-o', 'jsonpath={.metadata.labels.karpenter\\.sh/capacity-type}']);
+    assert.equal(label.stdout, 'on-demand', label.stderr);
+  });
+
   it('lets the node lifecycle controller through, with an audit finding instead of a denial', async () => {
     const env = await e2e();
     const findings = async (): Promise<number> => {
@@ -468,5 +481,49 @@ describe('e2e: spot-capacity for Cluster API workload clusters', function () {
     assert.equal((await apply(grant)).code, 0);
     const manager = await kubectl(['delete', 'machinedeployment', 'prod-md-later', '-n', capi, '--dry-run=server', '--as=system:serviceaccount:capi-system:capi-manager']);
     assert.equal(manager.code, 0, manager.stderr);
+  });
+});
+
+/**
+ * The floor is there because spot capacity can vanish. With the spot nodes relabelled
+ * on-demand and no NodePool left, the cluster has none: every node may be cordoned, the last
+ * one too (a small cluster being drained for an upgrade), also sent at once.
+ */
+describe('e2e: spot-capacity in a cluster with no spot capacity', function () {
+  this.timeout(240_000);
+  const SPOT_LABELS = ['karpenter.sh/capacity-type=spot', 'eks.amazonaws.com/capacityType=SPOT', 'cloud.google.com/gke-spot=true'];
+  const ON_DEMAND_LABELS = ['karpenter.sh/capacity-type=on-demand', 'eks.amazonaws.com/capacityType=ON_DEMAND', 'cloud.google.com/gke-spot-'];
+  let spot: string[] = [];
+  let all: string[] = [];
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    const listed = await kubectl(['get', 'nodes', '-l', 'karpenter.sh/capacity-type=spot', '-o', 'jsonpath={.items[*].metadata.name}']);
+    spot = listed.stdout.split(/\s+/).filter(Boolean);
+    assert.ok(spot.length > 0, 'the local cluster has spot nodes to relabel');
+    for (const node of spot) assert.equal((await kubectl(['label', 'node', node, ...ON_DEMAND_LABELS, '--overwrite'])).code, 0);
+    all = await schedulableOnDemandNodes();
+    await kubectl(['delete', 'crd', NODEPOOL_CRD, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    await eventually('levee to see no spot capacity left', async () => {
+      const probes = await Promise.all(all.map((node) => kubectl(['cordon', node, '--dry-run=server'])));
+      const refused = probes.find((probe) => /denied/.test(probe.stderr));
+      return !refused || refused.stderr;
+    });
+  });
+
+  after(async () => {
+    await Promise.all(all.map((node) => kubectl(['uncordon', node])));
+    await eventually('levee to see every node schedulable again', async () => {
+      const probe = await kubectl(['label', 'node', spot[0]!, ...SPOT_LABELS, '--overwrite', '--dry-run=server']);
+      return probe.code === 0 || probe.stderr;
+    });
+    for (const node of spot) await kubectl(['label', 'node', node, ...SPOT_LABELS, '--overwrite']);
+  });
+
+  it('cordons of every node sent at once all go through, and the API server stores them', async () => {
+    const results = await Promise.all(all.map((node) => kubectl(['cordon', node])));
+    for (const result of results) assert.doesNotMatch(result.stderr, /denied/, result.stderr);
+    assert.deepEqual(await schedulableOnDemandNodes(), []);
   });
 });
