@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
 import { manifestObjects } from '../../../src/manifests/read.js';
 
 interface Rule {
@@ -57,5 +58,25 @@ describe('manifests/components/webhooks: stamps', () => {
     const { validating, mutating } = registrations();
     const judged = sent(validating, '/validate');
     assert.deepEqual([...sent(mutating, '/mutate').keys()].filter((key) => !judged.has(key)), []);
+  });
+
+  it('the dev overlay (npm start, e2e) points every entry at levee on the host, on the entry\'s own path', () => {
+    interface Patch { target: { kind: string }; patch: string }
+    const overlay = yaml.load(readFileSync('manifests/overlays/dev/kustomization.yaml', 'utf8')) as { patches: Patch[] };
+    const urls = new Map<string, string>();
+    for (const { target, patch } of overlay.patches) {
+      for (const op of yaml.load(patch) as Array<{ path: string; value: { url?: string } }>) {
+        const index = /^\/webhooks\/(\d+)\/clientConfig$/.exec(op.path)?.[1];
+        if (index !== undefined && op.value.url) urls.set(`${target.kind}/${index}`, new URL(op.value.url).pathname);
+      }
+    }
+    const { validating, mutating } = registrations();
+    const missing: string[] = [];
+    for (const [kind, webhooks] of [['ValidatingWebhookConfiguration', validating], ['MutatingWebhookConfiguration', mutating]] as const) {
+      webhooks.forEach((webhook, index) => {
+        if (urls.get(`${kind}/${index}`) !== webhook.clientConfig.service?.path) missing.push(`${webhook.name}: ${urls.get(`${kind}/${index}`) ?? 'no URL'}`);
+      });
+    }
+    assert.deepEqual(missing, []);
   });
 });
