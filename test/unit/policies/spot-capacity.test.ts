@@ -259,6 +259,26 @@ describe('policies/spot-capacity context', () => {
       assert.deepEqual(changes(cluster, scaleRequest('machinedeployments', 'md-0', 3, 5)), [], 'a scale-up is no change to remember');
     });
 
+    it('scaling an on-demand MachinePool to 0 through its scale subresource, beside a spot MachineDeployment', () => {
+      const cluster = capi(
+        infrastructureObject('AWSManagedMachinePool', 'mp-0', { capacityType: 'onDemand' }),
+        machinePoolObject('mp-0', { kind: 'AWSManagedMachinePool', name: 'mp-0' }),
+        spotPoolObject('md-spot', SPOT),
+      );
+      const got = workers(cluster, scaleRequest('machinepools', 'mp-0', 2, 0));
+      assert.equal(got.change, 'scaling MachinePool capi/mp-0 from 2 to 0 replica(s)');
+      assert.deepEqual(tallies(got), [['capi/prod', T(2, 3), T(0, 3)]]);
+      assert.deepEqual(changes(cluster, scaleRequest('machinepools', 'mp-0', 2, 0)), [{ store: 'workerpools', key: 'MachinePool/capi/mp-0', after: { replicas: 0 } }]);
+    });
+
+    it('a pool relabelled into another workload cluster is judged for the cluster it leaves too', () => {
+      const cluster = capi(spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-spot', SPOT));
+      const moved = spotPoolObject('md-0', ON_DEMAND);
+      moved.metadata = { ...moved.metadata, labels: { 'cluster.x-k8s.io/cluster-name': 'staging' } };
+      const got = workers(cluster, request(MD, 'UPDATE', moved, spotPoolObject('md-0', ON_DEMAND)));
+      assert.deepEqual(tallies(got), [['capi/prod', T(3, 3), T(0, 3)], ['capi/staging', T(3, 0), T(6, 0)]]);
+    });
+
     it('patching or applying replicas to 0, or removing them (defaulted to 1)', () => {
       const cluster = capi(spotPoolObject('md-0', ON_DEMAND), spotPoolObject('md-spot', SPOT));
       const zero = spotPoolObject('md-0', ON_DEMAND);
