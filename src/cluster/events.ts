@@ -33,17 +33,21 @@ export interface InvolvedObject {
  */
 export function involvedObjectOf(request: AdmissionRequest): InvolvedObject {
   const uid = request.object?.metadata?.uid ?? request.oldObject?.metadata?.uid;
-  const parent = scaleTarget(request);
-  const { group, version, kind } = request.kind;
+  const parentKind = request.subResource === 'scale' ? (scaleTarget(request)?.kind ?? SCALED_KINDS[request.resource.resource]) : undefined;
+  // For `scale`, the parent is the resource the request names, in that resource's group and version.
+  const { group, version, kind } = parentKind ? { ...request.resource, kind: parentKind } : request.kind;
   const namespace = request.namespace || undefined;
   return {
-    apiVersion: parent ? 'apps/v1' : group ? `${group}/${version}` : version,
-    kind: parent?.kind ?? kind,
+    apiVersion: group ? `${group}/${version}` : version,
+    kind: parentKind ?? kind,
     name: request.name ?? request.object?.metadata?.name ?? request.oldObject?.metadata?.name ?? '',
     ...(namespace ? { namespace } : {}),
     ...(uid ? { uid } : {}),
   };
 }
+
+/** Kinds beside apps' workloads that levee judges through their `scale` subresource. */
+const SCALED_KINDS: Readonly<Record<string, string>> = { machinedeployments: 'MachineDeployment', machinepools: 'MachinePool' };
 
 /** Events of cluster-scoped objects (Nodes, NodePools) go where Kubernetes puts them: `default`. */
 export function eventNamespace(object: InvolvedObject): string {

@@ -63,6 +63,21 @@ describe('cluster/events', () => {
       assert.deepEqual(involvedObjectOf(request), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ledger', namespace: 'payments', uid: 'uid-ledger' });
     });
 
+    it('names a Cluster API MachineDeployment for a scale of it, in its own group and version', () => {
+      const scale = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'workers', namespace: 'fleet', uid: 'uid-md' }, spec: { replicas } });
+      const request = admissionRequest({
+        kind: GVK.scale,
+        resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
+        subResource: 'scale',
+        operation: 'UPDATE',
+        namespace: 'fleet',
+        name: 'workers',
+        object: scale(0),
+        oldObject: scale(3),
+      });
+      assert.deepEqual(involvedObjectOf(request), { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment', name: 'workers', namespace: 'fleet', uid: 'uid-md' });
+    });
+
     it('puts the Events of a cluster-scoped object in default, as Kubernetes does', () => {
       const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', uid: 'uid-node' } };
       const request = admissionRequest({ kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' }, operation: 'DELETE', namespace: '', name: 'worker-1', oldObject: node });
