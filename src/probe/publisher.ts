@@ -1,30 +1,7 @@
 import type { Logger } from '../logger.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { VerdictDocument } from '../probe-verdict.js';
-
-/** ProbeVerdict (**contract**): cluster-scoped `probeverdicts.levee.dev`, object `cluster`, `status.verdict`. */
-export const PROBE_VERDICT_API = 'levee.dev/v1alpha1';
-export const PROBE_VERDICT_PATH = '/apis/levee.dev/v1alpha1/probeverdicts';
-export const PROBE_VERDICT_NAME = 'cluster';
-
-interface ProbeVerdictObject {
-  metadata?: { uid?: string };
-  status?: { verdict?: string };
-}
-
-/** One line a human reads first: what fails and the hint, or that everything passes. */
-export function summarize(document: VerdictDocument): string {
-  if (document.failing.length === 0) {
-    const checked = document.probes.filter((probe) => probe.status !== 'Skipped').length;
-    return `all ${checked} probes pass`;
-  }
-  return document.failing
-    .map((id) => {
-      const result = document.probes.find((probe) => probe.probe === id);
-      return `${id}: ${result?.message ?? 'failing'}${result?.hint ? ` (hint: ${result.hint})` : ''}`;
-    })
-    .join('; ');
-}
+import { documentOfStatus, PROBE_VERDICT_API, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH as PROBE_VERDICT_PATH, statusOf, summarize, type ProbeVerdictObject } from '../probe-verdict-status.js';
 
 /**
  * What the elected leader tells the cluster: the `cluster` ProbeVerdict's status (so that
@@ -80,27 +57,10 @@ export class VerdictPublisher {
   }
 }
 
-function statusOf(document: VerdictDocument): Record<string, unknown> {
-  return {
-    verdict: document.verdict,
-    since: document.since,
-    lastProbeTime: document.generatedAt,
-    reporter: document.reporter,
-    failing: document.failing.length > 0 ? document.failing.join(', ') : '-',
-    message: summarize(document).slice(0, 2048),
-    probes: document.probes.map((probe) => ({
-      name: probe.probe,
-      status: probe.status,
-      critical: probe.critical,
-      lastOk: probe.lastOk,
-      latencyMs: probe.latencyMs,
-      message: probe.message.slice(0, 1024),
-      ...(probe.hint ? { hint: probe.hint } : {}),
-      consecutiveFailures: probe.consecutiveFailures,
-      consecutiveSuccesses: probe.consecutiveSuccesses,
-      ...(probe.failingSince ? { failingSince: probe.failingSince } : {}),
-      lastTransitionTime: probe.lastTransitionTime,
-      checkedAt: probe.checkedAt,
-    })),
-  };
+/** The verdict the leader last published, or undefined when there is none (no object, no status yet). */
+export async function readPublishedVerdict(api: KubeApi, signal?: AbortSignal): Promise<VerdictDocument | undefined> {
+  const response = await api.get<ProbeVerdictObject>(`${PROBE_VERDICT_PATH}/${PROBE_VERDICT_NAME}`, signal ? { signal } : {});
+  if (response.status === 404) return undefined;
+  const object = expectStatus(response, `reading ProbeVerdict ${PROBE_VERDICT_NAME}`, 200).body;
+  return object.status?.verdict ? documentOfStatus(object) : undefined;
 }
