@@ -6,8 +6,13 @@ import { expectStatus, type KubeApi } from './kube-api.js';
  * `renewTime` every few seconds; another candidate takes over once the Lease has not been
  * renewed for `leaseDurationSeconds`, writing with the Lease's resourceVersion so that two
  * candidates racing for it cannot both win. A leader that cannot renew steps down on its own
- * clock before its Lease can expire anywhere else.
+ * clock before its Lease can expire anywhere else. A Lease levee did not write (by hand, by
+ * another program, with an absurd duration) is obeyed for at most a few of levee's own
+ * durations without a renewal, so one stray write cannot leave the cluster without a leader.
  */
+
+/** Without renewal, a Lease is obeyed at most this many times levee's own duration. */
+export const MAX_DURATION_FACTOR = 4;
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -41,6 +46,8 @@ export class LeaderElector {
   private observed: { record: string; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The holder whose over-long Lease was last warned about (once per holder). */
+  private warnedAbout: string | undefined;
 
   constructor(options: LeaderElectorOptions) {
     this.options = options;
@@ -124,9 +131,9 @@ export class LeaderElector {
   }
 
   private expired(lease: Lease): boolean {
-    const duration = (lease.spec.leaseDurationSeconds ?? this.options.leaseDurationSeconds) * 1000;
+    const duration = this.obeyedDurationMs(lease);
     const record = `${lease.spec.holderIdentity}|${lease.spec.renewTime}`;
-    const nowMs = Date.now();
+    const nowMs = this.now().getTime();
     if (!this.observed) {
       // First look (a fresh start): trust the holder's timestamp, so a crashed leader's Lease
       // is taken over at once instead of after a full duration.
@@ -141,6 +148,25 @@ export class LeaderElector {
       return false;
     }
     return nowMs - this.observed.at > duration;
+  }
+
+  /** The Lease's own duration, but never more than MAX_DURATION_FACTOR times levee's. */
+  private obeyedDurationMs(lease: Lease): number {
+    const own = this.options.leaseDurationSeconds;
+    const written = lease.spec.leaseDurationSeconds ?? own;
+    const limit = own * MAX_DURATION_FACTOR;
+    if (!(written <= limit)) {
+      const holder = lease.spec.holderIdentity ?? '';
+      if (this.warnedAbout !== holder) {
+        this.options.logger.warn(
+          { lease: `${this.options.namespace}/${this.options.name}`, holder, leaseDurationSeconds: written, obeyedSeconds: limit },
+          'leader Lease has a duration levee does not write; obeying it only as long as levee\'s own would allow',
+        );
+        this.warnedAbout = holder;
+      }
+      return limit * 1000;
+    }
+    return written * 1000;
   }
 
   private settle(won: boolean, problem?: string): boolean {
