@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { hintFor } from './hints.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
+import { readPublishedVerdict } from './publisher.js';
 import type { ProbeId } from './settings.js';
 import type { VerdictDocument } from '../probe-verdict.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
@@ -134,7 +135,10 @@ export class ProbeLoop {
       return pending as Promise<T>;
     };
 
-    const observations = await Promise.all(probes.map((probe) => this.observe(probe, leader, shared)));
+    // A replica that does not lead takes the leader-only probes' results from the leader's
+    // published verdict, so both replicas' verdicts say the same about them.
+    const leaderVerdict = !leader && probes.some((probe) => probe.leaderOnly) ? await this.publishedVerdict() : undefined;
+    const observations = await Promise.all(probes.map((probe) => this.copied(probe, leaderVerdict) ?? this.observe(probe, leader, shared)));
     const previous = this.last;
     const reduced = reduceRun(this.state, observations, {
       hysteresis: this.options.hysteresis ?? { failuresToUnhealthy: config.probe.failuresToUnhealthy, successesToHealthy: config.probe.successesToHealthy },
@@ -162,10 +166,37 @@ export class ProbeLoop {
     return document;
   }
 
-  private async observe(probe: ProbeDefinition, leader: boolean, shared: ProbeContext['shared']): Promise<Observation> {
-    if (probe.leaderOnly && !leader) {
-      return { probe: probe.id, outcome: { ok: true, skipped: true, message: `runs on the elected leader only; ${this.options.identity} is not leading` }, latencyMs: 0 };
+  /** The leader's published verdict when it is fresh enough for the gate; undefined otherwise (then the probe runs here). */
+  private async publishedVerdict(): Promise<VerdictDocument | undefined> {
+    const { config, logger } = this.options;
+    if (!config.probe.publish) return undefined;
+    try {
+      const document = await readPublishedVerdict(this.options.api, this.runAbort.signal);
+      if (!document) return undefined;
+      const ageSeconds = (this.now().getTime() - Date.parse(document.generatedAt)) / 1000;
+      return ageSeconds <= config.policies['probe-gate'].maxVerdictAgeSeconds ? document : undefined;
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'leader\'s ProbeVerdict not read; running leader-only probes here');
+      return undefined;
     }
+  }
+
+  /** A leader-only probe's result as the leader published it, taken as settled (the leader applied hysteresis). */
+  private copied(probe: ProbeDefinition, leaderVerdict: VerdictDocument | undefined): Promise<Observation> | undefined {
+    if (!probe.leaderOnly || !leaderVerdict) return undefined;
+    const result = leaderVerdict.probes.find((candidate) => candidate.probe === probe.id);
+    if (!result || result.status === 'Skipped') return undefined;
+    const failing = result.status === 'Failing';
+    const outcome: ProbeOutcome = {
+      ok: !failing,
+      settled: true,
+      message: `${result.message} (as the leader ${leaderVerdict.reporter || '?'} saw it at ${result.checkedAt})`,
+      ...(failing && result.critical ? { severity: 'critical' as const } : {}),
+    };
+    return Promise.resolve({ probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) });
+  }
+
+  private async observe(probe: ProbeDefinition, leader: boolean, shared: ProbeContext['shared']): Promise<Observation> {
     const { config } = this.options;
     const timeoutSeconds = probe.timeoutSeconds?.(config) ?? config.probe.timeoutSeconds;
     const deadline = new AbortController();

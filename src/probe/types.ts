@@ -5,8 +5,10 @@ import type { KubeApi } from './kube-api.js';
 /** What one probe run found. A thrown error or a timeout becomes `ok: false` with the error's message. */
 export interface ProbeOutcome {
   ok: boolean;
-  /** The probe had nothing to check here (e.g. DNS outside a cluster, lifecycle on a follower). */
+  /** The probe had nothing to check here (e.g. DNS outside a cluster). */
   skipped?: boolean;
+  /** Already judged with hysteresis elsewhere (a leader-only probe's result copied from the leader): taken as is. */
+  settled?: boolean;
   message: string;
   /** A failure that closes the gate whatever the probe's configured criticality (e.g. API server older than a kubelet). */
   severity?: 'critical';
@@ -30,7 +32,7 @@ export interface ProbeContext {
 export interface ProbeDefinition {
   id: ProbeId;
   summary: string;
-  /** Heavy probes that create objects run on the elected leader only. */
+  /** Heavy probes that create objects run on the elected leader; the other replicas copy its result, or run them while no leader publishes. */
   leaderOnly?: boolean;
   /** Defaults to config.probe.timeoutSeconds. */
   timeoutSeconds?(config: LeveeConfig): number;

@@ -88,7 +88,7 @@ function advance(previous: ProbeHistory | undefined, observation: Observation, o
   // A skipped probe (not applicable here, or not this replica's job) has no say in the verdict.
   if (outcome.skipped) return { failing: false, consecutiveFailures: 0, consecutiveSuccesses: 0, critical: false, lastTransitionTime: base.failing ? at : base.lastTransitionTime };
 
-  const { failuresToUnhealthy, successesToHealthy } = options.hysteresis;
+  const { failuresToUnhealthy, successesToHealthy } = outcome.settled ? { failuresToUnhealthy: 1, successesToHealthy: 1 } : options.hysteresis;
   if (outcome.ok) {
     const successes = base.consecutiveSuccesses + 1;
     const recovered = base.failing && successes >= successesToHealthy;

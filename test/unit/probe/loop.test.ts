@@ -15,11 +15,16 @@ describe('probe/loop', () => {
   let server: Server;
   let api: KubeApi;
   let gets: string[];
+  /** Answers by path; anything else gets a one-item list. */
+  let routes: Map<string, { status: number; body: unknown }>;
 
   beforeEach(async () => {
     gets = [];
+    routes = new Map();
     server = createServer((req, res) => {
       gets.push(req.url ?? '');
+      const route = routes.get(req.url ?? '');
+      if (route) return void res.writeHead(route.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(route.body));
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"items":[{"metadata":{"name":"n1"}}]}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,15 +71,67 @@ describe('probe/loop', () => {
     assert.match(document.probes[0]!.hint ?? '', /kube-apiserver running/);
   });
 
-  it('skips leader-only probes on a follower and leaves disabled probes out', async () => {
+  const PUBLISHED = '/apis/levee.dev/v1alpha1/probeverdicts/cluster';
+
+  function published(lastProbeTime: Date, lifecycle: { status: string; message: string; hint?: string }): { status: number; body: unknown } {
+    return {
+      status: 200,
+      body: {
+        metadata: { name: 'cluster' },
+        status: {
+          verdict: lifecycle.status === 'Failing' ? 'Unhealthy' : 'Healthy',
+          lastProbeTime: lastProbeTime.toISOString(),
+          reporter: 'leader-1',
+          failing: lifecycle.status === 'Failing' ? 'workload-lifecycle' : '-',
+          probes: [{ name: 'workload-lifecycle', critical: true, checkedAt: lastProbeTime.toISOString(), ...lifecycle }],
+        },
+      },
+    };
+  }
+
+  it('never skips a leader-only probe on a follower: with no leader verdict published it runs it; disabled probes stay out', async () => {
+    routes.set(PUBLISHED, { status: 404, body: { kind: 'Status', code: 404 } });
     let ran = 0;
-    const heavy: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', leaderOnly: true, run: async () => ((ran += 1), { ok: false, message: 'x' }) };
+    const heavy: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', leaderOnly: true, run: async () => ((ran += 1), { ok: false, message: 'the pod was created but never scheduled' }) };
     const off: ProbeDefinition = { id: 'restart-burst', summary: 'x', run: async () => ((ran += 1), { ok: false, message: 'x' }) };
-    const document = await loop([heavy, off], { isLeader: () => false }, { disabled: ['restart-burst'] }).execute(['test']);
-    assert.equal(ran, 0);
-    assert.deepEqual(document.probes.map((probe) => [probe.probe, probe.status]), [['workload-lifecycle', 'Skipped']]);
+    const document = await loop([heavy, off], { isLeader: () => false }, { disabled: ['restart-burst'], failuresToUnhealthy: 1 }).execute(['test']);
+    assert.equal(ran, 1);
+    assert.deepEqual(document.probes.map((probe) => [probe.probe, probe.status]), [['workload-lifecycle', 'Failing']]);
     assert.equal(document.leader, false);
-    assert.equal(document.verdict, 'Healthy');
+    assert.equal(document.verdict, 'Unhealthy');
+  });
+
+  it("takes a leader-only probe's result from the leader's fresh ProbeVerdict on a follower, at once and with its hint", async () => {
+    routes.set(PUBLISHED, published(new Date(), { status: 'Failing', message: 'Deployment levee-system/levee-probe-x: the pod was created but never scheduled', hint: 'is kube-scheduler running?' }));
+    let ran = 0;
+    const heavy: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', leaderOnly: true, run: async () => ((ran += 1), { ok: true, message: 'fine' }) };
+    const follower = loop([heavy], { isLeader: () => false });
+    const document = await follower.execute(['test']);
+    assert.equal(ran, 0);
+    // The leader already applied hysteresis: one copied failure is a failure (failuresToUnhealthy is 2 here).
+    assert.equal(document.verdict, 'Unhealthy');
+    const result = document.probes[0]!;
+    assert.equal(result.status, 'Failing');
+    assert.equal(result.critical, true);
+    assert.match(result.message, /never scheduled \(as the leader leader-1 saw it at /);
+    assert.equal(result.hint, 'is kube-scheduler running?');
+
+    routes.set(PUBLISHED, published(new Date(), { status: 'Passing', message: 'fine' }));
+    assert.equal((await follower.execute(['test'])).verdict, 'Healthy');
+    assert.equal(ran, 0);
+  });
+
+  it("runs a leader-only probe itself when the leader's verdict is stale, and on the leader", async () => {
+    routes.set(PUBLISHED, published(new Date(Date.now() - 600_000), { status: 'Passing', message: 'fine long ago' }));
+    let ran = 0;
+    const heavy: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', leaderOnly: true, run: async () => ((ran += 1), { ok: true, message: 'fine now' }) };
+    const follower = await loop([heavy], { isLeader: () => false }).execute(['test']);
+    assert.equal(ran, 1);
+    assert.equal(follower.probes[0]!.message, 'fine now');
+    routes.set(PUBLISHED, published(new Date(), { status: 'Failing', message: 'someone else' }));
+    const leader = await loop([heavy], { isLeader: () => true }).execute(['test']);
+    assert.equal(ran, 2);
+    assert.equal(leader.probes[0]!.message, 'fine now');
   });
 
   it('makes a shared GET once per run however many probes ask', async () => {
