@@ -11,6 +11,7 @@ import type { OverrideAuthorizer } from '../engine/overrides.js';
 import type { AdmissionRequest } from '../kube/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { followVerdictFile } from '../probe/verdict-file.js';
+import { chooseVerdict, followClusterVerdict, type ClusterVerdictFollower } from './cluster-verdict.js';
 import { clusterOptionsFrom } from '../cluster/options.js';
 import type { LeveeConfig } from '../config.js';
 import { readBundle } from '../engine/bundle.js';
@@ -56,6 +57,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let authorizer = options.authorizer ?? offlineAuthorizer;
   let stampParent = (_request: AdmissionRequest, _username: string, _at: Date): void => undefined;
   let selfUsername: string | undefined;
+  let leaderVerdict: ClusterVerdictFollower | undefined;
   let stopInformers = (): void => undefined;
   let kubeconfig: KubeConfig | undefined;
   if (!cluster) {
@@ -79,11 +81,17 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
     stampParent = parentStamper(kubeconfig, logger, timeoutMs);
     selfUsername = await ownUsername(kubeconfig, logger);
+    // Every replica gates on the elected probe's published verdict too, not only on its own probe's.
+    if (config.probe.publish) leaderVerdict = followClusterVerdict({ kubeconfig, logger, requestTimeoutMs: timeoutMs });
   }
 
   // The probe's first verdict comes after its first run: a missing file is worth a warning
   // only once a verdict would be stale anyway.
   const verdicts = followVerdictFile(config.probe.verdictFile, logger, { overdueMs: config.policies['probe-gate'].maxVerdictAgeSeconds * 1000 });
+  const now = options.now ?? (() => new Date());
+  const currentVerdict = leaderVerdict
+    ? () => chooseVerdict({ cluster: leaderVerdict.current(), file: verdicts.current().document, filePath: config.probe.verdictFile }, now(), config.policies['probe-gate'].maxVerdictAgeSeconds)
+    : verdicts.current;
   metrics.bundleInfo.set({ digest: bundle.digest, path: bundle.path }, 1);
   const recordCertificate = (pair: KeyPair): void => {
     try {
@@ -104,8 +112,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     authorizer,
     stampParent,
     ...(selfUsername ? { selfUsername } : {}),
-    now: options.now ?? (() => new Date()),
-    verdict: verdicts.current,
+    now,
+    verdict: currentVerdict,
     bodyLimitBytes: config.server.bodyLimitBytes,
   };
   const handler = createHandler(deps);
@@ -156,6 +164,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       stopWatchingBundle();
       stopStalenessLog();
       verdicts.stop();
+      leaderVerdict?.stop();
       stopInformers();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
