@@ -7,7 +7,7 @@ import { readPublishedVerdict } from './publisher.js';
 import type { ProbeId } from './settings.js';
 import type { VerdictDocument } from '../probe-verdict.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
-import { initialState, reduceRun, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
+import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
 
 export interface ProbeLoopOptions {
   config: LeveeConfig;
@@ -18,7 +18,7 @@ export interface ProbeLoopOptions {
   isLeader: () => boolean;
   inCluster: boolean;
   metrics?: ProbeMetrics;
-  /** Called with every new verdict (write the file, publish); a failure is logged, never fatal. */
+  /** Called with every new verdict (write the file, publish), one at a time, in order; a failure is logged, never fatal. */
   onVerdict?: (document: VerdictDocument, previous: VerdictDocument | undefined) => Promise<void> | void;
   /** `--once` judges a single run, so it needs no history: 1 and 1. */
   hysteresis?: Hysteresis;
@@ -27,121 +27,158 @@ export interface ProbeLoopOptions {
   graceMs?: number;
 }
 
-interface PendingRun {
-  reasons: string[];
-  promise: Promise<VerdictDocument>;
-  resolve(document: VerdictDocument): void;
-  reject(error: unknown): void;
+/** One probe's place in the loop: never two runs of it at once. */
+interface Slot {
+  definition: ProbeDefinition;
+  running: boolean;
+  /** Asked for again while running: run once more right after. */
+  again: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** Told when the run in progress finishes. */
+  current: Array<() => void>;
+  /** Told when the run after it finishes (asked for while one was in progress). */
+  next: Array<() => void>;
 }
 
+/** GETs several probes make (nodes, pods) are shared when they start within this long of each other. */
+const SHARED_GET_MS = 1000;
+
 /**
- * Runs the probes: on a schedule, when triggered (cluster events, config changes, POST /run)
- * and once on demand. Runs never overlap; triggers that arrive during a run are merged into
- * one follow-up run. Every probe has a deadline and its own abort signal, and a probe that
- * ignores the signal is abandoned after a short grace, so nothing can stall the loop.
+ * Runs the probes, each on its own schedule and with its own deadline, and publishes the
+ * verdict each time one finishes: a fast probe is never held up by a slow one (the workload
+ * lifecycle waits up to `lifecycleTimeoutSeconds` when pods do not come up). A probe whose
+ * last outcome disagrees with its status (hysteresis still deciding) runs again after
+ * `recheckSeconds`, and a failing one every `failingIntervalSeconds`, so a fault and its end
+ * are settled in seconds, not intervals. A probe never overlaps itself; asking for a run of a
+ * running probe queues one more run right after it. Every probe has a deadline and its own
+ * abort signal, and one that ignores the signal is abandoned after a short grace. The first
+ * verdict is published once every probe has run once.
  */
 export class ProbeLoop {
   private readonly options: ProbeLoopOptions;
   private readonly now: () => Date;
+  private readonly slots = new Map<ProbeId, Slot>();
   private state: VerdictState;
   private last: VerdictDocument | undefined;
-  private pending: PendingRun | undefined;
-  private draining = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
+  private lastFinished: Date | undefined;
+  private active = false;
+  private emitting: Promise<void> = Promise.resolve();
   private readonly runAbort = new AbortController();
+  private readonly sharedGets = new Map<string, { at: number; body: Promise<unknown> }>();
+  private resolveFirstVerdict!: () => void;
+  private readonly firstVerdict = new Promise<void>((resolve) => (this.resolveFirstVerdict = resolve));
 
   constructor(options: ProbeLoopOptions) {
     this.options = options;
     this.now = options.now ?? (() => new Date());
     this.state = initialState(this.now());
+    const disabled = new Set<ProbeId>(options.config.probe.disabled);
+    for (const definition of options.probes) {
+      if (!disabled.has(definition.id)) this.slots.set(definition.id, { definition, running: false, again: false, timer: undefined, current: [], next: [] });
+    }
   }
 
   get latest(): VerdictDocument | undefined {
     return this.last;
   }
 
-  /** When the last run finished, or undefined before the first. */
+  /** When a probe last finished, or undefined before the first. */
   get lastRunAt(): Date | undefined {
-    return this.last ? new Date(this.last.generatedAt) : undefined;
+    return this.lastFinished;
   }
 
+  /** Starts every probe now, then each on its own schedule. */
   start(): void {
-    this.stopped = false;
-    void this.trigger('start').catch(() => undefined);
+    if (this.active) return;
+    this.active = true;
+    for (const slot of this.slots.values()) void this.request(slot);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.active = false;
+    for (const slot of this.slots.values()) clearTimeout(slot.timer);
     this.runAbort.abort(new Error('levee probe is stopping'));
+    await this.emitting;
   }
 
-  /** Asks for a run as soon as the current one (if any) is over; resolves with its verdict. */
-  trigger(reason: string): Promise<VerdictDocument> {
-    if (!this.pending) {
-      let resolve!: (document: VerdictDocument) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<VerdictDocument>((ok, fail) => {
-        resolve = ok;
-        reject = fail;
-      });
-      promise.catch(() => undefined);
-      this.pending = { reasons: [], promise, resolve, reject };
-    }
-    const pending = this.pending;
-    if (!pending.reasons.includes(reason)) pending.reasons.push(reason);
-    void this.drain();
-    return pending.promise;
+  /**
+   * Runs every probe as soon as each is free, and resolves with the verdict once each has
+   * finished a run that started after this call (cluster events, POST /run, a new leader).
+   */
+  async trigger(reason: string): Promise<VerdictDocument> {
+    this.options.logger.debug({ reason }, 'probes triggered');
+    await Promise.all([...this.slots.values()].map((slot) => this.request(slot)));
+    await this.emitting;
+    if (!this.last) await this.firstVerdict;
+    return this.last!;
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.pending) {
-        const run = this.pending;
-        this.pending = undefined;
-        try {
-          run.resolve(await this.execute(run.reasons));
-        } catch (err) {
-          run.reject(err);
-        }
+  /** Every probe once, and the verdict after them: `levee probe --once`, tests. */
+  execute(reasons: string[]): Promise<VerdictDocument> {
+    return this.trigger(reasons.join(', '));
+  }
+
+  private request(slot: Slot): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (slot.running) {
+        slot.again = true;
+        slot.next.push(resolve);
+        return;
       }
-    } finally {
-      this.draining = false;
-      if (!this.stopped) {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.trigger('schedule').catch(() => undefined), this.options.config.probe.intervalSeconds * 1000);
-      }
+      slot.current.push(resolve);
+      void this.run(slot);
+    });
+  }
+
+  private async run(slot: Slot): Promise<void> {
+    clearTimeout(slot.timer);
+    slot.running = true;
+    const observation = await this.observeOne(slot.definition);
+    slot.running = false;
+    const { config } = this.options;
+    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), critical: new Set(config.probe.critical) }, this.now());
+    this.lastFinished = observation.at ?? this.now();
+    if (!observation.outcome.ok) this.options.logger.info({ probe: observation.probe, message: observation.outcome.message, hint: observation.hint }, 'probe failed');
+    if (this.complete()) await this.queueEmit([observation]);
+    for (const resolve of slot.current.splice(0)) resolve();
+    if (slot.again) {
+      slot.again = false;
+      slot.current.push(...slot.next.splice(0));
+      void this.run(slot);
+      return;
+    }
+    if (this.active) {
+      slot.timer = setTimeout(() => void this.request(slot), this.delayMs(slot.definition.id));
+      slot.timer.unref?.();
     }
   }
 
-  /** One run of every enabled probe, in parallel, reduced to a verdict. */
-  async execute(reasons: string[]): Promise<VerdictDocument> {
+  /** Soon while hysteresis is deciding, often while failing, otherwise every interval. */
+  private delayMs(probe: ProbeId): number {
+    const { config } = this.options;
+    const history = this.state.histories[probe];
+    if (history && unsettled(history)) return config.probe.recheckSeconds * 1000;
+    if (history?.failing) return Math.min(config.probe.failingIntervalSeconds, config.probe.intervalSeconds) * 1000;
+    return config.probe.intervalSeconds * 1000;
+  }
+
+  /** Whether every probe has run once: before that, a verdict would leave some out. */
+  private complete(): boolean {
+    for (const id of this.slots.keys()) if (!this.state.histories[id]) return false;
+    return true;
+  }
+
+  private queueEmit(observations: Observation[]): Promise<void> {
+    this.emitting = this.emitting.then(() => this.emit(observations)).catch(() => undefined);
+    return this.emitting;
+  }
+
+  private async emit(observations: Observation[]): Promise<void> {
     const { config, logger, metrics } = this.options;
-    const started = performance.now();
     const leader = this.options.isLeader();
-    const disabled = new Set<ProbeId>(config.probe.disabled);
-    const probes = this.options.probes.filter((probe) => !disabled.has(probe.id));
-    const sharedGets = new Map<string, Promise<unknown>>();
-    const shared = <T>(path: string): Promise<T> => {
-      let pending = sharedGets.get(path);
-      if (!pending) {
-        pending = this.options.api.get(path, { signal: this.runAbort.signal }).then((response) => expectStatus(response, `GET ${path.split('?')[0]}`, 200).body);
-        pending.catch(() => undefined);
-        sharedGets.set(path, pending);
-      }
-      return pending as Promise<T>;
-    };
-
-    // A replica that does not lead takes the leader-only probes' results from the leader's
-    // published verdict, so both replicas' verdicts say the same about them.
-    const leaderVerdict = !leader && probes.some((probe) => probe.leaderOnly) ? await this.publishedVerdict() : undefined;
-    const observations = await Promise.all(probes.map((probe) => this.copied(probe, leaderVerdict) ?? this.observe(probe, leader, shared)));
     const previous = this.last;
-    const reduced = reduceRun(this.state, observations, {
-      hysteresis: this.options.hysteresis ?? { failuresToUnhealthy: config.probe.failuresToUnhealthy, successesToHealthy: config.probe.successesToHealthy },
+    const reduced = documentOf(this.state, [...this.slots.keys()], {
+      hysteresis: this.hysteresis(),
       critical: new Set(config.probe.critical),
       now: this.now(),
       reporter: this.options.identity,
@@ -149,21 +186,43 @@ export class ProbeLoop {
     });
     this.state = reduced.state;
     this.last = reduced.document;
+    this.resolveFirstVerdict();
     const document = reduced.document;
-    metrics?.recordRun(document, observations, (performance.now() - started) / 1000, leader);
-
-    const line = { run: document.run, verdict: document.verdict, failing: document.failing, reasons, leader, ms: Math.round(performance.now() - started) };
+    metrics?.recordRun(document, observations, undefined, leader);
+    const line = { run: document.run, verdict: document.verdict, failing: document.failing, probe: observations.map((observation) => observation.probe).join(','), leader };
     if (previous && previous.verdict !== document.verdict) logger.warn({ ...line, was: previous.verdict }, 'probe verdict changed');
-    else logger.info(line, 'probe run');
-    for (const observation of observations) {
-      if (!observation.outcome.ok) logger.info({ probe: observation.probe, message: observation.outcome.message, hint: observation.hint }, 'probe failed');
-    }
+    else if (previous?.failing.join() !== document.failing.join()) logger.info(line, 'failing probes changed');
+    else logger.debug(line, 'probe verdict');
     try {
       await this.options.onVerdict?.(document, previous);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'verdict not recorded');
     }
-    return document;
+  }
+
+  private hysteresis(): Hysteresis {
+    const { config } = this.options;
+    return this.options.hysteresis ?? { failuresToUnhealthy: config.probe.failuresToUnhealthy, successesToHealthy: config.probe.successesToHealthy };
+  }
+
+  /** A GET several probes need (nodes, pods): probes starting within a second of each other share one. */
+  private shared<T>(path: string): Promise<T> {
+    const nowMs = Date.now();
+    const cached = this.sharedGets.get(path);
+    if (cached && nowMs - cached.at < SHARED_GET_MS) return cached.body as Promise<T>;
+    for (const [key, entry] of this.sharedGets) if (nowMs - entry.at >= SHARED_GET_MS) this.sharedGets.delete(key);
+    const body = this.options.api.get(path, { signal: this.runAbort.signal }).then((response) => expectStatus(response, `GET ${path.split('?')[0]}`, 200).body);
+    body.catch(() => undefined);
+    this.sharedGets.set(path, { at: nowMs, body });
+    return body as Promise<T>;
+  }
+
+  /** One run of one probe; a leader-only probe on a replica that does not lead copies the leader's result when it can. */
+  private async observeOne(probe: ProbeDefinition): Promise<Observation> {
+    const leader = this.options.isLeader();
+    const leaderVerdict = probe.leaderOnly && !leader ? await this.publishedVerdict() : undefined;
+    const observation = (await this.copied(probe, leaderVerdict)) ?? (await this.observe(probe, leader, (path) => this.shared(path)));
+    return { ...observation, at: this.now() };
   }
 
   /** The leader's published verdict when it is fresh enough for the gate; undefined otherwise (then the probe runs here). */

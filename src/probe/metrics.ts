@@ -51,7 +51,7 @@ export class ProbeMetrics {
   });
   private readonly lastRun = new Gauge({
     name: 'levee_probe_last_run_timestamp_seconds',
-    help: 'Unix time of the last completed run.',
+    help: 'Unix time of the last verdict (each probe that finishes makes one).',
     registers: [this.registry],
   });
   private readonly leader = new Gauge({
@@ -66,7 +66,8 @@ export class ProbeMetrics {
     for (const probe of PROBE_IDS) this.runs.inc({ probe, result: 'success' }, 0);
   }
 
-  recordRun(document: VerdictDocument, observations: readonly Observation[], seconds: number, leader: boolean): void {
+  /** A verdict and the probe runs behind it; `seconds` is the whole run's duration when every probe ran together (`--once`). */
+  recordRun(document: VerdictDocument, observations: readonly Observation[], seconds: number | undefined, leader: boolean): void {
     for (const observation of observations) {
       const { probe, outcome } = observation;
       const result = outcome.skipped ? 'skipped' : outcome.ok ? 'success' : 'failure';
@@ -81,7 +82,7 @@ export class ProbeMetrics {
       this.consecutiveFailures.set({ probe: result.probe }, result.consecutiveFailures);
     }
     for (const verdict of VERDICTS) this.verdict.set({ verdict }, verdict === document.verdict ? 1 : 0);
-    this.runDuration.observe(seconds);
+    if (seconds !== undefined) this.runDuration.observe(seconds);
     this.lastRun.set(Date.parse(document.generatedAt) / 1000);
     this.leader.set(leader ? 1 : 0);
   }

@@ -59,7 +59,12 @@ const thresholds = z.strictObject({
 });
 
 export const probeSettings = z.strictObject({
+  /** How often each probe runs while nothing is wrong (each on its own schedule). */
   intervalSeconds: z.number().min(1).default(30),
+  /** A probe whose last outcome disagrees with its status (a first failure, a first success while failing) runs again this soon. */
+  recheckSeconds: z.number().min(0.1).default(2),
+  /** A failing probe runs this often (at most every intervalSeconds), so recovery is seen in seconds. */
+  failingIntervalSeconds: z.number().min(0.1).default(5),
   /** Each probe's deadline; the workload lifecycle has its own, longer one. */
   timeoutSeconds: z.number().min(1).default(10),
   lifecycleTimeoutSeconds: z.number().min(5).default(60),

@@ -11,6 +11,15 @@ import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 const silent = createLogger('silent');
 
+/** Waits until `check` holds, for at most 10 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('probe/loop', () => {
   let server: Server;
   let api: KubeApi;
@@ -134,7 +143,7 @@ describe('probe/loop', () => {
     assert.equal(leader.probes[0]!.message, 'fine now');
   });
 
-  it('makes a shared GET once per run however many probes ask', async () => {
+  it('shares a GET among the probes that start within a second of each other, and asks again after', async () => {
     const reader = (id: 'version-skew' | 'on-demand-share'): ProbeDefinition => ({
       id,
       summary: 'x',
@@ -143,7 +152,41 @@ describe('probe/loop', () => {
     const probes = loop([reader('version-skew'), reader('on-demand-share')]);
     await probes.execute(['one']);
     await probes.execute(['two']);
+    assert.deepEqual(gets, ['/api/v1/nodes?resourceVersion=0']);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await probes.execute(['three']);
     assert.deepEqual(gets, ['/api/v1/nodes?resourceVersion=0', '/api/v1/nodes?resourceVersion=0']);
+  });
+
+  it("publishes a fast probe's failure while a slow probe is still running", async () => {
+    let slowRuns = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', run: async () => ((slowRuns += 1) > 1 ? (await gate, { ok: true, message: 'ok' }) : { ok: true, message: 'ok' }) };
+    let fastRuns = 0;
+    const fast: ProbeDefinition = { id: 'scheduler', summary: 'x', run: async () => ((fastRuns += 1) > 1 ? { ok: false, message: 'Lease not renewed' } : { ok: true, message: 'ok' }) };
+    const seen: VerdictDocument[] = [];
+    const probes = loop([slow, fast], { onVerdict: (document) => void seen.push(document) }, { failuresToUnhealthy: 1 });
+    assert.equal((await probes.execute(['first'])).verdict, 'Healthy');
+    const both = probes.trigger('again');
+    await until(() => seen.some((document) => document.verdict === 'Unhealthy'));
+    assert.equal(slowRuns, 2, 'the slow probe is still in its second run');
+    const unhealthy = seen.find((document) => document.verdict === 'Unhealthy')!;
+    assert.deepEqual(unhealthy.failing, ['scheduler']);
+    release();
+    assert.equal((await both).verdict, 'Unhealthy');
+  });
+
+  it('checks a probe that failed once again after recheckSeconds, not after the interval', async () => {
+    const failing: ProbeDefinition = { id: 'controller-manager', summary: 'x', run: async () => ({ ok: false, message: 'Lease not renewed' }) };
+    const seen: VerdictDocument[] = [];
+    // intervalSeconds is an hour: only the recheck can bring the second failure hysteresis needs.
+    const probes = loop([failing], { onVerdict: (document) => void seen.push(document) }, { failuresToUnhealthy: 2, recheckSeconds: 0.1 });
+    probes.start();
+    await until(() => seen.some((document) => document.verdict === 'Unhealthy'));
+    await probes.stop();
+    assert.equal(seen[0]!.verdict, 'Healthy');
+    assert.equal(seen.find((document) => document.verdict === 'Unhealthy')!.probes[0]!.consecutiveFailures, 2);
   });
 
   it('merges triggers that arrive during a run into one follow-up run, and hands each verdict to onVerdict', async () => {
@@ -165,12 +208,12 @@ describe('probe/loop', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const second = probes.trigger('node ondemand-1 NotReady');
     const third = probes.trigger('POST /run');
-    assert.equal(second, third, 'triggers during a run share the next run');
     release();
-    const [a, b] = await Promise.all([first, second]);
-    assert.equal(runs, 2);
+    const [a, b, c] = await Promise.all([first, second, third]);
+    assert.equal(runs, 2, 'triggers during a run share the next run');
     assert.equal(a.run, 1);
     assert.equal(b.run, 2);
+    assert.equal(c, b);
     assert.deepEqual(seen.map((document) => document.run), [1, 2]);
     await probes.stop();
   });
