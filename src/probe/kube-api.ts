@@ -18,6 +18,29 @@ export interface RequestOptionsExtra {
   signal?: AbortSignal;
 }
 
+export type ApiVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+
+/**
+ * The Kubernetes verb of a request: a GET of a collection (an odd number of segments after
+ * `/api/v1` or `/apis/<group>/<version>`) is a list, with `watch=true` a watch.
+ */
+export function verbOf(method: string, url: URL): ApiVerb {
+  switch (method.toUpperCase()) {
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+  }
+  if (/^(1|true)$/.test(url.searchParams.get('watch') ?? '')) return 'watch';
+  const segments = url.pathname.split('/').filter(Boolean);
+  const resource = segments[0] === 'api' ? segments.slice(2) : segments[0] === 'apis' ? segments.slice(3) : [];
+  return resource.length % 2 === 1 ? 'list' : 'get';
+}
+
 /** A request that got no HTTP answer: refused, reset, timed out or aborted. */
 export class ApiRequestError extends LeveeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -35,15 +58,31 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
  */
 export class KubeApi {
   readonly server: URL;
+  /** Who sends this client's requests (a probe's id, `leader-election`, ...), as request counts are labelled. */
+  readonly caller: string;
   private readonly kubeconfig: KubeConfig;
   private readonly defaultTimeoutMs: number;
+  /** Shared by a client and every view `as()` makes of it. */
+  private readonly counter: { count?: (verb: ApiVerb, caller: string) => void };
 
-  constructor(kubeconfig: KubeConfig, defaultTimeoutMs: number) {
+  constructor(kubeconfig: KubeConfig, defaultTimeoutMs: number, caller = 'levee', counter: { count?: (verb: ApiVerb, caller: string) => void } = {}) {
     const cluster = kubeconfig.getCurrentCluster();
     if (!cluster) throw new LeveeError('KUBECONFIG_MISSING', 'the kubeconfig has no current cluster');
     this.kubeconfig = kubeconfig;
     this.server = new URL(cluster.server);
     this.defaultTimeoutMs = defaultTimeoutMs;
+    this.caller = caller;
+    this.counter = counter;
+  }
+
+  /** The same client, its requests counted under `caller`. */
+  as(caller: string): KubeApi {
+    return new KubeApi(this.kubeconfig, this.defaultTimeoutMs, caller, this.counter);
+  }
+
+  /** Tells `count` of every request sent through this client and its views, before it is sent. */
+  countRequests(count: (verb: ApiVerb, caller: string) => void): void {
+    this.counter.count = count;
   }
 
   get<T = unknown>(path: string, options: RequestOptionsExtra = {}): Promise<ApiResponse<T>> {
@@ -71,6 +110,7 @@ export class KubeApi {
     const what = `${method} ${path.split('?')[0]}`;
     if (options.signal?.aborted) throw new ApiRequestError(`${what}: aborted before it was sent (${reasonOf(options.signal)})`);
     const url = new URL(path, this.server);
+    this.counter.count?.(verbOf(method, url), this.caller);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const requestOptions: HttpsRequestOptions = {
       method,

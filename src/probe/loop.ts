@@ -211,7 +211,7 @@ export class ProbeLoop {
     const cached = this.sharedGets.get(path);
     if (cached && nowMs - cached.at < SHARED_GET_MS) return cached.body as Promise<T>;
     for (const [key, entry] of this.sharedGets) if (nowMs - entry.at >= SHARED_GET_MS) this.sharedGets.delete(key);
-    const body = this.options.api.get(path, { signal: this.runAbort.signal }).then((response) => expectStatus(response, `GET ${path.split('?')[0]}`, 200).body);
+    const body = this.options.api.as('shared').get(path, { signal: this.runAbort.signal }).then((response) => expectStatus(response, `GET ${path.split('?')[0]}`, 200).body);
     body.catch(() => undefined);
     this.sharedGets.set(path, { at: nowMs, body });
     return body as Promise<T>;
@@ -230,7 +230,7 @@ export class ProbeLoop {
     const { config, logger } = this.options;
     if (!config.probe.publish) return undefined;
     try {
-      const document = await readPublishedVerdict(this.options.api, this.runAbort.signal);
+      const document = await readPublishedVerdict(this.options.api.as('leader-verdict'), this.runAbort.signal);
       if (!document) return undefined;
       const ageSeconds = (this.now().getTime() - Date.parse(document.generatedAt)) / 1000;
       return ageSeconds <= config.policies['probe-gate'].maxVerdictAgeSeconds ? document : undefined;
@@ -262,7 +262,7 @@ export class ProbeLoop {
     const timer = setTimeout(() => deadline.abort(new Error(`context deadline exceeded: ${probe.id} ran past its ${timeoutSeconds} s timeout`)), timeoutSeconds * 1000);
     let abandon: NodeJS.Timeout | undefined;
     const context: ProbeContext = {
-      api: this.options.api,
+      api: this.options.api.as(probe.id),
       config,
       signal: AbortSignal.any([deadline.signal, this.runAbort.signal]),
       now: this.now,

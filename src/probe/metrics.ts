@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROBE_IDS } from './settings.js';
 import { VERDICTS, type VerdictDocument } from '../probe-verdict.js';
+import type { ApiVerb } from './kube-api.js';
 import type { Observation } from './verdict.js';
 
 /** Prometheus metrics of one `levee probe` process, served on its own endpoint's /metrics. */
@@ -54,6 +55,12 @@ export class ProbeMetrics {
     help: 'Unix time of the last verdict (each probe that finishes makes one).',
     registers: [this.registry],
   });
+  private readonly apiRequests = new Counter({
+    name: 'levee_probe_api_requests_total',
+    help: 'Requests the probe sent to the API server, by Kubernetes verb and by the probe (or part of levee probe) that sent them.',
+    labelNames: ['verb', 'probe'] as const,
+    registers: [this.registry],
+  });
   private readonly leader = new Gauge({
     name: 'levee_probe_leader',
     help: '1 while this process holds the probe leader Lease.',
@@ -85,6 +92,10 @@ export class ProbeMetrics {
     if (seconds !== undefined) this.runDuration.observe(seconds);
     this.lastRun.set(Date.parse(document.generatedAt) / 1000);
     this.leader.set(leader ? 1 : 0);
+  }
+
+  countRequest(verb: ApiVerb, probe: string): void {
+    this.apiRequests.inc({ verb, probe });
   }
 
   setLeader(leader: boolean): void {

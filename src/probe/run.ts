@@ -64,6 +64,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   const inCluster = inPod();
   const identity = `${hostname()}-${process.pid}`;
   const metrics = new ProbeMetrics();
+  api.countRequests((verb, caller) => metrics.countRequest(verb, caller));
   const startedAt = new Date();
 
   if (!inCluster) {
@@ -75,7 +76,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
 
   let loop: ProbeLoop | undefined;
   const elector = new LeaderElector({
-    api,
+    api: api.as('leader-election'),
     namespace: config.leveeNamespace,
     name: config.probe.lease.name,
     identity,
@@ -86,7 +87,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
       if (leader) void loop?.trigger('became leader').catch(() => undefined);
     },
   });
-  const publisher = config.probe.publish ? new VerdictPublisher(api, logger) : undefined;
+  const publisher = config.probe.publish ? new VerdictPublisher(api.as('publish'), logger) : undefined;
   loop = new ProbeLoop({
     config,
     api,

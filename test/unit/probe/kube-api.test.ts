@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiRequestError, expectStatus, KubeApi } from '../../../src/probe/kube-api.js';
+import { ApiRequestError, expectStatus, KubeApi, verbOf, type ApiVerb } from '../../../src/probe/kube-api.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 function clientFor(server: string, timeoutMs: number): KubeApi {
@@ -81,5 +81,34 @@ describe('probe/kube-api: a client that fails fast', () => {
     const response = { status: 403, body: { message: 'configmaps is forbidden: User "x" cannot create' }, text: '' };
     assert.throws(() => expectStatus(response, 'creating ConfigMap a/b', 201), /creating ConfigMap a\/b: HTTP 403: configmaps is forbidden/);
     assert.equal(expectStatus(response, 'reading', 403, 404), response);
+  });
+
+  it('names the Kubernetes verb of a request: list for collections, get for one object or a non-resource path, watch', () => {
+    const verb = (method: string, path: string): ApiVerb => verbOf(method, new URL(path, 'https://127.0.0.1:6443'));
+    assert.equal(verb('GET', '/api/v1/nodes'), 'list');
+    assert.equal(verb('GET', '/api/v1/nodes/n1'), 'get');
+    assert.equal(verb('GET', '/api/v1/namespaces/levee-system/configmaps?limit=500'), 'list');
+    assert.equal(verb('GET', '/api/v1/namespaces/levee-system/configmaps/x'), 'get');
+    assert.equal(verb('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), 'get');
+    assert.equal(verb('GET', '/apis/discovery.k8s.io/v1/endpointslices?labelSelector=a%3Db'), 'list');
+    assert.equal(verb('GET', '/api/v1/pods?watch=true'), 'watch');
+    assert.equal(verb('GET', '/version'), 'get');
+    assert.equal(verb('GET', '/readyz/etcd'), 'get');
+    assert.deepEqual(['POST', 'PUT', 'PATCH', 'DELETE'].map((method) => verb(method, '/api/v1/namespaces/a/configmaps/x')), ['create', 'update', 'patch', 'delete']);
+  });
+
+  it('counts every request it sends under the caller of the view that sent it (not one aborted before it was sent)', async () => {
+    const server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}'));
+    servers.push(server);
+    const api = clientFor(await listen(server), 2000);
+    const counted: string[] = [];
+    api.countRequests((verb, caller) => counted.push(`${caller} ${verb}`));
+    await api.as('dns').get('/api/v1/namespaces/kube-system/services/kube-dns');
+    await api.as('api-write-path').post('/api/v1/namespaces/levee-system/configmaps', {});
+    await api.get('/api/v1/nodes');
+    const aborted = new AbortController();
+    aborted.abort();
+    await assert.rejects(api.as('etcd').get('/readyz/etcd', { signal: aborted.signal }));
+    assert.deepEqual(counted, ['dns get', 'api-write-path create', 'levee list']);
   });
 });
