@@ -1,0 +1,171 @@
+/** AdmissionReviews and cluster objects for attacking spot-capacity and version-skew: Nodes, Karpenter NodePools, Cluster API pools and control planes. */
+import type { KubeObject } from '../../src/kube/types.js';
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface ReviewSpec {
+  operation: Operation;
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  subResource?: string;
+  name: string;
+  namespace?: string;
+  object?: unknown;
+  oldObject?: unknown;
+  username?: string;
+  groups?: string[];
+  dryRun?: boolean;
+  requestKind?: { group: string; version: string; kind: string };
+}
+
+let uid = 0;
+
+export function review(spec: ReviewSpec): unknown {
+  const kind = { group: spec.group, version: spec.version, kind: spec.kind };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `attack-${++uid}`,
+      kind,
+      resource: { group: spec.group, version: spec.version, resource: spec.resource },
+      requestKind: spec.requestKind ?? kind,
+      requestResource: { group: spec.group, version: spec.version, resource: spec.resource },
+      ...(spec.subResource ? { subResource: spec.subResource } : {}),
+      name: spec.name,
+      ...(spec.namespace ? { namespace: spec.namespace } : {}),
+      operation: spec.operation,
+      userInfo: { username: spec.username ?? 'alice', uid: 'u-1', groups: spec.groups ?? ['system:authenticated'] },
+      object: spec.operation === 'DELETE' ? null : spec.object,
+      oldObject: spec.operation === 'CREATE' ? null : spec.oldObject,
+      dryRun: spec.dryRun ?? false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: spec.operation === 'CREATE' ? 'CreateOptions' : spec.operation === 'DELETE' ? 'DeleteOptions' : 'UpdateOptions' },
+    },
+  };
+}
+
+// ---------------------------------------------------------------- objects
+
+export function node(name: string, labels: Record<string, string> = {}, spec: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, uid: `uid-${name}`, labels: { 'kubernetes.io/hostname': name, ...labels } },
+    spec,
+    status: { nodeInfo: { kubeletVersion: 'v1.30.2' } },
+  } as KubeObject;
+}
+export const spotLabel = { 'karpenter.sh/capacity-type': 'spot' };
+export const onDemandLabel = { 'karpenter.sh/capacity-type': 'on-demand' };
+
+export function nodeReview(operation: Operation, before: KubeObject, after: KubeObject | null, username = 'alice'): unknown {
+  return review({ operation, group: '', version: 'v1', kind: 'Node', resource: 'nodes', name: before.metadata!.name!, object: after, oldObject: before, username });
+}
+
+export function nodePool(name: string, requirements: unknown[]): KubeObject {
+  return {
+    apiVersion: 'karpenter.sh/v1',
+    kind: 'NodePool',
+    metadata: { name, uid: `uid-${name}` },
+    spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements } } },
+  } as KubeObject;
+}
+export const capacityType = (operator: string, values?: string[]) => ({ key: 'karpenter.sh/capacity-type', operator, ...(values ? { values } : {}) });
+
+export function nodePoolReview(operation: Operation, before: KubeObject | null, after: KubeObject | null, username = 'alice'): unknown {
+  const name = (after ?? before)!.metadata!.name!;
+  return review({ operation, group: 'karpenter.sh', version: 'v1', kind: 'NodePool', resource: 'nodepools', name, object: after, oldObject: before, username });
+}
+
+export const NS = 'capi';
+
+export function awsTemplate(name: string, spot: boolean): KubeObject {
+  return {
+    apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
+    kind: 'AWSMachineTemplate',
+    metadata: { name, namespace: NS },
+    spec: { template: { spec: { instanceType: 'm5.large', ...(spot ? { spotMarketOptions: {} } : {}) } } },
+  } as KubeObject;
+}
+
+export function machineDeployment(name: string, template: string, replicas: number | null | undefined, options: { cluster?: string; version?: string; apiVersion?: string } = {}): KubeObject {
+  const apiVersion = options.apiVersion ?? 'cluster.x-k8s.io/v1beta1';
+  const infrastructureRef = apiVersion.endsWith('v1beta2')
+    ? { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'AWSMachineTemplate', name: template }
+    : { apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind: 'AWSMachineTemplate', name: template };
+  const cluster = options.cluster ?? 'prod';
+  return {
+    apiVersion,
+    kind: 'MachineDeployment',
+    metadata: { name, namespace: NS, uid: `uid-${name}`, labels: { 'cluster.x-k8s.io/cluster-name': cluster } },
+    spec: {
+      clusterName: cluster,
+      ...(replicas === undefined ? {} : { replicas }),
+      selector: { matchLabels: {} },
+      template: { spec: { clusterName: cluster, version: options.version ?? 'v1.30.2', bootstrap: { dataSecretName: 'x' }, infrastructureRef } },
+    },
+  } as KubeObject;
+}
+
+export function mdReview(operation: Operation, before: KubeObject | null, after: KubeObject | null, username = 'alice'): unknown {
+  const name = (after ?? before)!.metadata!.name!;
+  const version = ((after ?? before)!.apiVersion ?? '').split('/')[1]!;
+  return review({ operation, group: 'cluster.x-k8s.io', version, kind: 'MachineDeployment', resource: 'machinedeployments', name, namespace: NS, object: after, oldObject: before, username });
+}
+
+export function mdScaleReview(name: string, from: number, to: number): unknown {
+  const scale = (replicas: number) => ({
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name, namespace: NS },
+    spec: replicas === 0 ? {} : { replicas },
+    status: { replicas: from, selector: 'cluster.x-k8s.io/cluster-name=prod' },
+  });
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `attack-${++uid}`,
+      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
+      requestKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      requestResource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
+      subResource: 'scale',
+      name,
+      namespace: NS,
+      operation: 'UPDATE',
+      userInfo: { username: 'alice', groups: ['system:authenticated'] },
+      object: scale(to),
+      oldObject: scale(from),
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
+    },
+  };
+}
+
+export function kcp(name: string, version: string, options: { kind?: string; group?: string; apiVersion?: string; labelled?: boolean; extraSpec?: Record<string, unknown> } = {}): KubeObject {
+  return {
+    apiVersion: options.apiVersion ?? 'controlplane.cluster.x-k8s.io/v1beta1',
+    kind: options.kind ?? 'KubeadmControlPlane',
+    metadata: { name, namespace: NS, uid: `uid-${name}`, ...(options.labelled === false ? {} : { labels: { 'cluster.x-k8s.io/cluster-name': 'prod' } }) },
+    spec: { replicas: 3, version, ...(options.extraSpec ?? {}) },
+  } as KubeObject;
+}
+
+export function kcpReview(before: KubeObject, after: KubeObject): unknown {
+  const [group, version] = after.apiVersion!.split('/') as [string, string];
+  const resource = `${after.kind!.toLowerCase()}s`;
+  return review({ operation: 'UPDATE', group, version, kind: after.kind!, resource, name: after.metadata!.name!, namespace: NS, object: after, oldObject: before });
+}
+
+export function capiCluster(name: string, controlPlaneRef?: Record<string, string>, extraSpec: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: 'cluster.x-k8s.io/v1beta1',
+    kind: 'Cluster',
+    metadata: { name, namespace: NS, uid: `uid-cluster-${name}` },
+    spec: { ...(controlPlaneRef ? { controlPlaneRef } : {}), ...extraSpec },
+  } as KubeObject;
+}
+
