@@ -28,6 +28,26 @@ const exemptions = z.strictObject({
   groups: z.array(z.string()).default([]),
 });
 
+/**
+ * Argo CD's application controller, server (UI and API actions) and ApplicationSet controller,
+ * and Flux's kustomize and helm controllers, in whatever namespace they run.
+ */
+export const DEFAULT_AUTOMATION_SERVICE_ACCOUNTS = [
+  '*/argocd-application-controller',
+  '*/argocd-server',
+  '*/argocd-applicationset-controller',
+  '*/kustomize-controller',
+  '*/helm-controller',
+] as const;
+
+const automationIdentities = z.strictObject({
+  /** Usernames; `*` matches any run of characters. */
+  users: z.array(z.string().min(1)).default([]),
+  groups: z.array(z.string().min(1)).default([]),
+  /** `namespace/name`; `*` matches any run of characters in either. */
+  serviceAccounts: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
+});
+
 const scaleToZero = z.strictObject({
   action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
@@ -159,8 +179,13 @@ const schema = z.strictObject({
     .strictObject({
       /** The furthest ahead `levee.dev/override-expires` may be. */
       maxHours: z.number().positive().max(24 * 30).default(24),
+      /**
+       * Identities that apply what others wrote (GitOps controllers): an override they set
+       * never counts, whatever their rights; one a person set, and levee recorded, does.
+       */
+      automation: automationIdentities.default(automationIdentities.parse({})),
     })
-    .default({ maxHours: 24 }),
+    .default({ maxHours: 24, automation: automationIdentities.parse({}) }),
   policies: z
     .strictObject({
       'scale-to-zero': scaleToZero.default(scaleToZero.parse({})),

@@ -26,6 +26,7 @@ export function admissionResponse(uid: string, judgement: Judgement, options: An
     response = refusal(uid, `levee could not judge this request (${code}): ${message}`, 500);
   } else if (!validate) {
     response = { uid, allowed: true, ...(judgement.patch && judgement.patch.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(judgement.patch) } : {}) };
+    if (judgement.notes?.length) response.warnings = judgement.notes.map((note) => clip(note));
   } else {
     response = responseFor(uid, judgement.decision);
     if (options.warnOnly) response = asWarnings(response, judgement.decision);
@@ -46,7 +47,29 @@ export function responseFor(uid: string, decision: Decision): AdmissionResponse 
   const response: AdmissionResponse = { uid, allowed: decision.allowed };
   if (!decision.allowed) response.status = { code: 403, reason: 'Forbidden', message: denialMessage(decision) };
   if (decision.warnings.length > 0) response.warnings = decision.warnings;
+  const audit = overrideAuditAnnotations(decision);
+  if (audit) response.auditAnnotations = audit;
   return response;
+}
+
+/**
+ * An honoured override in the API server's audit log: the server files these under
+ * `<webhook name>/<key>` in the request's audit event. For a `scale` request, whose Scale
+ * object cannot carry stamps, this and the Event are the record on the cluster's side.
+ */
+function overrideAuditAnnotations(decision: Decision): Record<string, string> | undefined {
+  const honoured = decision.overrides.honoured;
+  if (!decision.allowed || honoured.length === 0) return undefined;
+  return {
+    'overridden-policies': honoured.map((override) => override.policy).join(','),
+    'overridden-by': honoured[0]!.author,
+    'override-reason': honoured[0]!.reason,
+    'override-expires': honoured[0]!.expires,
+  };
+}
+
+function clip(text: string): string {
+  return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 3)}...`;
 }
 
 /** A review levee cannot judge is refused, never allowed: a decode failure is not an allow. */
@@ -57,6 +80,9 @@ export function refusal(uid: string, message: string, code = 400): AdmissionResp
 /** Turns a refusal into an allow that carries every reason as a warning. */
 function asWarnings(response: AdmissionResponse, decision: Decision): AdmissionResponse {
   if (response.allowed) return response;
-  const refusals = decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`.slice(0, WARNING_LIMIT));
+  const refusals = [
+    ...decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`),
+    ...decision.refusals.map((reason) => `levee (warn-only) ${reason}`),
+  ].map((text) => text.slice(0, WARNING_LIMIT));
   return { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] };
 }

@@ -21,6 +21,8 @@ export interface Decision {
   /** Text for the AdmissionResponse `warnings`, which kubectl prints. */
   warnings: string[];
   overrides: OverrideOutcome;
+  /** Reasons to refuse that no policy gives and no override lifts: stamps only levee writes, changed by the request. */
+  refusals: string[];
 }
 
 const NO_OVERRIDES: OverrideOutcome = { honoured: [], ignored: [] };
@@ -41,22 +43,22 @@ export function deniedPolicies(findings: readonly Finding[]): Set<string> {
   return new Set(findings.filter((finding) => finding.action === 'deny').map((finding) => finding.policy));
 }
 
-export function decide(findings: readonly Finding[], overrides: OverrideOutcome = NO_OVERRIDES): Decision {
+export function decide(findings: readonly Finding[], overrides: OverrideOutcome = NO_OVERRIDES, refusals: readonly string[] = []): Decision {
   const lifted = new Set<string>(overrides.honoured.map((override) => override.policy));
   const judged = findings.map((finding): Finding => (finding.action === 'deny' && lifted.has(finding.policy) ? { ...finding, overridden: true } : finding));
   const denials = judged.filter((finding) => finding.action === 'deny' && !finding.overridden);
   const warnings = [
     ...judged.filter((finding) => finding.action === 'warn').map((finding) => warningText(`[${finding.policy}] ${finding.message}`)),
-    ...overrides.honoured.map((override) => warningText(`[${override.policy}] overridden until ${override.expires}: ${override.reason}`)),
+    ...overrides.honoured.map((override) => warningText(`[${override.policy}] overridden until ${override.expires} by ${override.author}: ${override.reason}`)),
   ];
-  return { allowed: denials.length === 0, findings: judged, denials, warnings, overrides };
+  return { allowed: denials.length === 0 && refusals.length === 0, findings: judged, denials, warnings, overrides, refusals: [...refusals] };
 }
 
-/** The message a refused user reads: every deny-level finding tagged with its policy id, and why an override did not apply. */
+/** The message a refused user reads: every deny-level finding tagged with its policy id, other reasons, and why an override did not apply. */
 export function denialMessage(decision: Decision): string {
   const reasons = decision.denials.map((finding) => `[${finding.policy}] ${finding.message}`);
   const ignored = decision.overrides.ignored.map((note) => `override ignored: ${note.why}`);
-  return `levee denied this request: ${[...reasons, ...ignored].join('; ')}`;
+  return `levee denied this request: ${[...reasons, ...decision.refusals, ...ignored].join('; ')}`;
 }
 
 /** The API server may truncate warnings past 256 characters. */

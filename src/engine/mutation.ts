@@ -1,9 +1,8 @@
 import fastJsonPatch from 'fast-json-patch';
 import { LeveeError } from '../errors.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
-import type { Decision } from './decide.js';
 import { copyAlong, sliceAlong } from './mutable-paths.js';
-import { overrideStamps } from './overrides.js';
+import { stampedAnnotations, type StampWrites } from './stamps.js';
 
 const { compare, validate } = fastJsonPatch;
 export type JsonPatch = ReturnType<typeof compare>;
@@ -29,37 +28,16 @@ export function describePatchProblem(problem: { name?: string; index?: number; o
   return `${problem.name ?? 'PATCH_ERROR'} at operation ${problem.index ?? '?'}${where}`;
 }
 
-const STAMP_PREFIX = 'levee.dev/overridden-';
-
 /**
- * Mutation by copy and diff: drop `levee.dev/overridden-*` values this request sets by
- * itself (so stamps cannot be forged), then stamp who overrode and when if an override was honoured.
+ * Mutation by copy and diff: levee's stamps as stored, put back where this request changed
+ * them by itself, then levee's own (engine/stamps.ts), then each policy's mutator.
  */
-export function mutationPatch(
-  request: AdmissionRequest,
-  decision: Decision,
-  now: Date,
-  selfUsername: string | undefined,
-  mutate: (copy: KubeObject) => void = () => undefined,
-): JsonPatch | undefined {
+export function mutationPatch(request: AdmissionRequest, stamps: StampWrites, mutate: (copy: KubeObject) => void = () => undefined): JsonPatch | undefined {
   const object = request.object;
   if (!object || request.subResource || request.operation === 'DELETE') return undefined;
-  const annotations = { ...(object.metadata?.annotations ?? {}) };
-  const previous = request.oldObject?.metadata?.annotations ?? {};
-  let changed = false;
-  if (request.userInfo.username !== selfUsername) {
-    for (const key of Object.keys(annotations)) {
-      if (!key.startsWith(STAMP_PREFIX) || previous[key] === annotations[key]) continue;
-      delete annotations[key];
-      changed = true;
-    }
-  }
-  if (decision.overrides.honoured.length > 0) {
-    Object.assign(annotations, overrideStamps(request.userInfo.username, now));
-    changed = true;
-  }
+  const annotations = stampedAnnotations(request, stamps);
   const copy = copyAlong(object);
-  if (changed) copy.metadata = { ...(copy.metadata ?? {}), annotations };
+  if (annotations) copy.metadata = { ...(copy.metadata ?? {}), annotations };
   mutate(copy);
   const patch = patchBetween(sliceAlong(object) as KubeObject, sliceAlong(copy) as KubeObject);
   return patch.length > 0 ? patch : undefined;

@@ -9,8 +9,11 @@ import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { BundleDecision } from './evaluator.js';
+import { authorOf, recordAuthor, type Annotations } from './authorship.js';
+import { automationOf } from './automation.js';
 import { mutationPatch, type JsonPatch } from './mutation.js';
 import { resolveOverrides, type OverrideAuthorizer } from './overrides.js';
+import { forgedStamps } from './stamps.js';
 
 /**
  * Where the bundle's decision comes from: levee's in-process wasm module (PolicyEvaluator), or
@@ -26,8 +29,6 @@ export interface PipelineDeps {
   config: LeveeConfig;
   authorizer: OverrideAuthorizer;
   now: () => Date;
-  /** levee's own username: its stamps on a parent workload are not forgeries. */
-  selfUsername?: string;
   /** The probe verdict as `serve` last read it, for probe-gate; absent in `levee audit`. */
   verdict?: () => CurrentVerdict;
 }
@@ -46,6 +47,8 @@ export interface Judgement {
   judged: PolicyId[];
   /** What the request changes in counts policies protect; remembered only once it is allowed for real (engine/remember.ts). */
   changes?: PendingChange[];
+  /** For /mutate: what levee recorded about the override this request writes, for the requester to read. */
+  notes?: string[];
   error?: LeveeError;
 }
 
@@ -65,18 +68,27 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
     changes.push(...input.changes);
     const violations = judged.length === 0 ? [] : (await deps.evaluator.evaluate(input.input)).violations;
     const findings = findingsOf(deps.config, violations.filter((violation) => !exempt.has(violation.policy as PolicyId)));
+    const automation = automationOf(deps.config);
+    const annotations = overrideAnnotations(request, deps.cluster);
     const overrides = await resolveOverrides({
-      annotations: overrideAnnotations(request, deps.cluster),
+      annotations,
       deniedPolicies: deniedPolicies(findings),
-      user: request.userInfo,
+      author: authorOf(request, annotations, storedAnnotations(request, annotations)),
+      automation,
       now,
       maxHours: deps.config.overrides.maxHours,
       authorizer: deps.authorizer,
     });
+    if (route === 'validate') {
+      const forged = forgedStamps(request, overrides.honoured, (user) => automation(user) !== undefined, now);
+      return { decision: decide(findings, overrides, forged), judged, changes };
+    }
     const decision = decide(findings, overrides);
-    if (route === 'validate') return { decision, judged, changes };
-    const patch = mutationPatch(request, decision, now, deps.selfUsername, (copy) => runMutators(deps, request, exempt, now, copy));
-    return patch ? { decision, patch, judged, changes } : { decision, judged, changes };
+    const recording = await recordAuthor({ request, automation, authorizer: deps.authorizer, now, maxHours: deps.config.overrides.maxHours });
+    const stamps = { honoured: overrides.honoured, now, ...(recording.record !== undefined ? { record: recording.record } : {}) };
+    const patch = mutationPatch(request, stamps, (copy) => runMutators(deps, request, exempt, now, copy));
+    const notes = recording.notes.length > 0 ? { notes: recording.notes } : {};
+    return patch ? { decision, patch, judged, changes, ...notes } : { decision, judged, changes, ...notes };
   } catch (thrown) {
     return { judged, error: toError(thrown) };
   }
@@ -131,6 +143,11 @@ export function overrideAnnotations(request: AdmissionRequest, cluster: ClusterS
   if (pool) return cluster.workerPools.get(pool)?.annotations ?? {};
   const object = request.operation === 'DELETE' ? request.oldObject : request.object;
   return object?.metadata?.annotations;
+}
+
+/** The stored object's annotations, where levee's record of who set the override is read: the old object, or for `scale` the parent's. */
+function storedAnnotations(request: AdmissionRequest, overrideSource: Annotations | undefined): Annotations | undefined {
+  return request.subResource === 'scale' ? overrideSource : request.oldObject?.metadata?.annotations;
 }
 
 /** Each policy's /mutate step, in registry order, on the same copy; exempt policies do not mutate. */

@@ -17,8 +17,6 @@ export interface AppDeps extends PipelineDeps {
   logger: Logger;
   metrics: Metrics;
   events: EventRecorder;
-  /** Stamps a parent workload after an override through `scale`, whose Scale object cannot carry stamps. */
-  stampParent: (request: AdmissionRequest, username: string, at: Date) => void;
   bodyLimitBytes: number;
 }
 
@@ -157,7 +155,8 @@ function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgemen
   }
   if (response.allowed && overrides.honoured.length > 0) {
     const what = overrides.honoured.map((o) => `${o.policy} (until ${o.expires}: ${o.reason})`).join(', ');
-    deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${request.userInfo.username} overrode ${what}` });
-    if (request.subResource === 'scale') deps.stampParent(request, request.userInfo.username, new Date());
+    const author = overrides.honoured[0]!.author;
+    const forWhom = author === request.userInfo.username ? '' : ` for a change by ${request.userInfo.username}`;
+    deps.events.record({ request, reason: 'LeveeOverride', type: 'Warning', message: `${author} overrode ${what}${forWhom}` });
   }
 }

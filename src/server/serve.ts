@@ -4,11 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { ClusterState } from '../cluster/state.js';
 import { kubeEventRecorder, noEvents, type EventRecorder } from '../cluster/events.js';
 import { offlineAuthorizer, subjectAccessReviewAuthorizer } from '../cluster/authorizer.js';
-import { whoAmI } from '../cluster/identity.js';
 import { startInformers } from '../cluster/informers.js';
-import { parentStamper } from '../cluster/stamper.js';
 import type { OverrideAuthorizer } from '../engine/overrides.js';
-import type { AdmissionRequest } from '../kube/types.js';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import { followVerdictFile } from '../probe/verdict-file.js';
 import { chooseVerdict, followClusterVerdict, type ClusterVerdictFollower } from './cluster-verdict.js';
@@ -55,8 +52,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let cluster = options.cluster;
   let events = options.events ?? noEvents;
   let authorizer = options.authorizer ?? offlineAuthorizer;
-  let stampParent = (_request: AdmissionRequest, _username: string, _at: Date): void => undefined;
-  let selfUsername: string | undefined;
   let leaderVerdict: ClusterVerdictFollower | undefined;
   let stopInformers = (): void => undefined;
   let kubeconfig: KubeConfig | undefined;
@@ -79,8 +74,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }).stop;
     if (!options.events) events = kubeEventRecorder(kubeconfig, logger, (why) => metrics.eventsDropped.inc({ why }), timeoutMs);
     if (!options.authorizer) authorizer = subjectAccessReviewAuthorizer(kubeconfig);
-    stampParent = parentStamper(kubeconfig, logger, timeoutMs);
-    selfUsername = await ownUsername(kubeconfig, logger);
     // Every replica gates on the elected probe's published verdict too, not only on its own probe's.
     if (config.probe.publish) leaderVerdict = followClusterVerdict({ kubeconfig, logger, requestTimeoutMs: timeoutMs });
   }
@@ -110,8 +103,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     metrics,
     events,
     authorizer,
-    stampParent,
-    ...(selfUsername ? { selfUsername } : {}),
     now,
     verdict: currentVerdict,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -170,14 +161,4 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** levee's own identity, so its stamps on parent workloads are recognised as its own. */
-async function ownUsername(kubeconfig: KubeConfig, logger: Logger): Promise<string | undefined> {
-  try {
-    return (await whoAmI(kubeconfig)).username || undefined;
-  } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'cannot tell levee\'s own identity; parent stamps after scale overrides will be treated as forged');
-    return undefined;
-  }
 }

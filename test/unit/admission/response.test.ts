@@ -43,11 +43,32 @@ describe('admission/response', () => {
     });
 
     it('allows a denial lifted by an honoured override, and warns about the override', () => {
-      const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-1: draining', expires: '2026-01-01T00:00:00Z' };
+      const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-1: draining', expires: '2026-01-01T00:00:00Z', author: 'alice' };
       const response = responseFor('uid-5', decide(findingsOf(config, [denyViolation]), { honoured: [honoured], ignored: [] }));
       assert.equal(response.allowed, true);
       assert.equal(response.status, undefined);
-      assert.deepEqual(response.warnings, ['levee [scale-to-zero] overridden until 2026-01-01T00:00:00Z: INC-1: draining']);
+      assert.deepEqual(response.warnings, ['levee [scale-to-zero] overridden until 2026-01-01T00:00:00Z by alice: INC-1: draining']);
+    });
+
+    it('files an honoured override in the API server\'s audit log, through auditAnnotations', () => {
+      const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-1: draining', expires: '2026-01-01T00:00:00Z', author: 'alice' };
+      const response = responseFor('uid-7', decide(findingsOf(config, [denyViolation]), { honoured: [honoured], ignored: [] }));
+      assert.deepEqual(response.auditAnnotations, {
+        'overridden-policies': 'scale-to-zero',
+        'overridden-by': 'alice',
+        'override-reason': 'INC-1: draining',
+        'override-expires': '2026-01-01T00:00:00Z',
+      });
+      assert.equal(responseFor('uid-8', decide(findingsOf(config, [denyViolation]))).auditAnnotations, undefined);
+    });
+
+    it('refuses for a reason no policy gives, such as a forged stamp, and no override lifts it', () => {
+      const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-1: draining', expires: '2026-01-01T00:00:00Z', author: 'alice' };
+      const forged = 'levee.dev/overridden-by is written by levee alone, and this request sets it to "mallory"; leave levee\'s stamps as they are';
+      const response = responseFor('uid-9', decide(findingsOf(config, [denyViolation]), { honoured: [honoured], ignored: [] }, [forged]));
+      assert.equal(response.allowed, false);
+      assert.equal(response.status?.message, `levee denied this request: ${forged}`);
+      assert.equal(response.auditAnnotations, undefined);
     });
 
     it('tells a refused user why their override did not apply', () => {

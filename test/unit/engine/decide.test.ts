@@ -44,7 +44,7 @@ describe('engine/decide', () => {
 
   describe('decide', () => {
     it('allows when there are no violations', () => {
-      assert.deepEqual(decisionOf(buildConfig(), []), { allowed: true, findings: [], denials: [], warnings: [], overrides: { honoured: [], ignored: [] } });
+      assert.deepEqual(decisionOf(buildConfig(), []), { allowed: true, findings: [], denials: [], warnings: [], overrides: { honoured: [], ignored: [] }, refusals: [] });
     });
 
     it('denies on a deny-level finding and explains it', () => {
@@ -112,14 +112,14 @@ describe('engine/decide', () => {
   });
 
   describe('decide with overrides', () => {
-    const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-7: moving ledger', expires: '2026-11-23T18:00:00Z' };
+    const honoured = { policy: 'scale-to-zero' as const, reason: 'INC-7: moving ledger', expires: '2026-11-23T18:00:00Z', author: 'alice' };
 
     it('lifts the denials of an overridden policy, marks them, and warns', () => {
       const decision = decisionOf(buildConfig(), [scaleToZero], { honoured: [honoured], ignored: [] });
       assert.equal(decision.allowed, true);
       assert.deepEqual(decision.denials, []);
       assert.equal(decision.findings[0]?.overridden, true);
-      assert.deepEqual(decision.warnings, ['levee [scale-to-zero] overridden until 2026-11-23T18:00:00Z: INC-7: moving ledger']);
+      assert.deepEqual(decision.warnings, ['levee [scale-to-zero] overridden until 2026-11-23T18:00:00Z by alice: INC-7: moving ledger']);
     });
 
     it('does not lift the denials of another policy', () => {

@@ -8,6 +8,7 @@ import {
   resolveOverrides,
   type OverrideAuthorizer,
 } from '../../../src/engine/overrides.js';
+import type { Author } from '../../../src/engine/authorship.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const alice: UserInfo = { username: 'alice', groups: ['oncall'] };
@@ -33,12 +34,16 @@ function annotations(overrides: Record<string, string | undefined>): Record<stri
   return Object.fromEntries(Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-async function resolve(values: Record<string, string>, options: { denied?: string[]; allowed?: boolean; maxHours?: number } = {}) {
+const argo: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] };
+const automation = (user: UserInfo): string | undefined => (user.username === argo.username ? 'service account */argocd-application-controller' : undefined);
+
+async function resolve(values: Record<string, string>, options: { denied?: string[]; allowed?: boolean; maxHours?: number; author?: Author } = {}) {
   const { authorizer, asked } = recordingAuthorizer(() => options.allowed ?? true);
   const outcome = await resolveOverrides({
     annotations: values,
     deniedPolicies: new Set(options.denied ?? ['scale-to-zero']),
-    user: alice,
+    author: options.author ?? { source: 'request', user: alice },
+    automation,
     now,
     maxHours: options.maxHours ?? 24,
     authorizer,
@@ -49,7 +54,7 @@ async function resolve(values: Record<string, string>, options: { denied?: strin
 describe('engine/overrides', () => {
   it('honours an authorized, reasoned, unexpired override of a denying policy', async () => {
     const { outcome, asked } = await resolve(annotations({}));
-    assert.deepEqual(outcome.honoured, [{ policy: 'scale-to-zero', reason: 'INC-4521: draining ledger before migration', expires: '2026-11-23T18:00:00Z' }]);
+    assert.deepEqual(outcome.honoured, [{ policy: 'scale-to-zero', reason: 'INC-4521: draining ledger before migration', expires: '2026-11-23T18:00:00Z', author: 'alice' }]);
     assert.deepEqual(outcome.ignored, []);
     assert.deepEqual(asked, ['alice:scale-to-zero']);
   });
@@ -105,5 +110,52 @@ describe('engine/overrides', () => {
   it('respects a configured maximum', async () => {
     const { outcome } = await resolve(annotations({}), { maxHours: 2 });
     assert.match(outcome.ignored[0]!.why, /more than 2h ahead/);
+  });
+
+  describe('who must be authorized: the author of the override', () => {
+    it('asks about the author levee recorded, with their groups, not about the requester', async () => {
+      const bob: UserInfo = { username: 'bob', uid: 'b-1', groups: ['oncall'], extra: { scopes: ['all'] } };
+      const users: UserInfo[] = [];
+      const outcome = await resolveOverrides({
+        annotations: annotations({}),
+        deniedPolicies: new Set(['scale-to-zero']),
+        author: { source: 'record', user: bob },
+        automation,
+        now,
+        maxHours: 24,
+        authorizer: { mayOverride: async (user) => (users.push(user), { allowed: true }) },
+      });
+      assert.deepEqual(outcome.honoured.map((override) => override.author), ['bob']);
+      assert.deepEqual(users, [bob]);
+    });
+
+    it('says so when the recorded author may no longer override', async () => {
+      const { outcome } = await resolve(annotations({}), { allowed: false, author: { source: 'record', user: { username: 'bob', groups: [] } } });
+      assert.match(outcome.ignored[0]!.why, /^not authorized: bob, who set this override as levee recorded, may not override scale-to-zero/);
+    });
+
+    it('never honours an override whose author levee does not know, and asks nobody', async () => {
+      const { outcome, asked } = await resolve(annotations({}), { author: { source: 'unknown' } });
+      assert.deepEqual(outcome.honoured, []);
+      assert.match(outcome.ignored[0]!.why, /^not authorized: levee has no record of who set this override/);
+      assert.deepEqual(asked, []);
+    });
+
+    it('never honours an override an automation identity sets, whatever its rights', async () => {
+      const { outcome, asked } = await resolve(annotations({}), { author: { source: 'request', user: argo } });
+      assert.deepEqual(outcome.honoured, []);
+      assert.match(outcome.ignored[0]!.why, /^not authorized: system:serviceaccount:argocd:argocd-application-controller sets this override but is an automation identity \(overrides\.automation: service account \*\/argocd-application-controller\)/);
+      assert.deepEqual(asked, []);
+    });
+
+    it('nor one recorded for an automation identity (the configuration changed since)', async () => {
+      const { outcome } = await resolve(annotations({}), { author: { source: 'record', user: argo } });
+      assert.match(outcome.ignored[0]!.why, /automation identity/);
+    });
+
+    it('says first what is wrong with the annotations themselves', async () => {
+      const { outcome } = await resolve(annotations({ [EXPIRES_ANNOTATION]: '2020-01-01T00:00:00Z' }), { author: { source: 'unknown' } });
+      assert.match(outcome.ignored[0]!.why, /^expired at/);
+    });
   });
 });

@@ -1,0 +1,46 @@
+import type { UserInfo } from './types.js';
+
+/**
+ * A set of Kubernetes identities as configuration names them: usernames, groups, and service
+ * accounts as `namespace/name`. `*` in a username or a service account matches any run of
+ * characters, so `*\/argocd-application-controller` is Argo CD's controller in any namespace.
+ */
+export interface IdentitySet {
+  users: readonly string[];
+  groups: readonly string[];
+  serviceAccounts: readonly string[];
+}
+
+export interface IdentityMatcher {
+  /** What in the set `user` matched (`user x`, `group y`, `service account ns/name`), or undefined. */
+  match(user: UserInfo): string | undefined;
+}
+
+const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
+
+function glob(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+/** Compiles the set once; matching is a few regular expression tests. */
+export function identityMatcher(set: IdentitySet): IdentityMatcher {
+  const users = set.users.map((pattern) => ({ pattern, regex: glob(pattern) }));
+  const accounts = set.serviceAccounts.map((entry) => {
+    const [namespace, name] = entry.split('/') as [string, string];
+    return { entry, regex: glob(`${SERVICE_ACCOUNT_PREFIX}${namespace}:${name}`) };
+  });
+  const groups = new Set(set.groups);
+  return {
+    match(user) {
+      const byName = users.find(({ regex }) => regex.test(user.username));
+      if (byName) return `user ${byName.pattern}`;
+      if (user.username.startsWith(SERVICE_ACCOUNT_PREFIX)) {
+        // A service account's namespace and name never contain ':', so a `*` cannot reach across them.
+        const account = accounts.find(({ regex }) => regex.test(user.username) && user.username.split(':').length === 4);
+        if (account) return `service account ${account.entry}`;
+      }
+      const group = user.groups.find((candidate) => groups.has(candidate));
+      return group === undefined ? undefined : `group ${group}`;
+    },
+  };
+}

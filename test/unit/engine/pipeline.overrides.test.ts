@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { buildConfig, type LeveeConfig } from '../../../src/config.js';
+import { AUTHORIZED_BY, recordValue } from '../../../src/engine/authorship.js';
+import type { PolicyEvaluator } from '../../../src/engine/evaluator.js';
+import { EXPIRES_ANNOTATION, OVERRIDDEN_AT, OVERRIDDEN_BY, OVERRIDE_ANNOTATION, type OverrideAuthorizer } from '../../../src/engine/overrides.js';
+import type { PipelineDeps } from '../../../src/engine/pipeline.js';
+import { workloadKey } from '../../../src/kube/workload.js';
+import type { UserInfo } from '../../../src/kube/types.js';
+import { toWorkloadView } from '../../../src/cluster/views.js';
+import { answer, fakeAuthorizer, ledgerRequest, loadEvaluator, monzoCluster, overrideAnnotations, patchedObject, pipelineDeps, STABLE } from '../../support/pipeline.js';
+import { requestOf } from '../../support/requests.js';
+import { deploymentObject, scaleReview } from '../../support/reviews.js';
+
+/** Overrides through the whole pipeline: who must be authorized, what /mutate stamps and records, what /validate refuses. */
+
+const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
+const alice: UserInfo = { username: 'alice', uid: 'u-1', groups: ['system:authenticated'] };
+const bob: UserInfo = { username: 'bob', uid: 'u-2', groups: ['oncall', 'system:authenticated'] };
+/** levee's record that `user` set the override in `overrideAnnotations`. */
+const recordOf = (user: UserInfo, annotations: Record<string, string> = overrideAnnotations): string => recordValue(user, annotations);
+
+describe('engine/pipeline: overrides', () => {
+  let evaluator: PolicyEvaluator;
+  before(async () => {
+    evaluator = await loadEvaluator();
+  });
+  const deps = (options: { config?: LeveeConfig; authorizer?: OverrideAuthorizer; parentAnnotations?: Record<string, string> } = {}): PipelineDeps => {
+    const cluster = monzoCluster();
+    if (options.parentAnnotations) {
+      const view = toWorkloadView(deploymentObject('ledger', 'payments', 3, STABLE, options.parentAnnotations))!;
+      cluster.workloads.upsert(workloadKey(view.ref), view);
+    }
+    return pipelineDeps(evaluator, { ...options, cluster });
+  };
+
+  describe('/validate: who must be authorized', () => {
+    it('honours an override the requester writes in the same request, when they may override', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} }), 'validate');
+      assert.equal(judgement.response.allowed, true);
+      assert.ok(judgement.response.warnings?.some((warning) => warning.includes('overridden until 2026-11-23T18:00:00Z by alice')));
+      assert.deepEqual(authorizer.asked, ['alice:scale-to-zero']);
+    });
+
+    it('keeps the denial, and says why, when the requester who writes it may not override', async () => {
+      const judgement = await answer(deps(), ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} }), 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /override ignored: not authorized: alice may not override scale-to-zero/);
+    });
+
+    it('ignores an override already on the object that levee never saw being set, even for an admin', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations }), 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /override ignored: not authorized: levee has no record of who set this override/);
+      assert.deepEqual(authorizer.asked, []);
+    });
+
+    it('honours an override already on the object on the right of the author levee recorded, whoever sends the change', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob']);
+      const stored = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: stored, username: ARGO }), 'validate');
+      assert.equal(judgement.response.allowed, true, judgement.response.status?.message);
+      assert.deepEqual(authorizer.users, [bob], 'asked about bob, with his uid and groups');
+      assert.equal(judgement.decision?.overrides.honoured[0]?.author, 'bob');
+      assert.equal(judgement.response.auditAnnotations?.['overridden-by'], 'bob');
+    });
+
+    it('stops honouring it once the recorded author may no longer override', async () => {
+      const stored = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
+      const judgement = await answer(deps(), ledgerRequest({ replicas: 0, annotations: stored }), 'validate');
+      assert.match(judgement.response.status?.message ?? '', /not authorized: bob, who set this override as levee recorded, may not override scale-to-zero/);
+    });
+
+    it('ignores a record of another override than the one on the object', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const extended = { ...overrideAnnotations, [EXPIRES_ANNOTATION]: '2026-11-23T20:00:00Z' };
+      const stored = { ...extended, [AUTHORIZED_BY]: recordOf(bob) };
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: stored }), 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /no record of who set this override/);
+    });
+
+    it('never honours an override an automation identity applies, though it may do anything (Argo CD\'s default)', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero', 'probe-gate', 'spot-capacity', 'version-skew']);
+      const request = ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {}, username: ARGO });
+      const judgement = await answer(deps({ authorizer }), request, 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /override ignored: not authorized: system:serviceaccount:argocd:argocd-application-controller sets this override but is an automation identity/);
+      assert.deepEqual(authorizer.asked, []);
+    });
+
+    it('takes the automation identities from configuration', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const config = buildConfig({ overrides: { automation: { users: ['ci-*'], groups: [], serviceAccounts: [] } } });
+      const ci = await answer(deps({ authorizer, config }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {}, username: 'ci-deployer' }), 'validate');
+      assert.match(ci.response.status?.message ?? '', /automation identity \(overrides\.automation: user ci-\*\)/);
+      const argo = await answer(deps({ authorizer, config }), ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {}, username: ARGO }), 'validate');
+      assert.equal(argo.response.allowed, true, 'Argo CD is no automation identity once the configuration leaves it out');
+    });
+
+    describe('through the scale subresource, where the override is on the parent', () => {
+      const scaleToZero = () => requestOf(scaleReview({ name: 'ledger', namespace: 'payments', replicas: 0, oldReplicas: 3 }));
+
+      it('ignores the parent\'s override when levee has no record of who set it', async () => {
+        const authorizer = fakeAuthorizer(['scale-to-zero']);
+        const judgement = await answer(deps({ authorizer, parentAnnotations: overrideAnnotations }), scaleToZero(), 'validate');
+        assert.equal(judgement.response.allowed, false);
+        assert.match(judgement.response.status?.message ?? '', /no record of who set this override/);
+      });
+
+      it('honours it on the recorded author\'s right, in the audit log since the Scale carries no stamp', async () => {
+        const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob']);
+        const parent = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
+        const judgement = await answer(deps({ authorizer, parentAnnotations: parent }), scaleToZero(), 'validate');
+        assert.equal(judgement.response.allowed, true, judgement.response.status?.message);
+        assert.deepEqual(judgement.response.auditAnnotations, {
+          'overridden-policies': 'scale-to-zero',
+          'overridden-by': 'bob',
+          'override-reason': overrideAnnotations['levee.dev/override-reason'],
+          'override-expires': '2026-11-23T18:00:00Z',
+        });
+        assert.equal((await answer(deps({ authorizer, parentAnnotations: parent }), scaleToZero(), 'mutate')).response.patch, undefined);
+      });
+    });
+  });
+
+  describe('/mutate: stamps and the author record', () => {
+    it('stamps whose override it was and when', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const request = ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} });
+      const { response } = await answer(deps({ authorizer }), request, 'mutate');
+      const annotations = patchedObject(request, response.patch).metadata?.annotations ?? {};
+      assert.equal(annotations[OVERRIDDEN_BY], 'alice');
+      assert.equal(annotations[OVERRIDDEN_AT], '2026-11-23T12:00:00Z');
+      assert.equal(annotations[OVERRIDE_ANNOTATION], 'scale-to-zero');
+    });
+
+    it('records who set the override, when they may override one of its policies, and says so', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const request = ledgerRequest({ replicas: 3, annotations: overrideAnnotations, oldAnnotations: {} });
+      const { response } = await answer(deps({ authorizer }), request, 'mutate');
+      const annotations = patchedObject(request, response.patch).metadata?.annotations ?? {};
+      assert.equal(annotations[AUTHORIZED_BY], recordOf(alice));
+      assert.equal(annotations[OVERRIDDEN_BY], undefined, 'nothing was overridden yet');
+      assert.deepEqual(response.warnings, ['levee: override of scale-to-zero recorded as set by alice until 2026-11-23T18:00:00Z']);
+    });
+
+    it('records no one who may not override, removes the record of the override it replaces, and says why', async () => {
+      const changed = { ...overrideAnnotations, [EXPIRES_ANNOTATION]: '2026-11-23T13:00:00Z' };
+      const request = ledgerRequest({ replicas: 3, annotations: { ...changed, [AUTHORIZED_BY]: recordOf(bob) }, oldAnnotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) } });
+      const { response } = await answer(deps(), request, 'mutate');
+      assert.equal(patchedObject(request, response.patch).metadata?.annotations?.[AUTHORIZED_BY], undefined);
+      assert.deepEqual(response.warnings, ['levee: override not recorded: alice may not override scale-to-zero']);
+    });
+
+    it('records no automation identity', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const request = ledgerRequest({ replicas: 3, annotations: overrideAnnotations, oldAnnotations: {}, username: ARGO });
+      const { response } = await answer(deps({ authorizer }), request, 'mutate');
+      assert.equal(response.patch, undefined);
+      assert.match(response.warnings?.[0] ?? '', /^levee: override not recorded: system:serviceaccount:argocd:argocd-application-controller is an automation identity/);
+      assert.deepEqual(authorizer.asked, []);
+    });
+
+    it('removes the record with the override', async () => {
+      const request = ledgerRequest({ replicas: 3, annotations: { [AUTHORIZED_BY]: recordOf(bob) }, oldAnnotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) } });
+      const { response } = await answer(deps(), request, 'mutate');
+      assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, {});
+    });
+
+    it('puts back a stored stamp a request changes by itself, instead of deleting it', async () => {
+      const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: { [OVERRIDDEN_BY]: 'bob' } });
+      const { response } = await answer(deps(), request, 'mutate');
+      assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, { [OVERRIDDEN_BY]: 'bob' });
+    });
+
+    it('puts back stored stamps and the record a request removes', async () => {
+      const stored = { [OVERRIDDEN_BY]: 'bob', [OVERRIDDEN_AT]: '2026-11-23T11:00:00Z', ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
+      const request = ledgerRequest({ replicas: 3, annotations: overrideAnnotations, oldAnnotations: stored });
+      const { response } = await answer(deps(), request, 'mutate');
+      assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, stored);
+    });
+
+    it('drops a record a request adds by itself for an override it does not write', async () => {
+      const request = ledgerRequest({ replicas: 3, annotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, oldAnnotations: overrideAnnotations });
+      const { response } = await answer(deps(), request, 'mutate');
+      assert.deepEqual(patchedObject(request, response.patch).metadata?.annotations, overrideAnnotations);
+    });
+
+    it('drops a stamp the old object did not have, keeps unchanged ones, and leaves other annotations alone', async () => {
+      const forged = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory', 'levee.dev/overridden-for': 'x', team: 'ledger' }, oldAnnotations: { team: 'ledger' } });
+      assert.deepEqual(patchedObject(forged, (await answer(deps(), forged, 'mutate')).response.patch).metadata?.annotations, { team: 'ledger' });
+      const unchanged = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'bob', team: 'ledger' } });
+      assert.equal((await answer(deps(), unchanged, 'mutate')).response.patch, undefined);
+      const created = ledgerRequest({ replicas: 2, operation: 'CREATE', annotations: { [OVERRIDDEN_AT]: '2020-01-01T00:00:00Z' } });
+      assert.deepEqual(patchedObject(created, (await answer(deps(), created, 'mutate')).response.patch).metadata?.annotations, {});
+    });
+
+    it('never refuses, leaving the refusal to /validate', async () => {
+      const request = ledgerRequest({ replicas: 0, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: {} });
+      const { response, decision } = await answer(deps(), request, 'mutate');
+      assert.equal(decision?.allowed, false);
+      assert.equal(response.allowed, true);
+      assert.equal(response.status, undefined);
+    });
+  });
+
+  describe('/validate: the backstop for stamps /mutate did not fix', () => {
+    it('refuses a request that changes a stamp levee would not, naming it', async () => {
+      const request = ledgerRequest({ replicas: 3, annotations: { [OVERRIDDEN_BY]: 'mallory' }, oldAnnotations: { [OVERRIDDEN_BY]: 'bob' } });
+      const { response } = await answer(deps(), request, 'validate');
+      assert.equal(response.allowed, false);
+      assert.equal(response.status?.message, 'levee denied this request: levee.dev/overridden-by is written by levee alone, and this request sets it to "mallory" (stored: "bob"); leave levee\'s stamps as they are');
+    });
+
+    it('refuses a forged author record, and one that removes a stamp', async () => {
+      const forged = ledgerRequest({ replicas: 3, annotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, oldAnnotations: overrideAnnotations });
+      assert.match((await answer(deps(), forged, 'validate')).response.status?.message ?? '', /levee\.dev\/override-authorized-by is written by levee alone/);
+      const forgedOnWrite = ledgerRequest({ replicas: 3, annotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, oldAnnotations: {} });
+      assert.equal((await answer(deps(), forgedOnWrite, 'validate')).response.allowed, false, 'a request writing the override may carry a record of its requester only');
+      const removed = ledgerRequest({ replicas: 3, annotations: {}, oldAnnotations: { [OVERRIDDEN_AT]: '2026-11-23T11:00:00Z' } });
+      assert.match((await answer(deps(), removed, 'validate')).response.status?.message ?? '', /overridden-at is written by levee alone, and this request removes it/);
+    });
+
+    it('accepts what /mutate writes for the same request', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const request = ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} });
+      const mutated = await answer(deps({ authorizer }), request, 'mutate');
+      const object = patchedObject(request, mutated.response.patch);
+      assert.ok(object.metadata?.annotations?.[AUTHORIZED_BY]);
+      const validated = await answer(deps({ authorizer }), { ...request, object }, 'validate');
+      assert.equal(validated.response.allowed, true, validated.response.status?.message);
+    });
+
+    it('refuses an overridden-at far from now, or an overridden-by naming someone else', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero']);
+      const stamped = (by: string, at: string) => ledgerRequest({ replicas: 0, annotations: { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(alice), [OVERRIDDEN_BY]: by, [OVERRIDDEN_AT]: at }, oldAnnotations: {} });
+      assert.equal((await answer(deps({ authorizer }), stamped('alice', '2026-11-23T12:00:30Z'), 'validate')).response.allowed, true);
+      assert.match((await answer(deps({ authorizer }), stamped('alice', '2026-11-23T10:00:00Z'), 'validate')).response.status?.message ?? '', /overridden-at is written by levee alone/);
+      assert.match((await answer(deps({ authorizer }), stamped('root', '2026-11-23T12:00:00Z'), 'validate')).response.status?.message ?? '', /overridden-by is written by levee alone/);
+    });
+
+    it('refuses overridden-* stamps on a request that honours no override', async () => {
+      const request = ledgerRequest({ replicas: 3, operation: 'CREATE', annotations: { [OVERRIDDEN_BY]: 'alice', [OVERRIDDEN_AT]: '2026-11-23T12:00:00Z' } });
+      const { response } = await answer(deps(), request, 'validate');
+      assert.equal(response.allowed, false);
+      assert.equal(response.status?.message?.match(/written by levee alone/g)?.length, 2);
+    });
+  });
+});
