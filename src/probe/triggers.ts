@@ -31,10 +31,11 @@ export function startTriggers(options: TriggerOptions): { stop(): void } {
   const { logger, trigger } = options;
   const watches: ListWatch[] = [];
 
-  const follow = (path: string, apiVersion: string, kind: string, onEvent: (type: 'UPSERT' | 'DELETED', object: WatchedObject) => void): void => {
+  const follow = (path: string, apiVersion: string, kind: string, onEvent: (type: 'UPSERT' | 'DELETED', object: WatchedObject) => void, fieldSelector?: string): void => {
     const watch = new ListWatch({
       kubeconfig: options.kubeconfig,
       path,
+      ...(fieldSelector ? { fieldSelector } : {}),
       apiVersion,
       kind,
       ...(options.timing ? { timing: options.timing } : {}),
@@ -61,7 +62,11 @@ export function startTriggers(options: TriggerOptions): { stop(): void } {
   });
 
   const deadlines = new Map<string, NodeJS.Timeout>();
-  follow('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', 'coordination.k8s.io/v1', 'Lease', (type, lease) => {
+  // One list-watch per Lease, selecting it by name: levee may read these two Leases and no other.
+  for (const watched of WATCHED_LEASES) {
+    follow('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', 'coordination.k8s.io/v1', 'Lease', (type, lease) => onLease(type, lease), `metadata.name=${watched}`);
+  }
+  function onLease(type: 'UPSERT' | 'DELETED', lease: WatchedObject): void {
     const name = lease.metadata?.name ?? '';
     if (!WATCHED_LEASES.has(name)) return;
     clearTimeout(deadlines.get(name));
@@ -73,7 +78,7 @@ export function startTriggers(options: TriggerOptions): { stop(): void } {
     if (!Number.isFinite(renewed)) return;
     const due = renewed + ((lease.spec?.leaseDurationSeconds ?? 15) + options.leaseGraceSeconds) * 1000 - Date.now();
     deadlines.set(name, setTimeout(() => trigger(`Lease kube-system/${name} not renewed`), Math.max(1000, due)).unref());
-  });
+  }
 
   const onConfigChange = (): void => trigger('configuration file changed');
   if (options.configFile) watchFile(options.configFile, { interval: 2000, persistent: false }, onConfigChange);

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { manifestObjects } from '../../src/manifests/read.js';
+import { e2e, kubectl } from '../support/e2e.js';
+
+/**
+ * What levee's ServiceAccount may do, asked of the real API server after manifests/base's RBAC
+ * is applied: `kubectl auth can-i --list` shows every right it holds beyond what any
+ * ServiceAccount has, and that list is exactly the one below; every call levee makes is
+ * still granted, and the rights issue 18 found too broad are gone.
+ */
+
+const LEVEE = 'system:serviceaccount:levee-system:levee';
+// A ServiceAccount no binding names: what it may do, every account may.
+const NOBODY = 'system:serviceaccount:levee-system:levee-rbac-test-nobody';
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+/** The rows of `kubectl auth can-i --list`, columns joined by ` | ` (Resource Names hold single spaces). */
+async function rights(user: string, namespace: string): Promise<Set<string>> {
+  const listed = await kubectl(['auth', 'can-i', '--list', '-n', namespace, '--as', user]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const rows = listed.stdout.split('\n').slice(1).map((line) => line.trim().split(/\s{2,}/).join(' | ')).filter(Boolean);
+  return new Set(rows);
+}
+
+async function beyondEveryAccount(namespace: string): Promise<string[]> {
+  const [levee, nobody] = await Promise.all([rights(LEVEE, namespace), rights(NOBODY, namespace)]);
+  return [...levee].filter((row) => !nobody.has(row)).sort();
+}
+
+// /livez, /readyz and /version themselves every account may get.
+const CLUSTER_WIDE = [
+  '[/livez/*] | [] | [get]',
+  '[/readyz/*] | [] | [get]',
+  'customresourcedefinitions.apiextensions.k8s.io | [] | [] | [get list watch]',
+  'daemonsets.apps | [] | [] | [get list watch]',
+  'deployments.apps | [] | [] | [get list watch]',
+  'endpointslices.discovery.k8s.io | [] | [] | [get list watch]',
+  'events | [] | [] | [create patch]',
+  'horizontalpodautoscalers.autoscaling | [] | [] | [get list watch]',
+  'leases.coordination.k8s.io | [] | [kube-controller-manager] | [get list watch]',
+  'leases.coordination.k8s.io | [] | [kube-scheduler] | [get list watch]',
+  'namespaces | [] | [] | [get list watch]',
+  'nodepools.karpenter.sh | [] | [] | [get list watch]',
+  'nodes | [] | [] | [get list watch]',
+  'pods | [] | [] | [get list watch]',
+  'probeverdicts.levee.dev | [] | [] | [get list watch create update patch]',
+  'probeverdicts.levee.dev/status | [] | [] | [get list watch create update patch]',
+  'replicasets.apps | [] | [] | [get list watch]',
+  'scaledobjects.keda.sh | [] | [] | [get list watch]',
+  'services | [] | [] | [get list watch]',
+  'statefulsets.apps | [] | [] | [get list watch]',
+  'subjectaccessreviews.authorization.k8s.io | [] | [] | [create]',
+  '*.cluster.x-k8s.io | [] | [] | [get list watch]',
+  '*.controlplane.cluster.x-k8s.io | [] | [] | [get list watch]',
+  '*.infrastructure.cluster.x-k8s.io | [] | [] | [get list watch]',
+];
+
+// kubectl joins a resource's verbs across rules: deployments and services add create and delete
+// here to the cluster-wide get, list and watch.
+const IN_LEVEE_SYSTEM = [
+  'configmaps | [] | [] | [get list create delete]',
+  'deployments.apps | [] | [] | [get list watch create delete]',
+  'leases.coordination.k8s.io | [] | [] | [create]',
+  'leases.coordination.k8s.io | [] | [levee-probe] | [get update]',
+  'services | [] | [] | [get list watch create delete]',
+];
+
+describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its ServiceAccount', function () {
+  this.timeout(120_000);
+  let applied: Manifest[] = [];
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    const rendered = await kubectl(['kustomize', 'manifests/base']);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    applied = (manifestObjects(rendered.stdout, 'kubectl kustomize manifests/base') as unknown as Manifest[]).filter((object) => RBAC_KINDS.has(object.kind));
+    await kubectl(['create', 'namespace', 'levee-system']);
+    const result = await kubectl(['apply', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  after(async () => {
+    const remove = applied.filter((object) => object.metadata.name !== 'levee-override');
+    await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: remove.map((object) => JSON.stringify(object)).join('\n') });
+  });
+
+  it('holds, cluster-wide, exactly what its caches, overrides, Events, verdict and Lease probes need', async () => {
+    const listed = await beyondEveryAccount('default');
+    // Cluster API's wildcard rows read differently across kubectl versions; compare the rest exactly.
+    const capi = (row: string) => row.includes('x-k8s.io');
+    assert.deepEqual(listed.filter((row) => !capi(row)), CLUSTER_WIDE.filter((row) => !capi(row)).sort(), listed.join('\n'));
+    for (const row of listed.filter(capi)) assert.match(row, /\| \[get list watch\]$/, row);
+  });
+
+  it('holds in levee-system only the probe\'s test objects and its own Lease, beside the cluster-wide rights', async () => {
+    const [here, elsewhere] = await Promise.all([beyondEveryAccount('levee-system'), beyondEveryAccount('default')]);
+    const only = here.filter((row) => !elsewhere.includes(row));
+    assert.deepEqual(only, [...IN_LEVEE_SYSTEM].sort(), here.join('\n'));
+  });
+
+  it('may make every call levee makes', async () => {
+    const granted = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', LEVEE])).stdout.trim();
+    for (const call of [
+      ['watch', 'deployments.apps', '--all-namespaces'],
+      ['watch', 'nodes'],
+      ['watch', 'endpointslices.discovery.k8s.io', '--all-namespaces'],
+      ['watch', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['create', 'subjectaccessreviews.authorization.k8s.io'],
+      ['create', 'events', '-n', 'payments'],
+      ['patch', 'events', '-n', 'payments'],
+      ['update', 'probeverdicts.levee.dev/status'],
+      ['get', 'leases.coordination.k8s.io/kube-scheduler', '-n', 'kube-system'],
+      ['watch', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system'],
+      ['create', 'leases.coordination.k8s.io', '-n', 'levee-system'],
+      ['update', 'leases.coordination.k8s.io/levee-probe', '-n', 'levee-system'],
+      ['create', 'configmaps', '-n', 'levee-system'],
+      ['delete', 'deployments.apps', '-n', 'levee-system'],
+    ]) {
+      assert.equal(await granted(...call), 'yes', `can-i ${call.join(' ')}`);
+    }
+  });
+
+  it('may not write any workload, edit its own Deployment, ConfigMap or RBAC, nor read other Leases or Secrets', async () => {
+    const granted = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', LEVEE])).stdout.trim();
+    for (const call of [
+      ['patch', 'deployments.apps', '--all-namespaces'],
+      ['patch', 'statefulsets.apps', '-n', 'payments'],
+      ['patch', 'replicasets.apps', '-n', 'payments'],
+      ['update', 'deployments.apps/scale', '-n', 'payments'],
+      ['update', 'deployments.apps/levee', '-n', 'levee-system'],
+      ['patch', 'deployments.apps/levee', '-n', 'levee-system'],
+      ['update', 'configmaps/levee-config', '-n', 'levee-system'],
+      ['patch', 'configmaps/levee-config', '-n', 'levee-system'],
+      ['update', 'clusterroles.rbac.authorization.k8s.io/levee'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'levee-system'],
+      ['update', 'serviceaccounts/levee', '-n', 'levee-system'],
+      ['list', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+      ['get', 'leases.coordination.k8s.io/some-controller', '-n', 'kube-system'],
+      ['get', 'leases.coordination.k8s.io', '-n', 'default'],
+      ['update', 'leases.coordination.k8s.io/another-lease', '-n', 'levee-system'],
+      ['get', 'secrets', '-n', 'levee-system'],
+      ['create', 'configmaps', '-n', 'default'],
+      ['create', 'pods', '-n', 'levee-system'],
+    ]) {
+      assert.equal(await granted(...call), 'no', `can-i ${call.join(' ')}`);
+    }
+  });
+
+  it('reads the control-plane Leases the way the probe does, by name, but may not list the namespace\'s Leases', async () => {
+    const byName = await kubectl(['get', 'leases', '-n', 'kube-system', '--field-selector', 'metadata.name=kube-scheduler', '--as', LEVEE]);
+    assert.equal(byName.code, 0, byName.stderr);
+    const all = await kubectl(['get', 'leases', '-n', 'kube-system', '--as', LEVEE]);
+    assert.notEqual(all.code, 0);
+    assert.match(all.stderr, /forbidden/i);
+  });
+});
