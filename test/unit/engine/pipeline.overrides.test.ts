@@ -8,7 +8,7 @@ import { workloadKey } from '../../../src/kube/workload.js';
 import type { UserInfo } from '../../../src/kube/types.js';
 import { toWorkloadView } from '../../../src/cluster/views.js';
 import { answer, fakeAuthorizer, ledgerRequest, loadEvaluator, monzoCluster, overrideAnnotations, patchedObject, pipelineDeps, STABLE } from '../../support/pipeline.js';
-import { requestOf } from '../../support/requests.js';
+import { admissionRequest, requestOf } from '../../support/requests.js';
 import { deploymentObject, scaleReview } from '../../support/reviews.js';
 
 /** Overrides through the whole pipeline: who must be authorized, what /mutate stamps and records, what /validate refuses. */
@@ -246,6 +246,49 @@ describe('engine/pipeline: overrides', () => {
       const { response } = await answer(deps(), request, 'validate');
       assert.equal(response.allowed, false);
       assert.equal(response.status?.message?.match(/written by levee alone/g)?.length, 2);
+    });
+  });
+
+  describe('stamps on every kind, not only workloads', () => {
+    const kinds = [
+      { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' }, namespace: '' },
+      { kind: { group: 'batch', version: 'v1', kind: 'Job' }, resource: { group: 'batch', version: 'v1', resource: 'jobs' }, namespace: 'payments' },
+      { kind: { group: 'karpenter.sh', version: 'v1', kind: 'NodePool' }, resource: { group: 'karpenter.sh', version: 'v1', resource: 'nodepools' }, namespace: '' },
+      { kind: { group: 'apps', version: 'v1', kind: 'DaemonSet' }, resource: { group: 'apps', version: 'v1', resource: 'daemonsets' }, namespace: 'payments' },
+    ];
+    for (const { kind, resource, namespace } of kinds) {
+      it(`puts back a forged stamp on a ${kind.kind} in /mutate, and /validate refuses it where /mutate was skipped`, async () => {
+        const object = (annotations: Record<string, string>) => ({
+          apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
+          kind: kind.kind,
+          metadata: { name: 'x', ...(namespace ? { namespace } : {}), annotations },
+        });
+        const request = admissionRequest({ kind, resource, operation: 'UPDATE', namespace, name: 'x', username: 'mallory', object: object({ [OVERRIDDEN_BY]: 'mallory', team: 't' }), oldObject: object({ [OVERRIDDEN_BY]: 'bob', team: 't' }) });
+        const mutated = await answer(deps(), request, 'mutate');
+        assert.deepEqual(patchedObject(request, mutated.response.patch).metadata?.annotations, { [OVERRIDDEN_BY]: 'bob', team: 't' });
+        const validated = await answer(deps(), request, 'validate');
+        assert.equal(validated.response.allowed, false);
+        assert.match(validated.response.status?.message ?? '', /overridden-by is written by levee alone/);
+      });
+    }
+
+    it('lets a controller create a ReplicaSet with the annotations it copies from its Deployment, once /mutate has dropped the stamps and the record', async () => {
+      const copied = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(alice), [OVERRIDDEN_BY]: 'alice', [OVERRIDDEN_AT]: '2026-11-23T11:00:00Z' };
+      const replicaSet = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'ledger-abc', namespace: 'payments', annotations: copied }, spec: { replicas: 3, selector: { matchLabels: STABLE }, template: { metadata: { labels: STABLE }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } } } };
+      const request = admissionRequest({
+        kind: { group: 'apps', version: 'v1', kind: 'ReplicaSet' },
+        resource: { group: 'apps', version: 'v1', resource: 'replicasets' },
+        operation: 'CREATE',
+        namespace: 'payments',
+        name: 'ledger-abc',
+        username: 'system:serviceaccount:kube-system:deployment-controller',
+        object: replicaSet,
+      });
+      const mutated = await answer(deps(), request, 'mutate');
+      const object = patchedObject(request, mutated.response.patch);
+      assert.deepEqual(object.metadata?.annotations, overrideAnnotations);
+      const validated = await answer(deps(), { ...request, object }, 'validate');
+      assert.equal(validated.response.allowed, true, validated.response.status?.message);
     });
   });
 });
