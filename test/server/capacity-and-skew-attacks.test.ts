@@ -212,6 +212,16 @@ describe('server: attacks on spot-capacity and version-skew', function () {
       const answers = await Promise.all([judge(nodePoolReview('DELETE', onDemandPool(), null)), judge(nodePoolReview('DELETE', other(), null))]);
       assert.equal(answers.filter((answer) => answer.allowed).length, 1, JSON.stringify(answers.map((a) => a.allowed)));
     });
+
+    it('lets only one of a change to spot only and a delete of the other on-demand NodePool through, sent together', async () => {
+      const other = () => nodePool('general-2', [capacityType('In', ['on-demand'])]);
+      const judge = await levee([onDemandPool(), other(), spotPool()]);
+      const answers = await Promise.all([
+        judge(nodePoolReview('UPDATE', onDemandPool(), nodePool('general', [capacityType('In', ['spot'])]))),
+        judge(nodePoolReview('DELETE', other(), null)),
+      ]);
+      assert.equal(answers.filter((answer) => answer.allowed).length, 1, JSON.stringify(answers.map((a) => a.allowed)));
+    });
   });
 
   // ------------------------------------------------------------ spot-capacity: Cluster API
@@ -342,6 +352,21 @@ describe('server: attacks on spot-capacity and version-skew', function () {
     it('allows the namespace controller deleting the on-demand MachineDeployment (failure handler)', async () => {
       const judge = await levee(capiFleet());
       allowed(await judge(mdReview('DELETE', machineDeployment('prod-md-0', 'workers', 3), null, 'system:serviceaccount:kube-system:namespace-controller')));
+    });
+
+    it('lets only one of a delete and a /scale to 0 of the two on-demand pools through, sent together', async () => {
+      const judge = await levee([...capiFleet(), machineDeployment('prod-md-1', 'workers', 2)]);
+      const answers = await Promise.all([judge(mdReview('DELETE', machineDeployment('prod-md-1', 'workers', 2), null)), judge(mdScaleReview('prod-md-0', 3, 0))]);
+      assert.equal(answers.filter((answer) => answer.allowed).length, 1, JSON.stringify(answers.map((a) => [a.allowed, a.status?.message])));
+    });
+
+    it('lets only one of two repoints of the two on-demand pools at the spot template through, sent together', async () => {
+      const judge = await levee([...capiFleet(), machineDeployment('prod-md-1', 'workers', 2)]);
+      const answers = await Promise.all([
+        judge(mdReview('UPDATE', machineDeployment('prod-md-0', 'workers', 3), machineDeployment('prod-md-0', 'workers-spot', 3))),
+        judge(mdReview('UPDATE', machineDeployment('prod-md-1', 'workers', 2), machineDeployment('prod-md-1', 'workers-spot', 2))),
+      ]);
+      assert.equal(answers.filter((answer) => answer.allowed).length, 1, JSON.stringify(answers.map((a) => [a.allowed, a.status?.message])));
     });
   });
 
