@@ -77,6 +77,11 @@ export function refusal(uid: string, message: string, code = 400): AdmissionResp
   return { uid, allowed: false, status: { code, reason: code === 400 ? 'BadRequest' : 'InternalError', message } };
 }
 
+/** A decision levee gave up retaking (engine/remember.ts): refused with a 409, for the client to send again. */
+export function conflictRefusal(uid: string, message: string): AdmissionResponse {
+  return { uid, allowed: false, status: { code: 409, reason: 'Conflict', message } };
+}
+
 /** Turns a refusal into an allow that carries every reason as a warning. */
 function asWarnings(response: AdmissionResponse, decision: Decision): AdmissionResponse {
   if (response.allowed) return response;

@@ -1,13 +1,18 @@
-import type { AdmissionResponse } from '../admission/types.js';
 import type { AdmissionRequest } from '../kube/types.js';
 import { judge, type Judgement, type PipelineDeps, type Route } from './pipeline.js';
 
 /** How often a decision is taken again when other changes were allowed while it was being taken. */
 export const MAX_ATTEMPTS = 5;
 
-export interface Answered {
+/** Builds the answer (admission/response.ts): from a judgement, or for a decision given up on. */
+export interface Responder<Response extends { allowed: boolean }> {
+  answer: (judgement: Judgement) => Response;
+  conflict: (message: string) => Response;
+}
+
+export interface Answered<Response> {
   judgement: Judgement;
-  response: AdmissionResponse;
+  response: Response;
 }
 
 /**
@@ -22,17 +27,17 @@ export interface Answered {
  * decision is taken again with it counted. The check and the record are synchronous, so
  * nothing can come between them.
  */
-export async function judgeAndRemember(
+export async function judgeAndRemember<Response extends { allowed: boolean }>(
   deps: PipelineDeps,
   request: AdmissionRequest,
   route: Route,
-  respond: (judgement: Judgement) => AdmissionResponse,
-): Promise<Answered> {
+  respond: Responder<Response>,
+): Promise<Answered<Response>> {
   const ledger = deps.cluster.recentDecisions;
   for (let attempt = 1; ; attempt++) {
     const generation = ledger.generation;
     const judgement = await judge(deps, request, route);
-    const response = respond(judgement);
+    const response = respond.answer(judgement);
     if (route !== 'validate' || request.dryRun === true || !response.allowed || !judgement.changes?.length) return { judgement, response };
     if (ledger.generation === generation) {
       ledger.record(judgement.changes);
@@ -40,7 +45,7 @@ export async function judgeAndRemember(
     }
     if (attempt === MAX_ATTEMPTS) {
       const message = `levee could not judge this request: ${MAX_ATTEMPTS} times in a row other changes to the same counts were allowed while it was being judged; send it again`;
-      return { judgement, response: { uid: response.uid, allowed: false, status: { code: 409, reason: 'Conflict', message } } };
+      return { judgement, response: respond.conflict(message) };
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeAdmissionReview } from '../admission/decode.js';
-import { admissionResponse, refusal, reviewOf } from '../admission/response.js';
+import { admissionResponse, conflictRefusal, refusal, reviewOf } from '../admission/response.js';
 import type { AdmissionResponse } from '../admission/types.js';
 import type { AdmissionRequest } from '../kube/types.js';
 import type { ClusterState } from '../cluster/state.js';
@@ -101,13 +101,11 @@ async function answerReview(deps: AppDeps, route: Route, body: unknown, res: Ser
     sendJson(res, 200, reviewOf(refusal(decoded.uid, decoded.message)));
     return;
   }
-  const { judgement, response } = await judgeAndRemember(deps, decoded.request, route, (judged) =>
-    admissionResponse(decoded.request.uid, judged, {
-      route,
-      warnOnly,
-      stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds),
-    }),
-  );
+  const uid = decoded.request.uid;
+  const { judgement, response } = await judgeAndRemember(deps, decoded.request, route, {
+    answer: (judged) => admissionResponse(uid, judged, { route, warnOnly, stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds) }),
+    conflict: (message) => conflictRefusal(uid, message),
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   record(deps, route, decoded.request, judgement, response, seconds);
   sendJson(res, 200, reviewOf(response));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { admissionResponse, refusal, responseFor, reviewOf } from '../../../src/admission/response.js';
+import { admissionResponse, conflictRefusal, refusal, responseFor, reviewOf } from '../../../src/admission/response.js';
 import { buildConfig } from '../../../src/config.js';
 import { decide, findingsOf, type Decision } from '../../../src/engine/decide.js';
 import type { Violation } from '../../../src/engine/evaluator.js';
@@ -92,6 +92,14 @@ describe('admission/response', () => {
       const response = refusal('uid-9', 'evaluation failed', 500);
       assert.equal(response.allowed, false);
       assert.deepEqual(response.status, { code: 500, reason: 'InternalError', message: 'evaluation failed' });
+    });
+
+    it('refuses a decision given up on with a conflict, never an allow', () => {
+      assert.deepEqual(conflictRefusal('uid-13', 'send it again'), {
+        uid: 'uid-13',
+        allowed: false,
+        status: { code: 409, reason: 'Conflict', message: 'send it again' },
+      });
     });
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { admissionResponse } from '../../../src/admission/response.js';
+import { admissionResponse, conflictRefusal } from '../../../src/admission/response.js';
 import { offlineAuthorizer } from '../../../src/cluster/authorizer.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
@@ -45,7 +45,10 @@ describe('engine/remember', () => {
   }
 
   const answer = (d: PipelineDeps, admission: AdmissionRequest, route: Route = 'validate') =>
-    judgeAndRemember(d, admission, route, (judgement) => admissionResponse(admission.uid, judgement, { route }));
+    judgeAndRemember(d, admission, route, {
+      answer: (judgement) => admissionResponse(admission.uid, judgement, { route }),
+      conflict: (message) => conflictRefusal(admission.uid, message),
+    });
 
   it('remembers the change of an allowed cordon, and the next cordon counts it before the watch shows it', async () => {
     const cluster = nineNodes();
