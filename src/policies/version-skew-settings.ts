@@ -7,8 +7,21 @@ import { enforcementAction } from './action.js';
  * frozen by src/config.ts with the rest of the configuration).
  */
 
+/**
+ * Built-in API groups whose writes the webhook registrations' matchConditions filter by the
+ * fields levee's policies read (manifests/components/webhooks/webhooks.yaml). An upgrade intent
+ * there could keep its version in a field those conditions do not look at, so such writes
+ * would never reach levee: upgrade intents must be custom resources.
+ */
+const FILTERED_GROUPS = ['apps', 'batch'];
+
 const upgradeIntentKind = z.strictObject({
-  group: z.string().min(1),
+  group: z
+    .string()
+    .min(1)
+    .refine((group) => !FILTERED_GROUPS.includes(group), {
+      message: `an upgrade intent must be a custom resource, not a ${FILTERED_GROUPS.join(' or ')} kind: the webhook's matchConditions send those only when replicas, the pod template or labels change`,
+    }),
   kind: z.string().min(1),
   versions: z.array(z.string().min(1)).min(1),
   versionField: z.string().min(1),

@@ -43,4 +43,13 @@ describe('version-skew and spot-capacity settings', () => {
     assert.throws(() => buildConfig({ policies: { 'version-skew': { upgradeIntents: [{ group: 'x', kind: 'Y', versions: [], versionField: 'spec.version', role: 'workers' }] } } }), /upgradeIntents\.0\.versions/);
     assert.throws(() => buildConfig({ policies: { 'version-skew': { rules: { 'minor-skipp': 'warn' } } } }), /version-skew\.rules.*minor-skipp.*unknown key|unknown key.*minor-skipp/);
   });
+
+  it('refuses an upgrade intent in a built-in group whose writes the webhook filters by field', () => {
+    for (const group of ['apps', 'batch']) {
+      assert.throws(
+        () => buildConfig({ policies: { 'version-skew': { upgradeIntents: [{ group, kind: 'Deployment', versions: ['v1'], versionField: 'metadata.annotations.version', role: 'workers' }] } } }),
+        (err: unknown) => err instanceof ConfigError && /upgradeIntents\.0\.group: an upgrade intent must be a custom resource/.test(err.message),
+      );
+    }
+  });
 });

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { call } from '../support/https.js';
+import { e2e, eventually, kubectl, sleep } from '../support/e2e.js';
+
+/**
+ * The webhook registrations' matchConditions, evaluated by the real API server: a change no
+ * policy judges never reaches levee (its decision counter stays put), and one that a policy
+ * judges still does. Exactness against every unit-tested review is checked in
+ * test/policies/webhook-match-conditions.test.ts; every other e2e test shows that the refusals
+ * still happen with the conditions registered.
+ */
+
+const namespace = `match-${Date.now().toString(36)}`;
+
+/** Every admission decision levee has made: levee_decisions_total summed over route and outcome. */
+async function decisions(): Promise<number> {
+  const env = await e2e();
+  const answer = await call(env.port, env.ca, { method: 'GET', path: '/metrics' });
+  assert.equal(answer.status, 200);
+  return answer.text
+    .split('\n')
+    .filter((line) => line.startsWith('levee_decisions_total{'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** The counter after it has stopped moving: what controllers do in the background settles first. */
+async function settledDecisions(): Promise<number> {
+  let previous = await decisions();
+  for (let i = 0; i < 20; i++) {
+    await sleep(1000);
+    const now = await decisions();
+    if (now === previous) return now;
+    previous = now;
+  }
+  throw new Error(`levee's decision counter kept moving (${previous}); something in the background keeps calling it`);
+}
+
+describe('e2e: matchConditions keep what no policy judges away from levee', function () {
+  this.timeout(240_000);
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+    const created = await kubectl(['create', 'deployment', 'ledger', '-n', namespace, '--image=registry.example/ledger:1.0', '--replicas=1']);
+    assert.equal(created.code, 0, created.stderr);
+    await eventually('Deployment ledger to be available', async () => {
+      const result = await kubectl(['get', 'deployment', 'ledger', '-n', namespace, '-o', 'jsonpath={.status.availableReplicas}']);
+      return result.stdout === '1' || result.stdout;
+    }, 120_000);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  it('an annotation-only update of a Deployment and ConfigMap writes never reach levee', async () => {
+    // Something else in the cluster (a node taint, another test's leftovers) may call levee
+    // in the same few seconds; a write that reached levee would move the counter every time.
+    const moved: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await settledDecisions();
+      const owner = `team-${attempt}`;
+      const annotated = await kubectl(['annotate', 'deployment', 'ledger', '-n', namespace, `team.example/owner=${owner}`, '--overwrite']);
+      assert.equal(annotated.code, 0, annotated.stderr);
+      const configMap = await kubectl(['create', 'configmap', `ledger-settings-${attempt}`, '-n', namespace, '--from-literal=mode=live']);
+      assert.equal(configMap.code, 0, configMap.stderr);
+      const patched = await kubectl(['patch', 'configmap', `ledger-settings-${attempt}`, '-n', namespace, '--type=merge', '-p', '{"data":{"mode":"drain"}}']);
+      assert.equal(patched.code, 0, patched.stderr);
+      const stored = await kubectl(['get', 'deployment', 'ledger', '-n', namespace, '-o', 'jsonpath={.metadata.annotations.team\\.example/owner}']);
+      assert.equal(stored.stdout, owner);
+      const calls = (await settledDecisions()) - before;
+      if (calls === 0) return;
+      moved.push(calls);
+    }
+    assert.fail(`levee's decision counter moved in every attempt (${moved.join(', ')}): it was called for changes no policy judges`);
+  });
+
+  it('a change a policy judges still reaches levee: a scale, and an annotation levee reads', async () => {
+    const before = await settledDecisions();
+    const scaled = await kubectl(['scale', 'deployment', 'ledger', '-n', namespace, '--replicas=2']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    await eventually('levee to be asked about the scale', async () => (await decisions()) > before || 'not yet');
+    const afterScale = await settledDecisions();
+    // A levee.dev/ annotation goes to /mutate (an override to stamp, a forged stamp to drop).
+    // As the developer: levee runs with the admin's credentials, and its own stamps are not forgeries.
+    const forged = await kubectl(['annotate', 'deployment', 'ledger', '-n', namespace, 'levee.dev/overridden-by=mallory'], { as: 'developer' });
+    assert.equal(forged.code, 0, forged.stderr);
+    const stamp = await kubectl(['get', 'deployment', 'ledger', '-n', namespace, '-o', 'jsonpath={.metadata.annotations.levee\\.dev/overridden-by}']);
+    assert.equal(stamp.stdout, '', 'the forged stamp was dropped by /mutate');
+    assert.ok((await decisions()) > afterScale, 'the levee.dev/ annotation reached levee');
+  });
+});
