@@ -7,12 +7,13 @@ import { buildConfig, type LeveeConfig, type PolicyId } from '../../src/config.j
 import { readBundle } from '../../src/engine/bundle.js';
 import { PolicyEvaluator } from '../../src/engine/evaluator.js';
 import { EXPIRES_ANNOTATION, OVERRIDE_ANNOTATION, REASON_ANNOTATION, type OverrideAuthorizer } from '../../src/engine/overrides.js';
-import { judge, type Judgement, type PipelineDeps, type Route } from '../../src/engine/pipeline.js';
+import type { Judgement, PipelineDeps, Route } from '../../src/engine/pipeline.js';
 import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
 import { BUNDLE_PATH } from './bundle.js';
 import { addDeploymentWithPods, addService, podNames } from './cluster.js';
 import { requestOf } from './requests.js';
 import { deploymentReview, type DeploymentReviewOptions } from './reviews.js';
+import { judge } from './review-corpus.js';
 
 /** What the engine/pipeline tests share: the Monzo cluster, ledger requests, a fake authorizer, and answers as the routes build them. */
 

@@ -6,6 +6,7 @@ import { buildConfig } from '../../../src/config.js';
 import { probeGate, type ProbeGateContext } from '../../../src/policies/probe-gate.js';
 import type { CurrentVerdict, VerdictDocument } from '../../../src/probe-verdict.js';
 import { admissionRequest, GVK, GVR } from '../../support/requests.js';
+import { contextOf } from '../../support/review-corpus.js';
 
 const config = buildConfig();
 const now = new Date('2026-06-01T12:00:00Z');
@@ -47,7 +48,7 @@ function served(document?: VerdictDocument): Served & { verdict: CurrentVerdict 
 }
 
 function contextFor(request: AdmissionRequest, { cluster, verdict }: Served = served()): ProbeGateContext | undefined {
-  return probeGate.buildContext({ request, cluster, config, now, verdict }) as ProbeGateContext | undefined;
+  return contextOf(probeGate, { request, cluster, config, now, verdict }) as ProbeGateContext | undefined;
 }
 
 const POD = { group: '', version: 'v1', kind: 'Pod' };
@@ -100,6 +101,15 @@ describe('policies/probe-gate context', () => {
       const bare: KubeObject = { kind: 'Pod', metadata: { name: 'debug', namespace: 'shop' }, spec: { containers: [{ name: 'sh', image: 'busybox' }] } };
       assert.equal(contextFor(admissionRequest({ kind: POD, resource: PODS, operation: 'CREATE', namespace: 'shop', object: bare }))?.change, 'create');
       assert.equal(contextFor(update(deployment('app:1', { owner: true }), deployment('app:2', { owner: true })))?.change, 'template');
+    });
+
+    it('changing the spec of a bare Pod is a rollout; relabelling it is not', () => {
+      const pod = (image: string, labels: Record<string, string> = {}): KubeObject => ({ kind: 'Pod', metadata: { name: 'debug', namespace: 'shop', labels }, spec: { containers: [{ name: 'sh', image }] } });
+      const podUpdate = (object: KubeObject, oldObject: KubeObject) => admissionRequest({ kind: POD, resource: PODS, operation: 'UPDATE', namespace: 'shop', name: 'debug', object, oldObject });
+      assert.equal(contextFor(podUpdate(pod('busybox:1.37'), pod('busybox:1.36')))?.change, 'template');
+      assert.equal(contextFor(podUpdate(pod('busybox:1.36', { team: 'sre' }), pod('busybox:1.36')))?.change, 'no-template-change');
+      const annotated: KubeObject = { ...pod('busybox:1.36'), metadata: { name: 'debug', namespace: 'shop', labels: {}, annotations: { 'team.example/owner': 'sre' } } };
+      assert.equal(contextFor(podUpdate(annotated, pod('busybox:1.36')))?.change, 'no-template-change');
     });
 
     it("lets the probe's own workloads through in levee's namespace only", () => {
@@ -179,7 +189,7 @@ describe('policies/probe-gate context', () => {
     it('follows a configured maximum age', () => {
       const { cluster, verdict: current } = served(verdict(30, { verdict: 'Healthy', failing: [] }));
       const strict = buildConfig({ policies: { 'probe-gate': { maxVerdictAgeSeconds: 10 } } });
-      const context = probeGate.buildContext({ request: create, cluster, config: strict, now, verdict: current }) as ProbeGateContext;
+      const context = contextOf(probeGate, { request: create, cluster, config: strict, now, verdict: current }) as ProbeGateContext;
       assert.equal(context.verdict, 'Unknown');
       assert.equal(context.unknownReason, 'stale');
     });

@@ -18,12 +18,13 @@ import {
   statefulSetObject,
 } from '../../support/requests.js';
 import { deploymentReview, scaleReview } from '../../support/reviews.js';
+import { contextOf } from '../../support/review-corpus.js';
 
 const config = buildConfig();
 const now = new Date('2025-01-01T00:00:00Z');
 
 function contextFor(request: AdmissionRequest, cluster: ClusterState = clusterWithBackedService()): ScaleToZeroContext | undefined {
-  return scaleToZero.buildContext({ request, cluster, config, now }) as ScaleToZeroContext | undefined;
+  return contextOf(scaleToZero, { request, cluster, config, now }) as ScaleToZeroContext | undefined;
 }
 
 const webService = { name: 'web', readyEndpoints: 3, otherReadyEndpoints: 0, otherBackends: [] };
@@ -107,6 +108,12 @@ describe('policies/scale-to-zero context', () => {
     });
   });
 
+  it('judges a kube-system Deployment too (the warn-only registration sends it)', () => {
+    const cluster = clusterWithBackedService({ name: 'coredns', namespace: 'kube-system' });
+    const context = contextFor(requestOf(deploymentReview({ name: 'coredns', namespace: 'kube-system', replicas: 0, oldReplicas: 2 })), cluster);
+    assert.deepEqual([context?.change, context?.replicasAfter, context?.services.map((service) => service.name)], ['replicas', 0, ['coredns']]);
+  });
+
   describe('the scale subresource', () => {
     it('looks the parent Deployment up in the cluster state for its pod labels', () => {
       const context = contextFor(requestOf(scaleReview({ replicas: 0, oldReplicas: 3 })));
@@ -117,6 +124,11 @@ describe('policies/scale-to-zero context', () => {
         replicasAfter: 0,
         services: [webService],
       });
+    });
+
+    it('describes a scale that leaves replicas where they are as no change', () => {
+      const context = contextFor(requestOf(scaleReview({ replicas: 0, oldReplicas: 0 })));
+      assert.deepEqual([context?.change, context?.replicasBefore, context?.replicasAfter], ['replicas', 0, 0]);
     });
 
     it('has nothing to judge when the parent is not in the cluster state', () => {

@@ -4,16 +4,17 @@ import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig, type LeveeConfig } from '../../../src/config.js';
 import { admissionResponse } from '../../../src/admission/response.js';
 import type { AdmissionResponse } from '../../../src/admission/types.js';
-import { judge, type PipelineDeps } from '../../../src/engine/pipeline.js';
+import type { PipelineDeps } from '../../../src/engine/pipeline.js';
 import { spotCapacitySpread } from '../../../src/policies/spot-capacity-mutation.js';
 import { shippedEvaluator } from '../../support/bundle.js';
 import { capacityRequirement, DEPLOYMENT, request, requiredAffinity, workloadObject, type WorkloadOptions } from '../../support/fleet.js';
+import { judge, mutateWith } from '../../support/review-corpus.js';
 
 const critical: WorkloadOptions = { labels: { 'levee.dev/critical': 'true' } };
 
 function mutated(admission: AdmissionRequest, config: LeveeConfig = buildConfig()): KubeObject {
   const copy = structuredClone(admission.object!);
-  spotCapacitySpread.mutate({ request: admission, cluster: new ClusterState(), config, now: new Date(0), copy });
+  mutateWith(spotCapacitySpread, { request: admission, cluster: new ClusterState(), config, now: new Date(0), copy });
   return copy;
 }
 

@@ -32,11 +32,12 @@ import {
   workloadObject,
   type NodeOptions,
 } from '../../support/fleet.js';
+import { contextOf } from '../../support/review-corpus.js';
 
 const config = buildConfig();
 
 function context(cluster: ClusterState, admission: AdmissionRequest): unknown {
-  return spotCapacity.buildContext({ request: admission, cluster, config, now: new Date(0) });
+  return contextOf(spotCapacity, { request: admission, cluster, config, now: new Date(0) });
 }
 
 /** The local cluster's shape: 5 on-demand nodes, 4 spot. */
@@ -409,8 +410,25 @@ describe('policies/spot-capacity context', () => {
 
     it('critical by namespace when configured', () => {
       const byNamespace = buildConfig({ policies: { 'spot-capacity': { critical: { namespaces: ['payments'] } } } });
-      const got = spotCapacity.buildContext({ request: request(DEPLOYMENT, 'CREATE', workloadObject('ledger'), null), cluster: new ClusterState(), config: byNamespace, now: new Date(0) }) as CriticalWorkloadContext;
+      const got = contextOf(spotCapacity, { request: request(DEPLOYMENT, 'CREATE', workloadObject('ledger'), null), cluster: new ClusterState(), config: byNamespace, now: new Date(0) }) as CriticalWorkloadContext;
       assert.equal(got.criticalBecause, 'namespace payments');
+    });
+
+    it('labelling a workload pinned to spot critical, with its pod template unchanged, is judged', () => {
+      const pinned = { nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } };
+      const got = context(new ClusterState(), request(DEPLOYMENT, 'UPDATE', workloadObject('ledger', { ...critical, ...pinned }), workloadObject('ledger', pinned))) as CriticalWorkloadContext;
+      assert.deepEqual([got.critical, got.canRunOnDemand, got.before], [true, false, { critical: false, canRunOnDemand: false }]);
+    });
+
+    it('the same for a bare Pod, and for a Deployment in kube-system', () => {
+      const spot = { 'karpenter.sh/capacity-type': 'spot' };
+      const pod = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'payments', labels }, spec: { nodeSelector: spot, containers: [{ name: 'sh', image: 'busybox' }] } });
+      const POD = { group: '', version: 'v1', kind: 'Pod', resource: 'pods' };
+      const bare = context(new ClusterState(), request(POD, 'UPDATE', pod({ 'levee.dev/critical': 'true' }), pod({}))) as CriticalWorkloadContext;
+      assert.deepEqual([bare.critical, bare.canRunOnDemand, bare.before?.critical], [true, false, false]);
+      const addon = (labels: Record<string, string>) => workloadObject('metrics-server', { labels, namespace: 'kube-system', nodeSelector: spot });
+      const relabelled = context(new ClusterState(), request(DEPLOYMENT, 'UPDATE', addon({ 'levee.dev/critical': 'true' }), addon({}))) as CriticalWorkloadContext;
+      assert.deepEqual([relabelled.workload.namespace, relabelled.critical, relabelled.before?.critical], ['kube-system', true, false]);
     });
 
     it('workloads that are not critical, and objects a controller made, are not judged', () => {

@@ -6,11 +6,12 @@ import { buildConfig } from '../../../src/config.js';
 import { splitImage } from '../../../src/policies/version-skew-addons.js';
 import { versionSkew, type IntentContext, type NodeVersionContext } from '../../../src/policies/version-skew.js';
 import { clusterObject, DAEMONSET, DEPLOYMENT, KCP, MD, kcpObject, machineDeploymentObject, NODE, nodeObject, request } from '../../support/fleet.js';
+import { contextOf } from '../../support/review-corpus.js';
 
 const config = buildConfig();
 
 function context(cluster: ClusterState, admission: AdmissionRequest): unknown {
-  return versionSkew.buildContext({ request: admission, cluster, config, now: new Date(0) });
+  return contextOf(versionSkew, { request: admission, cluster, config, now: new Date(0) });
 }
 
 function fleet(): ClusterState {
