@@ -101,5 +101,5 @@ build_one() {
   echo "$out"
 }
 
-[ $# -gt 0 ] || { echo "usage: tools/build.sh opa|kube|etcd|kwok|helm|promtool|oci-archive ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: tools/build.sh opa|kube|etcd|kwok|helm|promtool|oci-archive|webhook-match|gatekeeper ..." >&2; exit 2; }
 for tool in "$@"; do build_one "$tool"; done
