@@ -32,10 +32,15 @@ export function policyInput(deps, request, now) {
 }
 
 /** One /validate answer from levee's pipeline, with `evaluate(input)` (a loopback HTTP call to opa) as its evaluator. */
-export async function sidecarValidate(deps, body, evaluate) {
+export function sidecarValidate(deps, body, evaluate) {
+  return sidecarAnswer(deps, body, evaluate, { route: 'validate' });
+}
+
+/** The same for any review route: `{route: 'validate' | 'mutate', warnOnly?}`. */
+export async function sidecarAnswer(deps, body, evaluate, { route, warnOnly = false }) {
   const decoded = decodeAdmissionReview(body);
   if (!decoded.ok) return reviewOf(refusal(decoded.uid, decoded.message));
-  const judgement = await judge({ ...deps, evaluator: { evaluate } }, decoded.request, 'validate');
+  const judgement = await judge({ ...deps, evaluator: { evaluate } }, decoded.request, route);
   const stale = () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
-  return reviewOf(admissionResponse(decoded.request.uid, judgement, { route: 'validate', stale }));
+  return reviewOf(admissionResponse(decoded.request.uid, judgement, { route, warnOnly, stale }));
 }

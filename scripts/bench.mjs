@@ -6,6 +6,9 @@
 //   npm run bench -- --bounds  only the hostile-load section (large reviews, unfinished bodies)
 //   npm run bench -- --node-flags='--max-semi-space-size=64'
 //                              Node.js flags for every Node target instead of those of levee's image
+//   npm run bench -- --e2e     (or npm run bench:e2e) through kube-apiserver instead: no webhook,
+//                              levee, the sidecar design and Gatekeeper registered in turn
+//                              (bench/e2e/run.mjs); --quick works there too
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
@@ -42,14 +45,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       await runAuditBench();
       process.exit(0);
     }
-    const { runBench } = await import('../bench/run.mjs');
     const nodeFlags = process.argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length);
-    await runBench({
+    const options = {
       opaPath: toolPath('opa'),
       quick: process.argv.includes('--quick'),
-      boundsOnly: process.argv.includes('--bounds'),
       ...(nodeFlags !== undefined ? { nodeFlags: nodeFlags.split(/\s+/).filter(Boolean) } : {}),
-    });
+    };
+    if (process.argv.includes('--e2e')) {
+      const { runE2eBench } = await import('../bench/e2e/run.mjs');
+      // Gatekeeper is built only here, the first time the end-to-end bench needs it.
+      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper') });
+    } else {
+      const { runBench } = await import('../bench/run.mjs');
+      await runBench({ ...options, boundsOnly: process.argv.includes('--bounds') });
+    }
   } catch (err) {
     say(`bench failed: ${err.stack ?? err.message}`);
     process.exitCode = 1;

@@ -1,0 +1,128 @@
+// Small helpers for the end-to-end bench: kubectl, the API server over HTTPS with the admin's
+// client certificate, local health and metrics endpoints, and what /proc says of a process.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import { parse } from 'yaml';
+
+const repo = new URL('../../', import.meta.url).pathname;
+
+/** kubectl; throws with stderr unless `allowFailure` (or `allowExisting` and it already exists). `status: true` returns the exit code. */
+export function kubectl(kubeconfig, args, { input, allowFailure = false, allowExisting = false, status = false } = {}) {
+  const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repo, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) throw new Error(`kubectl could not start: ${result.error.message}`);
+  if (status) return result.status;
+  if (result.status !== 0 && !allowFailure && !(allowExisting && /AlreadyExists|already exists/.test(result.stderr))) {
+    throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+export async function waitFor(what, check, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const done = await check();
+      if (done === true) return;
+      if (typeof done === 'string') last = done;
+    } catch (err) {
+      last = err.message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** GET on 127.0.0.1 (TLS without verification only for the targets' own metrics and health ports). */
+export function getLocal(port, path, { tls = false, ca } = {}) {
+  const send = tls ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send({ host: '127.0.0.1', port, path, agent: false, ...(tls ? { ca, servername: 'localhost' } : {}), timeout: 5000 }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} on port ${port} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The admin's credentials and the API server's address, read from a kubeconfig with embedded data. */
+export function adminCredentials(kubeconfig) {
+  const config = parse(readFileSync(kubeconfig, 'utf8'));
+  const cluster = config.clusters[0].cluster;
+  const user = config.users[0].user;
+  const decode = (b64) => Buffer.from(b64, 'base64');
+  const url = new URL(cluster.server);
+  return { port: Number(url.port), ca: decode(cluster['certificate-authority-data']), cert: decode(user['client-certificate-data']), key: decode(user['client-key-data']) };
+}
+
+/** A keep-alive client for the API server, for setting the bench up (not for the timed load). */
+export function apiClient(kubeconfig, { connections = 16 } = {}) {
+  const creds = adminCredentials(kubeconfig);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, ca: creds.ca, cert: creds.cert, key: creds.key });
+  const call = (method, path, body, contentType = 'application/json') =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+      const req = httpsRequest(
+        { agent, host: '127.0.0.1', port: creds.port, method, path, headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}) } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed, text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+/** Runs `task(i)` for i in [0, count) with `parallel` in flight at once. */
+export async function inParallel(count, parallel, task) {
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces and parentheses: the fields after it follow the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / clockTicks();
+}
+
+let ticksPerSecond;
+function clockTicks() {
+  if (ticksPerSecond === undefined) {
+    const result = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    ticksPerSecond = Number(result.stdout.trim()) || 100;
+  }
+  return ticksPerSecond;
+}
+
+/** Resident set size in MiB, from /proc/<pid>/status. */
+export function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}

@@ -1,0 +1,45 @@
+// The end-to-end bench's report: the latency table, memory, the targets and how the run went.
+import { cpus, loadavg } from 'node:os';
+import { formatTable, verdictLine } from '../report.mjs';
+import { MIX } from './mix.mjs';
+
+export function report({ summary, memory, counts, check, crdCount, gatekeeper, quick, started, loadAtStart }) {
+  const lines = [];
+  const out = (line = '') => lines.push(line);
+  out();
+  out(`levee bench:e2e: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}; writes through kube-apiserver (local cluster), each target registered in turn`);
+  const load = (values) => values.map((value) => value.toFixed(1)).join(' / ');
+  out(`machine load average (1/5/15 min) when the bench started: ${load(loadAtStart)}, when it ended: ${load(loadavg())}`);
+  out(`mix, round robin per writer: ${MIX.join(', ')}; ${counts.rounds} round(s) of ${WRITERS.map((n) => `${counts.requests[n]} writes at ${n}`).join(', ')} writer(s) per target`);
+  out(`Gatekeeper: ${crdCount} CRDs from its module's chart; flags ${gatekeeper.args.join(' ')}`);
+  out();
+  out(formatTable(
+    ['target', 'writers', 'writes/s', 'p50 ms', 'p99 ms', 'added p99', 'apiserver CPU s/1k', 'webhook CPU s/1k', 'webhook calls/1k', 'errors'],
+    summary.rows.map((row) => [row.name, String(row.writers), row.rps.toFixed(0), row.p50.toFixed(2), row.p99.toFixed(2), row.key === 'none' ? '-' : `${row.addedP99 >= 0 ? '+' : ''}${row.addedP99.toFixed(2)} ms (${(row.addedP99Share * 100).toFixed(0)}%)`, row.apiserverCpu.toFixed(2), row.key === 'none' ? '-' : row.webhookCpu.toFixed(2), row.key === 'none' ? '-' : row.calls.toFixed(0), String(row.errors)]),
+  ));
+  out('(p50/p99: each write as the writer saw it, through kube-apiserver; added p99: against no webhook at the same writer count; CPU from /proc/<pid>/stat)');
+  out();
+  out(formatTable(
+    ['webhook', `RSS MiB, ${counts.small / 1000}k Services+Pods`, `RSS MiB, ${counts.large / 1000}k Services+Pods`],
+    memory.small.map((entry, i) => [entry.name, formatRss(entry.rss), formatRss(memory.large[i].rss)]),
+  ));
+  out('(resident set size from /proc/<pid>/status; the sidecar is the Node.js front end + opa)');
+  out();
+  const row = (key, n) => summary.rows.find((r) => r.key === key && r.writers === n);
+  const L = row('levee', 16);
+  const G = row('gatekeeper', 16);
+  const rssLarge = (key) => memory.large.find((entry) => entry.key === key)?.rss.reduce((a, b) => a + b, 0);
+  out('targets:');
+  out(verdictLine(L.addedP99Share <= 0.1, `levee adds ${(L.addedP99Share * 100).toFixed(1)}% to the write p99 at 16 writers (target <= 10%)`));
+  out(verdictLine(L.addedP99 <= 0.5 * G.addedP99, `levee's added p99 is ${(L.addedP99 / G.addedP99).toFixed(2)}x Gatekeeper's on the same rule (target <= 0.50x)`));
+  out(verdictLine(rssLarge('levee') < rssLarge('gatekeeper'), `levee's RSS with ${counts.large / 1000}k Services+Pods is ${(rssLarge('levee') / rssLarge('gatekeeper')).toFixed(2)}x Gatekeeper's (target < 1.00x)`));
+  out();
+  out(`correctness check: ${check.summary}`);
+  out(`whole run: ${((Date.now() - started) / 1000).toFixed(0)} s${quick ? ' (--quick: fewer writes and a smaller large cluster; numbers are rough)' : ''}`);
+  return lines;
+}
+
+function formatRss(values) {
+  const total = values.reduce((a, b) => a + b, 0);
+  return values.length > 1 ? `${total.toFixed(0)} (${values.map((v) => v.toFixed(0)).join(' + ')})` : total.toFixed(0);
+}

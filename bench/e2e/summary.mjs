@@ -1,0 +1,37 @@
+// Merges the measured chunks per target and writer count: latency quantiles over every write,
+// throughput over the time spent, CPU and webhook calls per thousand writes, and the added p99
+// against no webhook at the same writer count.
+import { quantile } from '../load.mjs';
+
+export function summarizeChunks({ targets, writers, chunks }) {
+  const rows = [];
+  for (const n of writers) {
+    for (const target of targets) {
+      const measured = chunks.get(`${target.key}/${n}`) ?? [];
+      const latencies = Float64Array.from(measured.flatMap((chunk) => chunk.latencies)).sort();
+      const requests = latencies.length;
+      const seconds = measured.reduce((sum, chunk) => sum + chunk.seconds, 0);
+      const per1k = (pick) => (measured.reduce((sum, chunk) => sum + pick(chunk), 0) / requests) * 1000;
+      const errors = measured.reduce((sum, chunk) => sum + Object.entries(chunk.statuses).filter(([status]) => status !== '200' && status !== '201').reduce((a, [, count]) => a + count, 0), 0);
+      rows.push({
+        key: target.key,
+        name: target.name,
+        writers: n,
+        requests,
+        rps: requests / seconds,
+        p50: quantile(latencies, 0.5) / 1000,
+        p99: quantile(latencies, 0.99) / 1000,
+        apiserverCpu: per1k((chunk) => chunk.cpu.apiserver),
+        webhookCpu: per1k((chunk) => chunk.cpu.webhook),
+        calls: per1k((chunk) => chunk.calls),
+        errors,
+      });
+    }
+  }
+  for (const row of rows) {
+    const floor = rows.find((other) => other.key === 'none' && other.writers === row.writers);
+    row.addedP99 = row.p99 - floor.p99;
+    row.addedP99Share = row.addedP99 / floor.p99;
+  }
+  return { rows };
+}
