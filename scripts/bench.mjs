@@ -8,7 +8,8 @@
 //                              Node.js flags for every Node target instead of those of levee's image
 //   npm run bench -- --e2e     (or npm run bench:e2e) through kube-apiserver instead: no webhook,
 //                              levee, the sidecar design and Gatekeeper registered in turn
-//                              (bench/e2e/run.mjs); --quick works there too
+//                              (bench/e2e/run.mjs); --quick works there too, and --large=N
+//                              sets the Services and Pods of the second memory reading (50000)
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
@@ -54,7 +55,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (process.argv.includes('--e2e')) {
       const { runE2eBench } = await import('../bench/e2e/run.mjs');
       // Gatekeeper is built only here, the first time the end-to-end bench needs it.
-      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper') });
+      const large = process.argv.find((arg) => arg.startsWith('--large='))?.slice('--large='.length);
+      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper'), ...(large !== undefined ? { large: Number(large) } : {}) });
     } else {
       const { runBench } = await import('../bench/run.mjs');
       await runBench({ ...options, boundsOnly: process.argv.includes('--bounds') });

@@ -40,11 +40,13 @@ export function gatekeeperModuleDir() {
 export const POD_NAME = 'gatekeeper-bench';
 
 /** CRDs, namespace, the Pod that stands for the process, and the sync Config; returns the CRD count. */
-export function installGatekeeperResources(kubeconfig) {
+export async function installGatekeeperResources(kubeconfig) {
   const crds = join(gatekeeperModuleDir(), 'charts', 'gatekeeper', 'crds');
   kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', crds]);
   kubectl(kubeconfig, ['wait', '--for', 'condition=Established', '--timeout=120s', 'crd', '-l', 'gatekeeper.sh/system=yes']);
   kubectl(kubeconfig, ['create', 'namespace', NAMESPACE], { allowExisting: true });
+  // A Pod needs its namespace's default ServiceAccount, which a controller creates shortly after the namespace.
+  await waitFor(`ServiceAccount ${NAMESPACE}/default`, () => kubectl(kubeconfig, ['get', 'serviceaccount', 'default', '-n', NAMESPACE], { allowFailure: true, status: true }) === 0, 120_000);
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -96,7 +96,15 @@ export const fillNamespaces = (prefix) => Array.from({ length: FILL_NAMESPACES }
  */
 export async function createFiller(api, { prefix, from, to, parallel = 32 }) {
   const namespaces = fillNamespaces(prefix);
-  if (from === 0) for (const name of namespaces) await create(api, '/api/v1/namespaces', namespaceObject(name));
+  if (from === 0) {
+    for (const name of namespaces) await create(api, '/api/v1/namespaces', namespaceObject(name));
+    // A Pod needs its namespace's default ServiceAccount, which a controller creates shortly after the namespace.
+    await waitFor('the fill namespaces\' default ServiceAccounts', async () => {
+      const answers = await Promise.all(namespaces.map((name) => api.call('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`)));
+      const missing = answers.filter((answer) => answer.status !== 200).length;
+      return missing === 0 || `${missing} missing`;
+    }, 120_000);
+  }
   await inParallel(to - from, parallel, async (k) => {
     const i = from + k;
     const namespace = namespaces[i % namespaces.length];

@@ -3,19 +3,19 @@ import { cpus, loadavg } from 'node:os';
 import { formatTable, verdictLine } from '../report.mjs';
 import { MIX } from './mix.mjs';
 
-export function report({ summary, memory, counts, check, crdCount, gatekeeper, quick, started, loadAtStart }) {
+export function report({ summary, memory, counts, writers, check, crdCount, gatekeeper, quick, started, loadAtStart }) {
   const lines = [];
   const out = (line = '') => lines.push(line);
   out();
   out(`levee bench:e2e: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}; writes through kube-apiserver (local cluster), each target registered in turn`);
   const load = (values) => values.map((value) => value.toFixed(1)).join(' / ');
   out(`machine load average (1/5/15 min) when the bench started: ${load(loadAtStart)}, when it ended: ${load(loadavg())}`);
-  out(`mix, round robin per writer: ${MIX.join(', ')}; ${counts.rounds} round(s) of ${WRITERS.map((n) => `${counts.requests[n]} writes at ${n}`).join(', ')} writer(s) per target`);
+  out(`mix, round robin per writer: ${MIX.join(', ')}; per target, ${counts.rounds} interleaved round(s) of ${counts.seconds} s (after ${counts.warmSeconds} s of warm-up) at each of ${writers.join(', ')} writer(s)`);
   out(`Gatekeeper: ${crdCount} CRDs from its module's chart; flags ${gatekeeper.args.join(' ')}`);
   out();
   out(formatTable(
     ['target', 'writers', 'writes/s', 'p50 ms', 'p99 ms', 'added p99', 'apiserver CPU s/1k', 'webhook CPU s/1k', 'webhook calls/1k', 'errors'],
-    summary.rows.map((row) => [row.name, String(row.writers), row.rps.toFixed(0), row.p50.toFixed(2), row.p99.toFixed(2), row.key === 'none' ? '-' : `${row.addedP99 >= 0 ? '+' : ''}${row.addedP99.toFixed(2)} ms (${(row.addedP99Share * 100).toFixed(0)}%)`, row.apiserverCpu.toFixed(2), row.key === 'none' ? '-' : row.webhookCpu.toFixed(2), row.key === 'none' ? '-' : row.calls.toFixed(0), String(row.errors)]),
+    summary.rows.map((row) => [row.name, String(row.writers), row.rps.toFixed(1), row.p50.toFixed(2), row.p99.toFixed(2), row.key === 'none' ? '-' : `${row.addedP99 >= 0 ? '+' : ''}${row.addedP99.toFixed(2)} ms (${(row.addedP99Share * 100).toFixed(0)}%)`, row.apiserverCpu.toFixed(2), row.key === 'none' ? '-' : row.webhookCpu.toFixed(2), row.key === 'none' ? '-' : row.calls.toFixed(0), String(row.errors)]),
   ));
   out('(p50/p99: each write as the writer saw it, through kube-apiserver; added p99: against no webhook at the same writer count; CPU from /proc/<pid>/stat)');
   out();

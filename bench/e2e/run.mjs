@@ -3,23 +3,24 @@
 // `opa run --server` sidecar design, and OPA Gatekeeper enforcing the same scale-to-zero rule.
 // Writers at 1, 16 and 64 connections send the mix (bench/e2e/mix.mjs) through the local
 // cluster's API server, targets interleaved in rounds; then each webhook's memory with 1k and
-// 50k Services and Pods in the cluster for it to cache. Everything runs on 127.0.0.1; the bench
-// stops every process it started and removes what it created (or stops the cluster it started).
+// 50k Services and Pods in the cluster for it to cache. Everything runs on 127.0.0.1, on a
+// cluster of the bench's own; the bench stops every process it started, and that cluster.
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterDown, clusterPaths, clusterUp } from '../../scripts/cluster.mjs';
+import { clusterDown, clusterUp } from '../../scripts/cluster.mjs';
+import { clusterPathsIn } from '../../scripts/cluster/layout.mjs';
 import { applyCrds } from '../../scripts/lib/crds.mjs';
 import { verdictDocument } from '../fixtures.mjs';
 import { preparePolicies, startOpa } from '../opa.mjs';
 import { startNodeTarget } from '../processes.mjs';
 import { imageNodeFlags } from '../run.mjs';
 import { checkAnswers } from './check.mjs';
-import { applyScaleToZeroConstraint, installGatekeeperResources, NAMESPACE as GATEKEEPER_NAMESPACE, startGatekeeper } from './gatekeeper.mjs';
-import { adminCredentials, apiClient, cpuSeconds, kubectl } from './kube.mjs';
+import { applyScaleToZeroConstraint, installGatekeeperResources, startGatekeeper } from './gatekeeper.mjs';
+import { adminCredentials, apiClient, cpuSeconds } from './kube.mjs';
 import { writerObjects } from './mix.mjs';
-import { createBenchObjects, createFiller, fillNamespaces } from './objects.mjs';
+import { createBenchObjects, createFiller } from './objects.mjs';
 import { gatekeeperWebhooks, leveeWebhooks, switchTo, unregisterAll } from './registrations.mjs';
 import { report } from './report.mjs';
 import { summarizeChunks } from './summary.mjs';
@@ -27,17 +28,27 @@ import { ask, cachedCounts, gatekeeperRequests, leveeDecisions, memoryOf, sideca
 
 const repo = new URL('../../', import.meta.url).pathname;
 const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
+/** The bench's own cluster: its own state directory and a free block of ports. */
+const CLUSTER_DIR = join(repo, '.levee', 'bench-cluster');
 
 const WRITERS = [1, 16, 64];
 /** One kwok Node per writer, for its cordons. */
 const NODES = 64;
-const FULL = { rounds: 4, requests: { 1: 200, 16: 1500, 64: 2000 }, warm: 100, small: 1_000, large: 50_000 };
-const QUICK = { rounds: 1, requests: { 1: 100, 16: 600, 64: 1000 }, warm: 50, small: 1_000, large: 5_000 };
+/**
+ * Each target is measured for a fixed time at each writer count, after a warm-up, rather than
+ * for a fixed number of writes: on a shared machine a fixed count can take many times longer
+ * for one target than another, and rounds that take as long as each other are what interleaving
+ * needs. `large`: Services and Pods in the cluster for the second memory reading (--large=N).
+ */
+const FULL = { rounds: 3, warmSeconds: 3, seconds: 15, small: 1_000, large: 50_000 };
+const QUICK = { rounds: 1, warmSeconds: 2, seconds: 6, small: 1_000, large: 5_000 };
+/** Most writes one chunk may send, whatever its time. */
+const MAX_WRITES = 1_000_000;
 
 const say = (message) => process.stderr.write(`bench:e2e: ${message}\n`);
 
-export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, nodeFlags = imageNodeFlags() }) {
-  const counts = quick ? QUICK : FULL;
+export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, large, nodeFlags = imageNodeFlags() }) {
+  const counts = { ...(quick ? QUICK : FULL), ...(large !== undefined ? { large } : {}) };
   const started = Date.now();
   const loadAtStart = loadavg();
   const id = Date.now().toString(36);
@@ -45,34 +56,17 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
   const fillPrefix = `bench-fill-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'levee-bench-e2e-'));
   const processes = [];
-  const cleanups = [];
   let verdictTimer;
-  let startedCluster = false;
-  let kubeconfig;
   let api;
   let stopped = false;
-  // Stops every process the bench started and removes what it created (or the cluster it started).
+  // Stops every process the bench started, then its cluster, which takes everything it created along.
   const stopEverything = async () => {
     if (stopped) return;
     stopped = true;
     clearInterval(verdictTimer);
     for (const process of processes.reverse()) await process.stop().catch(() => undefined);
-    if (kubeconfig && !startedCluster) {
-      try {
-        unregisterAll(kubeconfig);
-      } catch (err) {
-        say(`could not remove the bench's webhooks: ${err.message}`);
-      }
-      for (const cleanup of cleanups.reverse()) {
-        try {
-          cleanup();
-        } catch (err) {
-          say(`cleanup: ${err.message}`);
-        }
-      }
-    }
     api?.close();
-    if (startedCluster) await clusterDown({ quiet: true }).catch((err) => say(`could not stop the cluster: ${err.message}`));
+    await clusterDown({ dir: CLUSTER_DIR, quiet: true }).catch((err) => say(`could not stop the bench's cluster: ${err.message}`));
     rmSync(work, { recursive: true, force: true });
   };
   const onSignal = (signal) => {
@@ -82,18 +76,15 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const paths = clusterPaths();
-    startedCluster = !existsSync(paths.pidFile('kube-apiserver'));
-    say(startedCluster ? 'starting the local cluster...' : 'using the running local cluster');
-    const cluster = await clusterUp({ quiet: true });
-    ({ kubeconfig } = cluster);
-    const foreign = kubectl(kubeconfig, ['get', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', '-o', 'name']).trim();
-    if (foreign && !startedCluster) {
-      throw new Error(`other webhooks are registered (${foreign.split('\n').join(', ')}): the bench needs the cluster to itself; stop npm start or run npm run cluster:down first`);
-    }
+    // A cluster of the bench's own (never the developer's npm start cluster, never the tests'),
+    // from a clean state: one a crashed run left behind is taken down first.
+    await clusterDown({ dir: CLUSTER_DIR, quiet: true });
+    say(`starting the bench's own cluster in ${CLUSTER_DIR}...`);
+    const cluster = await clusterUp({ dir: CLUSTER_DIR, ports: 'auto', env: {}, quiet: true });
+    const { kubeconfig } = cluster;
     applyCrds({ kubeconfig });
     api = apiClient(kubeconfig, { connections: 32 });
-    const apiServerPid = Number(readFileSync(paths.pidFile('kube-apiserver'), 'utf8').trim());
+    const apiServerPid = Number(readFileSync(clusterPathsIn(CLUSTER_DIR).pidFile('kube-apiserver'), 'utf8').trim());
 
     // Credentials for the load generator, and certificates for the webhooks.
     const admin = adminCredentials(kubeconfig);
@@ -120,7 +111,6 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
     writeFileSync(configFile, JSON.stringify({ probe: { verdictFile } }));
 
     say(`creating the bench's objects in namespace ${namespace} (${Math.max(...WRITERS)} writers, ${NODES} kwok nodes) and ${counts.small} filler Services and Pods...`);
-    cleanups.push(() => cleanupObjects(kubeconfig, namespace, fillPrefix));
     unregisterAll(kubeconfig);
     await createBenchObjects(api, { namespace, writers: Math.max(...WRITERS), nodes: NODES });
     await createFiller(api, { prefix: fillPrefix, from: 0, to: counts.small });
@@ -132,8 +122,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
     processes.push(opa);
     const sidecar = await startNodeTarget(new URL('../targets/sidecar-live.mjs', import.meta.url).pathname, ['--cert-dir', certDir, '--opa-port', String(opa.port), '--kubeconfig', kubeconfig, '--config', configFile], { execArgv: nodeFlags });
     processes.push(sidecar);
-    const crdCount = installGatekeeperResources(kubeconfig);
-    cleanups.push(() => cleanupGatekeeper(kubeconfig));
+    const crdCount = await installGatekeeperResources(kubeconfig);
     const generator = await startGatekeeper({ binary: gatekeeperPath, kubeconfig, certDir, logFile: join(work, 'gatekeeper-generate.log'), operations: ['generate', 'audit'] });
     processes.push(generator);
     await applyScaleToZeroConstraint(kubeconfig);
@@ -165,11 +154,11 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
     await ask(writers, { type: 'connect', port: admin.port, ...credentials }, 'connected');
     const objectsFor = (n) => Array.from({ length: n }, (_, w) => writerObjects(namespace, w, NODES));
     let seq = 0;
-    const chunk = async (target, n, requests) => {
+    const chunk = async (target, n, seconds) => {
       const cpuBefore = { apiserver: cpuSeconds(apiServerPid), webhook: sumCpu(target.pids) };
       const callsBefore = await target.calls();
-      const result = await ask(writers, { type: 'run', writers: n, requests, objects: objectsFor(n), seq }, 'result');
-      seq += requests;
+      const result = await ask(writers, { type: 'run', writers: n, requests: MAX_WRITES, seconds, objects: objectsFor(n), seq }, 'result');
+      seq += result.requests ?? 0;
       if (result.error) throw new Error(`the load generator failed: ${result.error}`);
       const calls = (await target.calls()) - callsBefore;
       return { ...result, calls, cpu: { apiserver: cpuSeconds(apiServerPid) - cpuBefore.apiserver, webhook: sumCpu(target.pids) - cpuBefore.webhook } };
@@ -182,8 +171,8 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
         const order = targets.map((_, i) => targets[(i + round + n) % targets.length]);
         for (const target of order) {
           await switchTo({ kubeconfig, api, namespace, target });
-          await chunk(target, n, Math.min(counts.warm, counts.requests[n]));
-          const measured = await chunk(target, n, counts.requests[n]);
+          await chunk(target, n, counts.warmSeconds);
+          const measured = await chunk(target, n, counts.seconds);
           const key = `${target.key}/${n}`;
           chunks.set(key, [...(chunks.get(key) ?? []), measured]);
           say(`  round ${round + 1}, ${n} writer(s), ${target.name}: ${(measured.requests / measured.seconds).toFixed(0)} writes/s${measured.firstError ? `; first error: ${measured.firstError}` : ''}`);
@@ -201,12 +190,12 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, node
     // Each webhook answers a few writes with the large caches before its memory is read.
     for (const target of targets.filter((t) => t.pids.length > 0)) {
       await switchTo({ kubeconfig, api, namespace, target });
-      await chunk(target, 16, counts.warm);
+      await chunk(target, 16, counts.warmSeconds);
     }
     unregisterAll(kubeconfig);
     memory.large = memoryOf(targets);
 
-    const lines = report({ summary, memory, counts, check, crdCount, gatekeeper, quick, started, loadAtStart });
+    const lines = report({ summary, memory, counts, writers: WRITERS, check, crdCount, gatekeeper, quick, started, loadAtStart });
     printNow(lines);
     return lines.join('\n');
   } finally {
@@ -223,15 +212,4 @@ function printNow(lines) {
 async function leveeConfig(configFile) {
   const { buildConfig } = await import(new URL('../../dist/src/config.js', import.meta.url).href);
   return buildConfig(JSON.parse(readFileSync(configFile, 'utf8')));
-}
-
-function cleanupObjects(kubeconfig, namespace, fillPrefix) {
-  kubectl(kubeconfig, ['delete', 'namespace', namespace, ...fillNamespaces(fillPrefix), '--ignore-not-found', '--wait=false']);
-  kubectl(kubeconfig, ['delete', 'nodes', '-l', 'bench.levee.dev/writer=true', '--ignore-not-found', '--wait=false']);
-}
-
-function cleanupGatekeeper(kubeconfig) {
-  kubectl(kubeconfig, ['delete', 'constrainttemplate', 'leveescaletozero', '--ignore-not-found', '--wait=false'], { allowFailure: true });
-  kubectl(kubeconfig, ['delete', 'namespace', GATEKEEPER_NAMESPACE, '--ignore-not-found', '--wait=false']);
-  kubectl(kubeconfig, ['delete', 'crd', '-l', 'gatekeeper.sh/system=yes', '--ignore-not-found', '--wait=false']);
 }

@@ -41,7 +41,7 @@ export async function startLevee({ kubeconfig, certDir, configFile, nodeFlags, l
     }, 120_000);
   } catch (err) {
     await stop();
-    throw err;
+    throw new Error(`${err.message}; levee's log ends:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
   }
   return { port, pid: child.pid, stop };
 }

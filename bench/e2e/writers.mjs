@@ -60,12 +60,14 @@ function send(agent, { method, path, contentType, body }) {
 const cycles = new Map();
 
 /**
- * `writers` writers send `requests` requests in all: writer w sends the mix in order starting
+ * `writers` writers send `requests` requests in all, or as many as they start within `seconds`
+ * when that is given (on a loaded machine a fixed count can take many times longer for one
+ * target than for another): writer w sends the mix in order starting
  * at kind w, on its own objects, so the kinds interleave however many writers there are. Each
  * pass through the mix flips what the writer's apply, scale and cordon set, so no write is a
  * no-op (a no-op write is one the matchConditions rightly leave out).
  */
-async function run({ writers, requests, objects, seq }) {
+async function run({ writers, requests, seconds: budget, objects, seq }) {
   const agent = agentFor(writers);
   const latencies = new Float64Array(requests);
   const kinds = new Array(requests);
@@ -73,10 +75,11 @@ async function run({ writers, requests, objects, seq }) {
   let firstError;
   let next = 0;
   const started = process.hrtime.bigint();
+  const deadline = budget === undefined ? undefined : started + BigInt(Math.round(budget * 1e9));
   const writer = async (w) => {
     for (;;) {
+      if (next >= requests || (deadline !== undefined && process.hrtime.bigint() >= deadline)) return;
       const i = next++;
-      if (i >= requests) return;
       // The first pass is 1: pass 0 would apply, scale and cordon to what the objects already are.
       const step = cycles.get(w) ?? MIX.length + w;
       cycles.set(w, step + 1);
@@ -98,7 +101,7 @@ async function run({ writers, requests, objects, seq }) {
   };
   await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { requests, seconds, latencies: Array.from(latencies), kinds, statuses, firstError };
+  return { requests: next, seconds, latencies: Array.from(latencies.subarray(0, next)), kinds: kinds.slice(0, next), statuses, firstError };
 }
 
 process.on('message', (message) => {
