@@ -22,8 +22,9 @@ describe('e2e: each probe against the real API server', function () {
   let api: KubeApi;
   let kubeconfig: string;
 
-  function context(probe: Record<string, unknown> = {}): ProbeContext {
-    const config = buildConfig({ probe: { lifecycleTimeoutSeconds: 60, ...probe } });
+  /** `leveeNamespace` for the probes that write: the test's own, away from the harness probe's objects in levee-system. */
+  function context(probe: Record<string, unknown> = {}, leveeNamespace?: string): ProbeContext {
+    const config = buildConfig({ ...(leveeNamespace ? { leveeNamespace } : {}), probe: { lifecycleTimeoutSeconds: 60, ...probe } });
     const cache = new Map<string, Promise<unknown>>();
     return {
       api,
@@ -39,10 +40,10 @@ describe('e2e: each probe against the real API server', function () {
     };
   }
 
-  async function run(id: ProbeId, probe: Record<string, unknown> = {}): Promise<ProbeOutcome> {
+  async function run(id: ProbeId, probe: Record<string, unknown> = {}, leveeNamespace?: string): Promise<ProbeOutcome> {
     const definition = PROBES.find((candidate) => candidate.id === id);
     assert.ok(definition, `probe ${id} is registered`);
-    return definition.run(context(probe));
+    return definition.run(context(probe, leveeNamespace));
   }
 
   before(async function () {
@@ -58,10 +59,11 @@ describe('e2e: each probe against the real API server', function () {
   });
 
   it('api-write-path: creates, updates, reads back and deletes a ConfigMap, and leaves none behind', async () => {
-    const outcome = await run('api-write-path');
+    // In the test's namespace: the harness's own probe writes its ConfigMaps in levee-system every few seconds.
+    const outcome = await run('api-write-path', {}, namespace);
     assert.equal(outcome.ok, true, outcome.message);
     assert.match(outcome.message, /^ConfigMap create, update, read and delete in \d+ ms \(create \d+ ms, update \d+ ms, read \d+ ms, delete \d+ ms\)$/);
-    const left = await kubectl(['get', 'configmaps', '-n', 'levee-system', '-l', 'levee.dev/probe=true', '-o', 'name']);
+    const left = await kubectl(['get', 'configmaps', '-n', namespace, '-l', 'levee.dev/probe=true', '-o', 'name']);
     assert.equal(left.code, 0, left.stderr);
     assert.equal(left.stdout.trim(), '');
   });
