@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
 import { stateFromManifests } from '../../src/audit/offline-state.js';
+import { parseKubeVersion } from '../../src/cluster/versions.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { call, makeTestCerts, type TestCerts } from '../support/https.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -40,8 +41,11 @@ describe('server: attacks on spot-capacity and version-skew', function () {
     for (const server of servers.splice(0)) await server.close();
   });
 
-  async function levee(objects: KubeObject[]): Promise<(body: unknown) => Promise<AdmissionResponse>> {
-    const server = await startTestServer({ certs, cluster: stateFromManifests(objects, 'default') });
+  async function levee(objects: KubeObject[], apiServer?: string): Promise<(body: unknown) => Promise<AdmissionResponse>> {
+    const cluster = stateFromManifests(objects, 'default');
+    const version = parseKubeVersion(apiServer);
+    if (version) cluster.apiServer.record(version);
+    const server = await startTestServer({ certs, cluster });
     servers.push(server);
     return async (body) => {
       const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
@@ -529,6 +533,26 @@ describe('server: attacks on spot-capacity and version-skew', function () {
       }) as KubeObject;
       const judge = await levee([topo('v1.30.2')]);
       allowed(await judge(review({ operation: 'UPDATE', group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'Cluster', resource: 'clusters', name: 'prod', namespace: NS, object: topo('v1.31.0'), oldObject: topo('v1.30.2') })));
+    });
+
+    const kubeletNode = (name: string, kubelet: string) => ({ ...node(name), status: { nodeInfo: { kubeletVersion: kubelet } } }) as KubeObject;
+
+    it('refuses a Node registering a kubelet a minor newer than the API server', async () => {
+      const judge = await levee([kubeletNode('n-1', 'v1.30.2')], 'v1.30.2');
+      const body = review({ operation: 'CREATE', group: '', version: 'v1', kind: 'Node', resource: 'nodes', name: 'n-2', object: kubeletNode('n-2', 'v1.31.0'), username: 'system:node:n-2' });
+      refusedFor(await judge(body), /kubelet-newer-than-apiserver/);
+    });
+
+    it('refuses a kubelet reporting a newer minor than the API server through nodes/status (in-place upgrade)', async () => {
+      const judge = await levee([kubeletNode('n-1', 'v1.30.2')], 'v1.30.2');
+      const body = review({ operation: 'UPDATE', group: '', version: 'v1', kind: 'Node', resource: 'nodes', subResource: 'status', name: 'n-1', object: kubeletNode('n-1', 'v1.31.0-eks-1a2b3c'), oldObject: kubeletNode('n-1', 'v1.30.2'), username: 'system:node:n-1' });
+      refusedFor(await judge(body), /kubelet-newer-than-apiserver/);
+    });
+
+    it('allows a kubelet patch release newer than the API server (same minor)', async () => {
+      const judge = await levee([kubeletNode('n-1', 'v1.30.2')], 'v1.30.2');
+      const body = review({ operation: 'UPDATE', group: '', version: 'v1', kind: 'Node', resource: 'nodes', subResource: 'status', name: 'n-1', object: kubeletNode('n-1', 'v1.30.9'), oldObject: kubeletNode('n-1', 'v1.30.2'), username: 'system:node:n-1' });
+      allowed(await judge(body));
     });
   });
 });
