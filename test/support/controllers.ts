@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/kube/types.js';
-import { e2e, kubectl } from './e2e.js';
+import { e2e, eventually, kubectl } from './e2e.js';
 
 /**
  * What the e2e tests of real controllers share: the controller built from its pinned Go module
@@ -74,10 +74,17 @@ export async function applyObjects(objects: KubeObject[], extra: string[] = []):
   if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
 }
 
-/** Waits until the API server serves the CRDs named. */
+/**
+ * Waits until the API server serves the CRDs named. `kubectl wait` fails at once, instead of
+ * waiting, on a CRD whose status the API server has not written yet.
+ */
 export async function waitForCrds(names: string[]): Promise<void> {
-  const result = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names.map((name) => `crd/${name}`)]);
-  if (result.code !== 0) throw new Error(`CRDs not established: ${result.stderr}`);
+  await eventually('CRDs to be established', async () => {
+    const result = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names.map((name) => `crd/${name}`)]);
+    if (result.code === 0) return true;
+    if (!/status\.conditions accessor error/.test(result.stderr)) throw new Error(`CRDs not established: ${result.stderr}`);
+    return result.stderr;
+  }, 90_000);
 }
 
 export interface ServiceAccountCredentials {
