@@ -5,10 +5,10 @@
 # Context (built by src/policies/scale-to-zero.ts):
 #   input.context["scale-to-zero"] = {
 #     target: {kind, namespace, name},
-#     change: "replicas" | "paused" | "delete" | "autoscaler",
-#     replicasBefore: number | null, replicasAfter: number,
-#     autoscaler: {kind, name} (for "autoscaler" and "paused"),
-#     services: [{name, readyEndpoints, otherReadyEndpoints, otherBackends: [string]}],
+#     change: "replicas" | "autoscaled" | "paused" | "delete" | "autoscaler",
+#     replicasBefore: number | null (null: the workload is created), replicasAfter: number,
+#     autoscaler: {kind, name} (for "autoscaled", "autoscaler" and "paused"),
+#     services: [{name, readyEndpoints, ownReadyEndpoints, otherReadyEndpoints, otherBackends: [string]}],
 #   }
 package levee.policies.scale_to_zero
 
@@ -18,11 +18,23 @@ config := data.config.policies["scale-to-zero"]
 
 ctx := input.context["scale-to-zero"]
 
-# Services that would be left without a ready endpoint once the target has none.
+# Services that would be left without a ready endpoint once the target has none: nothing
+# else that keeps running backs them, and the target takes ready endpoints away with it.
 unbacked contains svc.name if {
 	some svc in ctx.services
 	svc.otherReadyEndpoints == 0
+	takes_away(svc)
 }
+
+# A workload whose pods never became ready takes nothing away: the Service had no endpoint
+# from it, and scaling it to zero changes nothing for clients.
+takes_away(svc) if svc.ownReadyEndpoints > 0
+
+# A workload created at zero ships a Service with nothing behind it: the Monzo state itself.
+takes_away(_) if ctx.replicasBefore == null
+
+# An autoscaler that can reach zero may take the endpoints away at any later moment.
+takes_away(_) if ctx.change == "autoscaler"
 
 exempt if {
 	some pattern in config.exemptWorkloads
@@ -35,11 +47,18 @@ target := sprintf("%s/%s", [ctx.target.kind, ctx.target.name])
 
 service_list := concat(", ", sort(unbacked))
 
-scaling_to_zero if {
-	ctx.change in {"replicas", "paused"}
+reaching_zero if {
 	ctx.replicasAfter == 0
 	not ctx.replicasBefore == 0
 }
+
+scaling_to_zero if {
+	ctx.change in {"replicas", "paused"}
+	reaching_zero
+}
+
+# Created at zero: the message says how an autoscaler meant to own it gets its way.
+created := ctx.replicasBefore == null
 
 violation(rule, message) := lib.violation("scale-to-zero", rule, message, details)
 
@@ -55,14 +74,26 @@ violations contains violation("scale-to-zero", msg) if {
 	not exempt
 	count(unbacked) > 0
 	msg := sprintf(
-		"%s %s to 0 replicas would leave Service %s in namespace %s with no endpoints; delete the Service first, scale another workload behind it, or override with levee.dev/override: scale-to-zero",
-		[how, target, service_list, ctx.target.namespace],
+		"%s would leave Service %s in namespace %s with no endpoints; %s",
+		[what, service_list, ctx.target.namespace, way_out],
 	)
 }
 
-how := "scaling" if ctx.change == "replicas"
+what := sprintf("scaling %s to 0 replicas", [target]) if {
+	ctx.change == "replicas"
+	not created
+}
 
-how := sprintf("pausing %s/%s pins", [ctx.autoscaler.kind, ctx.autoscaler.name]) if ctx.change == "paused"
+what := sprintf("creating %s at 0 replicas", [target]) if {
+	ctx.change == "replicas"
+	created
+}
+
+what := sprintf("pausing %s/%s pins %s to 0 replicas, which", [ctx.autoscaler.kind, ctx.autoscaler.name, target]) if ctx.change == "paused"
+
+way_out := "delete the Service first, scale another workload behind it, or override with levee.dev/override: scale-to-zero" if not created
+
+way_out := "delete the Service first, scale another workload behind it, create first the autoscaler meant to own it at zero (an HPA, ScaledObject or HTTPScaledObject with a minimum of 0), or override with levee.dev/override: scale-to-zero" if created
 
 violations contains violation("last-backend-deleted", msg) if {
 	ctx.change == "delete"
@@ -84,3 +115,20 @@ violations contains violation("autoscaler-to-zero", msg) if {
 		[ctx.autoscaler.kind, ctx.autoscaler.name, target, service_list, ctx.target.namespace],
 	)
 }
+
+# The autoscaler's own scale to zero, or a workload created at zero under it: the owner chose
+# this when writing the autoscaler, which was judged then.
+violations contains violation("autoscaler-to-zero", msg) if {
+	ctx.change == "autoscaled"
+	reaching_zero
+	not exempt
+	count(unbacked) > 0
+	msg := sprintf(
+		"%s, which %s/%s lets reach zero, leaves Service %s in namespace %s with no endpoints until it scales up again, unless an activator fronts it",
+		[autoscaled_what, ctx.autoscaler.kind, ctx.autoscaler.name, service_list, ctx.target.namespace],
+	)
+}
+
+autoscaled_what := sprintf("scaling %s to 0 replicas", [target]) if not created
+
+autoscaled_what := sprintf("creating %s at 0 replicas", [target]) if created

@@ -48,11 +48,32 @@ const automationIdentities = z.strictObject({
   serviceAccounts: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
 });
 
+/**
+ * The autoscalers whose own scale to zero of a workload gets the `autoscaler-to-zero` rule's
+ * action, when an autoscaler object levee caches lets that workload reach zero: the HPA
+ * controller (with HPAScaleToZero) and KEDA's operator.
+ */
+export const DEFAULT_AUTOSCALERS = ['system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'system:serviceaccount:keda:keda-operator'];
+
+/**
+ * kube-controller-manager's identities: its own (`--use-service-account-credentials=false`) and
+ * the service account of each controller that creates pods, ReplicaSets and Jobs for their
+ * owners (`--use-service-account-credentials=true`, as kubeadm and managed clusters run it).
+ */
+export const DEFAULT_CONTROLLERS = [
+  'system:kube-controller-manager',
+  ...['replicaset-controller', 'deployment-controller', 'statefulset-controller', 'daemon-set-controller', 'job-controller', 'cronjob-controller', 'replication-controller'].map(
+    (controller) => `system:serviceaccount:kube-system:${controller}`,
+  ),
+];
+
 const scaleToZero = z.strictObject({
   action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   /** `namespace/name` of workloads that may scale to zero behind a Service; `*` matches any name. */
   exemptWorkloads: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([]),
+  /** Usernames of the autoscalers (see DEFAULT_AUTOSCALERS). */
+  autoscalers: z.array(z.string().min(1)).default(DEFAULT_AUTOSCALERS),
   rules: z
     .strictObject({
       'autoscaler-to-zero': enforcementAction.default('warn'),
@@ -85,6 +106,12 @@ const probeGate = z
     breakGlassGroups: z.array(z.string()).default([]),
     /** Namespaces where rollouts go ahead while the cluster is Unhealthy. */
     allowNamespaces: z.array(z.string()).default([]),
+    /**
+     * Usernames whose pods, ReplicaSets and Jobs for an owner levee caches (same uid) are that
+     * owner's work, not a rollout (see DEFAULT_CONTROLLERS). An operator's service account
+     * belongs here only if its pods may start while the cluster is Unhealthy.
+     */
+    controllers: z.array(z.string().min(1)).default(DEFAULT_CONTROLLERS),
   })
   // decide.ts reads per-rule actions from `rules`; the unknown-verdict rule takes unknownAction.
   .transform((policy) => ({ ...policy, rules: { 'verdict-unknown': policy.unknownAction } }));

@@ -98,6 +98,9 @@ function baseCommands(paths, pki, ports, bins) {
         // On SIGTERM, finish in-flight requests, then give open watches 2 s instead of
         // --request-timeout (60 s) before exiting.
         '--shutdown-send-retry-after=true',
+        // HPAs with minReplicas 0 (alpha since 1.16), so that tests can show the HPA
+        // controller's own scale to zero, as clusters that enable it see it.
+        '--feature-gates=HPAScaleToZero=true',
         '--profiling=false',
       ],
     },

@@ -2,22 +2,35 @@ import type { KubeObject } from '../kube/types.js';
 import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { CLUSTER_API_GROUP, isWorkerPoolKind } from '../cluster/worker-pools.js';
+import { isAutoscaler } from '../cluster/autoscalers.js';
 import { ClusterState } from '../cluster/state.js';
 import { groupOf } from '../cluster/upgrade-intents.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
+import { controllerOf } from '../kube/owners.js';
+import { podTemplateOf } from '../kube/pod-template.js';
 
 /** Endpoints levee imagines per workload; enough to count as "backed", small enough to stay cheap. */
 const IMAGINED_ENDPOINTS = 3;
 
+/** Something the manifests run that serves behind the Services selecting its pods' labels. */
+interface PlannedBackend {
+  namespace: string;
+  /** `kind/name` of what runs the pods, and so of the pods' controller. */
+  owner: { kind: string; name: string } | undefined;
+  name: string;
+  podLabels: Readonly<Record<string, string>>;
+  pods: number;
+}
+
 /**
  * The cluster as the manifests describe it once applied and running: the input objects are
- * context for each other. A workload with replicas > 0 is imagined Ready behind every
- * Service that selects it, so a set of manifests is judged as a whole. Objects are added one
- * at a time as they are read; only their views are kept.
+ * context for each other. What runs pods (a workload with replicas > 0, a DaemonSet, a bare
+ * Pod) is imagined Ready behind every Service that selects its pods, so a set of manifests is
+ * judged as a whole. Objects are added one at a time as they are read; only their views are kept.
  */
 export class OfflineState {
   private readonly cluster: ClusterState;
-  private readonly workloads: WorkloadView[] = [];
+  private readonly backends: PlannedBackend[] = [];
 
   constructor(
     private readonly defaultNamespace: string,
@@ -37,8 +50,15 @@ export class OfflineState {
       case 'EndpointSlice':
         cluster.endpointSlices.upsert(key, toEndpointSliceView(object));
         break;
-      case 'Pod':
+      case 'Pod': {
         cluster.pods.upsert(key, toPodView(object));
+        // A bare pod is its own backend; one naming a controller is that controller's.
+        if (!controllerOf(object)) this.plan(object, undefined, 1);
+        break;
+      }
+      case 'DaemonSet':
+        // At least one pod, on whichever nodes it lands (OpenKruise's Advanced DaemonSet too).
+        this.plan(object, { kind: 'DaemonSet', name: object.metadata?.name ?? '' }, 1);
         break;
       case 'ReplicaSet':
         cluster.replicaSets.upsert(key, toReplicaSetView(object));
@@ -55,13 +75,18 @@ export class OfflineState {
     const workload = toWorkloadView(object);
     if (workload) {
       cluster.workloads.upsert(workloadKey(workload.ref), workload);
-      this.workloads.push(workload);
+      this.backends.push(backendOf(workload));
     }
+  }
+
+  private plan(object: KubeObject, owner: PlannedBackend['owner'], pods: number): void {
+    const podLabels = podTemplateOf(object)?.labels ?? {};
+    this.backends.push({ namespace: object.metadata?.namespace ?? this.defaultNamespace, owner, name: object.metadata?.name ?? '', podLabels, pods });
   }
 
   /** The finished state, every store synced; call once, after the last add(). */
   finish(): ClusterState {
-    for (const workload of this.workloads) imagineEndpoints(this.cluster, workload);
+    for (const backend of this.backends) imagineEndpoints(this.cluster, backend);
     for (const store of this.cluster.allStores()) store.markSynced();
     return this.cluster;
   }
@@ -73,9 +98,15 @@ export function stateFromManifests(objects: readonly KubeObject[], defaultNamesp
   return state.finish();
 }
 
-/** Cluster API and provider objects: upgrade intents, worker pools, Clusters, ClusterClasses and what machines are made from. */
+/** Cluster API and provider objects (upgrade intents, worker pools, Clusters, ClusterClasses, what machines are made from) and autoscalers. */
 function addCustomObject(cluster: ClusterState, object: KubeObject): void {
   const group = groupOf(object.apiVersion);
+  if (isAutoscaler(group, object.kind)) {
+    const store = object.kind === 'HorizontalPodAutoscaler' ? cluster.hpas : cluster.kedaScalers;
+    const projected = store.project(object, group);
+    if (projected) store.upsert(...projected);
+    return;
+  }
   const intent = cluster.upgradeIntents.project(object);
   if (intent) cluster.upgradeIntents.upsert(...intent);
   if (isWorkerPoolKind(group, object.kind)) cluster.workerPools.upsert(...cluster.workerPools.project(object));
@@ -100,15 +131,19 @@ function NAMESPACED_BY_DEFAULT(kind: string | undefined): boolean {
   return !CLUSTER_SCOPED.has(kind ?? '');
 }
 
-function imagineEndpoints(cluster: ClusterState, workload: WorkloadView): void {
-  if (workload.replicas <= 0) return;
+function backendOf(workload: WorkloadView): PlannedBackend {
   const { namespace, name, kind } = workload.ref;
-  const pods = Array.from({ length: Math.min(workload.replicas, IMAGINED_ENDPOINTS) }, (_, i) => `${name}-planned-${i}`);
-  for (const pod of pods) {
-    cluster.pods.upsert(objectKey(namespace, pod), { namespace, name: pod, owner: { kind, name } });
-  }
-  for (const service of cluster.servicesSelecting(namespace, workload.podLabels)) {
-    const slice = `${service.name}-planned-${kind.toLowerCase()}-${name}`;
+  return { namespace, owner: { kind, name }, name, podLabels: workload.podLabels, pods: workload.replicas };
+}
+
+function imagineEndpoints(cluster: ClusterState, backend: PlannedBackend): void {
+  if (backend.pods <= 0) return;
+  const { namespace, name, owner } = backend;
+  const pods = owner ? Array.from({ length: Math.min(backend.pods, IMAGINED_ENDPOINTS) }, (_, i) => `${name}-planned-${i}`) : [name];
+  if (owner) for (const pod of pods) cluster.pods.upsert(objectKey(namespace, pod), { namespace, name: pod, owner });
+  const source = owner ? `${owner.kind.toLowerCase()}-${name}` : `pod-${name}`;
+  for (const service of cluster.servicesSelecting(namespace, backend.podLabels)) {
+    const slice = `${service.name}-planned-${source}`;
     cluster.endpointSlices.upsert(objectKey(namespace, slice), {
       namespace,
       name: slice,

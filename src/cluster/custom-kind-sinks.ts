@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/types.js';
+import { AUTOSCALER_KINDS } from './autoscalers.js';
 import type { CrdView, CustomKind, CustomKindSink, DiscoverKind } from './custom-kinds.js';
 import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_KINDS } from './infrastructure-capacity.js';
 import { CLUSTER_API_GROUP, CLUSTER_API_VERSIONS, WORKER_POOL_KINDS } from './worker-pools.js';
@@ -20,7 +21,7 @@ interface KindFeed {
  * several stores (a MachineDeployment is an upgrade intent and a worker pool) is watched once.
  */
 export function customKindsOf(cluster: ClusterState): CustomKind[] {
-  const { upgradeIntents: intents, nodePools: pools, workerPools, infrastructure, clusters, clusterClasses } = cluster;
+  const { upgradeIntents: intents, nodePools: pools, workerPools, infrastructure, clusters, clusterClasses, kedaScalers: autoscalers } = cluster;
   const feeds: KindFeed[] = [
     ...intents.kinds.map((kind): KindFeed => ({ group: kind.group, kind: kind.kind, versions: kind.versions, sink: intentSink(intents, kind) })),
     { group: NODEPOOL_GROUP, kind: NODEPOOL_KIND, versions: NODEPOOL_VERSIONS, sink: wholeStoreSink(pools) },
@@ -34,6 +35,26 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
           apply: (object) => workerPools.upsert(...workerPools.project({ ...object, kind })),
           delete: (object) => workerPools.remove(workerPools.project({ ...object, kind })[0]),
           forget: () => workerPools.removeKind(kind),
+        },
+      }),
+    ),
+    // KEDA's kinds; HorizontalPodAutoscalers are built in (informers.ts) and share the store.
+    ...AUTOSCALER_KINDS.filter((entry) => entry.kind !== 'HorizontalPodAutoscaler').map(
+      ({ group, kind, versions }): KindFeed => ({
+        group,
+        kind,
+        versions,
+        sink: {
+          store: autoscalers as IndexedStore<unknown>,
+          apply: (object) => {
+            const projected = autoscalers.project({ ...object, kind }, group);
+            if (projected) autoscalers.upsert(...projected);
+          },
+          delete: (object) => {
+            const projected = autoscalers.project({ ...object, kind }, group);
+            if (projected) autoscalers.remove(projected[0]);
+          },
+          forget: () => autoscalers.removeKind(kind),
         },
       }),
     ),

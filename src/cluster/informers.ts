@@ -1,14 +1,15 @@
-import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
+import { AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
 import { ListWatch, type WatchTiming } from '../kube/list-watch.js';
 import type { KubeObject } from '../kube/types.js';
 import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { Logger } from '../logger.js';
 import { pollApiServerVersion } from './apiserver-version.js';
+import { toControllerRevisionView } from './controller-revisions.js';
 import { customKindsOf, discoverControlPlanes } from './custom-kind-sinks.js';
 import { watchCustomKinds } from './custom-kinds.js';
 import { watchFeedbackFor, type WatchMetrics } from './watch-feedback.js';
 import type { IndexedStore } from './store.js';
-import type { ClusterState } from './state.js';
+import { ownerKey, type ClusterState } from './state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from './views.js';
 
 /** Where a watched object goes: one or more stores, each with its own key and trimmed view. */
@@ -40,6 +41,8 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
   const core = kubeconfig.makeApiClient(CoreV1Api);
   const apps = kubeconfig.makeApiClient(AppsV1Api);
   const discovery = kubeconfig.makeApiClient(DiscoveryV1Api);
+  const batch = kubeconfig.makeApiClient(BatchV1Api);
+  const autoscaling = kubeconfig.makeApiClient(AutoscalingV2Api);
   const keyOf = (object: KubeObject): string => objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
   // Items of a list carry no kind; the views need it.
   const withKind = (kind: string) => (object: KubeObject) => ({ ...object, kind });
@@ -50,6 +53,11 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
 
   const sink = <V>(store: IndexedStore<V>, project: (object: KubeObject) => [string, V] | undefined): Sink =>
     ({ store, project }) as Sink;
+  // The uid of an object that owns pods or Jobs but is no workload levee scales.
+  const owner = (kind: string) => (object: KubeObject): [string, string] | undefined => {
+    const uid = object.metadata?.uid;
+    return uid ? [ownerKey(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? ''), uid] : undefined;
+  };
   return [
     {
       path: '/api/v1/services',
@@ -86,6 +94,42 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
       kind: 'StatefulSet',
       list: (page) => apps.listStatefulSetForAllNamespaces(page),
       sinks: [sink(cluster.workloads, workload('StatefulSet'))],
+    },
+    {
+      path: '/api/v1/replicationcontrollers',
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      list: (page) => core.listReplicationControllerForAllNamespaces(page),
+      sinks: [sink(cluster.workloads, workload('ReplicationController'))],
+    },
+    {
+      path: '/apis/apps/v1/daemonsets',
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      list: (page) => apps.listDaemonSetForAllNamespaces(page),
+      sinks: [sink(cluster.owners, owner('DaemonSet'))],
+    },
+    { path: '/apis/batch/v1/jobs', apiVersion: 'batch/v1', kind: 'Job', list: (page) => batch.listJobForAllNamespaces(page), sinks: [sink(cluster.owners, owner('Job'))] },
+    {
+      path: '/apis/batch/v1/cronjobs',
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      list: (page) => batch.listCronJobForAllNamespaces(page),
+      sinks: [sink(cluster.owners, owner('CronJob'))],
+    },
+    {
+      path: '/apis/apps/v1/controllerrevisions',
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      list: (page) => apps.listControllerRevisionForAllNamespaces(page),
+      sinks: [sink(cluster.controllerRevisions, (o) => [keyOf(o), toControllerRevisionView(o)])],
+    },
+    {
+      path: '/apis/autoscaling/v2/horizontalpodautoscalers',
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      list: (page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page),
+      sinks: [sink(cluster.hpas, (o) => cluster.hpas.project(withKind('HorizontalPodAutoscaler')(o), 'autoscaling'))],
     },
     { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node', list: (page) => core.listNode(page), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
   ];

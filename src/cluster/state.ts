@@ -1,7 +1,8 @@
-import type { OwnerRef } from '../kube/owners.js';
 import { templateHash } from '../kube/template-hash.js';
-import { workloadKey, type ScalableKind, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
+import { isScalableKind, workloadKey, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
 import { ApiServerVersion } from './apiserver-version.js';
+import { AutoscalerStore, type AutoscalerView } from './autoscalers.js';
+import { ownerTemplateKey, type ControllerRevisionView } from './controller-revisions.js';
 import type { CrdView } from './custom-kinds.js';
 import { CacheFreshness } from './freshness.js';
 import { InfrastructureStore } from './infrastructure-capacity.js';
@@ -19,18 +20,25 @@ import { workloadClusterOf, workloadVersions } from './workload-versions.js';
 import {
   objectKey,
   type EndpointSliceView,
+  type OwnerWithUid,
   type PodView,
   type ReplicaSetView,
   type ServiceView,
 } from './views.js';
 
-export type PodAttribution = { kind: 'workload'; ref: WorkloadRef } | { kind: 'none' } | { kind: 'unknown' };
+/**
+ * Who a pod's endpoint belongs to: a workload levee scales, something else (`DaemonSet/x`, a
+ * bare `Pod/x`, an operator's object), or `unknown` while the pod or its ReplicaSet is not cached.
+ */
+export type PodAttribution = { kind: 'workload'; ref: WorkloadRef } | { kind: 'other'; label: string } | { kind: 'unknown' };
 
 /** What backs a Service besides one given workload. */
 export interface ServiceBacking {
   service: ServiceView;
   readyEndpoints: number;
-  /** Ready endpoints whose pods belong to some other workload (or to no workload). */
+  /** Ready endpoints that are the workload's own, or whose pod is not cached yet (they may be). */
+  ownReadyEndpoints: number;
+  /** Ready endpoints whose pods belong to something else that keeps running. */
   otherReadyEndpoints: number;
   otherBackends: string[];
 }
@@ -47,10 +55,21 @@ export class ClusterState {
   });
   readonly pods = new IndexedStore<PodView>('pods');
   readonly replicaSets = new IndexedStore<ReplicaSetView>('replicasets', {
-    // The templates a Deployment has run, for probe-gate's rollback check.
-    deploymentTemplate: (rs) => (rs.owner?.kind === 'Deployment' && rs.templateHash ? [deploymentTemplateKey(rs.namespace, rs.owner.name, rs.templateHash)] : []),
+    // The templates a Deployment has run (by its uid), for probe-gate's rollback check.
+    ownerTemplate: (rs) => (rs.owner?.uid && rs.templateHash ? [ownerTemplateKey(rs.owner.uid, rs.templateHash)] : []),
   });
+  /** The templates DaemonSets and StatefulSets have run, for the same check. */
+  readonly controllerRevisions = new IndexedStore<ControllerRevisionView>('controllerrevisions', {
+    ownerTemplate: (revision) => (revision.ownerUid && revision.templateHash ? [ownerTemplateKey(revision.ownerUid, revision.templateHash)] : []),
+  });
+  /** Deployments, StatefulSets, ReplicaSets and ReplicationControllers. */
   readonly workloads = new IndexedStore<WorkloadView>('workloads');
+  /** The uid of each DaemonSet, Job and CronJob, by `kind/namespace/name`: owners of pods and Jobs that levee does not scale. */
+  readonly owners = new IndexedStore<string>('owners');
+  /** HorizontalPodAutoscalers, by the workload they scale. */
+  readonly hpas = new AutoscalerStore('horizontalpodautoscalers');
+  /** KEDA ScaledObjects and HTTPScaledObjects, while their CRDs exist. */
+  readonly kedaScalers = new AutoscalerStore('kedascalers');
   /** Nodes with live capacity and kubelet-version aggregates. */
   readonly nodes: NodeStore;
   readonly crds = new IndexedStore<CrdView>('customresourcedefinitions');
@@ -78,7 +97,10 @@ export class ClusterState {
   }
 
   allStores(): IndexedStore<unknown>[] {
-    return [this.services, this.endpointSlices, this.pods, this.replicaSets, this.workloads, this.nodes, this.crds, this.upgradeIntents, this.nodePools, this.workerPools, this.infrastructure, this.clusters, this.clusterClasses] as IndexedStore<unknown>[];
+    return [
+      this.services, this.endpointSlices, this.pods, this.replicaSets, this.controllerRevisions, this.workloads, this.owners, this.hpas, this.kedaScalers,
+      this.nodes, this.crds, this.upgradeIntents, this.nodePools, this.workerPools, this.infrastructure, this.clusters, this.clusterClasses,
+    ] as IndexedStore<unknown>[];
   }
 
   stats(): StoreStats[] {
@@ -109,14 +131,37 @@ export class ClusterState {
     return this.workloads.get(workloadKey(ref));
   }
 
-  /** The controller of a cached ReplicaSet (a Deployment, usually), or undefined when it has none or is not cached. */
-  replicaSetOwner(namespace: string, name: string): OwnerRef | undefined {
-    return this.replicaSets.get(objectKey(namespace, name))?.owner;
+  /**
+   * The Deployment that controls a cached ReplicaSet, when that Deployment is cached with the
+   * uid the ReplicaSet names: its rollout steps are judged at the Deployment. Undefined for a
+   * ReplicaSet without a controller, with a controller of another kind, or one that names a
+   * uid levee does not hold (a forged or stale reference).
+   */
+  deploymentOf(namespace: string, replicaSet: string): OwnerWithUid | undefined {
+    const owner = this.replicaSets.get(objectKey(namespace, replicaSet))?.owner;
+    if (owner?.kind !== 'Deployment' || owner.uid === '') return undefined;
+    return this.ownerUid('Deployment', namespace, owner.name) === owner.uid ? owner : undefined;
   }
 
-  /** Whether a Deployment has run this pod template before: one of its ReplicaSets has it (an index lookup, never a scan). */
-  ranTemplate(namespace: string, deployment: string, template: unknown): boolean {
-    return this.replicaSets.byIndex('deploymentTemplate', deploymentTemplateKey(namespace, deployment, templateHash(template))).length > 0;
+  /** The uid of a cached object that can own pods, ReplicaSets or Jobs; undefined when levee does not hold it. */
+  ownerUid(kind: string, namespace: string, name: string): string | undefined {
+    if (isScalableKind(kind)) return this.workloads.get(workloadKey({ kind, namespace, name }))?.uid;
+    return this.owners.get(ownerKey(kind, namespace, name));
+  }
+
+  /**
+   * Whether the owner with this uid has run this pod template before: one of a Deployment's
+   * ReplicaSets, or one of a DaemonSet's or StatefulSet's ControllerRevisions, has it (an
+   * index lookup, never a scan).
+   */
+  ranTemplate(ownerUid: string, template: unknown): boolean {
+    const key = ownerTemplateKey(ownerUid, templateHash(template));
+    return this.replicaSets.byIndex('ownerTemplate', key).length > 0 || this.controllerRevisions.byIndex('ownerTemplate', key).length > 0;
+  }
+
+  /** The autoscalers levee caches that let this workload reach zero replicas. */
+  autoscalersAllowingZero(ref: WorkloadRef): AutoscalerView[] {
+    return [...this.hpas.allowingZero(ref.namespace, ref.kind, ref.name), ...this.kedaScalers.allowingZero(ref.namespace, ref.kind, ref.name)];
   }
 
   /**
@@ -161,31 +206,39 @@ export class ClusterState {
   }
 
   /**
-   * Who a pod belongs to: a workload, nobody (a bare pod, or one owned by a kind levee does
-   * not scale), or `unknown` while the pod or its ReplicaSet is not in the cache yet. An
-   * unknown pod must never count as another backend: a lagging cache would then let a
-   * scale to zero through.
+   * Who a pod belongs to. An unknown pod must never count as another backend: a lagging
+   * cache would then let a scale to zero through.
    */
   attributePod(namespace: string, podName: string): PodAttribution {
     const pod = this.pods.get(objectKey(namespace, podName));
     if (!pod) return { kind: 'unknown' };
     const owner = pod.owner;
-    if (!owner) return { kind: 'none' };
+    if (!owner) return { kind: 'other', label: `Pod/${podName}` };
     if (owner.kind === 'ReplicaSet') {
       const replicaSet = this.replicaSets.get(objectKey(namespace, owner.name));
       if (!replicaSet) return { kind: 'unknown' };
       if (replicaSet.owner?.kind === 'Deployment') return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: replicaSet.owner.name } };
       return { kind: 'workload', ref: { kind: 'ReplicaSet', namespace, name: owner.name } };
     }
-    if (owner.kind === 'StatefulSet' || owner.kind === 'Deployment') {
-      return { kind: 'workload', ref: { kind: owner.kind as ScalableKind, namespace, name: owner.name } };
-    }
-    return { kind: 'none' };
+    if (isScalableKind(owner.kind)) return { kind: 'workload', ref: { kind: owner.kind, namespace, name: owner.name } };
+    return { kind: 'other', label: `${owner.kind}/${owner.name}` };
   }
 
-  /** For a Service, how many ready endpoints it has and how many belong to something other than `workload`. */
+  /**
+   * Whether a workload will run no pods: its cached replicas are 0, so its pods are on their
+   * way out even while their endpoints still read ready (a StatefulSet removes them one by one).
+   */
+  private goingToZero(ref: WorkloadRef): boolean {
+    return this.workload(ref)?.replicas === 0;
+  }
+
+  /**
+   * For a Service, how many ready endpoints it has, how many may be `workload`'s own, and how
+   * many belong to something else that keeps running (a workload on its way to zero does not).
+   */
   backingOf(service: ServiceView, workload: WorkloadRef): ServiceBacking {
     let readyEndpoints = 0;
+    let ownReadyEndpoints = 0;
     let otherReadyEndpoints = 0;
     const others = new Set<string>();
     const self = workloadKey(workload);
@@ -199,18 +252,21 @@ export class ClusterState {
           continue;
         }
         const attribution = this.attributePod(service.namespace, endpoint.podName);
-        if (attribution.kind === 'unknown') continue;
-        if (attribution.kind === 'workload' && workloadKey(attribution.ref) === self) continue;
+        if (attribution.kind === 'unknown' || (attribution.kind === 'workload' && workloadKey(attribution.ref) === self)) {
+          ownReadyEndpoints++;
+          continue;
+        }
+        if (attribution.kind === 'workload' && this.goingToZero(attribution.ref)) continue;
         otherReadyEndpoints++;
-        others.add(attribution.kind === 'workload' ? `${attribution.ref.kind}/${attribution.ref.name}` : `Pod/${endpoint.podName}`);
+        others.add(attribution.kind === 'workload' ? `${attribution.ref.kind}/${attribution.ref.name}` : attribution.label);
       }
     }
-    return { service, readyEndpoints, otherReadyEndpoints, otherBackends: [...others].sort().slice(0, 5) };
+    return { service, readyEndpoints, ownReadyEndpoints, otherReadyEndpoints, otherBackends: [...others].sort().slice(0, 5) };
   }
 }
 
-function deploymentTemplateKey(namespace: string, deployment: string, hash: string): string {
-  return `${namespace}/${deployment}#${hash}`;
+export function ownerKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
 }
 
 export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {

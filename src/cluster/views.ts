@@ -1,4 +1,5 @@
 import { controllerOf, type OwnerRef } from '../kube/owners.js';
+import { recordOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { isScalableKind, workloadFromObject, type WorkloadView } from '../kube/workload.js';
 import { templateHash } from '../kube/template-hash.js';
@@ -8,7 +9,10 @@ import { templateHash } from '../kube/template-hash.js';
 export interface ServiceView {
   namespace: string;
   name: string;
-  /** Empty for Services without a selector (their endpoints are managed by hand). */
+  /**
+   * Empty for Services without a selector (their endpoints are managed by hand) and for
+   * ExternalName Services, which never get endpoints whatever selector is left on them.
+   */
   selector: Readonly<Record<string, string>>;
 }
 
@@ -31,10 +35,15 @@ export interface PodView {
   owner?: OwnerRef;
 }
 
+/** A controller as its ReplicaSets and pods name it, with the uid that says it is that very object. */
+export interface OwnerWithUid extends OwnerRef {
+  uid: string;
+}
+
 export interface ReplicaSetView {
   namespace: string;
   name: string;
-  owner?: OwnerRef;
+  owner?: OwnerWithUid;
   /** Canonical hash of its pod template (pod-template-hash label removed), to recognise rollbacks. */
   templateHash?: string;
 }
@@ -56,8 +65,9 @@ function nameOf(object: KubeObject): string {
 }
 
 export function toServiceView(object: KubeObject): ServiceView {
-  const spec = (object.spec ?? {}) as { selector?: Record<string, string> | null };
-  return { namespace: namespaceOf(object), name: nameOf(object), selector: spec.selector ?? {} };
+  const spec = (recordOf(object.spec) ?? {}) as { selector?: Record<string, string> | null; type?: unknown };
+  const selector = spec.type === 'ExternalName' ? {} : (recordOf(spec.selector) as Record<string, string> | undefined) ?? {};
+  return { namespace: namespaceOf(object), name: nameOf(object), selector };
 }
 
 export function toEndpointSliceView(object: KubeObject): EndpointSliceView {
@@ -76,14 +86,15 @@ export function toEndpointSliceView(object: KubeObject): EndpointSliceView {
 export function toPodView(object: KubeObject): PodView {
   const namespace = namespaceOf(object);
   const name = nameOf(object);
-  const owner = controllerOf(object);
-  return owner ? { namespace, name, owner } : { namespace, name };
+  const controller = controllerOf(object);
+  return controller ? { namespace, name, owner: { kind: controller.kind, name: controller.name } } : { namespace, name };
 }
 
 export function toReplicaSetView(object: KubeObject): ReplicaSetView {
   const namespace = namespaceOf(object);
   const name = nameOf(object);
-  const owner = controllerOf(object);
+  const controller = controllerOf(object);
+  const owner = controller ? { kind: controller.kind, name: controller.name, uid: controller.uid } : undefined;
   const template = (object.spec as { template?: unknown } | undefined)?.template;
   if (template === undefined) return owner ? { namespace, name, owner } : { namespace, name };
   const hash = templateHash(template);

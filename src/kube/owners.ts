@@ -1,4 +1,5 @@
-import type { KubeObject, OwnerReference } from './types.js';
+import { isRecord } from './fields.js';
+import type { KubeObject } from './types.js';
 
 /** Who owns an object, read from its ownerReferences: the one marked `controller` manages it. */
 
@@ -7,17 +8,32 @@ export interface OwnerRef {
   name: string;
 }
 
-/** The owner reference marked `controller: true` (not simply the first one), or undefined. */
-export function controllerOf(object: KubeObject): OwnerRef | undefined {
-  const refs: OwnerReference[] = object.metadata?.ownerReferences ?? [];
-  const controller = refs.find((ref) => ref.controller === true);
-  return controller ? { kind: controller.kind, name: controller.name } : undefined;
+/** A controller reference as written on the object: the uid says which object of that name. */
+export interface ControllerRef extends OwnerRef {
+  uid: string;
+  apiVersion: string;
 }
 
 /**
- * Whether a controller manages the object (a ReplicaSet its pods, a Deployment its
- * ReplicaSets, a CronJob its Jobs): what the object carries, never what the caches know.
+ * The owner reference marked `controller: true` (not simply the first one), or undefined.
+ * Written by whoever sent the object, so forgeable: it names an owner, it does not prove one
+ * (see policies/controllers.ts for when levee believes it).
  */
+export function controllerOf(object: KubeObject): ControllerRef | undefined {
+  const refs: unknown = object.metadata?.ownerReferences;
+  if (!Array.isArray(refs)) return undefined;
+  for (const ref of refs) {
+    if (!isRecord(ref) || ref.controller !== true) continue;
+    return { kind: text(ref.kind), name: text(ref.name), uid: text(ref.uid), apiVersion: text(ref.apiVersion) };
+  }
+  return undefined;
+}
+
+/** Whether the object names a controller: what it carries, never what the caches know. */
 export function hasController(object: KubeObject | null | undefined): boolean {
   return object !== null && object !== undefined && controllerOf(object) !== undefined;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }

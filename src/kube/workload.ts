@@ -5,7 +5,7 @@ import type { AdmissionRequest, KubeObject } from './types.js';
  * Deployment, StatefulSet, ReplicaSet and Scale shapes themselves.
  */
 
-export const SCALABLE_KINDS = ['Deployment', 'StatefulSet', 'ReplicaSet'] as const;
+export const SCALABLE_KINDS = ['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController'] as const;
 export type ScalableKind = (typeof SCALABLE_KINDS)[number];
 
 export interface WorkloadRef {
@@ -16,6 +16,8 @@ export interface WorkloadRef {
 
 export interface WorkloadView {
   ref: WorkloadRef;
+  /** Which object of that name: an ownerReference names its owner by uid. Absent in manifests. */
+  uid?: string;
   /** Effective replicas: an absent spec.replicas means 1, as the API server defaults it. */
   replicas: number;
   podLabels: Readonly<Record<string, string>>;
@@ -26,10 +28,12 @@ export interface WorkloadView {
   annotations: Readonly<Record<string, string>>;
 }
 
+/** `group/resource` of each scalable kind, as a `<resource>/scale` request names it. */
 const RESOURCE_TO_KIND: Readonly<Record<string, ScalableKind>> = {
-  deployments: 'Deployment',
-  statefulsets: 'StatefulSet',
-  replicasets: 'ReplicaSet',
+  'apps/deployments': 'Deployment',
+  'apps/statefulsets': 'StatefulSet',
+  'apps/replicasets': 'ReplicaSet',
+  '/replicationcontrollers': 'ReplicationController',
 };
 
 export function workloadKey(ref: WorkloadRef): string {
@@ -40,10 +44,22 @@ export function isScalableKind(kind: string | undefined): kind is ScalableKind {
   return (SCALABLE_KINDS as readonly string[]).includes(kind ?? '');
 }
 
+const GROUP_OF: Readonly<Record<ScalableKind, string>> = { Deployment: 'apps', StatefulSet: 'apps', ReplicaSet: 'apps', ReplicationController: '' };
+
+/** The apiVersion of a scalable kind: `apps/v1`, or `v1` for a ReplicationController. */
+export function apiVersionOf(kind: ScalableKind): string {
+  return GROUP_OF[kind] ? `${GROUP_OF[kind]}/v1` : 'v1';
+}
+
+/** Whether `group`/`kind` is a scalable workload (a `Deployment` of another API group is not). */
+export function isScalableGroupKind(group: string, kind: string | undefined): kind is ScalableKind {
+  return isScalableKind(kind) && GROUP_OF[kind] === group;
+}
+
 /** The workload a `<resource>/scale` request targets, or undefined for other requests. */
 export function scaleTarget(request: AdmissionRequest): WorkloadRef | undefined {
-  if (request.subResource !== 'scale' || request.resource.group !== 'apps') return undefined;
-  const kind = RESOURCE_TO_KIND[request.resource.resource];
+  if (request.subResource !== 'scale') return undefined;
+  const kind = RESOURCE_TO_KIND[`${request.resource.group}/${request.resource.resource}`];
   if (!kind || !request.name || !request.namespace) return undefined;
   return { kind, namespace: request.namespace, name: request.name };
 }
@@ -62,19 +78,21 @@ export function replicasOf(object: KubeObject | null): number | undefined {
   return typeof replicas === 'number' ? replicas : absent;
 }
 
-/** Builds the view of a Deployment, StatefulSet or ReplicaSet object; undefined for anything else. */
+/** Builds the view of a Deployment, StatefulSet, ReplicaSet or ReplicationController; undefined for anything else. */
 export function workloadFromObject(object: KubeObject | null, fallbackNamespace?: string): WorkloadView | undefined {
   if (!object || !isScalableKind(object.kind)) return undefined;
   const metadata = object.metadata ?? {};
   const spec = (typeof object.spec === 'object' && object.spec !== null ? object.spec : {}) as {
     template?: { metadata?: { labels?: Record<string, string> } };
   };
-  return {
-    ref: { kind: object.kind, namespace: metadata.namespace ?? fallbackNamespace ?? 'default', name: metadata.name ?? '' },
-    replicas: replicasOf(object) ?? 1,
-    podLabels: stringMap(spec.template?.metadata?.labels),
-    annotations: leveeAnnotations(metadata.annotations),
-  };
+  const ref: WorkloadRef = { kind: object.kind, namespace: metadata.namespace ?? fallbackNamespace ?? 'default', name: metadata.name ?? '' };
+  const replicas = replicasOf(object) ?? 1;
+  const podLabels = stringMap(spec.template?.metadata?.labels);
+  const annotations = leveeAnnotations(metadata.annotations);
+  // Literals of one shape each (see cluster/views.ts): tens of thousands of these are cached.
+  return typeof metadata.uid === 'string' && metadata.uid !== ''
+    ? { ref, uid: metadata.uid, replicas, podLabels, annotations }
+    : { ref, replicas, podLabels, annotations };
 }
 
 const LEVEE_PREFIX = 'levee.dev/';

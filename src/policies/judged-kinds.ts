@@ -10,5 +10,6 @@ export const DEPLOYMENTS = namespaced('apps', 'Deployment', 'deployments');
 export const STATEFULSETS = namespaced('apps', 'StatefulSet', 'statefulsets');
 export const DAEMONSETS = namespaced('apps', 'DaemonSet', 'daemonsets');
 export const REPLICASETS = namespaced('apps', 'ReplicaSet', 'replicasets');
+export const REPLICATIONCONTROLLERS = namespaced('', 'ReplicationController', 'replicationcontrollers');
 export const JOBS = namespaced('batch', 'Job', 'jobs');
 export const CRONJOBS = namespaced('batch', 'CronJob', 'cronjobs');

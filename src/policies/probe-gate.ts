@@ -3,8 +3,8 @@ import { isPodTemplateKind, type PodTemplateKind } from '../kube/pod-template.js
 import { canonicalTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
 import { replicasOf, scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
-import { hasController } from '../kube/owners.js';
 import type { LeveeConfig } from '../config.js';
+import { madeByItsController } from './controllers.js';
 import { PROBE_LABEL, type Verdict, type VerdictDocument } from '../probe-verdict.js';
 import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, JOBS, CRONJOBS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
@@ -47,7 +47,8 @@ export interface ProbeGateContext {
 }
 
 const SHOWN_FAILING = 4;
-const CONTROLLED_KINDS: ReadonlySet<string> = new Set(['Pod', 'ReplicaSet', 'Job']);
+/** The kinds that have rollbacks: a previous template they ran, kept as a ReplicaSet or a ControllerRevision. */
+const ROLLBACK_KINDS: ReadonlySet<PodTemplateKind> = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 
 export const probeGate: PolicyDefinition = {
   id: 'probe-gate',
@@ -91,9 +92,14 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   // The probe's own workloads live in levee's namespace; the label counts nowhere else.
   if (namespace === config.leveeNamespace && request.object?.metadata?.labels?.[PROBE_LABEL] === 'true') return { change: 'probe-workload', target };
   // Pods of a ReplicaSet, ReplicaSets of a Deployment, Jobs of a CronJob: a controller carrying
-  // out what was already judged at its owner, not a person rolling out. (A Deployment owned by
-  // an operator is still judged: the operator's template change is a rollout.)
-  if (CONTROLLED_KINDS.has(kind) && hasController(request.object)) return { change: 'controlled', target };
+  // out what was already judged at its owner, not a person rolling out. An ownerReference is
+  // believed only for an owner levee caches with that uid, from a controller identity
+  // (policies/controllers.ts); anything else is judged as written. (A Deployment owned by an
+  // operator is judged too: the operator's template change is a rollout.)
+  const user = request.userInfo;
+  if (madeByItsController({ kind, namespace, object: request.object, user }, cluster, config.policies['probe-gate'].controllers)) {
+    return { change: 'controlled', target };
+  }
   if (request.operation === 'CREATE') return { change: 'create', target };
 
   const before = rolloutTemplateOf(kind, request.oldObject);
@@ -102,13 +108,17 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
     const scaled = kind !== 'Pod' && replicasOf(request.object) !== replicasOf(request.oldObject);
     return { change: scaled ? 'scale' : 'no-template-change', target };
   }
-  return { change: isRollback(kind, namespace, target.name, after, cluster) ? 'rollback' : 'template', target };
+  return { change: isRollback(kind, request.oldObject?.metadata?.uid, after, cluster) ? 'rollback' : 'template', target };
 }
 
-/** A Deployment going back to a template it ran before: one of its ReplicaSets has it (an index lookup). */
-function isRollback(kind: PodTemplateKind, namespace: string, name: string, template: unknown, cluster: ClusterState): boolean {
-  if (kind !== 'Deployment' || template === undefined) return false;
-  return cluster.ranTemplate(namespace, name, template);
+/**
+ * Going back to a template this very object (by uid) ran before: `kubectl rollout undo` of a
+ * Deployment (to one of its ReplicaSets' templates), a DaemonSet or a StatefulSet (to one of
+ * its ControllerRevisions'). An index lookup.
+ */
+function isRollback(kind: PodTemplateKind, uid: string | undefined, template: unknown, cluster: ClusterState): boolean {
+  if (!ROLLBACK_KINDS.has(kind) || !uid || template === undefined) return false;
+  return cluster.ranTemplate(uid, template);
 }
 
 type VerdictPart = Omit<ProbeGateContext, 'change' | 'target'>;

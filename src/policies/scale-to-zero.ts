@@ -1,49 +1,61 @@
-import type { AdmissionRequest, KubeObject } from '../kube/types.js';
+import type { AdmissionRequest } from '../kube/types.js';
 import {
+  isScalableGroupKind,
   isScalableKind,
   replicasOf,
   scaleTarget,
   workloadFromObject,
-  type ScalableKind,
   type WorkloadRef,
   type WorkloadView,
 } from '../kube/workload.js';
+import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
 import type { ClusterState } from '../cluster/state.js';
-import { hasController } from '../kube/owners.js';
-import { DEPLOYMENTS, STATEFULSETS, REPLICASETS } from './judged-kinds.js';
-import type { ContextInput, PolicyDefinition } from './types.js';
+import type { LeveeConfig } from '../config.js';
+import { cachedController } from './controllers.js';
+import { DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS } from './judged-kinds.js';
+import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
 
-export type ScaleChange = 'replicas' | 'paused' | 'delete' | 'autoscaler';
+/**
+ * - `replicas`: the workload's replicas change (spec.replicas, or its `scale` subresource);
+ * - `autoscaled`: the same, to zero, under an autoscaler object that lets the workload reach
+ *   zero: sent by the autoscaler itself, or the workload created at zero (the KEDA HTTP add-on);
+ * - `paused`: a KEDA ScaledObject pins its workload at `paused-replicas: "0"`;
+ * - `autoscaler`: an HPA, ScaledObject or HTTPScaledObject written so that it can reach zero;
+ * - `delete`: the workload is deleted.
+ */
+export type ScaleChange = 'replicas' | 'autoscaled' | 'paused' | 'delete' | 'autoscaler';
 
 export interface ScaleToZeroContext {
   target: WorkloadRef;
   change: ScaleChange;
+  /** null when the workload is created. */
   replicasBefore: number | null;
   replicasAfter: number;
   autoscaler?: { kind: string; name: string };
-  services: Array<{ name: string; readyEndpoints: number; otherReadyEndpoints: number; otherBackends: string[] }>;
+  services: Array<{ name: string; readyEndpoints: number; ownReadyEndpoints: number; otherReadyEndpoints: number; otherBackends: string[] }>;
 }
 
-const KEDA_PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
+const AUTOSCALER_JUDGED_KINDS: JudgedKind[] = AUTOSCALER_KINDS.map(({ group, kind, versions }) => ({
+  group,
+  version: versions[0]!,
+  kind,
+  resource: `${kind.toLowerCase()}s`,
+  namespaced: true,
+}));
 
 export const scaleToZero: PolicyDefinition = {
   id: 'scale-to-zero',
   summary: 'a workload scaled to zero while a Service still selects it and nothing else backs that Service',
-  kinds: [
-    DEPLOYMENTS,
-    STATEFULSETS,
-    REPLICASETS,
-    { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', resource: 'horizontalpodautoscalers', namespaced: true },
-    { group: 'keda.sh', version: 'v1alpha1', kind: 'ScaledObject', resource: 'scaledobjects', namespaced: true },
-  ],
-  buildContext: ({ request, cluster }: ContextInput): ScaleToZeroContext | undefined => {
-    const change = describeChange(request, cluster);
+  kinds: [DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS, ...AUTOSCALER_JUDGED_KINDS],
+  buildContext: ({ request, cluster, config }: ContextInput): ScaleToZeroContext | undefined => {
+    const change = describeChange(request, cluster, config);
     if (!change) return undefined;
     const services = cluster.servicesSelecting(change.workload.ref.namespace, change.workload.podLabels).map((service) => {
       const backing = cluster.backingOf(service, change.workload.ref);
       return {
         name: service.name,
         readyEndpoints: backing.readyEndpoints,
+        ownReadyEndpoints: backing.ownReadyEndpoints,
         otherReadyEndpoints: backing.otherReadyEndpoints,
         otherBackends: backing.otherBackends,
       };
@@ -68,87 +80,77 @@ interface Change {
 }
 
 /** Turns the request into "this workload goes from N to M replicas", or undefined when it does not touch replicas. */
-function describeChange(request: AdmissionRequest, cluster: ClusterState): Change | undefined {
+function describeChange(request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Change | undefined {
   const scaled = scaleTarget(request);
   if (scaled) {
     const workload = cluster.workload(scaled);
     const after = replicasOf(request.object);
-    if (!workload || after === undefined || managedByController(workload, cluster)) return undefined;
-    return { kind: 'replicas', workload, before: replicasOf(request.oldObject) ?? null, after };
+    if (!workload || after === undefined || isCachedRolloutStep(scaled, cluster)) return undefined;
+    return underAutoscaler({ kind: 'replicas', workload, before: replicasOf(request.oldObject) ?? null, after }, request, cluster, config);
   }
   if (request.subResource) return undefined;
 
-  const kind = request.kind.kind;
-  if (isScalableKind(kind)) {
+  const { group, kind } = request.kind;
+  const namespace = request.namespace ?? 'default';
+  if (isScalableGroupKind(group, kind)) {
     if (request.operation === 'DELETE') {
-      const workload = workloadFromObject(request.oldObject, request.namespace) ?? cluster.workload(refOf(kind, request));
-      if (!workload || hasController(request.oldObject)) return undefined;
+      const workload = workloadFromObject(request.oldObject, request.namespace) ?? cluster.workload({ kind, namespace, name: request.name ?? '' });
+      if (!workload || isRolloutStep(kind, namespace, request.oldObject, cluster)) return undefined;
       return { kind: 'delete', workload, before: workload.replicas, after: 0 };
     }
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
-    // ReplicaSets a Deployment controls are scaled by the Deployment controller during
-    // rollouts; the Deployment is what levee judges.
-    if (hasController(request.object)) return undefined;
+    if (isRolloutStep(kind, namespace, request.object, cluster)) return undefined;
     const workload = workloadFromObject(request.object, request.namespace);
     if (!workload) return undefined;
-    return { kind: 'replicas', workload, before: replicasOf(request.oldObject) ?? null, after: workload.replicas };
+    const before = request.operation === 'CREATE' ? null : (replicasOf(request.oldObject) ?? null);
+    return underAutoscaler({ kind: 'replicas', workload, before, after: workload.replicas }, request, cluster, config);
   }
 
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
-  if (kind === 'HorizontalPodAutoscaler' && request.kind.group === 'autoscaling') return autoscalerChange(request, cluster, 'minReplicas', 1);
-  if (kind === 'ScaledObject' && request.kind.group === 'keda.sh') return kedaChange(request, cluster);
-  return undefined;
+  const autoscaler = autoscalerOf(request.object, group);
+  return autoscaler ? autoscalerChange(autoscaler, namespace, cluster) : undefined;
 }
 
-function autoscalerChange(request: AdmissionRequest, cluster: ClusterState, minField: string, minDefault: number): Change | undefined {
-  const spec = specOf(request.object);
-  const min = typeof spec[minField] === 'number' ? (spec[minField] as number) : minDefault;
-  if (min !== 0) return undefined;
-  const workload = targetWorkload(request, cluster, spec);
+/**
+ * ReplicaSets a Deployment controls are scaled by the Deployment controller on every rollout;
+ * the Deployment is what levee judges. Only a ReplicaSet whose controller is a Deployment
+ * levee caches with that very uid is such a step: a reference to anything else (a ConfigMap,
+ * an invented uid) leaves the workload judged like any other.
+ */
+function isRolloutStep(kind: string, namespace: string, object: AdmissionRequest['object'], cluster: ClusterState): boolean {
+  return kind === 'ReplicaSet' && cachedController('ReplicaSet', namespace, object, cluster)?.kind === 'Deployment';
+}
+
+/** The same for a `replicasets/scale` request, whose Scale object names no owner: the cached ReplicaSet's. */
+function isCachedRolloutStep(ref: WorkloadRef, cluster: ClusterState): boolean {
+  return ref.kind === 'ReplicaSet' && cluster.deploymentOf(ref.namespace, ref.name) !== undefined;
+}
+
+/**
+ * A scale to zero that an autoscaler object in levee's caches allows (an HPA with
+ * `minReplicas: 0`, a ScaledObject or HTTPScaledObject at minimum or idle 0) is the owner's
+ * choice, judged when that object was written: `autoscaled` when the autoscaler itself sends
+ * it, or when the workload is created at zero (the KEDA HTTP add-on ships apps that way). A
+ * person scaling a running workload to zero is judged as ever.
+ */
+function underAutoscaler(change: Change, request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Change {
+  if (change.after !== 0) return change;
+  const byAutoscaler = config.policies['scale-to-zero'].autoscalers.includes(request.userInfo.username);
+  if (!byAutoscaler && request.operation !== 'CREATE') return change;
+  const [autoscaler] = cluster.autoscalersAllowingZero(change.workload.ref);
+  return autoscaler ? { ...change, kind: 'autoscaled', autoscaler: { kind: autoscaler.kind, name: autoscaler.name } } : change;
+}
+
+/** An autoscaler written so that its workload can reach zero (or KEDA pinning it there). */
+function autoscalerChange(autoscaler: AutoscalerView, namespace: string, cluster: ClusterState): Change | undefined {
+  if (autoscaler.floor !== 0 || !autoscaler.target.name || !isScalableKind(autoscaler.target.kind)) return undefined;
+  const workload = cluster.workload({ kind: autoscaler.target.kind, namespace, name: autoscaler.target.name });
   if (!workload) return undefined;
   return {
-    kind: 'autoscaler',
+    kind: autoscaler.pausedAtZero ? 'paused' : 'autoscaler',
     workload,
     before: workload.replicas,
     after: 0,
-    autoscaler: { kind: request.kind.kind, name: request.object?.metadata?.name ?? request.name ?? '' },
+    autoscaler: { kind: autoscaler.kind, name: autoscaler.name },
   };
-}
-
-/** KEDA: minReplicaCount defaults to 0; `paused-replicas: "0"` pins the target at zero. */
-function kedaChange(request: AdmissionRequest, cluster: ClusterState): Change | undefined {
-  const paused = request.object?.metadata?.annotations?.[KEDA_PAUSED_REPLICAS];
-  // KEDA reads the annotation as an integer; an empty value pauses nothing.
-  if (paused !== undefined && /^\s*0+\s*$/.test(paused)) {
-    const workload = targetWorkload(request, cluster, specOf(request.object));
-    if (!workload) return undefined;
-    return {
-      kind: 'paused',
-      workload,
-      before: workload.replicas,
-      after: 0,
-      autoscaler: { kind: 'ScaledObject', name: request.object?.metadata?.name ?? request.name ?? '' },
-    };
-  }
-  return autoscalerChange(request, cluster, 'minReplicaCount', 0);
-}
-
-function targetWorkload(request: AdmissionRequest, cluster: ClusterState, spec: Record<string, unknown>): WorkloadView | undefined {
-  const ref = spec.scaleTargetRef as { kind?: string; name?: string } | undefined;
-  const kind = ref?.kind ?? 'Deployment';
-  if (!ref?.name || !isScalableKind(kind)) return undefined;
-  return cluster.workload({ kind, namespace: request.namespace ?? 'default', name: ref.name });
-}
-
-function refOf(kind: ScalableKind, request: AdmissionRequest): WorkloadRef {
-  return { kind, namespace: request.namespace ?? 'default', name: request.name ?? '' };
-}
-
-function specOf(object: KubeObject | null): Record<string, unknown> {
-  const spec = object?.spec;
-  return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
-}
-
-function managedByController(workload: WorkloadView, cluster: ClusterState): boolean {
-  return workload.ref.kind === 'ReplicaSet' && cluster.replicaSetOwner(workload.ref.namespace, workload.ref.name) !== undefined;
 }

@@ -122,6 +122,12 @@ export function webBehindService(): Record<string, unknown[]> {
       },
     ],
     '/apis/apps/v1/statefulsets': [],
+    '/api/v1/replicationcontrollers': [],
+    '/apis/apps/v1/daemonsets': [],
+    '/apis/batch/v1/jobs': [],
+    '/apis/batch/v1/cronjobs': [],
+    '/apis/apps/v1/controllerrevisions': [],
+    '/apis/autoscaling/v2/horizontalpodautoscalers': [],
     '/api/v1/nodes': [],
     '/apis/apiextensions.k8s.io/v1/customresourcedefinitions': [],
   };

@@ -24,25 +24,29 @@ describe('cluster/state: the named questions policies ask', () => {
     cluster.upgradeIntents.upsert(...projected);
   };
 
-  it('replicaSetOwner: the controller of a cached ReplicaSet, nothing for one without or one not cached', () => {
+  it('deploymentOf: the Deployment of a cached ReplicaSet, only when that Deployment is cached with the uid it names', () => {
     const cluster = clusterWithBackedService({ name: 'web', namespace: 'shop' });
     cluster.replicaSets.upsert('shop/bare', toReplicaSetView(replicaSetObject('bare', 'shop', 1, { app: 'bare' })));
-    assert.deepEqual(cluster.replicaSetOwner('shop', 'web-rs'), { kind: 'Deployment', name: 'web' });
-    assert.equal(cluster.replicaSetOwner('shop', 'bare'), undefined);
-    assert.equal(cluster.replicaSetOwner('shop', 'absent'), undefined);
+    const forged = { ...controllerRef('Deployment', 'web'), uid: 'uid-of-nothing' };
+    cluster.replicaSets.upsert('shop/forged', toReplicaSetView(replicaSetObject('forged', 'shop', 1, { app: 'web' }, forged)));
+    cluster.replicaSets.upsert('shop/by-map', toReplicaSetView(replicaSetObject('by-map', 'shop', 1, { app: 'web' }, controllerRef('ConfigMap', 'web'))));
+    assert.deepEqual(cluster.deploymentOf('shop', 'web-rs'), { kind: 'Deployment', name: 'web', uid: 'uid-web' });
+    assert.equal(cluster.deploymentOf('shop', 'forged'), undefined, 'a uid levee does not hold');
+    assert.equal(cluster.deploymentOf('shop', 'by-map'), undefined, 'a controller of another kind');
+    assert.equal(cluster.deploymentOf('shop', 'bare'), undefined);
+    assert.equal(cluster.deploymentOf('shop', 'absent'), undefined);
   });
 
-  it("ranTemplate: whether one of the Deployment's own ReplicaSets has the template", () => {
+  it("ranTemplate: whether one of the owner's own ReplicaSets (by uid) has the template", () => {
     const cluster = new ClusterState();
     const template = { metadata: { labels: { app: 'web', 'pod-template-hash': '5d8f7c' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
     const replicaSet = replicaSetObject('web-5d8f7c', 'shop', 2, { app: 'web' }, controllerRef('Deployment', 'web'));
     replicaSet.spec = { ...(replicaSet.spec as object), template };
     cluster.replicaSets.upsert('shop/web-5d8f7c', toReplicaSetView(replicaSet));
     const same = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
-    assert.equal(cluster.ranTemplate('shop', 'web', same), true, 'the pod-template-hash label is not part of the template');
-    assert.equal(cluster.ranTemplate('shop', 'web', { ...same, spec: { containers: [{ name: 'app', image: 'app:2' }] } }), false);
-    assert.equal(cluster.ranTemplate('shop', 'api', same), false, "another Deployment's history does not count");
-    assert.equal(cluster.ranTemplate('other', 'web', same), false);
+    assert.equal(cluster.ranTemplate('uid-web', same), true, 'the pod-template-hash label is not part of the template');
+    assert.equal(cluster.ranTemplate('uid-web', { ...same, spec: { containers: [{ name: 'app', image: 'app:2' }] } }), false);
+    assert.equal(cluster.ranTemplate('uid-api', same), false, "another Deployment's history does not count");
   });
 
   it('workloadClusterVersions: the rest of the workload cluster, without the object as cached', () => {

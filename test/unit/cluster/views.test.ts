@@ -86,7 +86,7 @@ describe('cluster/views', () => {
       const rs = toReplicaSetView(replicaSetObject('web-rs', 'default', 2, { app: 'web' }, controllerRef('Deployment', 'web')));
       assert.equal(rs.namespace, 'default');
       assert.equal(rs.name, 'web-rs');
-      assert.deepEqual(rs.owner, { kind: 'Deployment', name: 'web' });
+      assert.deepEqual(rs.owner, { kind: 'Deployment', name: 'web', uid: 'uid-web' }, "a ReplicaSet keeps its Deployment's uid, to tell a rollout step from a forged reference");
     });
 
     it('give a ReplicaSet the hash of its pod template, the same across pod-template-hash labels', () => {

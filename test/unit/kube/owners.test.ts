@@ -14,7 +14,14 @@ describe('kube/owners', () => {
           ],
         },
       };
-      assert.deepEqual(controllerOf(object), { kind: 'ReplicaSet', name: 'web-123' });
+      assert.deepEqual(controllerOf(object), { kind: 'ReplicaSet', name: 'web-123', uid: 'u3', apiVersion: 'apps/v1' });
+    });
+
+    it('reads whatever the object carries without trusting its shape', () => {
+      const odd = (ownerReferences: unknown): KubeObject => ({ metadata: { ownerReferences } as KubeObject['metadata'] });
+      assert.equal(controllerOf(odd('ReplicaSet/web')), undefined);
+      assert.equal(controllerOf(odd([null, 'x', 7])), undefined);
+      assert.deepEqual(controllerOf(odd([{ kind: 'ReplicaSet', controller: true }])), { kind: 'ReplicaSet', name: '', uid: '', apiVersion: '' });
     });
 
     it('is undefined without a controller reference', () => {

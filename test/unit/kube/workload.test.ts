@@ -104,6 +104,7 @@ describe('kube/workload', () => {
       });
       assert.deepEqual(workloadFromObject(object), {
         ref: { kind: 'Deployment', namespace: 'shop', name: 'web' },
+        uid: 'uid-web',
         replicas: 2,
         podLabels: { app: 'web', tier: 'front' },
         annotations: { 'levee.dev/override': 'scale-to-zero', 'levee.dev/override-reason': 'INC-1' },

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../../src/kube/types.js';
-import { ClusterState } from '../../../src/cluster/state.js';
-import { toReplicaSetView } from '../../../src/cluster/views.js';
+import { toControllerRevisionView } from '../../../src/cluster/controller-revisions.js';
+import { ClusterState, ownerKey } from '../../../src/cluster/state.js';
+import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js';
 import { buildConfig } from '../../../src/config.js';
 import { probeGate, type ProbeGateContext } from '../../../src/policies/probe-gate.js';
 import type { CurrentVerdict, VerdictDocument } from '../../../src/probe-verdict.js';
@@ -25,6 +26,7 @@ function deployment(image: string, options: { replicas?: number; annotations?: R
     metadata: {
       name: 'web',
       namespace: 'shop',
+      uid: 'uid-web',
       labels: options.labels ?? { app: 'web' },
       ...(options.annotations ? { annotations: options.annotations } : {}),
       ...(options.owner ? { ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'App', name: 'web', uid: 'u', controller: true }] } : {}),
@@ -84,22 +86,161 @@ describe('policies/probe-gate context', () => {
       oldTemplate.metadata.creationTimestamp = null;
       cluster.replicaSets.upsert('shop/web-5d8f7c', toReplicaSetView({
         kind: 'ReplicaSet',
-        metadata: { name: 'web-5d8f7c', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u', controller: true }] },
+        metadata: { name: 'web-5d8f7c', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true }] },
         spec: { template: oldTemplate },
       }));
       assert.equal(contextFor(update(deployment('app:2'), deployment('app:1')), gate)?.change, 'rollback');
       assert.equal(contextFor(update(deployment('app:2'), deployment('app:3')), gate)?.change, 'template', 'a new template is no rollback');
-      const other = deployment('app:1');
-      other.metadata!.name = 'api';
-      const otherRequest = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'UPDATE', namespace: 'shop', name: 'api', object: other, oldObject: deployment('app:2') });
+      const named = (name: string, uid: string, image: string): KubeObject => {
+        const object = deployment(image);
+        object.metadata = { ...object.metadata, name, uid };
+        return object;
+      };
+      const otherRequest = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'UPDATE', namespace: 'shop', name: 'api', object: named('api', 'uid-api', 'app:1'), oldObject: named('api', 'uid-api', 'app:2') });
       assert.equal(contextFor(otherRequest, gate)?.change, 'template', "another Deployment's history does not count");
+      const recreated = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'UPDATE', namespace: 'shop', name: 'web', object: named('web', 'uid-web-2', 'app:1'), oldObject: named('web', 'uid-web-2', 'app:2') });
+      assert.equal(contextFor(recreated, gate)?.change, 'template', 'nor the history of a deleted Deployment of the same name');
     });
 
-    it('lets controllers create pods, but judges an operator changing a Deployment it owns', () => {
-      const controlled: KubeObject = { kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'u', controller: true }] }, spec: { containers: [] } };
-      assert.equal(contextFor(admissionRequest({ kind: POD, resource: PODS, operation: 'CREATE', namespace: 'shop', object: controlled }))?.change, 'controlled');
-      const bare: KubeObject = { kind: 'Pod', metadata: { name: 'debug', namespace: 'shop' }, spec: { containers: [{ name: 'sh', image: 'busybox' }] } };
-      assert.equal(contextFor(admissionRequest({ kind: POD, resource: PODS, operation: 'CREATE', namespace: 'shop', object: bare }))?.change, 'create');
+    describe('rollbacks of DaemonSets and StatefulSets', () => {
+      // As the daemon-set and statefulset controllers store a revision: the template as a
+      // strategic merge patch that replaces it, with the typed client's null timestamp.
+      function revision(owner: { kind: string; name: string; uid: string }, image: string, number: number): KubeObject {
+        const patch = { ...template(image), $patch: 'replace' } as Record<string, unknown>;
+        (patch.metadata as Record<string, unknown>).creationTimestamp = null;
+        return {
+          apiVersion: 'apps/v1',
+          kind: 'ControllerRevision',
+          metadata: { name: `${owner.name}-${number}`, namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', ...owner, controller: true }] },
+          data: { spec: { template: patch } },
+          revision: number,
+        };
+      }
+
+      function workload(kind: 'DaemonSet' | 'StatefulSet', uid: string, image: string): KubeObject {
+        return { apiVersion: 'apps/v1', kind, metadata: { name: 'agent', namespace: 'shop', uid }, spec: { selector: { matchLabels: { app: 'web' } }, template: template(image) } };
+      }
+
+      for (const kind of ['DaemonSet', 'StatefulSet'] as const) {
+        it(`recognises \`kubectl rollout undo\` of a ${kind}: back to a ControllerRevision of that very ${kind}`, () => {
+          const gate = served();
+          for (const [image, number] of [['agent:1', 1], ['agent:2', 2]] as const) {
+            const view = toControllerRevisionView(revision({ kind, name: 'agent', uid: 'uid-agent' }, image, number));
+            gate.cluster.controllerRevisions.upsert(`shop/agent-${number}`, view);
+          }
+          const resource = { group: 'apps', version: 'v1', resource: `${kind.toLowerCase()}s` };
+          const undo = (uid: string, from: string, to: string) =>
+            admissionRequest({ kind: { group: 'apps', version: 'v1', kind }, resource, operation: 'UPDATE', namespace: 'shop', name: 'agent', object: workload(kind, uid, to), oldObject: workload(kind, uid, from) });
+          assert.equal(contextFor(undo('uid-agent', 'agent:2', 'agent:1'), gate)?.change, 'rollback');
+          assert.equal(contextFor(undo('uid-agent', 'agent:2', 'agent:3'), gate)?.change, 'template', 'a template it never ran');
+          assert.equal(contextFor(undo('uid-other', 'agent:2', 'agent:1'), gate)?.change, 'template', "another object's revisions");
+        });
+      }
+    });
+
+    describe('pods, ReplicaSets and Jobs made by their controllers', () => {
+      const REPLICASET_CONTROLLER = 'system:serviceaccount:kube-system:replicaset-controller';
+
+      function pod(owner?: { apiVersion?: string; kind: string; name: string; uid: string }): KubeObject {
+        return {
+          kind: 'Pod',
+          metadata: { name: 'web-1', namespace: 'shop', ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', ...owner, controller: true }] } : {}) },
+          spec: { containers: [{ name: 'app', image: 'app:1' }] },
+        };
+      }
+
+      function createPod(object: KubeObject, username: string): AdmissionRequest {
+        return admissionRequest({ kind: POD, resource: PODS, operation: 'CREATE', namespace: 'shop', object, username });
+      }
+
+      /** The caches with ReplicaSet web-5d8f7c (uid uid-rs), DaemonSet agent and CronJob nightly. */
+      function withOwners(): Served & { verdict: CurrentVerdict } {
+        const gate = served();
+        const rs = toWorkloadView({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-5d8f7c', namespace: 'shop', uid: 'uid-rs' }, spec: { replicas: 2 } })!;
+        gate.cluster.workloads.upsert('ReplicaSet/shop/web-5d8f7c', rs);
+        const deploymentView = toWorkloadView(deployment('app:1'))!;
+        gate.cluster.workloads.upsert('Deployment/shop/web', deploymentView);
+        gate.cluster.owners.upsert(ownerKey('DaemonSet', 'shop', 'agent'), 'uid-ds');
+        gate.cluster.owners.upsert(ownerKey('CronJob', 'shop', 'nightly'), 'uid-cron');
+        return gate;
+      }
+
+      it("lets a controller identity create a pod for an owner levee caches with that uid", () => {
+        const gate = withOwners();
+        assert.equal(contextFor(createPod(pod({ kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-rs' }), REPLICASET_CONTROLLER), gate)?.change, 'controlled');
+        assert.equal(contextFor(createPod(pod({ kind: 'DaemonSet', name: 'agent', uid: 'uid-ds' }), 'system:serviceaccount:kube-system:daemon-set-controller'), gate)?.change, 'controlled');
+        assert.equal(contextFor(createPod(pod({ kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-rs' }), 'system:kube-controller-manager'), gate)?.change, 'controlled');
+      });
+
+      it('judges a pod whose controller reference is forged: another kind, another uid, an owner not cached', () => {
+        const gate = withOwners();
+        for (const owner of [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-cm' },
+          { kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-invented' },
+          { kind: 'ReplicaSet', name: 'never-made', uid: 'uid-rs' },
+          { kind: 'ReplicaSet', name: 'web-5d8f7c', uid: '' },
+          { kind: 'Deployment', name: 'web', uid: 'uid-web' },
+        ]) {
+          assert.equal(contextFor(createPod(pod(owner), REPLICASET_CONTROLLER), gate)?.change, 'create', JSON.stringify(owner));
+        }
+      });
+
+      it('judges a pod with a true controller reference that a person sends', () => {
+        const gate = withOwners();
+        assert.equal(contextFor(createPod(pod({ kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-rs' }), 'alice'), gate)?.change, 'create');
+        assert.equal(contextFor(createPod(pod({ kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-rs' }), 'system:serviceaccount:kube-system:my-operator'), gate)?.change, 'create');
+        assert.equal(contextFor(createPod(pod(), REPLICASET_CONTROLLER), gate)?.change, 'create', 'a bare pod stays a bare pod whoever sends it');
+      });
+
+      it('judges a pod template change on a pod with a forged controller', () => {
+        const gate = withOwners();
+        const forged = (image: string): KubeObject => {
+          const object = pod({ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-cm' });
+          (object.spec as { containers: Array<{ image: string }> }).containers[0]!.image = image;
+          return object;
+        };
+        const request = admissionRequest({ kind: POD, resource: PODS, operation: 'UPDATE', namespace: 'shop', name: 'web-1', object: forged('app:2'), oldObject: forged('app:1') });
+        assert.equal(contextFor(request, gate)?.change, 'template');
+      });
+
+      it('treats ReplicaSets of a cached Deployment and Jobs of a cached CronJob the same way', () => {
+        const gate = withOwners();
+        const replicaSet = (owner: { kind: string; name: string; uid: string }): KubeObject => ({
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: { name: 'web-6f9', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', ...owner, controller: true }] },
+          spec: { template: template('app:2') },
+        });
+        const createRs = (object: KubeObject, username: string) => admissionRequest({ kind: GVK.replicaSet, resource: GVR.replicasets, operation: 'CREATE', namespace: 'shop', object, username });
+        const deploymentController = 'system:serviceaccount:kube-system:deployment-controller';
+        assert.equal(contextFor(createRs(replicaSet({ kind: 'Deployment', name: 'web', uid: 'uid-web' }), deploymentController), gate)?.change, 'controlled');
+        assert.equal(contextFor(createRs(replicaSet({ kind: 'Deployment', name: 'web', uid: 'uid-web' }), 'alice'), gate)?.change, 'create');
+        assert.equal(contextFor(createRs(replicaSet({ kind: 'ConfigMap', name: 'x', uid: 'uid-cm' }), deploymentController), gate)?.change, 'create');
+        const job = (owner: { kind: string; name: string; uid: string }): KubeObject => ({
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: { name: 'nightly-29', namespace: 'shop', ownerReferences: [{ apiVersion: 'batch/v1', ...owner, controller: true }] },
+          spec: { template: template('job:1') },
+        });
+        const jobs = { group: 'batch', version: 'v1', resource: 'jobs' };
+        const createJob = (object: KubeObject, username: string) => admissionRequest({ kind: { group: 'batch', version: 'v1', kind: 'Job' }, resource: jobs, operation: 'CREATE', namespace: 'shop', object, username });
+        const cronJobController = 'system:serviceaccount:kube-system:cronjob-controller';
+        assert.equal(contextFor(createJob(job({ kind: 'CronJob', name: 'nightly', uid: 'uid-cron' }), cronJobController), gate)?.change, 'controlled');
+        assert.equal(contextFor(createJob(job({ kind: 'CronJob', name: 'nightly', uid: 'uid-forged' }), cronJobController), gate)?.change, 'create');
+      });
+
+      it('follows the configured controller identities', () => {
+        const gate = withOwners();
+        const operator = 'system:serviceaccount:ops:my-operator';
+        const configured = buildConfig({ policies: { 'probe-gate': { controllers: [operator] } } });
+        const request = createPod(pod({ kind: 'ReplicaSet', name: 'web-5d8f7c', uid: 'uid-rs' }), operator);
+        const judged = (cfg: typeof config) => (contextOf(probeGate, { request, cluster: gate.cluster, config: cfg, now, verdict: gate.verdict }) as ProbeGateContext).change;
+        assert.equal(judged(configured), 'controlled');
+        assert.equal(judged(config), 'create');
+      });
+    });
+
+    it('judges an operator changing a Deployment it owns', () => {
       assert.equal(contextFor(update(deployment('app:1', { owner: true }), deployment('app:2', { owner: true })))?.change, 'template');
     });
 

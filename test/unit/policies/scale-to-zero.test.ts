@@ -27,7 +27,7 @@ function contextFor(request: AdmissionRequest, cluster: ClusterState = clusterWi
   return contextOf(scaleToZero, { request, cluster, config, now }) as ScaleToZeroContext | undefined;
 }
 
-const webService = { name: 'web', readyEndpoints: 3, otherReadyEndpoints: 0, otherBackends: [] };
+const webService = { name: 'web', readyEndpoints: 3, ownReadyEndpoints: 3, otherReadyEndpoints: 0, otherBackends: [] };
 
 describe('policies/scale-to-zero context', () => {
   it('is registered under the scale-to-zero id', () => {
@@ -62,7 +62,7 @@ describe('policies/scale-to-zero context', () => {
       addDeploymentWithPods(cluster, 'web-v2', 'default', 1, { app: 'web' });
       addEndpointSlice(cluster, 'web', 'default', 'web-fghij', [{ pod: 'web-v2-rs-0', ready: true }]);
       const context = contextFor(requestOf(deploymentReview({ replicas: 0 })), cluster);
-      assert.deepEqual(context?.services, [{ name: 'web', readyEndpoints: 3, otherReadyEndpoints: 1, otherBackends: ['Deployment/web-v2'] }]);
+      assert.deepEqual(context?.services, [{ name: 'web', readyEndpoints: 3, ownReadyEndpoints: 2, otherReadyEndpoints: 1, otherBackends: ['Deployment/web-v2'] }]);
     });
 
     it('describes a StatefulSet update', () => {
