@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from '../support/e2e.js';
+import { alive, fileVerdictIs, verdictIs, verdictStatus as status } from '../support/gate.js';
 
 /**
  * KubeProbe's idea on a real cluster: levee's probes notice that kube-controller-manager is
@@ -10,35 +10,6 @@ import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from
  */
 
 const namespace = `gate-${Date.now().toString(36)}`;
-
-interface ProbeVerdictStatus {
-  verdict?: string;
-  failing?: string;
-  message?: string;
-  probes?: Array<{ name: string; status: string; hint?: string }>;
-}
-
-async function status(): Promise<ProbeVerdictStatus> {
-  const result = await kubectl(['get', 'probeverdicts', 'cluster', '-o', 'json']);
-  if (result.code !== 0) return {};
-  return (JSON.parse(result.stdout) as { status?: ProbeVerdictStatus }).status ?? {};
-}
-
-async function verdictIs(expected: string): Promise<true | string> {
-  const current = await status();
-  return current.verdict === expected || `verdict ${current.verdict ?? 'none'} (failing: ${current.failing ?? '-'}; ${current.message ?? ''})`;
-}
-
-/** What serve reads: the verdict file the harness's probe writes. */
-async function fileVerdictIs(expected: string): Promise<true | string> {
-  const env = await e2e();
-  try {
-    const verdict = (JSON.parse(readFileSync(env.verdictFile, 'utf8')) as { verdict: string }).verdict;
-    return verdict === expected || `verdict file says ${verdict}`;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 
 function deployment(image: string): string {
   const labels = { app: 'web' };
@@ -54,15 +25,6 @@ async function stored(path: string): Promise<string> {
   const result = await kubectl(['get', 'deployment', 'web', '-n', namespace, '-o', `jsonpath={${path}}`]);
   assert.equal(result.code, 0, result.stderr);
   return result.stdout;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('e2e: probe-gate (no rollouts while kube-controller-manager is down)', function () {
