@@ -225,11 +225,18 @@ export class ClusterState {
   }
 
   /**
-   * Whether a workload will run no pods: its cached replicas are 0, so its pods are on their
-   * way out even while their endpoints still read ready (a StatefulSet removes them one by one).
+   * Whether a workload will run no pods: its replicas are 0, so its pods are on their way out
+   * even while their endpoints still read ready (a StatefulSet removes them one by one). Read
+   * through the changes levee allowed moments ago: a backend scaled to zero or deleted in
+   * parallel no longer backs anything, though the watch does not show it yet.
    */
   private goingToZero(ref: WorkloadRef): boolean {
-    return this.workload(ref)?.replicas === 0;
+    const key = workloadKey(ref);
+    const cached = this.workloads.get(key);
+    const expected = this.recentDecisions.overlay(this.workloads.name, key, cached);
+    // Undefined while cached: levee allowed its deletion.
+    if (expected === undefined) return cached !== undefined;
+    return expected.replicas === 0;
   }
 
   /**

@@ -5,10 +5,12 @@ import {
   replicasOf,
   scaleTarget,
   workloadFromObject,
+  workloadKey,
   type WorkloadRef,
   type WorkloadView,
 } from '../kube/workload.js';
 import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
+import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 import { cachedController } from './controllers.js';
@@ -68,6 +70,17 @@ export const scaleToZero: PolicyDefinition = {
       ...(change.autoscaler ? { autoscaler: change.autoscaler } : {}),
       services,
     };
+  },
+  // A workload allowed to zero (or deleted) stops backing its Services before the watch shows
+  // it: the next decision about another backend of the same Service must count that.
+  pendingChanges: ({ request, cluster, config }: ContextInput): PendingChange[] => {
+    const change = describeChange(request, cluster, config);
+    if (!change || change.after !== 0 || change.before === 0 || change.kind === 'autoscaler') return [];
+    const { ref } = change.workload;
+    if (change.kind === 'delete') return [{ store: cluster.workloads.name, key: workloadKey(ref), after: null }];
+    // A workload created at zero backs nothing yet: nothing to count.
+    if (change.before === null) return [];
+    return [{ store: cluster.workloads.name, key: workloadKey(ref), after: { replicas: 0 } }];
   },
 };
 

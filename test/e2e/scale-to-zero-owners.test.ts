@@ -6,7 +6,8 @@ import { e2e, eventually, kubectl } from '../support/e2e.js';
  * requester no longer switches scale-to-zero off, while the Deployment controller's own
  * rollout steps still go through. And what serves nothing may go to zero: a Deployment whose
  * pods never became ready, one behind an ExternalName Service, one whose Service a DaemonSet,
- * a ReplicationController or a bare pod also backs.
+ * a ReplicationController or a bare pod also backs. And two backends of one Service scaled to
+ * zero at once count each other (item 4).
  */
 
 const namespace = `owners-${Date.now().toString(36)}`;
@@ -50,6 +51,10 @@ async function stored(resource: string, path: string): Promise<string> {
   return result.stdout;
 }
 
+async function storedReplicas(resource: string): Promise<string> {
+  return stored(resource, '.spec.replicas');
+}
+
 async function uidOf(resource: string): Promise<string> {
   return stored(resource, '.metadata.uid');
 }
@@ -62,7 +67,7 @@ async function levee(resource: string, refused: boolean): Promise<void> {
   }, 60_000);
 }
 
-describe('e2e: scale-to-zero and owner references (issue 12 items 1 and 7)', function () {
+describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', function () {
   this.timeout(240_000);
 
   before(async function () {
@@ -210,6 +215,26 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1 and 7)', fun
       await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace, labels: { ...labels, app: 'debug' } }, spec: template('debug').spec }));
       await eventually('the bare pod behind Service front', async () => (await readyEndpoints('front')) === 2, 120_000);
       await levee('rc/legacy', false);
+    });
+  });
+
+  describe('item 4: two backends of one Service scaled to zero at once', () => {
+    it('lets one go and refuses the other, and stores just that', async () => {
+      const labels = { tier: 'pair' };
+      await apply(deployment('pair-a', 2, { ...labels, app: 'pair-a' }));
+      await apply(deployment('pair-b', 2, { ...labels, app: 'pair-b' }));
+      await apply(service('pair', labels));
+      await eventually('4 ready endpoints behind Service pair', async () => (await readyEndpoints('pair')) === 4, 120_000);
+      await levee('deployment/pair-a', false);
+      await levee('deployment/pair-b', false);
+
+      const results = await Promise.all(['pair-a', 'pair-b'].map((name) => kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0'])));
+      const refused = results.filter((result) => result.code !== 0);
+      assert.equal(refused.length, 1, results.map((result) => result.stdout + result.stderr).join('\n'));
+      assert.match(refused[0]!.stderr, /\[scale-to-zero\] scaling Deployment\/pair-[ab] to 0 replicas would leave Service pair/);
+      // What the API server stored, not what kubectl printed, is what counts.
+      const stored = await Promise.all(['pair-a', 'pair-b'].map((name) => storedReplicas(`deployment/${name}`)));
+      assert.deepEqual(stored.sort(), ['0', '2']);
     });
   });
 
