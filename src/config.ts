@@ -51,9 +51,14 @@ const automationIdentities = z.strictObject({
 /**
  * The autoscalers whose own scale to zero of a workload gets the `autoscaler-to-zero` rule's
  * action, when an autoscaler object levee caches lets that workload reach zero: the HPA
- * controller (with HPAScaleToZero) and KEDA's operator.
+ * controller (with HPAScaleToZero; `system:kube-controller-manager` itself where it runs
+ * without `--use-service-account-credentials`) and KEDA's operator.
  */
-export const DEFAULT_AUTOSCALERS = ['system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'system:serviceaccount:keda:keda-operator'];
+export const DEFAULT_AUTOSCALERS = [
+  'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+  'system:kube-controller-manager',
+  'system:serviceaccount:keda:keda-operator',
+];
 
 /**
  * kube-controller-manager's identities: its own (`--use-service-account-credentials=false`) and

@@ -70,6 +70,8 @@ describe('policies/scale-to-zero context: autoscalers', () => {
     assert.equal(contextFor(scaleToZeroBy(KEDA), clusterWith(idle))?.change, 'autoscaled');
     assert.equal(contextFor(scaleToZeroBy(KEDA), clusterWith(httpScaledObject('web-http', 'web')))?.autoscaler?.kind, 'HTTPScaledObject');
     assert.equal(contextFor(scaleToZeroBy(HPA_CONTROLLER), clusterWith(hpaObject('web-hpa', 'default', 'web', 0)))?.autoscaler?.kind, 'HorizontalPodAutoscaler');
+    // The HPA controller of a kube-controller-manager without --use-service-account-credentials.
+    assert.equal(contextFor(scaleToZeroBy('system:kube-controller-manager'), clusterWith(hpaObject('web-hpa', 'default', 'web', 0)))?.change, 'autoscaled');
   });
 
   it('judges the scale as ever when no cached autoscaler lets that workload reach zero', () => {
