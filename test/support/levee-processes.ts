@@ -87,8 +87,14 @@ export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses>
       ...(options.clientCA ? ['--client-ca', options.clientCA] : []), ...(options.clientName ? ['--client-name', options.clientName] : [])],
     leveeLog,
   );
-  await waitForReady(levee, port, ca, leveeLog);
-  (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
+  try {
+    await waitForReady(levee, port, ca, leveeLog);
+    (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
+  } catch (error) {
+    // A harness that failed to start must not leave serve and probe behind: mocha would never exit.
+    await Promise.all([stopProcess(levee), stopProcess(probe)]);
+    throw error;
+  }
   return { levee, leveeLog, probe, probeLog, ca, caBundle, port, probePort, verdictFile, certs };
 }
 
