@@ -67,13 +67,15 @@ function requestedIds(annotations: Readonly<Record<string, string>> | undefined)
 /**
  * Decides which of `deniedPolicies` an override on the object lifts. It counts only when its
  * author is known (engine/authorship.ts), is not an automation identity, and may override the
- * policy now. Only policies that would otherwise deny are considered, so the API server is
+ * policy now, and the requesting user may override it too. Only policies that would otherwise deny are considered, so the API server is
  * asked only when an override would change the answer.
  */
 export async function resolveOverrides(options: {
   annotations: Readonly<Record<string, string>> | undefined;
   deniedPolicies: ReadonlySet<string>;
   author: Author;
+  /** Who sent the request that needs the override; they must be allowed to override too. */
+  requester: UserInfo;
   /** What in the configured automation identities a user matches, if anything. */
   automation: (user: UserInfo) => string | undefined;
   now: Date;
@@ -99,10 +101,19 @@ export async function resolveOverrides(options: {
   const expires = annotations[EXPIRES_ANNOTATION]!;
   for (const policy of relevant) {
     const authorization = await options.authorizer.mayOverride(author.user, policy);
-    if (authorization.allowed) {
+    if (!authorization.allowed) {
+      outcome.ignored.push({ policy, why: notAuthorized(author, policy, authorization.reason) });
+      continue;
+    }
+    // The requesting user must be allowed as well: a recorded author never lends their right to
+    // whoever sends the request, so a change goes through only when both may override.
+    const requesterAuthorization = author.source === 'record' && !sameUser(author.user, options.requester)
+      ? await options.authorizer.mayOverride(options.requester, policy)
+      : authorization;
+    if (requesterAuthorization.allowed) {
       outcome.honoured.push({ policy, reason, expires, author: author.user.username });
     } else {
-      outcome.ignored.push({ policy, why: notAuthorized(author, policy, authorization.reason) });
+      outcome.ignored.push({ policy, why: requesterNotAuthorized(options.requester, author.user, policy, requesterAuthorization.reason) });
     }
   }
   return outcome;
@@ -119,6 +130,16 @@ function authorProblem(author: Author, automation: (user: UserInfo) => string | 
   const who = author.user.username || 'this user';
   const set = author.source === 'request' ? 'sets' : 'set';
   return `not authorized: ${who} ${set} this override but is an automation identity (overrides.automation: ${matched}), which never authorizes one by itself; someone allowed to override sets it, e.g. with kubectl annotate`;
+}
+
+function sameUser(one: UserInfo, other: UserInfo): boolean {
+  return JSON.stringify([one.username, one.uid ?? '', [...one.groups ?? []].sort(), one.extra ?? {}]) === JSON.stringify([other.username, other.uid ?? '', [...other.groups ?? []].sort(), other.extra ?? {}]);
+}
+
+function requesterNotAuthorized(requester: UserInfo, author: UserInfo, policy: PolicyId, reason: string | undefined): string {
+  const who = requester.username || 'this user';
+  const detail = reason ? ` (${reason})` : '';
+  return `not authorized: ${who} may not override ${policy}${detail}; the override was set by ${author.username || 'another user'}, but the requester must be allowed to override too; an admin can grant the levee-override ClusterRole`;
 }
 
 function notAuthorized(author: Author & { user: UserInfo }, policy: PolicyId, reason: string | undefined): string {

@@ -74,6 +74,7 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
       annotations,
       deniedPolicies: deniedPolicies(findings),
       author: authorOf(request, annotations, storedAnnotations(request, annotations)),
+      requester: request.userInfo,
       automation,
       now,
       maxHours: deps.config.overrides.maxHours,

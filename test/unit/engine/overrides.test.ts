@@ -37,12 +37,15 @@ function annotations(overrides: Record<string, string | undefined>): Record<stri
 const argo: UserInfo = { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:argocd'] };
 const automation = (user: UserInfo): string | undefined => (user.username === argo.username ? 'service account */argocd-application-controller' : undefined);
 
-async function resolve(values: Record<string, string>, options: { denied?: string[]; allowed?: boolean; maxHours?: number; author?: Author } = {}) {
-  const { authorizer, asked } = recordingAuthorizer(() => options.allowed ?? true);
+async function resolve(values: Record<string, string>, options: { denied?: string[]; allowed?: boolean | ((user: UserInfo) => boolean); maxHours?: number; author?: Author; requester?: UserInfo } = {}) {
+  const allowed = options.allowed;
+  const { authorizer, asked } = recordingAuthorizer((user) => (typeof allowed === 'function' ? allowed(user) : allowed ?? true));
+  const author = options.author ?? { source: 'request', user: alice };
   const outcome = await resolveOverrides({
     annotations: values,
     deniedPolicies: new Set(options.denied ?? ['scale-to-zero']),
-    author: options.author ?? { source: 'request', user: alice },
+    author,
+    requester: options.requester ?? (author.source === 'unknown' ? alice : author.user),
     automation,
     now,
     maxHours: options.maxHours ?? 24,
@@ -113,20 +116,37 @@ describe('engine/overrides', () => {
   });
 
   describe('who must be authorized: the author of the override', () => {
-    it('asks about the author levee recorded, with their groups, not about the requester', async () => {
+    it('asks about the author levee recorded, with their groups, and about the requester', async () => {
       const bob: UserInfo = { username: 'bob', uid: 'b-1', groups: ['oncall'], extra: { scopes: ['all'] } };
       const users: UserInfo[] = [];
       const outcome = await resolveOverrides({
         annotations: annotations({}),
         deniedPolicies: new Set(['scale-to-zero']),
         author: { source: 'record', user: bob },
+        requester: alice,
         automation,
         now,
         maxHours: 24,
         authorizer: { mayOverride: async (user) => (users.push(user), { allowed: true }) },
       });
       assert.deepEqual(outcome.honoured.map((override) => override.author), ['bob']);
-      assert.deepEqual(users, [bob]);
+      assert.deepEqual(users, [bob, alice]);
+    });
+
+    it('refuses a requester who may not override, though the recorded author may: an author never lends their right', async () => {
+      const bob: UserInfo = { username: 'bob', groups: ['oncall'] };
+      const developer: UserInfo = { username: 'developer', groups: ['developers'] };
+      const { outcome, asked } = await resolve(annotations({}), { author: { source: 'record', user: bob }, requester: developer, allowed: (user) => user.username === 'bob' });
+      assert.deepEqual(outcome.honoured, []);
+      assert.match(outcome.ignored[0]!.why, /^not authorized: developer may not override scale-to-zero \(RBAC: no rule\); the override was set by bob, but the requester must be allowed to override too/);
+      assert.deepEqual(asked, ['bob:scale-to-zero', 'developer:scale-to-zero']);
+    });
+
+    it('asks once when the requester is the recorded author', async () => {
+      const bob: UserInfo = { username: 'bob', groups: ['oncall'] };
+      const { outcome, asked } = await resolve(annotations({}), { author: { source: 'record', user: bob }, requester: { username: 'bob', groups: ['oncall'] } });
+      assert.deepEqual(outcome.honoured.map((override) => override.author), ['bob']);
+      assert.deepEqual(asked, ['bob:scale-to-zero']);
     });
 
     it('says so when the recorded author may no longer override', async () => {

@@ -56,14 +56,23 @@ describe('engine/pipeline: overrides', () => {
       assert.deepEqual(authorizer.asked, []);
     });
 
-    it('honours an override already on the object on the right of the author levee recorded, whoever sends the change', async () => {
-      const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob']);
+    it('honours an override already on the object on the right of the author levee recorded, when the sender may override too', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob', ARGO]);
       const stored = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
       const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: stored, username: ARGO }), 'validate');
       assert.equal(judgement.response.allowed, true, judgement.response.status?.message);
-      assert.deepEqual(authorizer.users, [bob], 'asked about bob, with his uid and groups');
+      assert.deepEqual(authorizer.users[0], bob, 'asked about bob, with his uid and groups');
+      assert.deepEqual(authorizer.asked, ['bob:scale-to-zero', `${ARGO}:scale-to-zero`]);
       assert.equal(judgement.decision?.overrides.honoured[0]?.author, 'bob');
       assert.equal(judgement.response.auditAnnotations?.['overridden-by'], 'bob');
+    });
+
+    it('refuses a sender who may not override, though the recorded author may: the author lends no right', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob']);
+      const stored = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, annotations: stored, username: 'developer' }), 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /override ignored: not authorized: developer may not override scale-to-zero \(no RBAC rule\); the override was set by bob, but the requester must be allowed to override too/);
     });
 
     it('stops honouring it once the recorded author may no longer override', async () => {
@@ -109,8 +118,8 @@ describe('engine/pipeline: overrides', () => {
         assert.match(judgement.response.status?.message ?? '', /no record of who set this override/);
       });
 
-      it('honours it on the recorded author\'s right, in the audit log since the Scale carries no stamp', async () => {
-        const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob']);
+      it('honours it on the recorded author\'s right and the sender\'s, in the audit log since the Scale carries no stamp', async () => {
+        const authorizer = fakeAuthorizer(['scale-to-zero'], ['bob', 'alice']);
         const parent = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) };
         const judgement = await answer(deps({ authorizer, parentAnnotations: parent }), scaleToZero(), 'validate');
         assert.equal(judgement.response.allowed, true, judgement.response.status?.message);
