@@ -90,7 +90,7 @@ export const spotCapacity: PolicyDefinition = {
 
 /** A node that takes pods now and would not after the request, as the ledger of recent decisions records it. */
 function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { name: string; change: NodeLossContext['change']; before: NodeView; after: ExpectedView } | undefined {
-  if (request.subResource || !request.oldObject) return undefined;
+  if (!request.oldObject || !judgedNodeWrite(request)) return undefined;
   const classification = cluster.nodes.classification;
   const before = toNodeView(request.oldObject, classification);
   if (!before.schedulable || before.capacityType !== 'on-demand') return undefined;
@@ -102,6 +102,24 @@ function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { nam
   if (after.schedulable) return undefined;
   const change = (request.object.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true ? 'cordon' : 'taint';
   return { name: before.name, change, before, after: { schedulable: false } };
+}
+
+/**
+ * The main resource, and nodes/status when it changes labels: the API server keeps label
+ * changes sent through nodes/status (only spec is reset there). The kubelet's ordinary status
+ * updates leave labels alone and stop here, before any node view is built.
+ */
+function judgedNodeWrite(request: AdmissionRequest): boolean {
+  if (!request.subResource) return true;
+  if (request.subResource !== 'status' || request.operation !== 'UPDATE') return false;
+  return !sameLabels(request.oldObject?.metadata?.labels, request.object?.metadata?.labels);
+}
+
+function sameLabels(before: Record<string, string> | undefined, after: Record<string, string> | undefined): boolean {
+  const a = before ?? {};
+  const b = after ?? {};
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
 /** An on-demand node that takes pods now and would not after the request: deleted, cordoned, tainted, or relabelled as spot. */
