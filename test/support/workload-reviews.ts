@@ -1,0 +1,308 @@
+/**
+ * Workloads, their pods, Services and autoscalers as informers cache them (views of real
+ * objects, uids included), the reviews the API server sends about them, and a levee over real
+ * HTTPS that judges them with a given probe verdict: for attacking scale-to-zero and probe-gate.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
+import { toControllerRevisionView } from '../../src/cluster/controller-revisions.js';
+import { ClusterState, ownerKey } from '../../src/cluster/state.js';
+import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
+import type { KubeObject } from '../../src/kube/types.js';
+import { workloadKey } from '../../src/kube/workload.js';
+import type { VerdictDocument } from '../../src/probe-verdict.js';
+import { review, type Operation } from './capacity-reviews.js';
+import { call, makeTestCerts, type TestCerts } from './https.js';
+import { startTestServer, type TestServer } from './server.js';
+
+export const NS = 'shop';
+export const KCM_RS = 'system:serviceaccount:kube-system:replicaset-controller';
+export const KCM_DEPLOY = 'system:serviceaccount:kube-system:deployment-controller';
+export const KCM_CRONJOB = 'system:serviceaccount:kube-system:cronjob-controller';
+export const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
+export const KEDA = 'system:serviceaccount:keda:keda-operator';
+
+// ---------------------------------------------------------------- objects
+
+export type Labels = Record<string, string>;
+export const podTemplate = (labels: Labels, image = 'registry.example/app:1.0', extraLabels: Labels = {}) => ({
+  metadata: { labels: { ...labels, ...extraLabels } },
+  spec: { containers: [{ name: 'app', image }] },
+});
+
+export function workload(kind: string, name: string, replicas: number | undefined, options: { labels?: Labels; image?: string; apiVersion?: string; owner?: OwnerRef; annotations?: Labels; metaLabels?: Labels } = {}): KubeObject {
+  const labels = options.labels ?? { app: name };
+  const apiVersion = options.apiVersion ?? (kind === 'ReplicationController' ? 'v1' : 'apps/v1');
+  const selector = kind === 'ReplicationController' ? labels : { matchLabels: labels };
+  return {
+    apiVersion,
+    kind,
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-${kind}-${name}`,
+      ...(options.metaLabels ? { labels: options.metaLabels } : {}),
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+      ...(options.owner ? { ownerReferences: [options.owner] } : {}),
+    },
+    spec: { ...(replicas === undefined || kind === 'DaemonSet' ? {} : { replicas }), selector, template: podTemplate(labels, options.image) },
+  } as KubeObject;
+}
+
+export interface OwnerRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+export const ref = (kind: string, name: string, uid = `uid-${kind}-${name}`, apiVersion = 'apps/v1'): OwnerRef => ({ apiVersion, kind, name, uid, controller: true });
+
+export function pod(name: string, labels: Labels, owner?: OwnerRef, namespace = NS): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, uid: `uid-pod-${name}`, labels, ...(owner ? { ownerReferences: [owner] } : {}) },
+    spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }] },
+  } as KubeObject;
+}
+
+export function service(name: string, selector: Labels | undefined, type?: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: { ...(selector ? { selector } : {}), ...(type ? { type } : {}), ...(type === 'ExternalName' ? { externalName: 'example.com' } : {}) },
+  } as KubeObject;
+}
+
+/** Caches as informers fill them: every object given exists, with the endpoints listed ready (or not). */
+export class Caches {
+  readonly cluster = new ClusterState();
+
+  add(...objects: KubeObject[]): this {
+    const { cluster } = this;
+    for (const object of objects) {
+      const key = objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
+      switch (object.kind) {
+        case 'Service':
+          cluster.services.upsert(key, toServiceView(object));
+          break;
+        case 'Pod':
+          cluster.pods.upsert(key, toPodView(object));
+          break;
+        case 'ReplicaSet':
+          cluster.replicaSets.upsert(key, toReplicaSetView(object));
+          break;
+        case 'ControllerRevision':
+          cluster.controllerRevisions.upsert(key, toControllerRevisionView(object));
+          break;
+        case 'DaemonSet':
+        case 'Job':
+        case 'CronJob':
+          cluster.owners.upsert(ownerKey(object.kind, object.metadata!.namespace!, object.metadata!.name!), object.metadata!.uid!);
+          break;
+        case 'HorizontalPodAutoscaler': {
+          const projected = cluster.hpas.project(object, 'autoscaling');
+          if (projected) cluster.hpas.upsert(...projected);
+          break;
+        }
+        case 'ScaledObject':
+        case 'HTTPScaledObject': {
+          const projected = cluster.kedaScalers.project(object, object.apiVersion!.split('/')[0]!);
+          if (projected) cluster.kedaScalers.upsert(...projected);
+          break;
+        }
+      }
+      const view = object.kind === 'Pod' ? undefined : toWorkloadView(object);
+      if (view) cluster.workloads.upsert(workloadKey(view.ref), view);
+    }
+    return this;
+  }
+
+  /** An EndpointSlice of `serviceName` with these pods' endpoints. */
+  endpoints(serviceName: string, pods: string[], ready = true): this {
+    this.cluster.endpointSlices.upsert(objectKey(NS, `${serviceName}-${pods.join('-')}`.slice(0, 60)), toEndpointSliceView({
+      kind: 'EndpointSlice',
+      metadata: { name: `${serviceName}-x`, namespace: NS, labels: { 'kubernetes.io/service-name': serviceName } },
+      endpoints: pods.map((name, i) => ({ addresses: [`10.2.0.${i + 1}`], conditions: { ready }, targetRef: { kind: 'Pod', name, namespace: NS } })),
+    } as KubeObject));
+    return this;
+  }
+
+  /** A Deployment `name` running `pods` ready pods through ReplicaSet `name-1` behind Service `svc`. */
+  deploymentBehind(name: string, svc: string, pods = 2, labels: Labels = { app: name }): this {
+    const deployment = workload('Deployment', name, pods, { labels });
+    const rs = { ...workload('ReplicaSet', `${name}-1`, pods, { labels, owner: ref('Deployment', name) }) } as KubeObject;
+    (rs.spec as { template: unknown }).template = podTemplate(labels, 'registry.example/app:1.0', { 'pod-template-hash': '1' });
+    const podNames = Array.from({ length: pods }, (_, i) => `${name}-1-${i}`);
+    this.add(deployment, rs, ...podNames.map((p) => pod(p, labels, ref('ReplicaSet', `${name}-1`))));
+    return this.endpoints(svc, podNames);
+  }
+
+  /** A workload of `kind` (StatefulSet, ReplicationController, bare ReplicaSet) with ready pods behind `svc`. */
+  workloadBehind(kind: string, name: string, svc: string, pods = 2, labels: Labels = { app: name }): this {
+    const apiVersion = kind === 'ReplicationController' ? 'v1' : 'apps/v1';
+    const podNames = Array.from({ length: pods }, (_, i) => `${name}-${i}`);
+    this.add(workload(kind, name, pods, { labels }), ...podNames.map((p) => pod(p, labels, ref(kind, name, `uid-${kind}-${name}`, apiVersion))));
+    return this.endpoints(svc, podNames);
+  }
+
+  synced(): ClusterState {
+    for (const store of this.cluster.allStores()) store.markSynced();
+    return this.cluster;
+  }
+}
+
+// ---------------------------------------------------------------- reviews
+
+const resourceOf: Record<string, { group: string; version: string; resource: string }> = {
+  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
+  StatefulSet: { group: 'apps', version: 'v1', resource: 'statefulsets' },
+  ReplicaSet: { group: 'apps', version: 'v1', resource: 'replicasets' },
+  DaemonSet: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+  ReplicationController: { group: '', version: 'v1', resource: 'replicationcontrollers' },
+  Pod: { group: '', version: 'v1', resource: 'pods' },
+  Job: { group: 'batch', version: 'v1', resource: 'jobs' },
+  CronJob: { group: 'batch', version: 'v1', resource: 'cronjobs' },
+};
+
+export function objectReview(operation: Operation, before: KubeObject | null, after: KubeObject | null, username = 'alice'): unknown {
+  const object = (after ?? before)!;
+  const kind = object.kind!;
+  const { group, version, resource } = resourceOf[kind]!;
+  return review({
+    operation,
+    group,
+    version,
+    kind,
+    resource,
+    name: object.metadata!.name!,
+    namespace: object.metadata!.namespace ?? NS,
+    object: after,
+    oldObject: before,
+    username,
+    groups: username.startsWith('system:serviceaccount:') ? ['system:serviceaccounts', 'system:authenticated'] : ['system:authenticated'],
+  });
+}
+
+let scaleUid = 0;
+/** A `/scale` UPDATE as the API server sends it: ScaleSpec.replicas is omitempty, so 0 is absent. */
+export function scaleReview(kind: string, name: string, from: number, to: number, username = 'alice', scaleGroup = 'autoscaling', scaleVersion = 'v1'): unknown {
+  const { group, version, resource } = resourceOf[kind]!;
+  const scale = (replicas: number) => ({
+    apiVersion: `${scaleGroup}/${scaleVersion}`,
+    kind: 'Scale',
+    metadata: { name, namespace: NS },
+    spec: replicas === 0 ? {} : { replicas },
+    status: { replicas: from, selector: `app=${name}` },
+  });
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `workload-scale-${++scaleUid}`,
+      kind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
+      resource: { group, version, resource },
+      requestKind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
+      requestResource: { group, version, resource },
+      subResource: 'scale',
+      name,
+      namespace: NS,
+      operation: 'UPDATE',
+      userInfo: { username, groups: username.startsWith('system:') ? ['system:serviceaccounts', 'system:authenticated'] : ['system:authenticated'] },
+      object: scale(to),
+      oldObject: scale(from),
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
+    },
+  };
+}
+
+export function withReplicas(object: KubeObject, replicas: number | undefined): KubeObject {
+  const spec = { ...(object.spec as Record<string, unknown>) };
+  if (replicas === undefined) delete spec.replicas;
+  else spec.replicas = replicas;
+  return { ...object, spec };
+}
+
+export function withImage(object: KubeObject, image: string): KubeObject {
+  const spec = object.spec as { template: { metadata: unknown; spec: { containers: Array<Record<string, unknown>> } } };
+  return { ...object, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers: [{ ...spec.template.spec.containers[0], image }] } } } } as KubeObject;
+}
+
+export function withTemplateLabels(object: KubeObject, labels: Labels): KubeObject {
+  const spec = object.spec as { template: { metadata: unknown; spec: unknown } };
+  return { ...object, spec: { ...spec, template: { ...spec.template, metadata: { labels } } } } as KubeObject;
+}
+
+// ---------------------------------------------------------------- harness
+
+export type Judge = (body: unknown) => Promise<AdmissionResponse>;
+
+/** Registers mocha hooks in the calling describe; `levee(caches, verdict)` starts a server judging from them. */
+export function useWorkloadLevee(): { levee: (caches: Caches, verdict?: 'Healthy' | 'Unhealthy') => Promise<Judge> } {
+  let certs: TestCerts;
+  let dir: string;
+  const servers: TestServer[] = [];
+  let verdictFiles = 0;
+
+  before(async () => {
+    certs = await makeTestCerts();
+    dir = mkdtempSync(join(tmpdir(), 'levee-workload-attacks-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  function verdictFile(verdict: 'Healthy' | 'Unhealthy'): string {
+    const now = new Date().toISOString();
+    const document: VerdictDocument = {
+      verdict,
+      since: now,
+      generatedAt: now,
+      reporter: 'attack-test',
+      leader: true,
+      run: 3,
+      failing: verdict === 'Unhealthy' ? ['workload-lifecycle'] : [],
+      probes: [],
+    };
+    const file = join(dir, `verdict-${++verdictFiles}.json`);
+    writeFileSync(file, JSON.stringify(document));
+    return file;
+  }
+
+  async function levee(caches: Caches, verdict: 'Healthy' | 'Unhealthy' = 'Healthy'): Promise<Judge> {
+    const server = await startTestServer({ certs, cluster: caches.synced(), config: { probe: { verdictFile: verdictFile(verdict) } } });
+    servers.push(server);
+    return async (body) => {
+      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
+      assert.equal(answer.status, 200, answer.text);
+      return (answer.json() as AdmissionReview).response!;
+    };
+  }
+  return { levee };
+}
+
+export const refusedFor = (response: AdmissionResponse, rule: RegExp): void => {
+  assert.equal(response.allowed, false, `expected a refusal, got ${JSON.stringify(response)}`);
+  assert.match(response.status?.message ?? '', rule);
+};
+export const allowed = (response: AdmissionResponse): void => assert.equal(response.allowed, true, `expected allowed, got ${JSON.stringify(response.status)}`);
+/** A warning names its policy, not its rule: each scale-to-zero rule is told by what its message says. */
+export const warnedFor = (response: AdmissionResponse, message: RegExp): void => {
+  allowed(response);
+  assert.ok((response.warnings ?? []).some((w) => /\[scale-to-zero\]/.test(w) && message.test(w)), `expected a warning matching ${message}, got ${JSON.stringify(response.warnings)}`);
+};
+export const notWarnedFor = (response: AdmissionResponse, rule: RegExp): void => {
+  allowed(response);
+  assert.ok(!(response.warnings ?? []).some((w) => rule.test(w)), `expected no warning matching ${rule}, got ${JSON.stringify(response.warnings)}`);
+};
+export const LAST_BACKEND_DELETED = /deleting \w+\/\S+ leaves Service/;
+export const AUTOSCALER_TO_ZERO = /lets reach zero/;
+export const STZ = /scale-to-zero/;
+export const GATE = /probe-gate/;
