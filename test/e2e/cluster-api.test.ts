@@ -34,20 +34,23 @@ import type { IsolatedProcess } from '../support/isolated-process.js';
  *   - UPDATE clusters: metadata.finalizers (Cluster controller); metadata.labels,
  *     spec.controlPlaneRef and spec.infrastructureRef (topology controller);
  *   - the topology controller (field manager capi-topology): CREATE kubeadmcontrolplanes (spec.version = spec.topology.version),
- *     CREATE machinedeployments (one per spec.topology.workers entry, each pointing at a clone of
- *     its class's infrastructure template, created a moment before), UPDATE machinedeployments
- *     spec.replicas when the topology's replicas change, DELETE machinedeployments when a worker
- *     entry is removed, and server-side-apply dry-runs (dryRun: true, annotation
- *     topology.cluster.x-k8s.io/dry-run) of kubeadmcontrolplanes and machinedeployments;
+ *     CREATE awsmachinetemplates (the clone of a worker class's infrastructure template, a moment
+ *     before its MachineDeployment: levee reads spot options from it), CREATE machinedeployments
+ *     (one per spec.topology.workers entry, each pointing at its clone), UPDATE machinedeployments
+ *     spec.replicas when the topology's replicas change, and server-side-apply dry-runs (dryRun: true, annotation
+ *     topology.cluster.x-k8s.io/dry-run) of kubeadmcontrolplanes, machinedeployments and
+ *     awsmachinetemplates;
+ *   - UPDATE awsmachinetemplates and kubeadmcontrolplanetemplates: metadata.ownerReferences;
  *   - the MachineDeployment controller (field manager capi-machinedeployment): CREATE machinesets,
  *     UPDATE machinesets (spec.replicas with the desired-replicas and max-replicas annotations,
  *     finalizers) and machinedeployments (finalizers, ownerReferences, revision annotation);
  *   - the MachineSet controller (field manager capi-machineset): CREATE machines (spec.version
  *     from the MachineSet's template), UPDATE machines (finalizers; its own server-side applies).
  * Not sent to levee: every status subresource (clusters, machinedeployments, machinesets,
- * clusterclasses), the cloned templates and infrastructure objects (awsmachinetemplates,
- * kubeadmconfigtemplates, awsclusters), secrets, events, leases, and the CRD migrator's
- * annotation updates of CustomResourceDefinitions. Nothing goes through machinedeployments/scale.
+ * clusterclasses), kubeadmconfigtemplates, awsclustertemplates and awsclusters, secrets, events,
+ * leases, and the CRD migrator's annotation updates of CustomResourceDefinitions. Nothing goes
+ * through machinedeployments/scale. The topology controller never gets to delete a
+ * MachineDeployment here: levee refuses the Cluster change that would remove its worker entry.
  */
 
 const namespace = `capi-${Date.now().toString(36)}`;
@@ -218,19 +221,20 @@ describe('e2e: version-skew and spot-capacity against Cluster API\'s core contro
   const upgradeWorkers = (cluster: string) =>
     kubectl(['patch', 'machinedeployment', `${cluster}-md-0`, '-n', namespace, '--type=merge', '-p', '{"spec":{"template":{"spec":{"version":"v1.35.0"}}}}', '--dry-run=server']);
 
-  it('today lets a paused flat Cluster\'s workers outgrow its control plane: levee finds the control plane only by the label Cluster API adds [issue 12 item 3: should refuse]', async () => {
+  it('refuses a paused flat Cluster\'s workers outgrowing its control plane: levee follows Cluster.spec.controlPlaneRef before Cluster API labels it', async () => {
     const applied = await applyAll(flatCluster('paused', true));
     assert.equal(applied.code, 0, applied.stderr);
     const kcp = await jsonOf<Item>(['get', 'kubeadmcontrolplane', 'paused-control-plane', '-n', namespace]);
     assert.equal(kcp.metadata.labels?.['cluster.x-k8s.io/cluster-name'], undefined, 'Cluster API leaves a paused Cluster\'s control plane alone');
     const md = (await machineDeploymentsOf('paused'))[0];
     assert.ok(md, 'Cluster API\'s MachineDeployment webhook labelled the workers with their cluster');
-    // Flip to expect a refusal (workers-newer-than-control-plane) once levee follows Cluster.spec.controlPlaneRef.
-    const skewed = await upgradeWorkers('paused');
-    assert.equal(skewed.code, 0, skewed.stderr);
+    await eventually('levee to link the control plane to its workers through Cluster.spec.controlPlaneRef', async () => {
+      const probe = await upgradeWorkers('paused');
+      return /rule workers-newer-than-control-plane/.test(probe.stderr) || probe.stdout + probe.stderr;
+    });
   });
 
-  it('refuses the same upgrade once the Cluster controller has labelled the control plane (after unpausing)', async () => {
+  it('still refuses the same upgrade once the Cluster controller has labelled the control plane (after unpausing)', async () => {
     assert.equal((await kubectl(['patch', 'cluster', 'paused', '-n', namespace, '--type=merge', '-p', '{"spec":{"paused":false}}'])).code, 0);
     await eventually('the Cluster controller to label and own the control plane', async () => {
       const kcp = await jsonOf<Item>(['get', 'kubeadmcontrolplane', 'paused-control-plane', '-n', namespace]);
@@ -275,7 +279,14 @@ describe('e2e: version-skew and spot-capacity against Cluster API\'s core contro
     const created = (resource: string) => recorder!.requests({ operation: 'CREATE', resource }).filter((entry) => entry.object?.metadata?.labels?.['cluster.x-k8s.io/cluster-name'] === 'prod');
     assert.ok(created('controlplane.cluster.x-k8s.io/kubeadmcontrolplanes').every((entry) => entry.levee) && created('controlplane.cluster.x-k8s.io/kubeadmcontrolplanes').length === 1);
     assert.equal(created('cluster.x-k8s.io/machinedeployments').filter((entry) => entry.levee && !entry.dryRun).length, 2);
-    assert.ok(created('infrastructure.cluster.x-k8s.io/awsmachinetemplates').every((entry) => !entry.levee), 'levee is not asked about templates');
+    // levee registers infrastructure machine templates (CREATE, UPDATE) to read their spot options:
+    // it is asked about each clone the topology controller makes for this Cluster's workers.
+    const templateCreates = recorder!.requests({ operation: 'CREATE', resource: 'infrastructure.cluster.x-k8s.io/awsmachinetemplates' }).filter((entry) => !entry.dryRun);
+    for (const pool of pools) {
+      const clone = pool.spec!.template!.spec!.infrastructureRef!.name;
+      const asked = templateCreates.filter((entry) => entry.name === clone);
+      assert.ok(asked.length > 0 && asked.every((entry) => entry.levee), `levee is asked about the clone ${clone}: ${JSON.stringify(asked.map(({ user, levee }) => ({ user, levee })))}`);
+    }
   });
 
   it('the topology controller scales a MachineDeployment by updating spec.replicas, never through /scale', async () => {
@@ -291,57 +302,36 @@ describe('e2e: version-skew and spot-capacity against Cluster API\'s core contro
     assert.deepEqual(recorder!.requests({ resource: 'cluster.x-k8s.io/machinedeployments/scale' }), []);
   });
 
-  it('refuses deleting the topology\'s on-demand MachineDeployment by hand while its spot one remains', async () => {
+  it('today lets the topology\'s on-demand MachineDeployment be deleted by hand beside its spot one: levee counts the topology entry, which the topology controller recreates [should refuse: its on-demand machines go with it]', async () => {
     const onDemand = (await machineDeploymentsOf('prod')).find((pool) => pool.metadata.labels?.['topology.cluster.x-k8s.io/deployment-name'] === 'md-0')!;
-    await eventually('levee to read the cloned templates', async () => {
-      const probe = await kubectl(['delete', 'machinedeployment', onDemand.metadata.name, '-n', namespace, '--dry-run=server']);
-      return /rule all-pools-spot/.test(probe.stderr) || probe.stdout + probe.stderr;
-    });
+    // The delete takes the pool's Machines with it. The topology controller keeps a deleting
+    // MachineDeployment in its current state (core/reconcilers/topology/cluster/current_state.go)
+    // and makes the pool again only once it and its Machines are gone, so the workload cluster runs
+    // on spot alone until new on-demand machines join. Flip to expect all-pools-spot once levee
+    // counts a topology pool being deleted as gone until it is made again.
+    const deleted = await kubectl(['delete', 'machinedeployment', onDemand.metadata.name, '-n', namespace, '--dry-run=server']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.doesNotMatch(deleted.stderr, /rule all-pools-spot/);
   });
 
-  it('today lets the Cluster drop its on-demand workers, then refuses the topology controller\'s delete [issue 12 item 2: should refuse the Cluster change]', async () => {
+  it('refuses a Cluster that drops its on-demand workers beside spot ones, before the topology controller deletes any', async () => {
     const onDemand = (await machineDeploymentsOf('prod')).find((pool) => pool.metadata.labels?.['topology.cluster.x-k8s.io/deployment-name'] === 'md-0')!;
     const patch = { spec: { topology: { workers: { machineDeployments: [{ class: 'spot', name: 'md-spot', replicas: 3 }] } } } };
-    // Flip to expect a refusal naming all-pools-spot once levee judges spec.topology.workers.
     const edited = await kubectl(['patch', 'cluster', 'prod', '-n', namespace, '--type=merge', '-p', JSON.stringify(patch)]);
-    assert.equal(edited.code, 0, edited.stderr);
-    await eventually('the topology controller to try to delete the on-demand MachineDeployment', async () => {
-      const deletes = recorder!.requests({ operation: 'DELETE', resource: 'cluster.x-k8s.io/machinedeployments' }).filter((entry) => entry.name === onDemand.metadata.name);
-      return deletes.length > 0 || 'no delete yet';
-    });
-    assert.ok(recorder!.requests({ operation: 'DELETE', resource: 'cluster.x-k8s.io/machinedeployments' }).every((entry) => entry.levee));
-    await eventually('the Cluster to report levee\'s refusal', async () => {
-      const cluster = await jsonOf<{ status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }>(['get', 'cluster', 'prod', '-n', namespace]);
-      const reconciled = (cluster.status?.conditions ?? []).find((condition) => condition.type === 'TopologyReconciled');
-      return (reconciled?.status === 'False' && /rule all-pools-spot/.test(reconciled.message ?? '')) || JSON.stringify(reconciled ?? {});
-    });
+    assert.notEqual(edited.code, 0, 'levee refuses the Cluster change');
+    assert.match(edited.stderr, /rule all-pools-spot/);
+    const cluster = await jsonOf<{ spec: { topology: { workers: { machineDeployments: Array<{ name: string }> } } } }>(['get', 'cluster', 'prod', '-n', namespace]);
+    assert.deepEqual(cluster.spec.topology.workers.machineDeployments.map((entry) => entry.name).sort(), ['md-0', 'md-spot']);
     assert.ok((await machineDeploymentsOf('prod')).some((pool) => pool.metadata.name === onDemand.metadata.name), 'the on-demand MachineDeployment is still there');
+    assert.deepEqual(recorder!.requests({ operation: 'DELETE', resource: 'cluster.x-k8s.io/machinedeployments' }).filter((entry) => entry.name === onDemand.metadata.name && !entry.dryRun), [], 'the topology controller never tried to delete it');
   });
 
-  it('today lets a ClusterClass Cluster with spot workers only through, and leaves it to the topology controller to be refused [issue 12 item 2: should refuse the Cluster]', async () => {
-    // Flip to expect a refusal of the Cluster (all-pools-spot) once levee reads spec.topology.workers through the class.
+  it('refuses a ClusterClass Cluster with spot workers only, before the topology controller makes anything of it', async () => {
     const applied = await applyAll([topologyCluster('spotty', [{ class: 'spot', name: 'md-spot', replicas: 3 }])]);
-    assert.equal(applied.code, 0, applied.stderr);
-    let controlPlane = '';
-    await eventually('the topology controller to create the control plane', async () => {
-      const list = await jsonOf<{ items: Item[] }>(['get', 'kubeadmcontrolplanes', '-n', namespace, '-l', 'cluster.x-k8s.io/cluster-name=spotty']);
-      controlPlane = list.items[0]?.metadata.name ?? '';
-      return controlPlane !== '' || 'none yet';
-    });
-    // Written by the admin, standing in for KCP's controller: the topology controller keeps
-    // trying to create the workers instead of deferring them.
-    await reportControlPlaneRunning(controlPlane);
-    const attempts = () => recorder!.requests({ operation: 'CREATE', resource: 'cluster.x-k8s.io/machinedeployments' }).filter((entry) => entry.object?.metadata?.labels?.['cluster.x-k8s.io/cluster-name'] === 'spotty' && !entry.dryRun);
-    await eventually('the topology controller to create the spot MachineDeployment', async () => attempts().length > 0 || 'no attempt yet');
-    // levee judges the controller's MachineDeployment by the template clone made a moment before:
-    // refused when its watch has the clone (the Cluster stays without workers, and only the
-    // controller's log says why: the Cluster's TopologyReconciled reads "failed to create"),
-    // allowed as "unknown" when not (an all-spot cluster). Either way the Cluster was let in.
-    const refusal = new RegExp(`MachineDeployment ${namespace}/spotty-md-spot-\\w+ of cluster spotty would make only spot machines .* \\(rule all-pools-spot\\)`);
-    await eventually('the topology controller to be refused, or the spot pool to exist', async () => {
-      const pools = await machineDeploymentsOf('spotty');
-      return pools.length === 1 || refusal.test(manager!.logTail(5_000)) || 'neither yet';
-    });
-    assert.ok(attempts().every((entry) => entry.levee), 'levee was asked about each attempt');
+    assert.notEqual(applied.code, 0, 'levee refuses the Cluster');
+    assert.match(applied.stderr, /rule all-pools-spot/);
+    const left = await kubectl(['get', 'cluster', 'spotty', '-n', namespace]);
+    assert.match(left.stderr, /NotFound/);
+    assert.deepEqual(recorder!.requests({ resource: 'controlplane.cluster.x-k8s.io/kubeadmcontrolplanes' }).filter((entry) => entry.object?.metadata?.labels?.['cluster.x-k8s.io/cluster-name'] === 'spotty'), []);
   });
 });
