@@ -211,6 +211,43 @@ describe('server: attacks on scale-to-zero and probe-gate', function () {
       warnedFor(await judge(scaleReview('Deployment', 'web', 2, 0, HPA)), AUTOSCALER_TO_ZERO);
     });
 
+    it("warns (autoscaler-to-zero) when the HPA controller's scale to 0 comes as system:kube-controller-manager (no per-controller credentials)", async () => {
+      const hpa = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: NS, uid: 'uid-hpa' }, spec: { minReplicas: 0, maxReplicas: 5, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' } } } as KubeObject;
+      const judge = await levee(new Caches().add(service('web', { app: 'web' }), hpa).deploymentBehind('web', 'web'));
+      warnedFor(await judge(scaleReview('Deployment', 'web', 2, 0, 'system:kube-controller-manager')), AUTOSCALER_TO_ZERO);
+    });
+
+    it('lets two of three backends of one Service go to 0 in parallel and refuses the third', async () => {
+      const shared = { tier: 'front' };
+      const caches = new Caches().add(service('web', shared));
+      for (const color of ['blue', 'green', 'red']) caches.deploymentBehind(color, 'web', 2, { ...shared, color });
+      caches.endpoints('web', ['blue', 'green', 'red'].flatMap((c) => [`${c}-1-0`, `${c}-1-1`]));
+      const judge = await levee(caches);
+      const answers = await Promise.all(['blue', 'green', 'red'].map((c) => judge(scaleReview('Deployment', c, 2, 0))));
+      assert.deepEqual(answers.map((a) => a.allowed).sort(), [false, true, true], JSON.stringify(answers.map((a) => a.status?.message)));
+    });
+
+    it('counts a ReplicationController and a Deployment of the same name as two backends when both go to 0 in parallel', async () => {
+      const shared = { tier: 'front' };
+      const caches = new Caches().add(service('web', shared)).deploymentBehind('web', 'web', 2, { ...shared, kind: 'deploy' }).workloadBehind('ReplicationController', 'web', 'web', 2, { ...shared, kind: 'rc' });
+      caches.endpoints('web', ['web-1-0', 'web-1-1', 'web-0', 'web-1']);
+      const judge = await levee(caches);
+      const answers = await Promise.all([judge(scaleReview('Deployment', 'web', 2, 0)), judge(scaleReview('ReplicationController', 'web', 2, 0))]);
+      assert.deepEqual(answers.map((a) => a.allowed).sort(), [false, true], JSON.stringify(answers.map((a) => a.status?.message)));
+    });
+
+    it("allows the Deployment controller's Recreate rollout scaling the only ReplicaSet behind a Service to 0 (judged at the Deployment)", async () => {
+      const judge = await levee(new Caches().add(service('web', { app: 'web' })).deploymentBehind('web', 'web'));
+      const rs = workload('ReplicaSet', 'web-1', 2, { owner: ref('Deployment', 'web'), labels: { app: 'web' } });
+      allowed(await judge(objectReview('UPDATE', rs, withReplicas(rs, 0), KCM_DEPLOY)));
+    });
+
+    it('allows (with a warning) creating a Deployment at 0 under a cached HTTPScaledObject that allows zero, as the KEDA HTTP add-on ships apps', async () => {
+      const hso = { apiVersion: 'http.keda.sh/v1alpha1', kind: 'HTTPScaledObject', metadata: { name: 'web', namespace: NS, uid: 'uid-hso' }, spec: { hosts: ['web.example'], scaleTargetRef: { name: 'web', kind: 'Deployment', apiVersion: 'apps/v1', service: 'web', port: 80 }, replicas: { min: 0, max: 5 } } } as KubeObject;
+      const judge = await levee(new Caches().add(service('web', { app: 'web' }), hso));
+      warnedFor(await judge(objectReview('CREATE', null, workload('Deployment', 'web', 0))), AUTOSCALER_TO_ZERO);
+    });
+
     it('refuses the HPA identity scaling to 0 when the cached HPA has minReplicas 1', async () => {
       const hpa = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: NS, uid: 'uid-hpa' }, spec: { minReplicas: 1, maxReplicas: 5, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' } } } as KubeObject;
       const judge = await levee(new Caches().add(service('web', { app: 'web' }), hpa).deploymentBehind('web', 'web'));
@@ -470,6 +507,48 @@ describe('server: attacks on scale-to-zero and probe-gate', function () {
       const judge = await levee(caches.add(old), 'Unhealthy');
       const before = workload('Deployment', 'web', 2);
       allowed(await judge(objectReview('UPDATE', before, withImage(withReplicas(before, 6), 'registry.example/app:0.9'))));
+    });
+
+    it("allows the replication controller's pod for a cached ReplicationController and the Job controller's pod for a cached Job", async () => {
+      const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once', namespace: NS, uid: 'uid-Job-once' }, spec: {} } as KubeObject;
+      const caches = webCaches().workloadBehind('ReplicationController', 'legacy', 'legacy').add(job);
+      const judge = await levee(caches, 'Unhealthy');
+      allowed(await judge(objectReview('CREATE', null, pod('legacy-new', { app: 'legacy' }, ref('ReplicationController', 'legacy', 'uid-ReplicationController-legacy', 'v1')), 'system:serviceaccount:kube-system:replication-controller')));
+      allowed(await judge(objectReview('CREATE', null, pod('once-x', { app: 'once' }, ref('Job', 'once', 'uid-Job-once', 'batch/v1')), 'system:serviceaccount:kube-system:job-controller')));
+    });
+
+    it('refuses a StatefulSet "rollback" to a template only another StatefulSet\'s ControllerRevision has', async () => {
+      const sts = workload('StatefulSet', 'db', 2, { labels: { app: 'db' }, image: 'registry.example/db:2.0' });
+      const other = workload('StatefulSet', 'cache', 2, { labels: { app: 'db' } });
+      const revision = {
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: { name: 'cache-1', namespace: NS, uid: 'uid-cr-cache', ownerReferences: [ref('StatefulSet', 'cache')] },
+        revision: 1,
+        data: { spec: { template: { ...podTemplate({ app: 'db' }, 'registry.example/db:evil'), $patch: 'replace' } } },
+      } as KubeObject;
+      const judge = await levee(new Caches().add(sts, other, revision), 'Unhealthy');
+      refusedFor(await judge(objectReview('UPDATE', sts, withImage(sts, 'registry.example/db:evil'))), GATE);
+    });
+
+    it('refuses a DaemonSet "rollback" to a ControllerRevision whose owner reference carries a stale uid', async () => {
+      const ds = workload('DaemonSet', 'agent', undefined, { labels: { app: 'agent' }, image: 'registry.example/agent:2.0' });
+      const revision = {
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: { name: 'agent-old', namespace: NS, uid: 'uid-cr-old', ownerReferences: [ref('DaemonSet', 'agent', 'uid-previous-agent')] },
+        revision: 1,
+        data: { spec: { template: { ...podTemplate({ app: 'agent' }, 'registry.example/agent:evil'), $patch: 'replace' } } },
+      } as KubeObject;
+      const judge = await levee(new Caches().add(ds, revision), 'Unhealthy');
+      refusedFor(await judge(objectReview('UPDATE', ds, withImage(ds, 'registry.example/agent:evil'))), GATE);
+    });
+
+    it('refuses a Deployment outside levee\'s namespace that carries the probe label levee.dev/probe: "true"', async () => {
+      const judge = await levee(webCaches(), 'Unhealthy');
+      const before = workload('Deployment', 'web', 2, { metaLabels: { 'levee.dev/probe': 'true' } });
+      refusedFor(await judge(objectReview('UPDATE', before, withImage(before, 'registry.example/app:2.0'))), GATE);
+      refusedFor(await judge(objectReview('CREATE', null, workload('Deployment', 'sneaky', 1, { labels: { 'levee.dev/probe': 'true' }, metaLabels: { 'levee.dev/probe': 'true' } }))), GATE);
     });
 
     it('allows everything while Healthy (control)', async () => {
