@@ -291,6 +291,72 @@ describe('server: attacks on scale-to-zero and probe-gate', function () {
     });
   });
 
+  // ------------------------------------------------------------ odd field spellings
+  describe('odd field spellings never crash the webhook (200 with an answer)', () => {
+    const spellings: Array<[string, (o: Record<string, any>) => void]> = [
+      ['spec.replicas as the string "0"', (o) => (o.spec.replicas = '0')],
+      ['spec.replicas null', (o) => (o.spec.replicas = null)],
+      ['spec.replicas negative', (o) => (o.spec.replicas = -1)],
+      ['spec.replicas a float', (o) => (o.spec.replicas = 0.5)],
+      ['ownerReferences null', (o) => (o.metadata.ownerReferences = null)],
+      ['ownerReferences an object', (o) => (o.metadata.ownerReferences = { kind: 'Deployment', name: 'web', uid: 'uid-Deployment-web', controller: true })],
+      ['ownerReferences [null]', (o) => (o.metadata.ownerReferences = [null])],
+      ['an owner reference without uid', (o) => (o.metadata.ownerReferences = [{ kind: 'Deployment', name: 'web', controller: true }])],
+      ['metadata.labels null', (o) => (o.metadata.labels = null)],
+      ['template labels with a number value', (o) => (o.spec.template.metadata.labels = { app: 7 })],
+      ['spec.template null', (o) => (o.spec.template = null)],
+      ['spec.template a string', (o) => (o.spec.template = 'x')],
+      ['spec null', (o) => (o.spec = null)],
+      ['metadata absent', (o) => delete o.metadata],
+    ];
+    for (const verdict of ['Healthy', 'Unhealthy'] as const) {
+      for (const kind of ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController']) {
+        it(`${kind} updates with odd spellings, verdict ${verdict}`, async () => {
+          const judge = await levee(new Caches().add(service('web', { app: 'web' })).deploymentBehind('web', 'web'), verdict);
+          for (const [what, spoil] of spellings) {
+            const before = workload(kind, 'web', 2, kind === 'ReplicaSet' ? { owner: ref('Deployment', 'web') } : {});
+            const after = JSON.parse(JSON.stringify(before)) as Record<string, any>;
+            spoil(after);
+            const response = await judge(objectReview('UPDATE', before, after as KubeObject));
+            assert.equal(typeof response.allowed, 'boolean', `${what}: ${JSON.stringify(response)}`);
+          }
+        });
+      }
+    }
+
+    it("pods with spoiled owner references from the ReplicaSet controller's identity are refused while Unhealthy, never believed", async () => {
+      const judge = await levee(new Caches().add(service('web', { app: 'web' })).deploymentBehind('web', 'web'), 'Unhealthy');
+      const spoiled: unknown[] = [
+        null,
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'uid-ReplicaSet-web-1', controller: true },
+        [null],
+        [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', controller: true }],
+        [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'uid-ReplicaSet-web-1', controller: 'true' }],
+        [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'uid-ReplicaSet-web-1' }],
+        [{ apiVersion: 'apps/v1', kind: 'replicaset', name: 'web-1', uid: 'uid-ReplicaSet-web-1', controller: true }],
+      ];
+      for (const references of spoiled) {
+        const p = pod('spoiled', { app: 'web' }) as { metadata: Record<string, unknown> };
+        p.metadata.ownerReferences = references;
+        const response = await judge(objectReview('CREATE', null, p as KubeObject, KCM_RS));
+        assert.equal(response.allowed, false, `${JSON.stringify(references)}: ${JSON.stringify(response)}`);
+      }
+    });
+
+    it('odd Scale objects', async () => {
+      const judge = await levee(new Caches().add(service('web', { app: 'web' })).deploymentBehind('web', 'web'));
+      for (const spec of [{ replicas: '0' }, { replicas: null }, null, 'x', { replicas: -3 }]) {
+        const body = scaleReview('Deployment', 'web', 2, 0) as { request: { object: Record<string, unknown>; oldObject: unknown } };
+        body.request.object.spec = spec;
+        const response = await judge(body);
+        assert.equal(typeof response.allowed, 'boolean', `${JSON.stringify(spec)}: ${JSON.stringify(response)}`);
+      }
+      const noOld = scaleReview('Deployment', 'web', 2, 0) as { request: { oldObject: unknown } };
+      noOld.request.oldObject = null;
+      assert.equal(typeof (await judge(noOld)).allowed, 'boolean');
+    });
+  });
+
   // ------------------------------------------------------------ probe-gate
   describe('probe-gate while Unhealthy', () => {
     const webCaches = () => new Caches().add(service('web', { app: 'web' })).deploymentBehind('web', 'web');

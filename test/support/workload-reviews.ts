@@ -171,7 +171,8 @@ const resourceOf: Record<string, { group: string; version: string; resource: str
 };
 
 export function objectReview(operation: Operation, before: KubeObject | null, after: KubeObject | null, username = 'alice'): unknown {
-  const object = (after ?? before)!;
+  // Named by whichever side has metadata: a spoiled object may have none.
+  const object = (after?.metadata ? after : (before ?? after))!;
   const kind = object.kind!;
   const { group, version, resource } = resourceOf[kind]!;
   return review({
