@@ -16,7 +16,7 @@
 #   cannot tell is never held against a cluster, but warned about):
 #     {subject: "workload-cluster", change: "scaling MachineDeployment capi/md-0 from 3 to 0 replica(s)",
 #      createsPools, unknownHere: [pool descriptions],
-#      clusters: [{namespace, name, deleting, before: {onDemand, spot, unknown}, after: {...},
+#      clusters: [{namespace, name, deleting, gone, before: {onDemand, spot, unknown}, after: {...},
 #                  spotPools: [descriptions], unknownPools: [descriptions]}]}
 #   workload: {subject: "workload", workload: {kind, namespace, name}, critical, criticalBecause,
 #      canRunOnDemand, pinnedBy, before?: {critical, canRunOnDemand}}
@@ -36,9 +36,22 @@ violation(rule, message) := lib.violation("spot-capacity", rule, message, ctx)
 
 # The cluster's own recovery from a lost node (node lifecycle controller, the node itself,
 # autoscalers, termination handlers) is never refused, only recorded.
+# Deletes by those that only follow an owner (the garbage collector, Cluster API's manager, the
+# namespace controller, kube-controller-manager without service account credentials) are not:
+# the garbage collector deletes whatever node a forged ownerReference points it at. Karpenter,
+# which owns its nodes, deletes them as itself; the node lifecycle controller's taints are
+# updates; a lost node is tainted, so no longer counted, before anything deletes it.
 failure_handler if {
 	some pattern in config.failureHandlers
 	replace(pattern, "{node}", ctx.node.name) == actor
+	not follows_owner_here
+}
+
+owner_follower if actor in config.ownerFollowers
+
+follows_owner_here if {
+	owner_follower
+	input.request.operation == "DELETE"
 }
 
 # The floor is there because spot capacity can vanish all at once. A cluster with no spot node
@@ -171,12 +184,21 @@ spot_only_cluster contains c if {
 	all_spot(c.after)
 }
 
-# Cluster API's own controllers and the garbage collector take pools down with their cluster;
-# like a lost node, that is recorded, never refused.
-pool_controller if {
+# Cluster API's manager, the garbage collector and the namespace controller take pools down with
+# their cluster: exempt (recorded, never refused) only where levee's cache shows that Cluster
+# gone; a cluster being deleted is not judged at all. Anything else they write (the topology
+# controller repointing a pool, the garbage collector following a forged ownerReference) is
+# judged like anyone's. Other failure handlers keep their exemption.
+pool_controller(c) if {
 	some pattern in config.failureHandlers
 	not contains(pattern, "{node}")
 	pattern == actor
+	not owner_follower
+}
+
+pool_controller(c) if {
+	owner_follower
+	c.gone
 }
 
 spot_only_message(c) := sprintf(
@@ -186,7 +208,7 @@ spot_only_message(c) := sprintf(
 
 violations contains violation("all-pools-spot", msg) if {
 	some c in spot_only_cluster
-	not pool_controller
+	not pool_controller(c)
 	msg := sprintf(
 		"%s (rule all-pools-spot); when spot capacity runs out nothing replaces it: keep on-demand replicas in a MachineDeployment or MachinePool (an infrastructure template without spot options), or an override",
 		[spot_only_message(c)],
@@ -195,7 +217,7 @@ violations contains violation("all-pools-spot", msg) if {
 
 violations contains violation("all-pools-spot-by-failure-handler", msg) if {
 	some c in spot_only_cluster
-	pool_controller
+	pool_controller(c)
 	msg := sprintf("%s; allowed: %s is one of the cluster's own controllers", [spot_only_message(c), actor])
 }
 

@@ -43,7 +43,7 @@ test_workload_cluster_message_names_the_change_the_cluster_and_the_spot_pools if
 }
 
 test_workload_cluster_failure_handler_says_who if {
-	v := violation_of("Cluster API's manager deleting the on-demand MachineDeployment is recorded, never refused", "all-pools-spot-by-failure-handler")
+	v := violation_of("Cluster API's manager deleting the on-demand MachineDeployment of a Cluster gone from the cache is recorded, never refused", "all-pools-spot-by-failure-handler")
 	contains(v.message, "allowed: system:serviceaccount:capi-system:capi-manager is one of the cluster's own controllers")
 }
 

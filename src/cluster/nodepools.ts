@@ -33,6 +33,7 @@ export function canGiveOnDemand(capacityTypes: readonly PoolCapacityType[]): boo
  * A NodePool that says nothing about capacity type gets on-demand (the AWS provider's default).
  */
 export function nodePoolCapacityTypes(object: KubeObject | null): PoolCapacityType[] {
+  if (launchesNothing(object)) return [];
   const requirements = (((object?.spec as { template?: { spec?: { requirements?: unknown } } } | undefined)?.template?.spec?.requirements ??
     []) as NodeSelectorRequirement[]).filter((requirement) => requirement?.key === CAPACITY_TYPE_LABEL);
   if (requirements.length === 0) return ['on-demand'];
@@ -57,6 +58,25 @@ export function nodePoolCapacityTypes(object: KubeObject | null): PoolCapacityTy
   }
   const allowed = included ?? new Set(OPEN_DOMAIN);
   return ALL.filter((type) => allowed.has(type) && !excluded.has(type));
+}
+
+/**
+ * Karpenter launches nothing from a NodePool at its limits, and a limit of zero (or less) on any
+ * resource is reached before the first node: such a pool gives no capacity of any type.
+ */
+function launchesNothing(object: KubeObject | null): boolean {
+  const limits = (object?.spec as { limits?: unknown } | undefined)?.limits;
+  if (!limits || typeof limits !== 'object') return false;
+  return Object.values(limits as Record<string, unknown>).some(atMostZero);
+}
+
+const QUANTITY_NUMBER = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))/;
+
+function atMostZero(quantity: unknown): boolean {
+  if (typeof quantity === 'number') return Number.isFinite(quantity) && quantity <= 0;
+  if (typeof quantity !== 'string') return false;
+  const number = QUANTITY_NUMBER.exec(quantity)?.[1];
+  return number !== undefined && Number(number) <= 0;
 }
 
 export function toNodePoolView(object: KubeObject): NodePoolView {

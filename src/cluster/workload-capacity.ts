@@ -40,6 +40,8 @@ export interface WorkloadCapacity {
   namespace: string;
   cluster: string;
   deleting: boolean;
+  /** Not in levee's cache of Clusters: no owner its pools could still belong to. */
+  gone: boolean;
   pools: PoolCapacity[];
   tally: CapacityTally;
 }
@@ -81,7 +83,7 @@ export class CapacityLens {
       capacities.push({ kind: pool.kind, name: pool.name, fromTopology: false, replicas: pool.replicas, ...this.machinesOf(pool.infrastructure) });
     }
     capacities.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-    return { namespace, cluster, deleting: clusterView?.deleting === true, pools: capacities, tally: tally(capacities) };
+    return { namespace, cluster, deleting: clusterView?.deleting === true, gone: clusterView === undefined, pools: capacities, tally: tally(capacities) };
   }
 
   private topologyPool(entry: TopologyPool, className: string, clusterClass: ClusterClassView | undefined, made: WorkerPoolView | undefined): PoolCapacity {

@@ -32,6 +32,22 @@ export const DEFAULT_FAILURE_HANDLERS = [
 ];
 
 /**
+ * Failure handlers that only follow an owner: they take capacity down for the owner's sake
+ * (a Cluster being deleted, an owner that is gone), and write whatever else they are asked to
+ * (Cluster API's topology controller) or pointed at (the garbage collector follows the
+ * ownerReferences the object's writer set). Exempt only where levee's caches show the owning
+ * Cluster being deleted or gone; judged like anyone else otherwise, and when they delete Nodes.
+ * kube-controller-manager without service account credentials runs the garbage collector and
+ * the namespace controller as itself (its node lifecycle controller's taints stay exempt).
+ */
+export const DEFAULT_OWNER_FOLLOWERS = [
+  'system:kube-controller-manager',
+  'system:serviceaccount:capi-system:capi-manager',
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:serviceaccount:kube-system:namespace-controller',
+];
+
+/**
  * Cluster API provider kinds (infrastructure.cluster.x-k8s.io) whose machines cannot be spot:
  * Cluster API's own Docker and in-memory providers, and ROSA machine pools (no spot option in
  * their API). A pool made from one counts as on-demand without levee reading it.
@@ -70,6 +86,7 @@ export const spotCapacitySettings = {
   capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS) as Array<z.infer<typeof capacityLabel>>),
   poolLabels: z.array(z.string().min(1)).default(() => [...DEFAULT_POOL_LABELS]),
   failureHandlers: z.array(z.string().min(1)).default(() => [...DEFAULT_FAILURE_HANDLERS]),
+  ownerFollowers: z.array(z.string().min(1)).default(() => [...DEFAULT_OWNER_FOLLOWERS]),
   /** Provider kinds whose machines are never spot; any other kind levee does not read is unknown, and warned about. */
   onDemandMachineKinds: z.array(z.string().min(1)).default(() => [...DEFAULT_ON_DEMAND_MACHINE_KINDS]),
   critical: z

@@ -21,6 +21,8 @@ export interface WorkloadClusterCapacity {
   name: string;
   /** Being deleted: its pools go with it, and that is never refused. */
   deleting: boolean;
+  /** Not in levee's cache of Clusters (deleted already): what follows its owner may take its pools. */
+  gone: boolean;
   before: CapacityTally;
   after: CapacityTally;
   /** After the request: `MachineDeployment prod-md-spot (AWSMachineTemplate/workers-spot sets spotMarketOptions): 3 replica(s)`. */
@@ -89,6 +91,7 @@ export function workloadClusterChange(request: AdmissionRequest, state: ClusterS
       namespace,
       name,
       deleting: after.deleting,
+      gone: after.gone,
       before: before.tally,
       after: after.tally,
       spotPools: after.pools.filter((pool) => pool.capacity === 'spot' && pool.replicas > 0).map(describePool),

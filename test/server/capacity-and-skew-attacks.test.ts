@@ -258,9 +258,9 @@ describe('server: attacks on spot-capacity and version-skew', function () {
       refusedFor(await judge(mdReview('DELETE', machineDeployment('prod-md-0', 'workers', 3), null)), /all-pools-spot/);
     });
 
-    it('allows Cluster API\'s manager deleting the on-demand MachineDeployment (failure handler, audit only)', async () => {
+    it('refuses Cluster API\'s manager deleting the on-demand MachineDeployment of a living Cluster (exempt only once the Cluster is gone)', async () => {
       const judge = await levee(capiFleet());
-      allowed(await judge(mdReview('DELETE', machineDeployment('prod-md-0', 'workers', 3), null, 'system:serviceaccount:capi-system:capi-manager')));
+      refusedFor(await judge(mdReview('DELETE', machineDeployment('prod-md-0', 'workers', 3), null, 'system:serviceaccount:capi-system:capi-manager')), /all-pools-spot/);
     });
 
     it('refuses the v1beta2 spelling of the same repoint (infrastructureRef.apiGroup)', async () => {
@@ -353,9 +353,12 @@ describe('server: attacks on spot-capacity and version-skew', function () {
     });
 
 
-    it('allows the namespace controller deleting the on-demand MachineDeployment (failure handler)', async () => {
-      const judge = await levee(capiFleet());
-      allowed(await judge(mdReview('DELETE', machineDeployment('prod-md-0', 'workers', 3), null, 'system:serviceaccount:kube-system:namespace-controller')));
+    it('refuses the namespace controller deleting the on-demand MachineDeployment while its Cluster lives, and allows it once the Cluster is gone', async () => {
+      const pool = machineDeployment('prod-md-0', 'workers', 3);
+      const living = await levee(capiFleet());
+      refusedFor(await living(mdReview('DELETE', pool, null, 'system:serviceaccount:kube-system:namespace-controller')), /all-pools-spot/);
+      const gone = await levee(capiFleet().filter((object) => object.kind !== 'Cluster'));
+      allowed(await gone(mdReview('DELETE', pool, null, 'system:serviceaccount:kube-system:namespace-controller')));
     });
 
     it('lets only one of a delete and a /scale to 0 of the two on-demand pools through, sent together', async () => {

@@ -242,6 +242,7 @@ describe('policies/spot-capacity context', () => {
             namespace: 'capi',
             name: 'prod',
             deleting: false,
+            gone: true,
             before: T(0, 3),
             after: T(0, 6),
             spotPools: ['MachineDeployment md-spot-a (AWSMachineTemplate/workers-spot sets spotMarketOptions): 3 replica(s)', 'MachineDeployment md-spot-b (AWSMachineTemplate/workers-spot sets spotMarketOptions): 3 replica(s)'],
