@@ -79,6 +79,11 @@ const scaleToZero = z.strictObject({
   exemptWorkloads: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([]),
   /** Usernames of the autoscalers (see DEFAULT_AUTOSCALERS). */
   autoscalers: z.array(z.string().min(1)).default(DEFAULT_AUTOSCALERS),
+  /**
+   * Usernames whose scale of a ReplicaSet that a cached Deployment controls is that Deployment's
+   * rollout step, judged at the Deployment (see DEFAULT_CONTROLLERS); anyone else's is judged.
+   */
+  controllers: z.array(z.string().min(1)).default(DEFAULT_CONTROLLERS),
   rules: z
     .strictObject({
       'autoscaler-to-zero': enforcementAction.default('warn'),

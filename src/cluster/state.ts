@@ -217,7 +217,10 @@ export class ClusterState {
     if (owner.kind === 'ReplicaSet') {
       const replicaSet = this.replicaSets.get(objectKey(namespace, owner.name));
       if (!replicaSet) return { kind: 'unknown' };
-      if (replicaSet.owner?.kind === 'Deployment') return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: replicaSet.owner.name } };
+      // Its pods are the Deployment's only when that Deployment is cached with the uid the
+      // ReplicaSet names: a stale or invented reference must not make them another backend.
+      const deployment = this.deploymentOf(namespace, owner.name);
+      if (deployment) return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: deployment.name } };
       return { kind: 'workload', ref: { kind: 'ReplicaSet', namespace, name: owner.name } };
     }
     if (isScalableKind(owner.kind)) return { kind: 'workload', ref: { kind: owner.kind, namespace, name: owner.name } };
@@ -259,7 +262,11 @@ export class ClusterState {
           continue;
         }
         const attribution = this.attributePod(service.namespace, endpoint.podName);
-        if (attribution.kind === 'unknown' || (attribution.kind === 'workload' && workloadKey(attribution.ref) === self)) {
+        // A ReplicaSet's own pods are its own even when they count as its Deployment's elsewhere:
+        // scaling that ReplicaSet to 0 by hand takes them away until the Deployment brings them back.
+        const ownedDirectly = this.pods.get(objectKey(service.namespace, endpoint.podName))?.owner;
+        const direct = ownedDirectly && isScalableKind(ownedDirectly.kind) && workloadKey({ kind: ownedDirectly.kind, namespace: service.namespace, name: ownedDirectly.name }) === self;
+        if (attribution.kind === 'unknown' || direct || (attribution.kind === 'workload' && workloadKey(attribution.ref) === self)) {
           ownReadyEndpoints++;
           continue;
         }

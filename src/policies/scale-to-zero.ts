@@ -13,7 +13,7 @@ import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
-import { cachedController } from './controllers.js';
+import { cachedController, isControllerIdentity } from './controllers.js';
 import { DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS } from './judged-kinds.js';
 import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
 
@@ -98,7 +98,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   if (scaled) {
     const workload = cluster.workload(scaled);
     const after = replicasOf(request.object);
-    if (!workload || after === undefined || isCachedRolloutStep(scaled, cluster)) return undefined;
+    if (!workload || after === undefined || isCachedRolloutStep(scaled, request, cluster, config)) return undefined;
     return underAutoscaler({ kind: 'replicas', workload, before: replicasOf(request.oldObject) ?? null, after }, request, cluster, config);
   }
   if (request.subResource) return undefined;
@@ -108,11 +108,11 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   if (isScalableGroupKind(group, kind)) {
     if (request.operation === 'DELETE') {
       const workload = workloadFromObject(request.oldObject, request.namespace) ?? cluster.workload({ kind, namespace, name: request.name ?? '' });
-      if (!workload || isRolloutStep(kind, namespace, request.oldObject, cluster)) return undefined;
+      if (!workload || isRolloutStep(kind, namespace, request.oldObject, request, cluster, config)) return undefined;
       return { kind: 'delete', workload, before: workload.replicas, after: 0 };
     }
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
-    if (isRolloutStep(kind, namespace, request.object, cluster)) return undefined;
+    if (isRolloutStep(kind, namespace, request.object, request, cluster, config)) return undefined;
     const workload = workloadFromObject(request.object, request.namespace);
     if (!workload) return undefined;
     const before = request.operation === 'CREATE' ? null : (replicasOf(request.oldObject) ?? null);
@@ -127,15 +127,18 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
 /**
  * ReplicaSets a Deployment controls are scaled by the Deployment controller on every rollout;
  * the Deployment is what levee judges. Only a ReplicaSet whose controller is a Deployment
- * levee caches with that very uid is such a step: a reference to anything else (a ConfigMap,
- * an invented uid) leaves the workload judged like any other.
+ * levee caches with that very uid, scaled by a controller identity, is such a step: a
+ * reference to anything else (a ConfigMap, an invented uid), or a person scaling the
+ * ReplicaSet by hand, leaves the workload judged like any other.
  */
-function isRolloutStep(kind: string, namespace: string, object: AdmissionRequest['object'], cluster: ClusterState): boolean {
+function isRolloutStep(kind: string, namespace: string, object: AdmissionRequest['object'], request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): boolean {
+  if (!isControllerIdentity(request.userInfo, config.policies['scale-to-zero'].controllers)) return false;
   return kind === 'ReplicaSet' && cachedController('ReplicaSet', namespace, object, cluster)?.kind === 'Deployment';
 }
 
 /** The same for a `replicasets/scale` request, whose Scale object names no owner: the cached ReplicaSet's. */
-function isCachedRolloutStep(ref: WorkloadRef, cluster: ClusterState): boolean {
+function isCachedRolloutStep(ref: WorkloadRef, request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): boolean {
+  if (!isControllerIdentity(request.userInfo, config.policies['scale-to-zero'].controllers)) return false;
   return ref.kind === 'ReplicaSet' && cluster.deploymentOf(ref.namespace, ref.name) !== undefined;
 }
 

@@ -66,10 +66,16 @@ describe('policies/scale-to-zero context: owners', () => {
     }
   });
 
-  it('leaves a ReplicaSet of a cached Deployment with the same uid to the Deployment, whoever sends it', () => {
+  it('leaves a ReplicaSet of a cached Deployment with the same uid to the Deployment when its controller sends it', () => {
+    const owner: OwnerReference = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true };
+    const request = update('replicaSet', replicaSetObject('web-rs', 'default', 0, { app: 'web' }, owner), replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner), 'system:serviceaccount:kube-system:deployment-controller');
+    assert.equal(contextFor(request), undefined);
+  });
+
+  it('judges the same ReplicaSet scaled to 0 by a person: only the controller\'s step is a rollout', () => {
     const owner: OwnerReference = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true };
     const request = update('replicaSet', replicaSetObject('web-rs', 'default', 0, { app: 'web' }, owner), replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner));
-    assert.equal(contextFor(request), undefined);
+    assert.equal(contextFor(request)?.change, 'replicas');
   });
 
   it('judges deleting a ReplicaSet whose controller reference is forged', () => {
@@ -84,7 +90,7 @@ describe('policies/scale-to-zero context: owners', () => {
   });
 
   describe('replicasets/scale, whose Scale names no owner', () => {
-    function scaleReplicaSet(cluster: ClusterState, owner: OwnerReference): ScaleToZeroContext | undefined {
+    function scaleReplicaSet(cluster: ClusterState, owner: OwnerReference, username = 'alice'): ScaleToZeroContext | undefined {
       const rs = replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner);
       const view = toWorkloadView(rs)!;
       cluster.workloads.upsert(workloadKey(view.ref), view);
@@ -97,6 +103,7 @@ describe('policies/scale-to-zero context: owners', () => {
         name: 'web-rs',
         object: { kind: 'Scale', spec: {} },
         oldObject: { kind: 'Scale', spec: { replicas: 3 } },
+        username,
       });
       return contextFor(request, cluster);
     }
@@ -106,8 +113,12 @@ describe('policies/scale-to-zero context: owners', () => {
       assert.equal(scaleReplicaSet(clusterWithBackedService(), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-other', controller: true })?.change, 'replicas');
     });
 
-    it('leaves it to the Deployment when the cached owner is that Deployment', () => {
-      assert.equal(scaleReplicaSet(clusterWithBackedService(), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true }), undefined);
+    it('leaves it to the Deployment when the cached owner is that Deployment and its controller sends it', () => {
+      assert.equal(scaleReplicaSet(clusterWithBackedService(), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true }, 'system:serviceaccount:kube-system:deployment-controller'), undefined);
+    });
+
+    it('judges it when a person sends it', () => {
+      assert.notEqual(scaleReplicaSet(clusterWithBackedService(), { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web', controller: true }), undefined);
     });
   });
 

@@ -94,7 +94,7 @@ describe('policies/scale-to-zero context', () => {
       assert.deepEqual(context?.services.map((svc) => svc.name), ['web']);
     });
 
-    it('ignores a ReplicaSet that a Deployment controls', () => {
+    it('ignores a ReplicaSet that a Deployment controls, scaled by the Deployment controller', () => {
       const owner = controllerRef('Deployment', 'web');
       const request = admissionRequest({
         kind: GVK.replicaSet,
@@ -103,6 +103,7 @@ describe('policies/scale-to-zero context', () => {
         name: 'web-rs',
         object: replicaSetObject('web-rs', 'default', 0, { app: 'web' }, owner),
         oldObject: replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner),
+        username: 'system:serviceaccount:kube-system:deployment-controller',
       });
       assert.equal(contextFor(request), undefined);
     });
@@ -135,7 +136,7 @@ describe('policies/scale-to-zero context', () => {
       assert.equal(contextFor(requestOf(scaleReview({ name: 'unknown', replicas: 0 }))), undefined);
     });
 
-    it('ignores scaling a ReplicaSet that a Deployment controls', () => {
+    it('ignores scaling a ReplicaSet that a Deployment controls, by the Deployment controller', () => {
       const cluster = clusterWithBackedService();
       const rs = replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web'));
       const view = toWorkloadView(rs);
@@ -150,6 +151,7 @@ describe('policies/scale-to-zero context', () => {
         name: 'web-rs',
         object: { kind: 'Scale', spec: { replicas: 0 } },
         oldObject: { kind: 'Scale', spec: { replicas: 3 } },
+        username: 'system:serviceaccount:kube-system:deployment-controller',
       });
       assert.equal(contextFor(request, cluster), undefined);
     });
@@ -171,13 +173,14 @@ describe('policies/scale-to-zero context', () => {
       assert.equal(context?.replicasBefore, 3);
     });
 
-    it('ignores deleting a ReplicaSet that a Deployment controls', () => {
+    it('ignores deleting a ReplicaSet that a Deployment controls, by the Deployment controller', () => {
       const request = admissionRequest({
         kind: GVK.replicaSet,
         resource: GVR.replicasets,
         operation: 'DELETE',
         name: 'web-rs',
         oldObject: replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web')),
+        username: 'system:serviceaccount:kube-system:deployment-controller',
       });
       assert.equal(contextFor(request), undefined);
     });
