@@ -135,6 +135,11 @@ describe('e2e: two levee replicas refuse the same rollout (one verdict for all r
     }, 120_000);
     for (const replica of replicas) {
       await registerAt(replica);
+      // Each replica also gates on its own probe's file, which turns Healthy on its own schedule.
+      await eventually(`replica ${replica.name} to let rollouts through`, async () => {
+        const tried = await kubectl(['create', 'deployment', `web-${replica.name}`, '--image=registry.example/web:1', '-n', namespace, '--dry-run=server']);
+        return tried.code === 0 || tried.stderr;
+      }, 120_000);
       const created = await kubectl(['create', 'deployment', `web-${replica.name}`, '--image=registry.example/web:1', '-n', namespace]);
       assert.equal(created.code, 0, `replica ${replica.name}: ${created.stderr}`);
     }
