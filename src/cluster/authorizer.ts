@@ -3,6 +3,7 @@ import type { UserInfo } from '../kube/types.js';
 import type { PolicyId } from '../config.js';
 import type { Authorization, OverrideAuthorizer } from '../engine/overrides.js';
 import { apiClientWithDeadline } from '../kube/deadline.js';
+import { userKey } from '../kube/identities.js';
 
 const CACHE_MS = 10_000;
 // The API server gives a webhook 5 s (webhooks.yaml); an authorization check that has not
@@ -19,15 +20,9 @@ function authorizationOf(status: { allowed: boolean; reason?: string } | undefin
   return { allowed: status?.allowed === true, ...(status?.reason ? { reason: status.reason } : {}) };
 }
 
-/**
- * The cache key of an answer: the whole userInfo the API server vouched for and the policy.
- * Two credentials of one user can differ in uid and extra (a token scoped by the
- * authenticator, an impersonated subset of groups), and the authorizer may answer them
- * differently, so none of it is left out.
- */
+/** The cache key of an answer: the whole userInfo the API server vouched for (userKey) and the policy. */
 export function authorizationKey(user: UserInfo, policy: PolicyId): string {
-  const extra = Object.entries(user.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([user.username, user.uid ?? null, [...user.groups].sort(), extra, policy]);
+  return JSON.stringify([userKey(user), policy]);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { UserInfo } from '../kube/types.js';
+import { userKey } from '../kube/identities.js';
 import { POLICY_IDS, type PolicyId } from '../config.js';
 import type { Author } from './authorship.js';
 
@@ -107,7 +108,7 @@ export async function resolveOverrides(options: {
     }
     // The requesting user must be allowed as well: a recorded author never lends their right to
     // whoever sends the request, so a change goes through only when both may override.
-    const requesterAuthorization = author.source === 'record' && !sameUser(author.user, options.requester)
+    const requesterAuthorization = author.source === 'record' && userKey(author.user) !== userKey(options.requester)
       ? await options.authorizer.mayOverride(options.requester, policy)
       : authorization;
     if (requesterAuthorization.allowed) {
@@ -130,10 +131,6 @@ function authorProblem(author: Author, automation: (user: UserInfo) => string | 
   const who = author.user.username || 'this user';
   const set = author.source === 'request' ? 'sets' : 'set';
   return `not authorized: ${who} ${set} this override but is an automation identity (overrides.automation: ${matched}), which never authorizes one by itself; someone allowed to override sets it, e.g. with kubectl annotate`;
-}
-
-function sameUser(one: UserInfo, other: UserInfo): boolean {
-  return JSON.stringify([one.username, one.uid ?? '', [...one.groups ?? []].sort(), one.extra ?? {}]) === JSON.stringify([other.username, other.uid ?? '', [...other.groups ?? []].sort(), other.extra ?? {}]);
 }
 
 function requesterNotAuthorized(requester: UserInfo, author: UserInfo, policy: PolicyId, reason: string | undefined): string {

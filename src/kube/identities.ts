@@ -44,3 +44,14 @@ export function identityMatcher(set: IdentitySet): IdentityMatcher {
     },
   };
 }
+
+/**
+ * One user as the API server vouched for them, whole: username, uid, groups and extra, in a
+ * canonical order. Two credentials of one user can differ in uid and extra (a scoped token, an
+ * impersonated subset of groups), and an authorizer may answer them differently, so none of it
+ * is left out.
+ */
+export function userKey(user: UserInfo): string {
+  const extra = Object.entries(user.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([user.username, user.uid ?? null, [...user.groups].sort(), extra]);
+}
