@@ -16,6 +16,8 @@ import { AUTHORIZED_BY, recordValue } from '../../src/engine/authorship.js';
 import type { Authorization, OverrideAuthorizer } from '../../src/engine/overrides.js';
 import type { KubeObject, UserInfo } from '../../src/kube/types.js';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
+import { stateFromManifests } from '../../src/audit/offline-state.js';
+import { node, nodeReview, spotLabel } from '../support/capacity-reviews.js';
 import { call, makeTestCerts, type TestCerts } from '../support/https.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -107,6 +109,16 @@ describe('attacks: rollout steps of scale-to-zero and the rights an override nee
   afterEach(async () => {
     for (const server of servers.splice(0)) await server.close();
   });
+
+  async function leveeOverNodes(objects: KubeObject[], authorizer: OverrideAuthorizer): Promise<(body: unknown) => Promise<AdmissionResponse>> {
+    const server = await startTestServer({ certs, cluster: stateFromManifests(objects, 'default'), authorizer });
+    servers.push(server);
+    return async (body) => {
+      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
+      assert.equal(answer.status, 200, answer.text);
+      return (answer.json() as AdmissionReview).response!;
+    };
+  }
 
   async function levee(caches: Caches, options: { verdict?: 'Healthy' | 'Unhealthy'; authorizer?: OverrideAuthorizer } = {}): Promise<(body: unknown) => Promise<AdmissionResponse>> {
     const now = new Date().toISOString();
@@ -296,6 +308,19 @@ describe('attacks: rollout steps of scale-to-zero and the rights an override nee
       // The Deployment controller's new ReplicaSet for that rollout is its step, not refused again.
       const rs = workload('ReplicaSet', 'web-2', 2, { image: 'registry.example/app:2.0', owner: ref('Deployment', 'web') });
       allowed(await judge(objectReview('CREATE', null, rs, KCM_DEPLOY)));
+    });
+
+    it('a spot-capacity override on a Node: a cordon by the on-call group goes through, by a developer it is refused; cluster-autoscaler is a failure handler, never refused', async () => {
+      const annotated = (name: string): KubeObject => ({ ...node(name), metadata: { ...node(name).metadata, annotations: overrideBy(admin, 'spot-capacity') } }) as KubeObject;
+      const fleet = [annotated('od-1'), node('od-2'), node('spot-1', spotLabel), node('spot-2', spotLabel)];
+      const before = annotated('od-1');
+      const cordoned = { ...before, spec: { unschedulable: true } } as KubeObject;
+      const judge = await leveeOverNodes(fleet, rbac());
+      const autoscaler: UserInfo = { username: 'system:serviceaccount:kube-system:cluster-autoscaler', uid: 'sa-ca', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] };
+      refusedFor(await judge(as(nodeReview('UPDATE', before, cordoned), developer)), /override ignored: not authorized: dev may not override spot-capacity/);
+      allowed(await judge(as(nodeReview('UPDATE', before, cordoned), autoscaler)));
+      allowed(await judge(as(nodeReview('UPDATE', before, cordoned), oncall)));
+      allowed(await judge(as(nodeReview('UPDATE', before, cordoned), admin)));
     });
 
     it('two users using one override at the same moment each get their own answer', async () => {
