@@ -159,6 +159,19 @@ describe('attacks: rollout steps of scale-to-zero and the rights an override nee
       refusedFor(await judge(objectReview('UPDATE', rs, withReplicas(rs, 0), 'alice')), STZ);
     });
 
+    it('kube-controller-manager without service account credentials is a controller; look-alike names are people', async () => {
+      const judge = await levee(webAlone());
+      allowed(await judge(as(scaleReview('ReplicaSet', 'web-1', 2, 0), { username: 'system:kube-controller-manager', groups: ['system:authenticated'] })));
+      for (const username of ['system:serviceaccount:default:deployment-controller', 'system:serviceaccount:kube-system:deployment-controller-x', 'system:serviceaccount:kube-system:Deployment-Controller', 'system:kube-controller-manager ', 'deployment-controller']) {
+        refusedFor(await judge(as(scaleReview('ReplicaSet', 'web-1', 2, 0), { username, groups: ['system:serviceaccounts', 'system:authenticated'] })), STZ);
+      }
+    });
+
+    it('a person in kube-system\'s service account group, or naming the controller as a group, is still a person', async () => {
+      const judge = await levee(webAlone());
+      refusedFor(await judge(as(scaleReview('ReplicaSet', 'web-1', 2, 0), { username: 'mallory', groups: ['system:serviceaccounts:kube-system', 'system:kube-controller-manager', KCM_DEPLOY, 'system:authenticated'] })), STZ);
+    });
+
     it('a person impersonating the deployment-controller is indistinguishable from it (whoever may impersonate is trusted)', async () => {
       // The API server hands levee the impersonated userInfo only; this records that levee takes it.
       const judge = await levee(webAlone());
