@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import { LeveeError } from '../errors.js';
+import { describeNetworkError } from '../kube/request.js';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -188,22 +189,4 @@ function reasonOf(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason.message;
   return typeof reason === 'string' ? reason : 'the probe was cancelled';
-}
-
-/** Node's errors, in the words hint rules (and operators) recognise. */
-function describeNetworkError(err: Error & { code?: string }): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return `connection refused (${err.message})`;
-    case 'ECONNRESET':
-      return `connection reset by peer (${err.message})`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `no such host (${err.message})`;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `no route to host (${err.message})`;
-    default:
-      return err.message;
-  }
 }
