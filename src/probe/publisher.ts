@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { VerdictDocument } from '../probe-verdict.js';
-import { documentOfStatus, PROBE_VERDICT_API, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH as PROBE_VERDICT_PATH, statusOf, summarize, type ProbeVerdictObject } from '../probe-verdict-status.js';
+import { documentOfStatus, PROBE_VERDICT_API, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH, statusOf, summarize, type ProbeVerdictObject } from '../probe-verdict-status.js';
 
 /**
  * What the elected leader tells the cluster: the `cluster` ProbeVerdict's status (so that
@@ -16,10 +16,10 @@ export class VerdictPublisher {
   ) {}
 
   async publish(document: VerdictDocument): Promise<void> {
-    const path = `${PROBE_VERDICT_PATH}/${PROBE_VERDICT_NAME}`;
+    const path = `${PROBE_VERDICTS_PATH}/${PROBE_VERDICT_NAME}`;
     let current = await this.api.get<ProbeVerdictObject>(path);
     if (current.status === 404) {
-      const created = await this.api.post<ProbeVerdictObject>(PROBE_VERDICT_PATH, {
+      const created = await this.api.post<ProbeVerdictObject>(PROBE_VERDICTS_PATH, {
         apiVersion: PROBE_VERDICT_API,
         kind: 'ProbeVerdict',
         metadata: { name: PROBE_VERDICT_NAME, labels: { 'app.kubernetes.io/name': 'levee' } },
@@ -57,10 +57,15 @@ export class VerdictPublisher {
   }
 }
 
+/** The ProbeVerdict `cluster` as it is now, or undefined when it does not exist. */
+export async function readProbeVerdict(api: KubeApi, signal?: AbortSignal): Promise<ProbeVerdictObject | undefined> {
+  const response = await api.get<ProbeVerdictObject>(`${PROBE_VERDICTS_PATH}/${PROBE_VERDICT_NAME}`, signal ? { signal } : {});
+  if (response.status === 404) return undefined;
+  return expectStatus(response, `reading ProbeVerdict ${PROBE_VERDICT_NAME}`, 200).body;
+}
+
 /** The verdict the leader last published, or undefined when there is none (no object, no status yet). */
 export async function readPublishedVerdict(api: KubeApi, signal?: AbortSignal): Promise<VerdictDocument | undefined> {
-  const response = await api.get<ProbeVerdictObject>(`${PROBE_VERDICT_PATH}/${PROBE_VERDICT_NAME}`, signal ? { signal } : {});
-  if (response.status === 404) return undefined;
-  const object = expectStatus(response, `reading ProbeVerdict ${PROBE_VERDICT_NAME}`, 200).body;
-  return object.status?.verdict ? documentOfStatus(object) : undefined;
+  const object = await readProbeVerdict(api, signal);
+  return object?.status?.verdict ? documentOfStatus(object) : undefined;
 }

@@ -2,7 +2,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { KubeApi } from '../probe/kube-api.js';
 import { VERDICTS, type CurrentVerdict, type VerdictDocument } from '../probe-verdict.js';
-import { documentOfStatus, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH, type ProbeVerdictObject } from '../probe-verdict-status.js';
+import { readProbeVerdict } from '../probe/publisher.js';
+import { documentOfStatus, PROBE_VERDICT_NAME } from '../probe-verdict-status.js';
 
 /**
  * The verdict every replica of `serve` gates on. Each replica has two readings of the
@@ -35,7 +36,6 @@ export function followClusterVerdict(options: ClusterVerdictOptions): ClusterVer
   const { logger } = options;
   const intervalMs = options.intervalMs ?? 2000;
   const api = new KubeApi(options.kubeconfig, options.requestTimeoutMs ?? 2000);
-  const path = `${PROBE_VERDICTS_PATH}/${PROBE_VERDICT_NAME}`;
   let document: VerdictDocument | undefined;
   let lastProblem = '';
   let stopped = false;
@@ -48,15 +48,10 @@ export function followClusterVerdict(options: ClusterVerdictOptions): ClusterVer
   };
   const read = async (): Promise<void> => {
     try {
-      const response = await api.get<ProbeVerdictObject>(path, { signal: abort.signal });
-      if (response.status === 404) {
-        document = undefined;
-        return report('');
-      }
-      if (response.status !== 200) return report(`GET ${path}: HTTP ${response.status}`);
-      // No status yet: nobody has published; not a fault.
-      if (!response.body.status?.verdict) return report('');
-      document = documentOfStatus(response.body);
+      const object = await readProbeVerdict(api, abort.signal);
+      // Deleted: forget the last one. No status yet: nobody has published; not a fault.
+      if (!object) document = undefined;
+      else if (object.status?.verdict) document = documentOfStatus(object);
       report('');
     } catch (err) {
       if (!stopped) report((err as Error).message);
