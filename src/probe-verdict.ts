@@ -54,6 +54,11 @@ export interface CurrentVerdict {
   file: string;
 }
 
+/** How old a document is at `now`, in seconds: what the gate and the leader's readers compare with `maxVerdictAgeSeconds`. */
+export function verdictAgeSeconds(document: VerdictDocument, now: Date): number {
+  return (now.getTime() - Date.parse(document.generatedAt)) / 1000;
+}
+
 /** Checks the few fields the gate relies on; anything else in the document is informational. */
 export function parseVerdictDocument(text: string, source = 'verdict'): VerdictDocument {
   let parsed: unknown;

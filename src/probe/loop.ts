@@ -5,7 +5,7 @@ import { expectStatus, type KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
 import { readPublishedVerdict } from './publisher.js';
 import type { ProbeId } from './settings.js';
-import type { VerdictDocument } from '../probe-verdict.js';
+import { verdictAgeSeconds, type VerdictDocument } from '../probe-verdict.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
 import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
 
@@ -232,8 +232,7 @@ export class ProbeLoop {
     try {
       const document = await readPublishedVerdict(this.options.api.as('leader-verdict'), this.runAbort.signal);
       if (!document) return undefined;
-      const ageSeconds = (this.now().getTime() - Date.parse(document.generatedAt)) / 1000;
-      return ageSeconds <= config.policies['probe-gate'].maxVerdictAgeSeconds ? document : undefined;
+      return verdictAgeSeconds(document, this.now()) <= config.policies['probe-gate'].maxVerdictAgeSeconds ? document : undefined;
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'leader\'s ProbeVerdict not read; running leader-only probes here');
       return undefined;

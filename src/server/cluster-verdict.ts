@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { KubeApi } from '../probe/kube-api.js';
-import { VERDICTS, type CurrentVerdict, type VerdictDocument } from '../probe-verdict.js';
+import { VERDICTS, verdictAgeSeconds, type CurrentVerdict, type VerdictDocument } from '../probe-verdict.js';
 import { readProbeVerdict } from '../probe/publisher.js';
 import { documentOfStatus, PROBE_VERDICT_NAME } from '../probe-verdict-status.js';
 
@@ -75,10 +75,6 @@ export function followClusterVerdict(options: ClusterVerdictOptions): ClusterVer
 
 const SEVERITY: Record<VerdictDocument['verdict'], number> = Object.fromEntries(VERDICTS.map((verdict, index) => [verdict, index])) as Record<VerdictDocument['verdict'], number>;
 
-function ageSeconds(document: VerdictDocument, now: Date): number {
-  return (now.getTime() - Date.parse(document.generatedAt)) / 1000;
-}
-
 /**
  * The reading the gate decides on: of the fresh ones (no older than `maxAgeSeconds`), the
  * worse, and of two equally bad the newer; with none fresh, the local file's document (its age
@@ -94,7 +90,7 @@ export function chooseVerdict(
     file: `ProbeVerdict ${PROBE_VERDICT_NAME} (published by ${document.reporter || 'the probe leader'})`,
   });
   const fromFile: CurrentVerdict = { document: readings.file, file: readings.filePath };
-  const fresh = (document: VerdictDocument | undefined): document is VerdictDocument => document !== undefined && ageSeconds(document, now) <= maxAgeSeconds;
+  const fresh = (document: VerdictDocument | undefined): document is VerdictDocument => document !== undefined && verdictAgeSeconds(document, now) <= maxAgeSeconds;
   const { cluster, file } = readings;
   if (fresh(cluster) && fresh(file)) {
     const worse = SEVERITY[cluster.verdict] - SEVERITY[file.verdict] || Date.parse(cluster.generatedAt) - Date.parse(file.generatedAt);
