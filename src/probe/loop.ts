@@ -221,7 +221,7 @@ export class ProbeLoop {
   private async observeOne(probe: ProbeDefinition): Promise<Observation> {
     const leader = this.options.isLeader();
     const leaderVerdict = probe.leaderOnly && !leader ? await this.publishedVerdict() : undefined;
-    const observation = (await this.copied(probe, leaderVerdict)) ?? (await this.observe(probe, leader, (path) => this.shared(path)));
+    const observation = this.copied(probe, leaderVerdict) ?? (await this.observe(probe, leader, (path) => this.shared(path)));
     return { ...observation, at: this.now() };
   }
 
@@ -240,7 +240,7 @@ export class ProbeLoop {
   }
 
   /** A leader-only probe's result as the leader published it, taken as settled (the leader applied hysteresis). */
-  private copied(probe: ProbeDefinition, leaderVerdict: VerdictDocument | undefined): Promise<Observation> | undefined {
+  private copied(probe: ProbeDefinition, leaderVerdict: VerdictDocument | undefined): Observation | undefined {
     if (!probe.leaderOnly || !leaderVerdict) return undefined;
     const result = leaderVerdict.probes.find((candidate) => candidate.probe === probe.id);
     if (!result || result.status === 'Skipped') return undefined;
@@ -251,7 +251,7 @@ export class ProbeLoop {
       message: `${result.message} (as the leader ${leaderVerdict.reporter || '?'} saw it at ${result.checkedAt})`,
       ...(failing && result.critical ? { severity: 'critical' as const } : {}),
     };
-    return Promise.resolve({ probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) });
+    return { probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) };
   }
 
   private async observe(probe: ProbeDefinition, leader: boolean, shared: ProbeContext['shared']): Promise<Observation> {
