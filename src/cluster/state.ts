@@ -138,7 +138,11 @@ export class ClusterState {
    * uid levee does not hold (a forged or stale reference).
    */
   deploymentOf(namespace: string, replicaSet: string): OwnerWithUid | undefined {
-    const owner = this.replicaSets.get(objectKey(namespace, replicaSet))?.owner;
+    return this.deploymentOwning(namespace, this.replicaSets.get(objectKey(namespace, replicaSet)));
+  }
+
+  private deploymentOwning(namespace: string, replicaSet: ReplicaSetView | undefined): OwnerWithUid | undefined {
+    const owner = replicaSet?.owner;
     if (owner?.kind !== 'Deployment' || owner.uid === '') return undefined;
     return this.ownerUid('Deployment', namespace, owner.name) === owner.uid ? owner : undefined;
   }
@@ -210,7 +214,11 @@ export class ClusterState {
    * cache would then let a scale to zero through.
    */
   attributePod(namespace: string, podName: string): PodAttribution {
-    const pod = this.pods.get(objectKey(namespace, podName));
+    return this.attributeCachedPod(namespace, podName, this.pods.get(objectKey(namespace, podName)));
+  }
+
+  /** attributePod for a pod already read from the cache (one lookup per endpoint in backingOf). */
+  private attributeCachedPod(namespace: string, podName: string, pod: PodView | undefined): PodAttribution {
     if (!pod) return { kind: 'unknown' };
     const owner = pod.owner;
     if (!owner) return { kind: 'other', label: `Pod/${podName}` };
@@ -219,7 +227,7 @@ export class ClusterState {
       if (!replicaSet) return { kind: 'unknown' };
       // Its pods are the Deployment's only when that Deployment is cached with the uid the
       // ReplicaSet names: a stale or invented reference must not make them another backend.
-      const deployment = this.deploymentOf(namespace, owner.name);
+      const deployment = this.deploymentOwning(namespace, replicaSet);
       if (deployment) return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: deployment.name } };
       return { kind: 'workload', ref: { kind: 'ReplicaSet', namespace, name: owner.name } };
     }
@@ -261,10 +269,11 @@ export class ClusterState {
           others.add('an endpoint without a pod');
           continue;
         }
-        const attribution = this.attributePod(service.namespace, endpoint.podName);
+        const pod = this.pods.get(objectKey(service.namespace, endpoint.podName));
+        const attribution = this.attributeCachedPod(service.namespace, endpoint.podName, pod);
         // A ReplicaSet's own pods are its own even when they count as its Deployment's elsewhere:
         // scaling that ReplicaSet to 0 by hand takes them away until the Deployment brings them back.
-        const ownedDirectly = this.pods.get(objectKey(service.namespace, endpoint.podName))?.owner;
+        const ownedDirectly = pod?.owner;
         const direct = ownedDirectly && isScalableKind(ownedDirectly.kind) && workloadKey({ kind: ownedDirectly.kind, namespace: service.namespace, name: ownedDirectly.name }) === self;
         if (attribution.kind === 'unknown' || direct || (attribution.kind === 'workload' && workloadKey(attribution.ref) === self)) {
           ownReadyEndpoints++;
