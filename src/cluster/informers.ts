@@ -46,92 +46,42 @@ export function builtinFeeds(kubeconfig: KubeConfig, cluster: ClusterState): Fee
   const keyOf = (object: KubeObject): string => objectKey(object.metadata?.namespace, object.metadata?.name ?? '');
   // Items of a list carry no kind; the views need it.
   const withKind = (kind: string) => (object: KubeObject) => ({ ...object, kind });
-  const workload = (kind: string) => (object: KubeObject): [string, WorkloadView] | undefined => {
-    const view = toWorkloadView(withKind(kind)(object));
-    return view ? [workloadKey(view.ref), view] : undefined;
-  };
-
   const sink = <V>(store: IndexedStore<V>, project: (object: KubeObject) => [string, V] | undefined): Sink =>
     ({ store, project }) as Sink;
+  const byName = <V>(store: IndexedStore<V>, view: (object: KubeObject) => V): Sink => sink(store, (o) => [keyOf(o), view(o)]);
+  const workload = (kind: string): Sink =>
+    sink(cluster.workloads, (object): [string, WorkloadView] | undefined => {
+      const view = toWorkloadView(withKind(kind)(object));
+      return view ? [workloadKey(view.ref), view] : undefined;
+    });
   // The uid of an object that owns pods or Jobs but is no workload levee scales.
-  const owner = (kind: string) => (object: KubeObject): [string, string] | undefined => {
-    const uid = object.metadata?.uid;
-    return uid ? [ownerKey(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? ''), uid] : undefined;
-  };
+  const owner = (kind: string): Sink =>
+    sink(cluster.owners, (object): [string, string] | undefined => {
+      const uid = object.metadata?.uid;
+      return uid ? [ownerKey(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? ''), uid] : undefined;
+    });
+  const feed = (apiVersion: string, kind: string, plural: string, list: Feed['list'], ...sinks: Sink[]): Feed => ({
+    path: `${apiVersion.includes('/') ? '/apis' : '/api'}/${apiVersion}/${plural}`,
+    apiVersion,
+    kind,
+    list,
+    sinks,
+  });
   return [
-    {
-      path: '/api/v1/services',
-      apiVersion: 'v1',
-      kind: 'Service',
-      list: (page) => core.listServiceForAllNamespaces(page),
-      sinks: [sink(cluster.services, (o) => [keyOf(o), toServiceView(o)])],
-    },
-    {
-      path: '/apis/discovery.k8s.io/v1/endpointslices',
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
-      sinks: [sink(cluster.endpointSlices, (o) => [keyOf(o), toEndpointSliceView(o)])],
-    },
-    { path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', list: (page) => core.listPodForAllNamespaces(page), sinks: [sink(cluster.pods, (o) => [keyOf(o), toPodView(o)])] },
-    {
-      path: '/apis/apps/v1/replicasets',
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      list: (page) => apps.listReplicaSetForAllNamespaces(page),
-      sinks: [sink(cluster.replicaSets, (o) => [keyOf(o), toReplicaSetView(o)]), sink(cluster.workloads, workload('ReplicaSet'))],
-    },
-    {
-      path: '/apis/apps/v1/deployments',
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      list: (page) => apps.listDeploymentForAllNamespaces(page),
-      sinks: [sink(cluster.workloads, workload('Deployment'))],
-    },
-    {
-      path: '/apis/apps/v1/statefulsets',
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      list: (page) => apps.listStatefulSetForAllNamespaces(page),
-      sinks: [sink(cluster.workloads, workload('StatefulSet'))],
-    },
-    {
-      path: '/api/v1/replicationcontrollers',
-      apiVersion: 'v1',
-      kind: 'ReplicationController',
-      list: (page) => core.listReplicationControllerForAllNamespaces(page),
-      sinks: [sink(cluster.workloads, workload('ReplicationController'))],
-    },
-    {
-      path: '/apis/apps/v1/daemonsets',
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      list: (page) => apps.listDaemonSetForAllNamespaces(page),
-      sinks: [sink(cluster.owners, owner('DaemonSet'))],
-    },
-    { path: '/apis/batch/v1/jobs', apiVersion: 'batch/v1', kind: 'Job', list: (page) => batch.listJobForAllNamespaces(page), sinks: [sink(cluster.owners, owner('Job'))] },
-    {
-      path: '/apis/batch/v1/cronjobs',
-      apiVersion: 'batch/v1',
-      kind: 'CronJob',
-      list: (page) => batch.listCronJobForAllNamespaces(page),
-      sinks: [sink(cluster.owners, owner('CronJob'))],
-    },
-    {
-      path: '/apis/apps/v1/controllerrevisions',
-      apiVersion: 'apps/v1',
-      kind: 'ControllerRevision',
-      list: (page) => apps.listControllerRevisionForAllNamespaces(page),
-      sinks: [sink(cluster.controllerRevisions, (o) => [keyOf(o), toControllerRevisionView(o)])],
-    },
-    {
-      path: '/apis/autoscaling/v2/horizontalpodautoscalers',
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      list: (page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page),
-      sinks: [sink(cluster.hpas, (o) => cluster.hpas.project(withKind('HorizontalPodAutoscaler')(o), 'autoscaling'))],
-    },
-    { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node', list: (page) => core.listNode(page), sinks: [sink(cluster.nodes, (o) => cluster.nodes.project(o))] },
+    feed('v1', 'Service', 'services', (page) => core.listServiceForAllNamespaces(page), byName(cluster.services, toServiceView)),
+    feed('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', (page) => discovery.listEndpointSliceForAllNamespaces(page), byName(cluster.endpointSlices, toEndpointSliceView)),
+    feed('v1', 'Pod', 'pods', (page) => core.listPodForAllNamespaces(page), byName(cluster.pods, toPodView)),
+    feed('apps/v1', 'ReplicaSet', 'replicasets', (page) => apps.listReplicaSetForAllNamespaces(page), byName(cluster.replicaSets, toReplicaSetView), workload('ReplicaSet')),
+    feed('apps/v1', 'Deployment', 'deployments', (page) => apps.listDeploymentForAllNamespaces(page), workload('Deployment')),
+    feed('apps/v1', 'StatefulSet', 'statefulsets', (page) => apps.listStatefulSetForAllNamespaces(page), workload('StatefulSet')),
+    feed('v1', 'ReplicationController', 'replicationcontrollers', (page) => core.listReplicationControllerForAllNamespaces(page), workload('ReplicationController')),
+    feed('apps/v1', 'DaemonSet', 'daemonsets', (page) => apps.listDaemonSetForAllNamespaces(page), owner('DaemonSet')),
+    feed('batch/v1', 'Job', 'jobs', (page) => batch.listJobForAllNamespaces(page), owner('Job')),
+    feed('batch/v1', 'CronJob', 'cronjobs', (page) => batch.listCronJobForAllNamespaces(page), owner('CronJob')),
+    feed('apps/v1', 'ControllerRevision', 'controllerrevisions', (page) => apps.listControllerRevisionForAllNamespaces(page), byName(cluster.controllerRevisions, toControllerRevisionView)),
+    feed('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', (page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page),
+      sink(cluster.hpas, (o) => cluster.hpas.project(withKind('HorizontalPodAutoscaler')(o), 'autoscaling'))),
+    feed('v1', 'Node', 'nodes', (page) => core.listNode(page), sink(cluster.nodes, (o) => cluster.nodes.project(o))),
   ];
 }
 
