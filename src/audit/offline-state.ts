@@ -4,7 +4,7 @@ import type { ClusterOptions } from '../cluster/options.js';
 import { CLUSTER_API_GROUP, isWorkerPoolKind } from '../cluster/worker-pools.js';
 import { isAutoscaler } from '../cluster/autoscalers.js';
 import { ClusterState } from '../cluster/state.js';
-import { groupOf } from '../cluster/upgrade-intents.js';
+import { groupOf } from '../kube/fields.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
 import { controllerOf } from '../kube/owners.js';
 import { podTemplateOf } from '../kube/pod-template.js';

@@ -1,4 +1,4 @@
-import { recordOf } from '../kube/fields.js';
+import { groupOf, recordOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 
@@ -32,10 +32,6 @@ export interface AutoscalerView {
   floor: number;
   /** KEDA's `paused-replicas: "0"`: the ScaledObject pins its workload at zero. */
   pausedAtZero: boolean;
-}
-
-function groupOf(apiVersion: string | undefined): string {
-  return apiVersion?.includes('/') ? apiVersion.split('/')[0]! : '';
 }
 
 /** Whether group and kind are an autoscaler levee reads. */

@@ -1,3 +1,4 @@
+import { recordOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 import { objectKey } from './views.js';
@@ -25,7 +26,7 @@ export interface InfrastructureKind {
 
 const present = (value: unknown): boolean => value !== undefined && value !== null;
 const is = (value: unknown, expected: string): boolean => typeof value === 'string' && value.toLowerCase() === expected.toLowerCase();
-const record = (value: unknown): Fields => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {});
+const record = (value: unknown): Fields => recordOf(value) ?? {};
 
 /** CAPA EC2 instances: `spotMarketOptions` (even empty) asks for spot; newer releases also say `marketType: Spot`. */
 function awsInstance(spec: Fields, prefix = ''): string | undefined {

@@ -1,3 +1,4 @@
+import { fieldAt, groupOf } from '../kube/fields.js';
 import { CLUSTER_NAME_LABEL, type ControlPlaneDiscovery, type UpgradeIntentKind } from '../kube/cluster-api.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
@@ -40,20 +41,6 @@ export function intentKindFor(kinds: readonly UpgradeIntentKind[], discovery: Co
   if (!listed && !discovery.groups.includes(group)) return undefined;
   const fallbackVersionField = listed?.fallbackVersionField;
   return { group, kind, versions, versionField: discovery.versionField, ...(fallbackVersionField ? { fallbackVersionField } : {}), role: 'control-plane', clusterLabel: CLUSTER_NAME_LABEL };
-}
-
-export function groupOf(apiVersion: string | undefined): string {
-  const slash = (apiVersion ?? '').indexOf('/');
-  return slash < 0 ? '' : (apiVersion ?? '').slice(0, slash);
-}
-
-export function fieldAt(object: unknown, path: string): unknown {
-  let current: unknown = object;
-  for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }
 
 function clusterOf(object: KubeObject, kind: UpgradeIntentKind): string | undefined {

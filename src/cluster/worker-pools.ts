@@ -1,9 +1,10 @@
 import { CLUSTER_NAME_LABEL } from '../kube/cluster-api.js';
+import { fieldAt, groupOf } from '../kube/fields.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { leveeAnnotations } from '../kube/workload.js';
 import { infrastructureKey, type InfrastructureRef } from './infrastructure-capacity.js';
 import { IndexedStore } from './store.js';
-import { clusterKey, fieldAt, groupOf } from './upgrade-intents.js';
+import { clusterKey } from './upgrade-intents.js';
 import { objectKey } from './views.js';
 
 /**

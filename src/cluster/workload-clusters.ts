@@ -1,7 +1,7 @@
+import { fieldAt } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { infrastructureKey, type InfrastructureRef } from './infrastructure-capacity.js';
 import { IndexedStore } from './store.js';
-import { fieldAt } from './upgrade-intents.js';
 import { objectKey } from './views.js';
 import { poolReplicas, referenceOf, type WorkerPoolKind } from './worker-pools.js';
 

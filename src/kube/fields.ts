@@ -12,3 +12,19 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function recordOf(value: unknown): Record<string, unknown> | undefined {
   return isRecord(value) ? value : undefined;
 }
+
+/** The API group of an apiVersion: `apps` of `apps/v1`, '' (core) of `v1`. */
+export function groupOf(apiVersion: string | undefined): string {
+  const slash = (apiVersion ?? '').indexOf('/');
+  return slash < 0 ? '' : (apiVersion ?? '').slice(0, slash);
+}
+
+/** The value at a dot path (`spec.template.spec`), or undefined where the path leaves the objects. */
+export function fieldAt(object: unknown, path: string): unknown {
+  let current: unknown = object;
+  for (const part of path.split('.')) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
