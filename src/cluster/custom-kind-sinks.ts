@@ -30,12 +30,7 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
         group: CLUSTER_API_GROUP,
         kind,
         versions: CLUSTER_API_VERSIONS,
-        sink: {
-          store: workerPools as IndexedStore<unknown>,
-          apply: (object) => workerPools.upsert(...workerPools.project({ ...object, kind })),
-          delete: (object) => workerPools.remove(workerPools.project({ ...object, kind })[0]),
-          forget: () => workerPools.removeKind(kind),
-        },
+        sink: kindSink(workerPools, kind, (object) => workerPools.project(object), () => workerPools.removeKind(kind)),
       }),
     ),
     // KEDA's kinds; HorizontalPodAutoscalers are built in (informers.ts) and share the store.
@@ -44,18 +39,7 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
         group,
         kind,
         versions,
-        sink: {
-          store: autoscalers as IndexedStore<unknown>,
-          apply: (object) => {
-            const projected = autoscalers.project({ ...object, kind }, group);
-            if (projected) autoscalers.upsert(...projected);
-          },
-          delete: (object) => {
-            const projected = autoscalers.project({ ...object, kind }, group);
-            if (projected) autoscalers.remove(projected[0]);
-          },
-          forget: () => autoscalers.removeKind(kind),
-        },
+        sink: kindSink(autoscalers, kind, (object) => autoscalers.project(object, group), () => autoscalers.removeKind(kind)),
       }),
     ),
     { group: CLUSTER_API_GROUP, kind: 'Cluster', versions: CLUSTER_API_VERSIONS, sink: wholeStoreSink(clusters) },
@@ -65,18 +49,7 @@ export function customKindsOf(cluster: ClusterState): CustomKind[] {
         group: INFRASTRUCTURE_GROUP,
         kind: kind.kind,
         versions: kind.versions,
-        sink: {
-          store: infrastructure as IndexedStore<unknown>,
-          apply: (object) => {
-            const projected = infrastructure.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
-            if (projected) infrastructure.upsert(...projected);
-          },
-          delete: (object) => {
-            const projected = infrastructure.project({ ...object, kind: kind.kind }, INFRASTRUCTURE_GROUP);
-            if (projected) infrastructure.remove(projected[0]);
-          },
-          forget: () => infrastructure.removeKind(kind.kind),
-        },
+        sink: kindSink(infrastructure, kind.kind, (object) => infrastructure.project(object, INFRASTRUCTURE_GROUP), () => infrastructure.removeKind(kind.kind)),
       }),
     ),
   ];
@@ -105,6 +78,26 @@ export function discoverControlPlanes(cluster: ClusterState): DiscoverKind {
     if (findIntentKind(intents.kinds, crd.group, crd.kind)) return undefined;
     const kind = intentKindFor(intents.kinds, intents.discovery, crd.group, crd.kind, crd.servedVersions);
     return kind ? { group: kind.group, kind: kind.kind, versions: kind.versions, sinks: [intentSink(intents, kind)] } : undefined;
+  };
+}
+
+/**
+ * A sink for one kind of a store several kinds share: each object is projected with its kind
+ * (a list's items carry none), and passed over when the projection declines it.
+ */
+function kindSink<V>(store: IndexedStore<V>, kind: string, project: (object: KubeObject) => [string, V] | undefined, forget: () => void): CustomKindSink {
+  const entryOf = (object: KubeObject): [string, V] | undefined => project({ ...object, kind });
+  return {
+    store: store as IndexedStore<unknown>,
+    apply: (object) => {
+      const entry = entryOf(object);
+      if (entry) store.upsert(...entry);
+    },
+    delete: (object) => {
+      const entry = entryOf(object);
+      if (entry) store.remove(entry[0]);
+    },
+    forget,
   };
 }
 
