@@ -124,6 +124,6 @@ export class AutoscalerStore extends IndexedStore<AutoscalerView> {
 
   /** Forgets every object of one kind, as when its CRD is deleted. */
   removeKind(kind: AutoscalerKind): void {
-    for (const view of this.byIndex('kind', kind)) this.remove(autoscalerKey(view));
+    this.removeByIndex('kind', kind);
   }
 }

@@ -156,6 +156,6 @@ export class InfrastructureStore extends IndexedStore<InfrastructureView> {
 
   /** Forgets every object of one kind, as when its CRD is deleted. */
   removeKind(kind: string): void {
-    for (const view of this.byIndex('kind', kind)) this.remove(infrastructureKey(view.kind, view.namespace, view.name));
+    this.removeByIndex('kind', kind);
   }
 }

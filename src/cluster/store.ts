@@ -109,6 +109,13 @@ export class IndexedStore<V> {
     return out;
   }
 
+  /** Removes every view the index files under `value` (all objects of a kind whose CRD is gone). */
+  removeByIndex(index: string, value: string): void {
+    const bucket = this.indices.get(index)?.get(value);
+    if (bucket === undefined) return;
+    for (const key of typeof bucket === 'string' ? [bucket] : [...bucket]) this.remove(key);
+  }
+
   /** Hooks for stores that keep live aggregates: called for every view that enters or leaves. */
   protected added(_view: V): void {}
 

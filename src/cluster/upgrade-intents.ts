@@ -132,7 +132,7 @@ export class UpgradeIntentStore extends IndexedStore<IntentView> {
 
   /** Forgets every object of one kind, as when its CRD is deleted. */
   removeKind(group: string, kind: string): void {
-    for (const view of this.byIndex('kind', `${group}/${kind}`)) this.remove(intentKey(view));
+    this.removeByIndex('kind', `${group}/${kind}`);
   }
 
   /** The control plane's and the workers' version ranges of one workload cluster, leaving out `except` (the object being judged). */

@@ -131,6 +131,6 @@ export class WorkerPoolStore extends IndexedStore<WorkerPoolView> {
 
   /** Forgets every pool of one kind, as when its CRD is deleted. */
   removeKind(kind: WorkerPoolKind): void {
-    for (const view of this.byIndex('kind', kind)) this.remove(workerPoolKey(view));
+    this.removeByIndex('kind', kind);
   }
 }
