@@ -1,4 +1,4 @@
-import { groupOf, recordOf } from '../kube/fields.js';
+import { groupOf, recordOf, textOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 
@@ -45,8 +45,8 @@ export function autoscalerOf(object: KubeObject | null, group = groupOf(object?.
   const spec = recordOf(object.spec) ?? {};
   const ref = recordOf(spec.scaleTargetRef) ?? {};
   // The HTTP add-on before v0.8 named its Deployment in `scaleTargetRef.deployment`.
-  const name = text(ref.name) || (object.kind === 'HTTPScaledObject' ? text(ref.deployment) : '');
-  const targetKind = text(ref.kind) || (object.kind === 'HorizontalPodAutoscaler' ? '' : 'Deployment');
+  const name = textOf(ref.name) || (object.kind === 'HTTPScaledObject' ? textOf(ref.deployment) : '');
+  const targetKind = textOf(ref.kind) || (object.kind === 'HorizontalPodAutoscaler' ? '' : 'Deployment');
   const pausedAtZero = object.kind === 'ScaledObject' && isZero(object.metadata?.annotations?.[KEDA_PAUSED_REPLICAS]);
   return {
     kind: object.kind,
@@ -78,10 +78,6 @@ function floorOf(kind: AutoscalerKind, spec: Record<string, unknown>): number {
 
 function count(value: unknown, absent: number): number {
   return typeof value === 'number' ? value : absent;
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
 }
 
 /** KEDA reads the annotation as an integer; an empty value pauses nothing. */

@@ -1,4 +1,4 @@
-import { recordOf } from '../kube/fields.js';
+import { fieldAt, recordOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { IndexedStore } from './store.js';
 import { objectKey } from './views.js';
@@ -125,9 +125,7 @@ export function infrastructureKey(kind: string, namespace: string, name: string)
 }
 
 function fieldsAt(object: unknown, path: string): Fields {
-  let current: unknown = object;
-  for (const part of path.split('.')) current = record(current)[part];
-  return record(current);
+  return record(fieldAt(object, path));
 }
 
 export function toInfrastructureView(object: KubeObject, kind: InfrastructureKind): InfrastructureView {

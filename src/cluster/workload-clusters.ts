@@ -1,4 +1,4 @@
-import { fieldAt } from '../kube/fields.js';
+import { fieldAt, textOf } from '../kube/fields.js';
 import type { KubeObject } from '../kube/types.js';
 import { infrastructureKey, type InfrastructureRef } from './infrastructure-capacity.js';
 import { IndexedStore } from './store.js';
@@ -52,14 +52,10 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
 function topologyPools(kind: WorkerPoolKind, entries: unknown[]): TopologyPool[] {
   return entries.flatMap((entry): TopologyPool[] => {
-    const name = text(fieldAt(entry, 'name'));
-    const workerClass = text(fieldAt(entry, 'class'));
+    const name = textOf(fieldAt(entry, 'name'));
+    const workerClass = textOf(fieldAt(entry, 'class'));
     if (!name || !workerClass) return [];
     const replicas = fieldAt(entry, 'replicas');
     const defined = replicas !== undefined && replicas !== null;
@@ -72,8 +68,8 @@ export function toClusterView(object: KubeObject): ClusterView {
   const controlPlane = referenceOf(fieldAt(object, 'spec.controlPlaneRef'));
   const topology = fieldAt(object, 'spec.topology');
   // v1beta2: classRef {name, namespace}; v1beta1: class and classNamespace.
-  const className = text(fieldAt(topology, 'classRef.name')) || text(fieldAt(topology, 'class'));
-  const classNamespace = text(fieldAt(topology, 'classRef.namespace')) || text(fieldAt(topology, 'classNamespace')) || namespace;
+  const className = textOf(fieldAt(topology, 'classRef.name')) || textOf(fieldAt(topology, 'class'));
+  const classNamespace = textOf(fieldAt(topology, 'classRef.namespace')) || textOf(fieldAt(topology, 'classNamespace')) || namespace;
   return {
     namespace,
     name: object.metadata?.name ?? '',
@@ -97,7 +93,7 @@ export function toClusterView(object: KubeObject): ClusterView {
 function workerClasses(entries: unknown[], namespace: string): Record<string, InfrastructureRef> {
   const out: Record<string, InfrastructureRef> = {};
   for (const entry of entries) {
-    const name = text(fieldAt(entry, 'class'));
+    const name = textOf(fieldAt(entry, 'class'));
     const ref = referenceOf(fieldAt(entry, 'infrastructure.templateRef') ?? fieldAt(entry, 'template.infrastructure.ref'));
     if (name && ref) out[name] = { ...ref, namespace: ref.namespace || namespace };
   }

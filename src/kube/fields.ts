@@ -13,6 +13,11 @@ export function recordOf(value: unknown): Record<string, unknown> | undefined {
   return isRecord(value) ? value : undefined;
 }
 
+/** The value as a string, or '' when it is anything else. */
+export function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 /** The API group of an apiVersion: `apps` of `apps/v1`, '' (core) of `v1`. */
 export function groupOf(apiVersion: string | undefined): string {
   const slash = (apiVersion ?? '').indexOf('/');

@@ -1,4 +1,4 @@
-import { isRecord } from './fields.js';
+import { isRecord, textOf } from './fields.js';
 import type { KubeObject } from './types.js';
 
 /** Who owns an object, read from its ownerReferences: the one marked `controller` manages it. */
@@ -24,7 +24,7 @@ export function controllerOf(object: KubeObject): ControllerRef | undefined {
   if (!Array.isArray(refs)) return undefined;
   for (const ref of refs) {
     if (!isRecord(ref) || ref.controller !== true) continue;
-    return { kind: text(ref.kind), name: text(ref.name), uid: text(ref.uid), apiVersion: text(ref.apiVersion) };
+    return { kind: textOf(ref.kind), name: textOf(ref.name), uid: textOf(ref.uid), apiVersion: textOf(ref.apiVersion) };
   }
   return undefined;
 }
@@ -34,6 +34,3 @@ export function hasController(object: KubeObject | null | undefined): boolean {
   return object !== null && object !== undefined && controllerOf(object) !== undefined;
 }
 
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
