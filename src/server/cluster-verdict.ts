@@ -38,7 +38,6 @@ export function followClusterVerdict(options: ClusterVerdictOptions): ClusterVer
   const api = new KubeApi(options.kubeconfig, options.requestTimeoutMs ?? 2000);
   let document: VerdictDocument | undefined;
   let lastProblem = '';
-  let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const abort = new AbortController();
 
@@ -54,19 +53,18 @@ export function followClusterVerdict(options: ClusterVerdictOptions): ClusterVer
       else if (object.status?.verdict) document = documentOfStatus(object);
       report('');
     } catch (err) {
-      if (!stopped) report((err as Error).message);
+      if (!abort.signal.aborted) report((err as Error).message);
     }
   };
   const tick = (): void => {
     void read().finally(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs).unref();
+      if (!abort.signal.aborted) timer = setTimeout(tick, intervalMs).unref();
     });
   };
   tick();
   return {
     current: () => document,
     stop: () => {
-      stopped = true;
       clearTimeout(timer);
       abort.abort();
     },
