@@ -1,6 +1,7 @@
 import { workloadKey } from '../../src/kube/workload.js';
 import { ClusterState } from '../../src/cluster/state.js';
 import { toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
+import type { KubeObject } from '../../src/kube/types.js';
 import { deploymentObject } from './reviews.js';
 
 /**
@@ -35,6 +36,19 @@ export function addDeploymentWithPods(cluster: ClusterState, name: string, names
       metadata: { name: pod, namespace, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs, uid: `uid-${rs}`, controller: true }] },
     }));
   }
+}
+
+/** Caches a workload object as the workload informer would. */
+export function addWorkload(cluster: ClusterState, object: KubeObject): void {
+  const view = toWorkloadView(object);
+  if (!view) throw new Error(`test fixture is not a workload: ${object.kind}`);
+  cluster.workloads.upsert(workloadKey(view.ref), view);
+}
+
+/** Caches a ReplicaSet object as both the workload and the ReplicaSet informers would. */
+export function addReplicaSet(cluster: ClusterState, rs: KubeObject): void {
+  addWorkload(cluster, rs);
+  cluster.replicaSets.upsert(`${rs.metadata!.namespace}/${rs.metadata!.name}`, toReplicaSetView(rs));
 }
 
 export function addService(cluster: ClusterState, name: string, namespace: string, selector: Record<string, string>, readyPods: string[]): void {

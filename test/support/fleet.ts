@@ -1,4 +1,5 @@
 import type { AdmissionRequest, KubeObject, Operation } from '../../src/kube/types.js';
+import { scaleRequest as scaleRequestOf } from './requests.js';
 
 /** Builders for Nodes, Cluster API objects, NodePools and the requests that carry them. */
 
@@ -66,21 +67,7 @@ export function infrastructureKind(kind: string): { group: string; version: stri
 
 /** `kubectl scale` of a MachineDeployment or MachinePool: an autoscaling/v1 Scale, whose replicas are omitted at 0. */
 export function scaleRequest(resource: 'machinedeployments' | 'machinepools', name: string, from: number, to: number, namespace = 'capi', extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
-  const scale = (replicas: number): KubeObject => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: replicas === 0 ? {} : { replicas } });
-  return {
-    uid: 'uid-scale',
-    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-    resource: { group: 'cluster.x-k8s.io', version: 'v1beta2', resource },
-    subResource: 'scale',
-    name,
-    namespace,
-    operation: 'UPDATE',
-    userInfo: { username: 'alice', groups: ['system:authenticated'] },
-    object: scale(to),
-    oldObject: scale(from),
-    dryRun: false,
-    ...extra,
-  };
+  return { ...scaleRequestOf({ group: 'cluster.x-k8s.io', version: 'v1beta2', resource }, name, from, to, { namespace }), uid: 'uid-scale', ...extra };
 }
 export const NODEPOOL = { group: 'karpenter.sh', version: 'v1', kind: 'NodePool', resource: 'nodepools' };
 export const DEPLOYMENT = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments' };

@@ -39,6 +39,19 @@ export function admissionRequest(options: RequestOptions): AdmissionRequest {
   };
 }
 
+/** A `/scale` UPDATE of `resource`, as the API server sends it: ScaleSpec.replicas is omitempty, so 0 is absent. */
+export function scaleRequest(
+  resource: GroupVersionResource,
+  name: string,
+  from: number,
+  to: number,
+  options: Pick<RequestOptions, 'namespace' | 'username' | 'dryRun'> = {},
+): AdmissionRequest {
+  const namespace = options.namespace ?? 'default';
+  const scale = (replicas: number): KubeObject => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: replicas === 0 ? {} : { replicas } });
+  return admissionRequest({ ...options, kind: GVK.scale, resource, subResource: 'scale', operation: 'UPDATE', name, namespace, object: scale(to), oldObject: scale(from) });
+}
+
 export const GVK = {
   deployment: { group: 'apps', version: 'v1', kind: 'Deployment' },
   statefulSet: { group: 'apps', version: 'v1', kind: 'StatefulSet' },

@@ -6,7 +6,7 @@ import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js'
 import { buildConfig } from '../../../src/config.js';
 import { probeGate, type ProbeGateContext } from '../../../src/policies/probe-gate.js';
 import type { CurrentVerdict, VerdictDocument } from '../../../src/probe-verdict.js';
-import { admissionRequest, GVK, GVR } from '../../support/requests.js';
+import { admissionRequest, GVK, GVR, scaleRequest } from '../../support/requests.js';
 import { contextOf } from '../../support/review-corpus.js';
 
 const config = buildConfig();
@@ -70,7 +70,7 @@ describe('policies/probe-gate context', () => {
     it('tells scale-ups, metadata-only changes, the scale subresource and deletions apart from rollouts', () => {
       assert.equal(contextFor(update(deployment('app:1'), deployment('app:1', { replicas: 5 })))?.change, 'scale');
       assert.equal(contextFor(update(deployment('app:1'), deployment('app:1', { annotations: { team: 'payments' } })))?.change, 'no-template-change');
-      const scale = admissionRequest({ kind: GVK.scale, resource: GVR.deployments, subResource: 'scale', operation: 'UPDATE', namespace: 'shop', name: 'web', object: { kind: 'Scale', spec: { replicas: 4 } }, oldObject: { kind: 'Scale', spec: { replicas: 2 } } });
+      const scale = scaleRequest(GVR.deployments, 'web', 2, 4, { namespace: 'shop' });
       assert.deepEqual(contextFor(scale)?.change, 'scale');
       assert.equal(contextFor(scale)?.target.kind, 'Deployment');
       const remove = admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'DELETE', namespace: 'shop', name: 'web', oldObject: deployment('app:1') });

@@ -4,7 +4,7 @@ import type { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
 import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
 import { clusterWithBackedService } from '../../support/cluster.js';
-import { admissionRequest, GVK, GVR, hpaObject, scaledObject } from '../../support/requests.js';
+import { admissionRequest, GVK, GVR, hpaObject, scaledObject, scaleRequest } from '../../support/requests.js';
 import { deploymentObject } from '../../support/reviews.js';
 import { contextOf } from '../../support/review-corpus.js';
 
@@ -44,16 +44,7 @@ function httpScaledObject(name: string, target: string, min?: number): KubeObjec
 
 /** PUT deployments/web/scale with replicas 0, as KEDA's scale client and the HPA controller send it. */
 function scaleToZeroBy(username: string, name = 'web'): AdmissionRequest {
-  return admissionRequest({
-    kind: GVK.scale,
-    resource: GVR.deployments,
-    subResource: 'scale',
-    operation: 'UPDATE',
-    name,
-    object: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: 'default' }, spec: {} },
-    oldObject: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: 'default' }, spec: { replicas: 1 } },
-    username,
-  });
+  return scaleRequest(GVR.deployments, name, 1, 0, { username });
 }
 
 describe('policies/scale-to-zero context: autoscalers', () => {

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject, OwnerReference } from '../../../src/kube/types.js';
-import { workloadKey } from '../../../src/kube/workload.js';
 import type { ClusterState } from '../../../src/cluster/state.js';
-import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js';
 import { buildConfig } from '../../../src/config.js';
 import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
-import { addPod, addService, clusterWithBackedService } from '../../support/cluster.js';
-import { admissionRequest, GVK, GVR, replicaSetObject } from '../../support/requests.js';
+import { addPod, addReplicaSet, addService, addWorkload, clusterWithBackedService } from '../../support/cluster.js';
+import { admissionRequest, GVK, GVR, replicaSetObject, scaleRequest } from '../../support/requests.js';
 import { deploymentObject } from '../../support/reviews.js';
 import { contextOf } from '../../support/review-corpus.js';
 
@@ -91,21 +89,8 @@ describe('policies/scale-to-zero context: owners', () => {
 
   describe('replicasets/scale, whose Scale names no owner', () => {
     function scaleReplicaSet(cluster: ClusterState, owner: OwnerReference, username = 'alice'): ScaleToZeroContext | undefined {
-      const rs = replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner);
-      const view = toWorkloadView(rs)!;
-      cluster.workloads.upsert(workloadKey(view.ref), view);
-      cluster.replicaSets.upsert('default/web-rs', toReplicaSetView(rs));
-      const request = admissionRequest({
-        kind: GVK.scale,
-        resource: GVR.replicasets,
-        subResource: 'scale',
-        operation: 'UPDATE',
-        name: 'web-rs',
-        object: { kind: 'Scale', spec: {} },
-        oldObject: { kind: 'Scale', spec: { replicas: 3 } },
-        username,
-      });
-      return contextFor(request, cluster);
+      addReplicaSet(cluster, replicaSetObject('web-rs', 'default', 3, { app: 'web' }, owner));
+      return contextFor(scaleRequest(GVR.replicasets, 'web-rs', 3, 0, { username }), cluster);
     }
 
     it('judges it when the cached ReplicaSet names a ConfigMap or a Deployment of another uid', () => {
@@ -136,13 +121,12 @@ describe('policies/scale-to-zero context: owners', () => {
 
     it('judges a ReplicationController scaled to zero, through spec.replicas or its scale subresource', () => {
       const cluster = clusterWithBackedService();
-      const view = toWorkloadView(replicationController(2))!;
-      cluster.workloads.upsert(workloadKey(view.ref), view);
+      addWorkload(cluster, replicationController(2));
       addPod(cluster, 'legacy-a', 'default', { kind: 'ReplicationController', name: 'legacy' });
       addService(cluster, 'legacy', 'default', { app: 'legacy' }, ['legacy-a']);
       const patched = admissionRequest({ kind: gvk, resource: gvr, operation: 'UPDATE', name: 'legacy', object: replicationController(0), oldObject: replicationController(2) });
       assert.deepEqual(contextFor(patched, cluster)?.services, [{ name: 'legacy', readyEndpoints: 1, ownReadyEndpoints: 1, otherReadyEndpoints: 0, otherBackends: [] }]);
-      const scaled = admissionRequest({ kind: GVK.scale, resource: gvr, subResource: 'scale', operation: 'UPDATE', name: 'legacy', object: { kind: 'Scale', spec: {} }, oldObject: { kind: 'Scale', spec: { replicas: 2 } } });
+      const scaled = scaleRequest(gvr, 'legacy', 2, 0);
       assert.deepEqual(contextFor(scaled, cluster)?.target, { kind: 'ReplicationController', namespace: 'default', name: 'legacy' });
     });
 

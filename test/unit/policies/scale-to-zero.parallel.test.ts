@@ -13,7 +13,7 @@ import type { AdmissionRequest } from '../../../src/kube/types.js';
 import { workloadKey } from '../../../src/kube/workload.js';
 import { BUNDLE_PATH } from '../../support/bundle.js';
 import { addDeploymentWithPods, addService, podNames } from '../../support/cluster.js';
-import { admissionRequest, GVK, GVR } from '../../support/requests.js';
+import { admissionRequest, GVK, GVR, scaleRequest } from '../../support/requests.js';
 import { deploymentObject } from '../../support/reviews.js';
 
 /**
@@ -40,17 +40,7 @@ function toZero(name: string, extra: { dryRun?: boolean; subResource?: 'scale'; 
     return admissionRequest({ kind: GVK.deployment, resource: GVR.deployments, operation: 'DELETE', name, oldObject: before, ...(extra.dryRun ? { dryRun: true } : {}) });
   }
   if (extra.subResource === 'scale') {
-    const scale = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: 'default' }, spec: replicas === 0 ? {} : { replicas } });
-    return admissionRequest({
-      kind: GVK.scale,
-      resource: GVR.deployments,
-      subResource: 'scale',
-      operation: 'UPDATE',
-      name,
-      object: scale(0),
-      oldObject: scale(2),
-      ...(extra.dryRun ? { dryRun: true } : {}),
-    });
+    return scaleRequest(GVR.deployments, name, 2, 0, { ...(extra.dryRun ? { dryRun: true } : {}) });
   }
   return admissionRequest({
     kind: GVK.deployment,

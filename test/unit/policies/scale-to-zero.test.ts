@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest } from '../../../src/kube/types.js';
-import { workloadKey } from '../../../src/kube/workload.js';
 import type { ClusterState } from '../../../src/cluster/state.js';
-import { toReplicaSetView, toWorkloadView } from '../../../src/cluster/views.js';
 import { buildConfig } from '../../../src/config.js';
 import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
-import { addDeploymentWithPods, addEndpointSlice, clusterWithBackedService } from '../../support/cluster.js';
+import { addDeploymentWithPods, addEndpointSlice, addReplicaSet, clusterWithBackedService } from '../../support/cluster.js';
 import {
   admissionRequest,
   controllerRef,
@@ -15,6 +13,7 @@ import {
   replicaSetObject,
   requestOf,
   scaledObject,
+  scaleRequest,
   statefulSetObject,
 } from '../../support/requests.js';
 import { deploymentReview, scaleReview } from '../../support/reviews.js';
@@ -138,21 +137,8 @@ describe('policies/scale-to-zero context', () => {
 
     it('ignores scaling a ReplicaSet that a Deployment controls, by the Deployment controller', () => {
       const cluster = clusterWithBackedService();
-      const rs = replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web'));
-      const view = toWorkloadView(rs);
-      assert.ok(view);
-      cluster.workloads.upsert(workloadKey(view.ref), view);
-      cluster.replicaSets.upsert('default/web-rs', toReplicaSetView(rs));
-      const request = admissionRequest({
-        kind: GVK.scale,
-        resource: GVR.replicasets,
-        subResource: 'scale',
-        operation: 'UPDATE',
-        name: 'web-rs',
-        object: { kind: 'Scale', spec: { replicas: 0 } },
-        oldObject: { kind: 'Scale', spec: { replicas: 3 } },
-        username: 'system:serviceaccount:kube-system:deployment-controller',
-      });
+      addReplicaSet(cluster, replicaSetObject('web-rs', 'default', 3, { app: 'web' }, controllerRef('Deployment', 'web')));
+      const request = scaleRequest(GVR.replicasets, 'web-rs', 3, 0, { username: 'system:serviceaccount:kube-system:deployment-controller' });
       assert.equal(contextFor(request, cluster), undefined);
     });
   });
