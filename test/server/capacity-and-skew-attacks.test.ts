@@ -2,22 +2,20 @@
 // against caches filled the way the offline audit fills them (every object given is
 // cluster state that exists before the request).
 import assert from 'node:assert/strict';
-import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
-import { stateFromManifests } from '../../src/audit/offline-state.js';
-import { parseKubeVersion } from '../../src/cluster/versions.js';
 import type { KubeObject } from '../../src/kube/types.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { allowed, refusedFor } from '../support/server.js';
 import {
   awsTemplate,
   capacityType,
   capiCluster,
+  capiFleet,
   kcp,
   kcpReview,
   machineDeployment,
   mdReview,
   mdScaleReview,
   node,
+  nodeFleet,
   nodePool,
   nodePoolReview,
   nodeReview,
@@ -25,46 +23,18 @@ import {
   onDemandLabel,
   review,
   spotLabel,
+  useCapacityLevee,
 } from '../support/capacity-reviews.js';
-
-// ---------------------------------------------------------------- harness
 
 describe('server: attacks on spot-capacity and version-skew', function () {
   this.timeout(20_000);
-  let certs: TestCerts;
-  const servers: TestServer[] = [];
-
-  before(async () => {
-    certs = await makeTestCerts();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-  });
-
-  async function levee(objects: KubeObject[], apiServer?: string): Promise<(body: unknown) => Promise<AdmissionResponse>> {
-    const cluster = stateFromManifests(objects, 'default');
-    const version = parseKubeVersion(apiServer);
-    if (version) cluster.apiServer.record(version);
-    const server = await startTestServer({ certs, cluster });
-    servers.push(server);
-    return async (body) => {
-      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
-      assert.equal(answer.status, 200, answer.text);
-      return (answer.json() as AdmissionReview).response!;
-    };
-  }
-  const refusedFor = (response: AdmissionResponse, rule: RegExp) => {
-    assert.equal(response.allowed, false, `expected a refusal, got ${JSON.stringify(response)}`);
-    assert.match(response.status?.message ?? '', rule);
-  };
-  const allowed = (response: AdmissionResponse) => assert.equal(response.allowed, true, `expected allowed, got ${JSON.stringify(response.status)}`);
+  const levee = useCapacityLevee();
 
   // ------------------------------------------------------------ spot-capacity: Nodes
   describe('spot-capacity: Nodes', () => {
-    const fleet = () => [node('od-1'), node('od-2'), node('spot-1', spotLabel), node('spot-2', spotLabel)];
 
     it('refuses cordoning an unlabelled on-demand node when only 2 on-demand nodes exist beside spot', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       refusedFor(await judge(nodeReview('UPDATE', node('od-1'), node('od-1', {}, { unschedulable: true }))), /on-demand-floor/);
     });
 
@@ -74,45 +44,45 @@ describe('server: attacks on spot-capacity and version-skew', function () {
     });
 
     it('refuses relabelling an on-demand node as GKE spot (cloud.google.com/gke-spot)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       refusedFor(await judge(nodeReview('UPDATE', node('od-1'), node('od-1', { 'cloud.google.com/gke-spot': 'true' }))), /on-demand-floor/);
     });
 
     it('refuses relabelling an on-demand node as an Alibaba spot node (spot-strategy other than NoSpot)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       refusedFor(await judge(nodeReview('UPDATE', node('od-1'), node('od-1', { 'node.alibabacloud.com/spot-strategy': 'SpotAsPriceGo' }))), /on-demand-floor/);
     });
 
     it('refuses a NoExecute taint on an on-demand node below the floor', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       const tainted = node('od-1', {}, { taints: [{ key: 'maintenance', value: 'x', effect: 'NoExecute' }] });
       refusedFor(await judge(nodeReview('UPDATE', node('od-1'), tainted)), /on-demand-floor/);
     });
 
     it('allows a PreferNoSchedule taint on an on-demand node (pods still schedule there)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       const tainted = node('od-1', {}, { taints: [{ key: 'maintenance', value: 'x', effect: 'PreferNoSchedule' }] });
       allowed(await judge(nodeReview('UPDATE', node('od-1'), tainted)));
     });
 
     it('refuses deleting an on-demand node below the floor', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       refusedFor(await judge(nodeReview('DELETE', node('od-1'), null)), /on-demand-floor/);
     });
 
     it('allows cordoning a spot node', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       allowed(await judge(nodeReview('UPDATE', node('spot-1', spotLabel), node('spot-1', spotLabel, { unschedulable: true }))));
     });
 
     it('allows the node lifecycle controller to taint an on-demand node NoExecute (failure handler)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       const tainted = node('od-1', {}, { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] });
       allowed(await judge(nodeReview('UPDATE', node('od-1'), tainted, 'system:serviceaccount:kube-system:node-controller')));
     });
 
     it('refuses another node\'s kubelet identity cordoning an on-demand node ({node} is the node itself only)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       refusedFor(await judge(nodeReview('UPDATE', node('od-1'), node('od-1', {}, { unschedulable: true }), 'system:node:spot-1')), /on-demand-floor/);
     });
 
@@ -157,12 +127,12 @@ describe('server: attacks on spot-capacity and version-skew', function () {
     });
 
     it('allows Karpenter deleting an on-demand node (failure handler)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       allowed(await judge(nodeReview('DELETE', node('od-1'), null, 'system:serviceaccount:kube-system:karpenter')));
     });
 
     it('allows cluster-autoscaler tainting an on-demand node ToBeDeletedByClusterAutoscaler (failure handler)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       const tainted = node('od-1', {}, { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] });
       allowed(await judge(nodeReview('UPDATE', node('od-1'), tainted, 'system:serviceaccount:kube-system:cluster-autoscaler')));
     });
@@ -230,14 +200,6 @@ describe('server: attacks on spot-capacity and version-skew', function () {
 
   // ------------------------------------------------------------ spot-capacity: Cluster API
   describe('spot-capacity: Cluster API worker pools', () => {
-    const capiFleet = () => [
-      capiCluster('prod'),
-      awsTemplate('workers', false),
-      awsTemplate('workers-spot', true),
-      machineDeployment('prod-md-0', 'workers', 3),
-      machineDeployment('prod-md-spot', 'workers-spot', 3),
-    ];
-
     it('refuses kubectl scale of the on-demand MachineDeployment to 0 (Scale without replicas)', async () => {
       const judge = await levee(capiFleet());
       refusedFor(await judge(mdScaleReview('prod-md-0', 3, 0)), /all-pools-spot/);

@@ -2,48 +2,20 @@
 // judged against caches filled the way the offline audit fills them. Each case asserts the
 // right answer, so it fails until levee is fixed.
 import assert from 'node:assert/strict';
-import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
-import { stateFromManifests } from '../../src/audit/offline-state.js';
 import type { KubeObject } from '../../src/kube/types.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { awsTemplate, capacityType, capiCluster, machineDeployment, mdReview, node, nodePool, nodePoolReview, review, spotLabel } from '../support/capacity-reviews.js';
-
-// ---------------------------------------------------------------- harness
+import { refusedFor } from '../support/server.js';
+import { capacityType, capiCluster, capiFleet, machineDeployment, mdReview, node, nodeFleet, nodePool, nodePoolReview, review, spotLabel, useCapacityLevee } from '../support/capacity-reviews.js';
 
 describe('server: bypasses of spot-capacity (fail until levee closes them)', function () {
   this.timeout(20_000);
-  let certs: TestCerts;
-  const servers: TestServer[] = [];
-
-  before(async () => {
-    certs = await makeTestCerts();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-  });
-
-  async function levee(objects: KubeObject[]): Promise<(body: unknown) => Promise<AdmissionResponse>> {
-    const server = await startTestServer({ certs, cluster: stateFromManifests(objects, 'default') });
-    servers.push(server);
-    return async (body) => {
-      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
-      assert.equal(answer.status, 200, answer.text);
-      return (answer.json() as AdmissionReview).response!;
-    };
-  }
-  const refusedFor = (response: AdmissionResponse, rule: RegExp) => {
-    assert.equal(response.allowed, false, `expected a refusal, got ${JSON.stringify(response)}`);
-    assert.match(response.status?.message ?? '', rule);
-  };
+  const levee = useCapacityLevee();
 
   // nodes/status resets spec but keeps metadata (pkg/registry/core/node/strategy.go,
   // nodeStatusStrategy.PrepareForUpdate): labels change through it, and levee registers nodes/status.
   describe('spot-capacity: Nodes', () => {
-    const fleet = () => [node('od-1'), node('od-2'), node('spot-1', spotLabel), node('spot-2', spotLabel)];
 
     it('refuses relabelling an on-demand node as spot through nodes/status (the status strategy keeps label changes)', async () => {
-      const judge = await levee(fleet());
+      const judge = await levee(nodeFleet());
       const body = review({ operation: 'UPDATE', group: '', version: 'v1', kind: 'Node', resource: 'nodes', subResource: 'status', name: 'od-1', object: node('od-1', spotLabel), oldObject: node('od-1') });
       refusedFor(await judge(body), /on-demand-floor/);
     });
@@ -91,14 +63,6 @@ describe('server: bypasses of spot-capacity (fail until levee closes them)', fun
   // ClusterClass's patches ask for (patches levee does not read), and the garbage collector
   // deletes whatever a forged ownerReference points it at.
   describe('spot-capacity: Cluster API pools changed by an exempt identity while their cluster lives', () => {
-    const capiFleet = () => [
-      capiCluster('prod'),
-      awsTemplate('workers', false),
-      awsTemplate('workers-spot', true),
-      machineDeployment('prod-md-0', 'workers', 3),
-      machineDeployment('prod-md-spot', 'workers-spot', 3),
-    ];
-
     it('refuses the topology controller (capi-manager) repointing the on-demand pool at a spot template', async () => {
       const judge = await levee(capiFleet());
       const before = machineDeployment('prod-md-0', 'workers', 3);

@@ -1,5 +1,8 @@
 /** AdmissionReviews and cluster objects for attacking spot-capacity and version-skew: Nodes, Karpenter NodePools, Cluster API pools and control planes. */
+import { stateFromManifests } from '../../src/audit/offline-state.js';
+import { parseKubeVersion } from '../../src/cluster/versions.js';
 import type { KubeObject } from '../../src/kube/types.js';
+import { useJudgingServers, type Judge } from './server.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -169,3 +172,32 @@ export function capiCluster(name: string, controlPlaneRef?: Record<string, strin
   } as KubeObject;
 }
 
+
+/** Two on-demand and two spot Nodes (unlabelled counts as on-demand). */
+export const nodeFleet = (): KubeObject[] => [node('od-1'), node('od-2'), node('spot-1', spotLabel), node('spot-2', spotLabel)];
+
+/** prod's worker pools: an on-demand and a spot MachineDeployment of 3, each on its own AWS template. */
+export const capiFleet = (): KubeObject[] => [
+  capiCluster('prod'),
+  awsTemplate('workers', false),
+  awsTemplate('workers-spot', true),
+  machineDeployment('prod-md-0', 'workers', 3),
+  machineDeployment('prod-md-spot', 'workers-spot', 3),
+];
+
+// ---------------------------------------------------------------- harness
+
+/**
+ * Registers mocha hooks in the calling describe; `levee(objects, apiServer?)` starts a server
+ * judging against caches filled the way the offline audit fills them (every object given is
+ * cluster state that exists before the request), with the API server's version when given.
+ */
+export function useCapacityLevee(): (objects: KubeObject[], apiServer?: string) => Promise<Judge> {
+  const judgeWith = useJudgingServers();
+  return (objects, apiServer) => {
+    const cluster = stateFromManifests(objects, 'default');
+    const version = parseKubeVersion(apiServer);
+    if (version) cluster.apiServer.record(version);
+    return judgeWith({ cluster });
+  };
+}

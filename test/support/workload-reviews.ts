@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
+import type { AdmissionResponse } from '../../src/admission/types.js';
 import { toControllerRevisionView } from '../../src/cluster/controller-revisions.js';
 import { ClusterState, ownerKey } from '../../src/cluster/state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
@@ -15,8 +15,7 @@ import type { KubeObject } from '../../src/kube/types.js';
 import { workloadKey } from '../../src/kube/workload.js';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { review, type Operation } from './capacity-reviews.js';
-import { call, makeTestCerts, type TestCerts } from './https.js';
-import { startTestServer, type TestServer } from './server.js';
+import { allowed, refusedFor, useJudgingServers, type Judge } from './server.js';
 
 export const NS = 'shop';
 export const KCM_RS = 'system:serviceaccount:kube-system:replicaset-controller';
@@ -242,23 +241,16 @@ export function withTemplateLabels(object: KubeObject, labels: Labels): KubeObje
 
 // ---------------------------------------------------------------- harness
 
-export type Judge = (body: unknown) => Promise<AdmissionResponse>;
-
 /** Registers mocha hooks in the calling describe; `levee(caches, verdict)` starts a server judging from them. */
 export function useWorkloadLevee(): { levee: (caches: Caches, verdict?: 'Healthy' | 'Unhealthy') => Promise<Judge> } {
-  let certs: TestCerts;
+  const judgeWith = useJudgingServers();
   let dir: string;
-  const servers: TestServer[] = [];
   let verdictFiles = 0;
 
-  before(async () => {
-    certs = await makeTestCerts();
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), 'levee-workload-attacks-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-  });
 
   function verdictFile(verdict: 'Healthy' | 'Unhealthy'): string {
     const now = new Date().toISOString();
@@ -277,23 +269,13 @@ export function useWorkloadLevee(): { levee: (caches: Caches, verdict?: 'Healthy
     return file;
   }
 
-  async function levee(caches: Caches, verdict: 'Healthy' | 'Unhealthy' = 'Healthy'): Promise<Judge> {
-    const server = await startTestServer({ certs, cluster: caches.synced(), config: { probe: { verdictFile: verdictFile(verdict) } } });
-    servers.push(server);
-    return async (body) => {
-      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
-      assert.equal(answer.status, 200, answer.text);
-      return (answer.json() as AdmissionReview).response!;
-    };
+  function levee(caches: Caches, verdict: 'Healthy' | 'Unhealthy' = 'Healthy'): Promise<Judge> {
+    return judgeWith({ cluster: caches.synced(), config: { probe: { verdictFile: verdictFile(verdict) } } });
   }
   return { levee };
 }
 
-export const refusedFor = (response: AdmissionResponse, rule: RegExp): void => {
-  assert.equal(response.allowed, false, `expected a refusal, got ${JSON.stringify(response)}`);
-  assert.match(response.status?.message ?? '', rule);
-};
-export const allowed = (response: AdmissionResponse): void => assert.equal(response.allowed, true, `expected allowed, got ${JSON.stringify(response.status)}`);
+export { allowed, refusedFor, type Judge };
 /** A warning names its policy, not its rule: each scale-to-zero rule is told by what its message says. */
 export const warnedFor = (response: AdmissionResponse, message: RegExp): void => {
   allowed(response);
