@@ -1,7 +1,8 @@
 /** AdmissionReviews and cluster objects for attacking spot-capacity and version-skew: Nodes, Karpenter NodePools, Cluster API pools and control planes. */
 import { stateFromManifests } from '../../src/audit/offline-state.js';
 import { parseKubeVersion } from '../../src/cluster/versions.js';
-import type { KubeObject } from '../../src/kube/types.js';
+import type { GroupVersionKind, GroupVersionResource, KubeObject } from '../../src/kube/types.js';
+import { GVK } from './requests.js';
 import { useJudgingServers, type Judge } from './server.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -45,6 +46,45 @@ export function review(spec: ReviewSpec): unknown {
       oldObject: spec.operation === 'CREATE' ? null : spec.oldObject,
       dryRun: spec.dryRun ?? false,
       options: { apiVersion: 'meta.k8s.io/v1', kind: spec.operation === 'CREATE' ? 'CreateOptions' : spec.operation === 'DELETE' ? 'DeleteOptions' : 'UpdateOptions' },
+    },
+  };
+}
+
+/** A `/scale` UPDATE of `resource` as the API server sends it: ScaleSpec.replicas is omitempty, so 0 is absent. */
+export function scaleSubresourceReview(
+  resource: GroupVersionResource,
+  name: string,
+  namespace: string,
+  from: number,
+  to: number,
+  options: { selector: string; username?: string; groups?: string[]; scaleKind?: GroupVersionKind },
+): unknown {
+  const scaleKind = options.scaleKind ?? GVK.scale;
+  const scale = (replicas: number) => ({
+    apiVersion: `${scaleKind.group}/${scaleKind.version}`,
+    kind: 'Scale',
+    metadata: { name, namespace },
+    spec: replicas === 0 ? {} : { replicas },
+    status: { replicas: from, selector: options.selector },
+  });
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `attack-${++uid}`,
+      kind: scaleKind,
+      resource,
+      requestKind: scaleKind,
+      requestResource: resource,
+      subResource: 'scale',
+      name,
+      namespace,
+      operation: 'UPDATE',
+      userInfo: { username: options.username ?? 'alice', groups: options.groups ?? ['system:authenticated'] },
+      object: scale(to),
+      oldObject: scale(from),
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
     },
   };
 }
@@ -119,33 +159,8 @@ export function mdReview(operation: Operation, before: KubeObject | null, after:
 }
 
 export function mdScaleReview(name: string, from: number, to: number): unknown {
-  const scale = (replicas: number) => ({
-    apiVersion: 'autoscaling/v1',
-    kind: 'Scale',
-    metadata: { name, namespace: NS },
-    spec: replicas === 0 ? {} : { replicas },
-    status: { replicas: from, selector: 'cluster.x-k8s.io/cluster-name=prod' },
-  });
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: `attack-${++uid}`,
-      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
-      requestKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
-      requestResource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' },
-      subResource: 'scale',
-      name,
-      namespace: NS,
-      operation: 'UPDATE',
-      userInfo: { username: 'alice', groups: ['system:authenticated'] },
-      object: scale(to),
-      oldObject: scale(from),
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
-    },
-  };
+  const resource = { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinedeployments' };
+  return scaleSubresourceReview(resource, name, NS, from, to, { selector: 'cluster.x-k8s.io/cluster-name=prod' });
 }
 
 export function kcp(name: string, version: string, options: { kind?: string; group?: string; apiVersion?: string; labelled?: boolean; extraSpec?: Record<string, unknown> } = {}): KubeObject {

@@ -69,6 +69,11 @@ export const GVR = {
   hpas: { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' },
   scaledObjects: { group: 'keda.sh', version: 'v1alpha1', resource: 'scaledobjects' },
   configMaps: { group: '', version: 'v1', resource: 'configmaps' },
+  daemonSets: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+  replicationControllers: { group: '', version: 'v1', resource: 'replicationcontrollers' },
+  pods: { group: '', version: 'v1', resource: 'pods' },
+  jobs: { group: 'batch', version: 'v1', resource: 'jobs' },
+  cronJobs: { group: 'batch', version: 'v1', resource: 'cronjobs' },
 } as const satisfies Record<string, GroupVersionResource>;
 
 export function controllerRef(kind: string, name: string): OwnerReference {

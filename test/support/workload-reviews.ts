@@ -11,10 +11,11 @@ import type { AdmissionResponse } from '../../src/admission/types.js';
 import { toControllerRevisionView } from '../../src/cluster/controller-revisions.js';
 import { ClusterState, ownerKey } from '../../src/cluster/state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
-import type { KubeObject } from '../../src/kube/types.js';
+import type { GroupVersionResource, KubeObject } from '../../src/kube/types.js';
 import { workloadKey } from '../../src/kube/workload.js';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
-import { review, type Operation } from './capacity-reviews.js';
+import { review, scaleSubresourceReview, type Operation } from './capacity-reviews.js';
+import { GVR } from './requests.js';
 import { allowed, refusedFor, useJudgingServers, type Judge } from './server.js';
 
 export const NS = 'shop';
@@ -158,15 +159,15 @@ export class Caches {
 
 // ---------------------------------------------------------------- reviews
 
-const resourceOf: Record<string, { group: string; version: string; resource: string }> = {
-  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
-  StatefulSet: { group: 'apps', version: 'v1', resource: 'statefulsets' },
-  ReplicaSet: { group: 'apps', version: 'v1', resource: 'replicasets' },
-  DaemonSet: { group: 'apps', version: 'v1', resource: 'daemonsets' },
-  ReplicationController: { group: '', version: 'v1', resource: 'replicationcontrollers' },
-  Pod: { group: '', version: 'v1', resource: 'pods' },
-  Job: { group: 'batch', version: 'v1', resource: 'jobs' },
-  CronJob: { group: 'batch', version: 'v1', resource: 'cronjobs' },
+const resourceOf: Record<string, GroupVersionResource> = {
+  Deployment: GVR.deployments,
+  StatefulSet: GVR.statefulsets,
+  ReplicaSet: GVR.replicasets,
+  DaemonSet: GVR.daemonSets,
+  ReplicationController: GVR.replicationControllers,
+  Pod: GVR.pods,
+  Job: GVR.jobs,
+  CronJob: GVR.cronJobs,
 };
 
 export function objectReview(operation: Operation, before: KubeObject | null, after: KubeObject | null, username = 'alice'): unknown {
@@ -189,37 +190,14 @@ export function objectReview(operation: Operation, before: KubeObject | null, af
   });
 }
 
-let scaleUid = 0;
 /** A `/scale` UPDATE as the API server sends it: ScaleSpec.replicas is omitempty, so 0 is absent. */
 export function scaleReview(kind: string, name: string, from: number, to: number, username = 'alice', scaleGroup = 'autoscaling', scaleVersion = 'v1'): unknown {
-  const { group, version, resource } = resourceOf[kind]!;
-  const scale = (replicas: number) => ({
-    apiVersion: `${scaleGroup}/${scaleVersion}`,
-    kind: 'Scale',
-    metadata: { name, namespace: NS },
-    spec: replicas === 0 ? {} : { replicas },
-    status: { replicas: from, selector: `app=${name}` },
+  return scaleSubresourceReview(resourceOf[kind]!, name, NS, from, to, {
+    selector: `app=${name}`,
+    username,
+    groups: username.startsWith('system:') ? ['system:serviceaccounts', 'system:authenticated'] : ['system:authenticated'],
+    scaleKind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
   });
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: `workload-scale-${++scaleUid}`,
-      kind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
-      resource: { group, version, resource },
-      requestKind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
-      requestResource: { group, version, resource },
-      subResource: 'scale',
-      name,
-      namespace: NS,
-      operation: 'UPDATE',
-      userInfo: { username, groups: username.startsWith('system:') ? ['system:serviceaccounts', 'system:authenticated'] : ['system:authenticated'] },
-      object: scale(to),
-      oldObject: scale(from),
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
-    },
-  };
 }
 
 export function withReplicas(object: KubeObject, replicas: number | undefined): KubeObject {
