@@ -2,6 +2,11 @@
 // one change: the evaluator it is given asks `opa run --server` over loopback HTTP instead of
 // the in-process wasm module. Same decode, same context from the same caches, same decide
 // step, same response: the only difference the bench measures is where the policy is evaluated.
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
+
 const dist = new URL('../dist/src/', import.meta.url);
 const { decodeAdmissionReview } = await import(new URL('admission/decode.js', dist).href);
 const { admissionResponse, refusal, reviewOf } = await import(new URL('admission/response.js', dist).href);
@@ -43,4 +48,35 @@ export async function sidecarAnswer(deps, body, evaluate, { route, warnOnly = fa
   const judgement = await judge({ ...deps, evaluator: { evaluate } }, decoded.request, route);
   const stale = () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds);
   return reviewOf(admissionResponse(decoded.request.uid, judgement, { route, warnOnly, stale }));
+}
+
+/** The evaluator both sidecar targets hand the pipeline: POST the input to `opa run --server` on `port`. */
+export function opaEvaluator(port, { maxSockets }) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  return function evaluate(input) {
+    const body = JSON.stringify({ input });
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/v1/data/levee/decision', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => {
+            const answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            if (res.statusCode !== 200 || !answer.result) reject(new Error(`opa answered ${res.statusCode}: ${JSON.stringify(answer).slice(0, 200)}`));
+            else resolve(answer.result);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+}
+
+/** The sidecar's HTTPS front end for `app`, with the certificate in `certDir` (tls.crt, tls.key). */
+export function sidecarServer(certDir, app) {
+  const server = createServer({ cert: readFileSync(join(certDir, 'tls.crt')), key: readFileSync(join(certDir, 'tls.key')), minVersion: 'TLSv1.2' }, app);
+  server.keepAliveTimeout = 95_000;
+  return server;
 }

@@ -6,11 +6,8 @@
 //   node bench/targets/sidecar-live.mjs --cert-dir D --opa-port P --kubeconfig K --config file.json
 import express from 'express';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { createServer } from 'node:https';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { followVerdicts, sidecarAnswer } from '../sidecar-pipeline.mjs';
+import { followVerdicts, opaEvaluator, sidecarAnswer, sidecarServer } from '../sidecar-pipeline.mjs';
 
 const dist = new URL('../../dist/src/', import.meta.url);
 const { buildConfig } = await import(new URL('config.js', dist).href);
@@ -36,26 +33,7 @@ const informers = startInformers(kubeconfig, cluster, createLogger('warn'));
 const verdicts = await followVerdicts(config.probe.verdictFile);
 const deps = { config, cluster, authorizer: subjectAccessReviewAuthorizer(kubeconfig), now: () => new Date(), verdict: verdicts.verdict };
 
-const opa = new Agent({ keepAlive: true, maxSockets: 64 });
-function evaluate(input) {
-  const body = JSON.stringify({ input });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: Number(values['opa-port']), method: 'POST', path: '/v1/data/levee/decision', agent: opa, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (chunk) => chunks.push(chunk));
-        res.on('end', () => {
-          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          if (res.statusCode !== 200 || !answer.result) reject(new Error(`opa answered ${res.statusCode}: ${JSON.stringify(answer).slice(0, 200)}`));
-          else resolve(answer.result);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const evaluate = opaEvaluator(Number(values['opa-port']), { maxSockets: 64 });
 
 let decisions = 0;
 const app = express();
@@ -69,8 +47,7 @@ const route = (options) => (req, res, next) => {
 app.post('/validate', reviewBody, route({ route: 'validate' }));
 app.post('/validate/warn-only', reviewBody, route({ route: 'validate', warnOnly: true }));
 app.post('/mutate', reviewBody, route({ route: 'mutate' }));
-const server = createServer({ cert: readFileSync(join(values['cert-dir'], 'tls.crt')), key: readFileSync(join(values['cert-dir'], 'tls.key')), minVersion: 'TLSv1.2' }, app);
-server.keepAliveTimeout = 95_000;
+const server = sidecarServer(values['cert-dir'], app);
 
 const synced = () => cluster.allStores().every((store) => store.synced);
 const waitForSync = async () => {
