@@ -1,7 +1,7 @@
 // Child processes for the bench and the soak: every target runs in its own process, so the
 // load generator never shares an event loop with a server.
 import { fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -64,16 +64,26 @@ function ask(child, message) {
   });
 }
 
-function stopChild(child) {
+/** SIGTERM, then SIGKILL if the child is still running after `killAfterMs`; resolves when it has exited. */
+export function stopChild(child, killAfterMs = 5000) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Spawns a long-running command with its stdout and stderr written to `logFile`; `stop()` as stopChild. */
+export function spawnLogged(command, args, { logFile, env, cwd, killAfterMs }) {
+  const out = createWriteStream(logFile);
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  return { child, stop: () => stopChild(child, killAfterMs) };
 }
 
 export function freePort() {

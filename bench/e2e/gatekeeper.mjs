@@ -19,10 +19,9 @@
 //   - the sync Config (bench/gatekeeper/sync.yaml) so that data.inventory holds Services,
 //     EndpointSlices, Pods, ReplicaSets and workloads, then the ConstraintTemplate and its
 //     Constraint (bench/gatekeeper/scale-to-zero.yaml).
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../processes.mjs';
+import { freePort, spawnLogged } from '../processes.mjs';
 import { getLocal, kubectl, waitFor } from './kube.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
@@ -79,23 +78,11 @@ export async function startGatekeeper({ binary, kubeconfig, certDir, logFile, op
     '--log-level=WARNING',
     `--exempt-namespace=${NAMESPACE}`,
   ];
-  const out = createWriteStream(logFile);
-  const child = spawn(binary, args, {
+  const { child, stop } = spawnLogged(binary, args, {
+    logFile,
     env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: NAMESPACE, POD_NAME },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    killAfterMs: 15_000,
   });
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
   try {
     await waitFor('Gatekeeper /readyz', async () => {
       if (child.exitCode !== null) throw new Error(`gatekeeper exited with ${child.exitCode}; see ${logFile}`);

@@ -1,5 +1,5 @@
 // Small helpers for the end-to-end bench: kubectl, the API server over HTTPS with the admin's
-// client certificate, local health and metrics endpoints, and what /proc says of a process.
+// client certificate, local health and metrics endpoints, and a process's CPU time from /proc.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -119,10 +119,4 @@ function clockTicks() {
     ticksPerSecond = Number(result.stdout.trim()) || 100;
   }
   return ticksPerSecond;
-}
-
-/** Resident set size in MiB, from /proc/<pid>/status. */
-export function rssMiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }

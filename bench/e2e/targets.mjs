@@ -1,12 +1,11 @@
 // The processes the end-to-end bench measures, and what it reads from them: levee as `npm start`
 // runs it, the load generator's IPC, CPU and memory from /proc, webhook call counters, and how
 // many Services and Pods each webhook holds in its cache.
-import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../processes.mjs';
+import { freePort, rssMiB, spawnLogged } from '../processes.mjs';
 import { syncedObjects } from './gatekeeper.mjs';
-import { cpuSeconds, getLocal, rssMiB, waitFor } from './kube.mjs';
+import { cpuSeconds, getLocal, waitFor } from './kube.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
 
@@ -17,23 +16,11 @@ const repo = new URL('../../', import.meta.url).pathname;
 export async function startLevee({ kubeconfig, certDir, configFile, nodeFlags, logFile, clientCA, clientName }) {
   const port = await freePort();
   const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-  const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeFlags, join(repo, 'bin', 'levee.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--tls-cert', join(certDir, 'tls.crt'), '--tls-key', join(certDir, 'tls.key'), '--client-ca', clientCA, '--client-name', clientName, '--log-level', 'warn'], {
+  const { child, stop } = spawnLogged(process.execPath, [...nodeFlags, join(repo, 'bin', 'levee.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--tls-cert', join(certDir, 'tls.crt'), '--tls-key', join(certDir, 'tls.key'), '--client-ca', clientCA, '--client-name', clientName, '--log-level', 'warn'], {
+    logFile,
     cwd: repo,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    killAfterMs: 10_000,
   });
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
   try {
     await waitFor('levee /readyz', async () => {
       if (child.exitCode !== null) throw new Error(`levee serve exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
