@@ -42,7 +42,7 @@ export async function checkAnswers({ kubeconfig, api, namespace, targets, object
     await switchTo({ kubeconfig, api, namespace, target });
     const got = [];
     for (const write of writes) {
-      const answer = await api.call(write.method, withDryRun(write.path), write.body, write.contentType);
+      const answer = await api.request(write.method, withDryRun(write.path), write.body, { contentType: write.contentType });
       got.push(answerOf(answer.status, answer.text));
     }
     answers.set(target.key, got);

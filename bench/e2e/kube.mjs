@@ -3,8 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { parse } from 'yaml';
+import { apiClient as clusterApiClient } from '../../scripts/cluster/api.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
 
@@ -60,34 +61,13 @@ export function adminCredentials(kubeconfig) {
   return { port: Number(url.port), ca: decode(cluster['certificate-authority-data']), cert: decode(user['client-certificate-data']), key: decode(user['client-key-data']) };
 }
 
-/** A keep-alive client for the API server, for setting the bench up (not for the timed load). */
+/**
+ * The cluster script's API client with the admin's credentials, for setting the bench up (not for
+ * the timed load): its requests wait as long as the API server takes.
+ */
 export function apiClient(kubeconfig, { connections = 16 } = {}) {
-  const creds = adminCredentials(kubeconfig);
-  const agent = new Agent({ keepAlive: true, maxSockets: connections, ca: creds.ca, cert: creds.cert, key: creds.key });
-  const call = (method, path, body, contentType = 'application/json') =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-      const req = httpsRequest(
-        { agent, host: '127.0.0.1', port: creds.port, method, path, headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}) } },
-        (res) => {
-          const chunks = [];
-          res.on('data', (chunk) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              parsed = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed, text });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { call, close: () => agent.destroy() };
+  const { port, ca, cert, key } = adminCredentials(kubeconfig);
+  return clusterApiClient({ server: `https://127.0.0.1:${port}`, ca, cert, key, connections, timeoutMs: 0 });
 }
 
 /** Runs `task(i)` for i in [0, count) with `parallel` in flight at once. */

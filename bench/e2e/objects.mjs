@@ -8,7 +8,7 @@ import { inParallel, waitFor } from './kube.mjs';
 export const FILL_NAMESPACES = 20;
 
 async function create(api, path, object) {
-  const answer = await api.call('POST', path, object);
+  const answer = await api.request('POST', path, object);
   if (answer.status !== 201 && answer.status !== 409) throw new Error(`POST ${path} ${object.metadata?.name}: HTTP ${answer.status} ${answer.text.slice(0, 300)}`);
 }
 
@@ -72,12 +72,12 @@ export async function createBenchObjects(api, { namespace, writers, nodes }) {
   }
   await create(api, `/api/v1/namespaces/${namespace}/services`, service(namespace, 'shared', { app: 'shared' }));
   const readyEndpoints = async (name) => {
-    const answer = await api.call('GET', `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`);
+    const answer = await api.request('GET', `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`);
     return (answer.body?.items ?? []).flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
   };
   await waitFor('2 ready endpoints behind Services checkout and shared', async () => (await readyEndpoints('checkout')) === 2 && (await readyEndpoints('shared')) === 2, 180_000);
   await waitFor(`${nodes} bench nodes Ready`, async () => {
-    const answer = await api.call('GET', `/api/v1/nodes?labelSelector=${encodeURIComponent(`${LABEL}=true`)}`);
+    const answer = await api.request('GET', `/api/v1/nodes?labelSelector=${encodeURIComponent(`${LABEL}=true`)}`);
     const ready = (answer.body?.items ?? []).filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     return ready.length === nodes || `${ready.length} Ready`;
   }, 120_000);
@@ -100,7 +100,7 @@ export async function createFiller(api, { prefix, from, to, parallel = 32 }) {
     for (const name of namespaces) await create(api, '/api/v1/namespaces', namespaceObject(name));
     // A Pod needs its namespace's default ServiceAccount, which a controller creates shortly after the namespace.
     await waitFor('the fill namespaces\' default ServiceAccounts', async () => {
-      const answers = await Promise.all(namespaces.map((name) => api.call('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`)));
+      const answers = await Promise.all(namespaces.map((name) => api.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`)));
       const missing = answers.filter((answer) => answer.status !== 200).length;
       return missing === 0 || `${missing} missing`;
     }, 120_000);

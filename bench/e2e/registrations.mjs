@@ -32,7 +32,7 @@ export function unregisterAll(kubeconfig) {
 
 /** The answer to a server-side dry-run scale of `checkout` to 0: 200 with no webhook, 403 from any target. */
 async function probeScale(api, namespace) {
-  const answer = await api.call('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/checkout/scale?dryRun=All`, { spec: { replicas: 0 } }, 'application/merge-patch+json');
+  const answer = await api.request('PATCH', `/apis/apps/v1/namespaces/${namespace}/deployments/checkout/scale?dryRun=All`, { spec: { replicas: 0 } }, { contentType: 'application/merge-patch+json' });
   return answer.status;
 }
 

@@ -5,21 +5,24 @@ import http from 'node:http';
 import https from 'node:https';
 
 /**
- * @param {{server: string, ca: Buffer|string, cert: Buffer|string, key: Buffer|string}} options
+ * `timeoutMs` bounds each request unless the call gives its own; 0 leaves requests unbounded.
+ * @param {{server: string, ca: Buffer|string, cert: Buffer|string, key: Buffer|string, connections?: number, timeoutMs?: number}} options
  */
-export function apiClient({ server, ca, cert, key }) {
-  const agent = new https.Agent({ ca, cert, key, keepAlive: true, maxSockets: 8 });
+export function apiClient({ server, ca, cert, key, connections = 8, timeoutMs: defaultTimeoutMs = 5000 }) {
+  const agent = new https.Agent({ ca, cert, key, keepAlive: true, maxSockets: connections });
   const base = new URL(server);
 
   /**
+   * A string body is sent as it is (a patch already serialized); anything else as JSON.
    * @param {string} method
    * @param {string} path
    * @param {unknown} [body]
+   * @param {{timeoutMs?: number, contentType?: string}} [options]
    * @returns {Promise<{status: number, body: any, text: string}>}
    */
-  function request(method, path, body, timeoutMs = 5000) {
+  function request(method, path, body, { timeoutMs = defaultTimeoutMs, contentType = 'application/json' } = {}) {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const payload = body === undefined || typeof body === 'string' ? body : JSON.stringify(body);
       const req = https.request(
         {
           agent,
@@ -31,9 +34,9 @@ export function apiClient({ server, ca, cert, key }) {
             accept: 'application/json',
             ...(payload === undefined
               ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+              : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
           },
-          timeout: timeoutMs,
+          ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
         },
         (res) => {
           const chunks = [];

@@ -214,7 +214,7 @@ async function up({ paths, ports, settings, bins, log, started, extraArgs }) {
     await ensure('kube-apiserver');
     log('waiting for kube-apiserver /readyz...');
     await waitFor('kube-apiserver', 'waiting for /readyz', TIMEOUTS.apiserver, async () => {
-      const res = await api.request('GET', '/readyz', undefined, 2000);
+      const res = await api.request('GET', '/readyz', undefined, { timeoutMs: 2000 });
       if (res.status === 200) return true;
       const failing = res.text.split('\n').filter((l) => l.startsWith('[-]')).join(', ');
       throw new Error(`HTTP ${res.status}${failing ? ` ${failing}` : ''}`);
