@@ -1,9 +1,8 @@
 // `down`: stop what `up` started and delete the cluster's state directory.
 import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPONENTS } from './components.mjs';
-import { clusterPaths, clusterPathsIn, clusterPorts, recordedPorts, summary } from './layout.mjs';
+import { clusterPaths, clusterPorts, recordedPorts, summary } from './layout.mjs';
 import { releasePortBlock } from './ports.mjs';
 import { isComponentProcess, runningPid } from './processes.mjs';
 import { makeLogger } from './report.mjs';
@@ -17,7 +16,7 @@ import { makeLogger } from './report.mjs';
  */
 export async function clusterDown(options = {}) {
   const log = makeLogger(options);
-  const paths = options.dir ? clusterPathsIn(resolve(options.dir)) : clusterPaths();
+  const paths = clusterPaths(options.dir);
   const ports = recordedPorts(paths) ?? clusterPorts();
   const result = { ...summary(paths, ports), stopped: [] };
   if (!existsSync(paths.dir)) {

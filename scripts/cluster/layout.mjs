@@ -21,11 +21,12 @@ const OFFSETS = {
   etcdPeer: 7800,
 };
 
+const MAX_BASE = 65535 - OFFSETS.etcdPeer;
+const validBase = (base) => Number.isInteger(base) && base >= 1024 && base <= MAX_BASE;
+
 /** The ports of a cluster laid out from `base`. */
 export function portsFromBase(base) {
-  if (!Number.isInteger(base) || base < 1024 || base + OFFSETS.etcdPeer > 65535) {
-    throw new Error(`levee: a cluster port base must be a whole number from 1024 to ${65535 - OFFSETS.etcdPeer}, got ${JSON.stringify(base)}`);
-  }
+  if (!validBase(base)) throw new Error(`levee: a cluster port base must be a whole number from 1024 to ${MAX_BASE}, got ${JSON.stringify(base)}`);
   return { base, ...Object.fromEntries(Object.entries(OFFSETS).map(([name, offset]) => [name, base + offset])) };
 }
 
@@ -33,9 +34,7 @@ export function portsFromBase(base) {
 export function clusterPorts(env = process.env) {
   const raw = env.LEVEE_CLUSTER_PORT_BASE;
   const base = raw === undefined || raw === '' ? 16000 : Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base + OFFSETS.etcdPeer > 65535) {
-    throw new Error(`levee: LEVEE_CLUSTER_PORT_BASE must be a whole number from 1024 to ${65535 - OFFSETS.etcdPeer}, got ${JSON.stringify(raw)}`);
-  }
+  if (!validBase(base)) throw new Error(`levee: LEVEE_CLUSTER_PORT_BASE must be a whole number from 1024 to ${MAX_BASE}, got ${JSON.stringify(raw)}`);
   return portsFromBase(base);
 }
 
@@ -56,9 +55,9 @@ export function clusterPathsIn(dir) {
   };
 }
 
-/** The paths of the cluster under `root`/.levee/cluster (`npm start`'s, for root = the repository). */
-export function clusterPaths(root = repoRoot) {
-  return { root, ...clusterPathsIn(join(root, '.levee', 'cluster')) };
+/** The paths of the cluster whose state directory is `dir` (default `npm start`'s). */
+export function clusterPaths(dir) {
+  return clusterPathsIn(resolve(dir || DEV_CLUSTER_DIR));
 }
 
 /** The ports a cluster was started with, as recorded in its state directory, or null. */

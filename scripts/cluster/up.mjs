@@ -1,13 +1,13 @@
 // `up`: start whatever part of the cluster is not running, one `up` at a time, and wait
 // until the cluster is usable.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, probe } from './api.mjs';
 import { writeAdmissionConfig } from './admission.mjs';
 import { buildTools, COMPONENTS, componentCommands } from './components.mjs';
 import { writeKubeconfigs } from './kubeconfigs.mjs';
-import { clusterPaths, clusterPathsIn, clusterPorts, recordedPorts, recordPorts, summary } from './layout.mjs';
+import { clusterPaths, clusterPorts, recordedPorts, recordPorts, summary } from './layout.mjs';
 import { nodeManifests, nodeSettings } from './nodes.mjs';
 import { checkServerVersion, dropStaleLeaderLease, ensureDeveloperBinding, ensureNodes } from './objects.mjs';
 import { ensurePki } from './pki.mjs';
@@ -60,7 +60,7 @@ const TIMEOUTS = {
 export async function clusterUp(options = {}) {
   const started = Date.now();
   const log = makeLogger(options);
-  const paths = options.dir ? clusterPathsIn(resolve(options.dir)) : clusterPaths();
+  const paths = clusterPaths(options.dir);
   const env = options.env ?? process.env;
   const settings = nodeSettings(options, env);
   const bins = buildTools();
