@@ -1,5 +1,6 @@
-// Small helpers for the end-to-end bench: kubectl, the API server over HTTPS with the admin's
-// client certificate, local health and metrics endpoints, and a process's CPU time from /proc.
+// Small helpers for the end-to-end bench: kubectl and the API server client (the scripts', the
+// latter with the admin's client certificate), local health and metrics endpoints, and a
+// process's CPU time from /proc.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -7,18 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { parse } from 'yaml';
 import { apiClient as clusterApiClient } from '../../scripts/cluster/api.mjs';
 
-const repo = new URL('../../', import.meta.url).pathname;
-
-/** kubectl; throws with stderr unless `allowFailure` (or `allowExisting` and it already exists). `status: true` returns the exit code. */
-export function kubectl(kubeconfig, args, { input, allowFailure = false, allowExisting = false, status = false } = {}) {
-  const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repo, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw new Error(`kubectl could not start: ${result.error.message}`);
-  if (status) return result.status;
-  if (result.status !== 0 && !allowFailure && !(allowExisting && /AlreadyExists|already exists/.test(result.stderr))) {
-    throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
-}
+export { kubectl } from '../../scripts/lib/kubectl.mjs';
 
 export async function waitFor(what, check, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;

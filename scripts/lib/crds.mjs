@@ -1,14 +1,6 @@
 // Applies levee's CustomResourceDefinitions (manifests/crds) and waits until the API server
 // serves them, so that `levee probe` can write its ProbeVerdict right away.
-import { spawnSync } from 'node:child_process';
-import { repoRoot } from './run.mjs';
-
-function kubectl(kubeconfig, args) {
-  const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot, encoding: 'utf8' });
-  if (result.error) throw new Error(`kubectl could not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+import { kubectl } from './kubectl.mjs';
 
 // `kubectl wait` gives up at once, instead of waiting, on a CRD created so recently that the API
 // server has not yet written its status (".status.conditions accessor error: <nil>").

@@ -1,15 +1,7 @@
 // Registers and removes the dev overlay's webhooks for a levee running on the host.
-import { spawnSync } from 'node:child_process';
 // Imported after `npm run build`: manifests are read as levee reads them everywhere.
 import { manifestObjects } from '../../dist/src/manifests/read.js';
-import { repoRoot } from './run.mjs';
-
-function kubectl(kubeconfig, args, input) {
-  const result = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: repoRoot, input, encoding: 'utf8' });
-  if (result.error) throw new Error(`kubectl could not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+import { kubectl } from './kubectl.mjs';
 
 /** The dev overlay, rendered by kustomize, pointed at https://127.0.0.1:<port> with the given CA. */
 export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }) {
@@ -30,7 +22,7 @@ export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }
 
 export function registerDevWebhooks(options) {
   const objects = renderDevWebhooks(options);
-  kubectl(options.kubeconfig, ['apply', '-f', '-'], objects.map((object) => JSON.stringify(object)).join('\n'));
+  kubectl(options.kubeconfig, ['apply', '-f', '-'], { input: objects.map((object) => JSON.stringify(object)).join('\n') });
   return objects.map((object) => `${object.kind}/${object.metadata.name}`);
 }
 
