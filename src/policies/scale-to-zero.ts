@@ -13,7 +13,7 @@ import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
-import { cachedController, isControllerIdentity } from './controllers.js';
+import { isControllerIdentity, madeByItsController } from './controllers.js';
 import { DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS } from './judged-kinds.js';
 import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
 
@@ -132,14 +132,13 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
  * ReplicaSet by hand, leaves the workload judged like any other.
  */
 function isRolloutStep(kind: string, namespace: string, object: AdmissionRequest['object'], request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): boolean {
-  if (!isControllerIdentity(request.userInfo, config.policies['scale-to-zero'].controllers)) return false;
-  return kind === 'ReplicaSet' && cachedController('ReplicaSet', namespace, object, cluster)?.kind === 'Deployment';
+  // A ReplicaSet's only believed controller is a Deployment (policies/controllers.ts).
+  return kind === 'ReplicaSet' && madeByItsController({ kind, namespace, object, user: request.userInfo }, cluster, config.policies['scale-to-zero'].controllers);
 }
 
 /** The same for a `replicasets/scale` request, whose Scale object names no owner: the cached ReplicaSet's. */
 function isCachedRolloutStep(ref: WorkloadRef, request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): boolean {
-  if (!isControllerIdentity(request.userInfo, config.policies['scale-to-zero'].controllers)) return false;
-  return ref.kind === 'ReplicaSet' && cluster.deploymentOf(ref.namespace, ref.name) !== undefined;
+  return ref.kind === 'ReplicaSet' && isControllerIdentity(request.userInfo, config.policies['scale-to-zero'].controllers) && cluster.deploymentOf(ref.namespace, ref.name) !== undefined;
 }
 
 /**
