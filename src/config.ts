@@ -72,6 +72,9 @@ export const DEFAULT_CONTROLLERS = [
   ),
 ];
 
+/** Controller usernames, as scale-to-zero and probe-gate each take them (same default, separate keys). */
+const controllerIdentities = z.array(z.string().min(1)).default(DEFAULT_CONTROLLERS);
+
 const scaleToZero = z.strictObject({
   action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
@@ -83,7 +86,7 @@ const scaleToZero = z.strictObject({
    * Usernames whose scale of a ReplicaSet that a cached Deployment controls is that Deployment's
    * rollout step, judged at the Deployment (see DEFAULT_CONTROLLERS); anyone else's is judged.
    */
-  controllers: z.array(z.string().min(1)).default(DEFAULT_CONTROLLERS),
+  controllers: controllerIdentities,
   rules: z
     .strictObject({
       'autoscaler-to-zero': enforcementAction.default('warn'),
@@ -121,7 +124,7 @@ const probeGate = z
      * owner's work, not a rollout (see DEFAULT_CONTROLLERS). An operator's service account
      * belongs here only if its pods may start while the cluster is Unhealthy.
      */
-    controllers: z.array(z.string().min(1)).default(DEFAULT_CONTROLLERS),
+    controllers: controllerIdentities,
   })
   // decide.ts reads per-rule actions from `rules`; the unknown-verdict rule takes unknownAction.
   .transform((policy) => ({ ...policy, rules: { 'verdict-unknown': policy.unknownAction } }));
