@@ -45,7 +45,7 @@ export interface Judgement {
   patch?: JsonPatch;
   /** Policies that had something to judge in this request. */
   judged: PolicyId[];
-  /** What the request changes in counts policies protect; remembered only once it is allowed for real (engine/remember.ts). */
+  /** What the request changes in counts policies protect (/validate only); remembered only once it is allowed for real (engine/remember.ts). */
   changes?: PendingChange[];
   /** For /mutate: what levee recorded about the override this request writes, for the requester to read. */
   notes?: string[];
@@ -63,7 +63,8 @@ export async function judge(deps: PipelineDeps, request: AdmissionRequest, route
   try {
     const exempt = exemptPolicies(deps.config, request);
     const now = deps.now();
-    const input = policyInput(deps, request, exempt, now);
+    // Only /validate remembers what a request changes (engine/remember.ts): /mutate does not ask.
+    const input = policyInput(deps, request, exempt, now, route === 'validate');
     judged.push(...input.judged);
     changes.push(...input.changes);
     const violations = judged.length === 0 ? [] : (await deps.evaluator.evaluate(input.input)).violations;
@@ -103,8 +104,11 @@ export interface PolicyInput {
   changes: PendingChange[];
 }
 
-/** What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the time. */
-export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date): PolicyInput {
+/**
+ * What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the
+ * time; with `withChanges`, also what the request changes in the counts those policies protect.
+ */
+export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date, withChanges = true): PolicyInput {
   const context: Record<string, unknown> = {};
   const judged: PolicyId[] = [];
   const changes: PendingChange[] = [];
@@ -116,7 +120,7 @@ export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'ver
     if (policyContext === undefined) continue;
     context[policy.id] = policyContext;
     judged.push(policy.id);
-    if (policy.pendingChanges) changes.push(...policy.pendingChanges(contextInput));
+    if (withChanges && policy.pendingChanges) changes.push(...policy.pendingChanges(contextInput));
   }
   return { input: { request: policyView(request), context, now: now.getTime() / 1000 }, judged, changes };
 }
