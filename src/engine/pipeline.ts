@@ -120,7 +120,7 @@ export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'ver
     if (policyContext === undefined) continue;
     context[policy.id] = policyContext;
     judged.push(policy.id);
-    if (withChanges && policy.pendingChanges) changes.push(...policy.pendingChanges(contextInput));
+    if (withChanges && policy.pendingChanges) changes.push(...policy.pendingChanges(contextInput, policyContext));
   }
   return { input: { request: policyView(request), context, now: now.getTime() / 1000 }, judged, changes };
 }

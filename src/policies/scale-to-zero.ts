@@ -45,7 +45,7 @@ const AUTOSCALER_JUDGED_KINDS: JudgedKind[] = AUTOSCALER_KINDS.map(({ group, kin
   namespaced: true,
 }));
 
-export const scaleToZero: PolicyDefinition = {
+export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
   id: 'scale-to-zero',
   summary: 'a workload scaled to zero while a Service still selects it and nothing else backs that Service',
   kinds: [DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS, ...AUTOSCALER_JUDGED_KINDS],
@@ -73,14 +73,13 @@ export const scaleToZero: PolicyDefinition = {
   },
   // A workload allowed to zero (or deleted) stops backing its Services before the watch shows
   // it: the next decision about another backend of the same Service must count that.
-  pendingChanges: ({ request, cluster, config }: ContextInput): PendingChange[] => {
-    const change = describeChange(request, cluster, config);
-    if (!change || change.after !== 0 || change.before === 0 || change.kind === 'autoscaler') return [];
-    const { ref } = change.workload;
-    if (change.kind === 'delete') return [{ store: cluster.workloads.name, key: workloadKey(ref), after: null }];
+  pendingChanges: (input: ContextInput, context = scaleToZero.buildContext(input)): PendingChange[] => {
+    if (!context || context.replicasAfter !== 0 || context.replicasBefore === 0 || context.change === 'autoscaler') return [];
+    const store = input.cluster.workloads.name;
+    if (context.change === 'delete') return [{ store, key: workloadKey(context.target), after: null }];
     // A workload created at zero backs nothing yet: nothing to count.
-    if (change.before === null) return [];
-    return [{ store: cluster.workloads.name, key: workloadKey(ref), after: { replicas: 0 } }];
+    if (context.replicasBefore === null) return [];
+    return [{ store, key: workloadKey(context.target), after: { replicas: 0 } }];
   },
 };
 

@@ -46,11 +46,6 @@ export interface WorkloadClusterContext {
   clusters: WorkloadClusterCapacity[];
 }
 
-interface Judged {
-  context: WorkloadClusterContext;
-  pending: PendingChange[];
-}
-
 /** The object a request changes, as levee caches it: its store, key and views before and after. */
 interface Subject {
   store: string;
@@ -73,7 +68,7 @@ export function isWorkloadClusterRequest(request: AdmissionRequest): boolean {
   return isWorkerPoolKind(group, kind) || findInfrastructureKind(group, kind) !== undefined || (group === 'cluster.x-k8s.io' && (kind === 'Cluster' || kind === 'ClusterClass'));
 }
 
-export function workloadClusterChange(request: AdmissionRequest, state: ClusterState, onDemandKinds: readonly string[]): Judged | undefined {
+export function workloadClusterChange(request: AdmissionRequest, state: ClusterState, onDemandKinds: readonly string[]): WorkloadClusterContext | undefined {
   const subject = subjectOf(request, state);
   if (!subject || subject.clusters.length === 0) return undefined;
   const beforeLens = new CapacityLens(state, subject.before, onDemandKinds);
@@ -102,9 +97,18 @@ export function workloadClusterChange(request: AdmissionRequest, state: ClusterS
   const own = subject.pool ? afters.flatMap((capacity) => capacity.pools).find((pool) => !pool.fromTopology && pool.kind === subject.pool!.kind && pool.name === subject.pool!.name) : undefined;
   const unknownHere = ownUnknown(request, afters, own);
   const createsPools = request.operation === 'CREATE' && subject.createsPools;
-  const worse = clusters.some((capacity) => capacity.after.onDemand < capacity.before.onDemand || capacity.after.spot > capacity.before.spot);
-  const pending: PendingChange[] = worse ? [{ store: subject.store, key: subject.key, after: subject.expected ?? (subject.after.view as Record<string, unknown> | null) }] : [];
-  return { context: { subject: 'workload-cluster', change: subject.change, createsPools, unknownHere, clusters }, pending };
+  return { subject: 'workload-cluster', change: subject.change, createsPools, unknownHere, clusters };
+}
+
+/**
+ * What the request changes, for the ledger of recent decisions, when it leaves any workload
+ * cluster in `context` with fewer on-demand or more spot replicas: the changed object as it
+ * will be cached. Its views alone, not the capacity of every cluster again.
+ */
+export function workloadClusterPending(request: AdmissionRequest, state: ClusterState, context: WorkloadClusterContext): PendingChange[] {
+  const worse = context.clusters.some((capacity) => capacity.after.onDemand < capacity.before.onDemand || capacity.after.spot > capacity.before.spot);
+  const subject = worse ? subjectOf(request, state) : undefined;
+  return subject ? [{ store: subject.store, key: subject.key, after: subject.expected ?? (subject.after.view as Record<string, unknown> | null) }] : [];
 }
 
 function ownUnknown(request: AdmissionRequest, afters: readonly WorkloadCapacity[], own: PoolCapacity | undefined): string[] {

@@ -10,7 +10,7 @@ import type { ExpectedView, PendingChange } from '../cluster/recent-decisions.js
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS } from './judged-kinds.js';
-import { isWorkloadClusterRequest, workloadClusterChange, type WorkloadClusterContext } from './spot-capacity-workers.js';
+import { isWorkloadClusterRequest, workloadClusterChange, workloadClusterPending, type WorkloadClusterContext } from './spot-capacity-workers.js';
 
 export type { WorkloadClusterContext };
 import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
@@ -55,7 +55,7 @@ export type SpotCapacityContext = NodeLossContext | NodePoolContext | WorkloadCl
 
 const capi = (group: string, kind: string, resource: string): JudgedKind => ({ group, version: 'v1beta2', kind, resource, namespaced: true });
 
-export const spotCapacity: PolicyDefinition = {
+export const spotCapacity: PolicyDefinition<SpotCapacityContext> = {
   id: 'spot-capacity',
   summary: 'a change that leaves the cluster, or a critical workload, with spot capacity only',
   kinds: [
@@ -74,34 +74,44 @@ export const spotCapacity: PolicyDefinition = {
     const settings = config.policies['spot-capacity'];
     if (request.kind.group === '' && request.kind.kind === 'Node') return nodeLoss(request, cluster);
     if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolChange(request, cluster);
-    if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, settings.onDemandMachineKinds)?.context;
+    if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, settings.onDemandMachineKinds);
     return criticalWorkload(request, settings);
   },
-  pendingChanges: ({ request, cluster, config }: ContextInput): PendingChange[] => {
-    if (request.kind.group === '' && request.kind.kind === 'Node') {
-      const loss = nodeLossChange(request, cluster);
-      return loss ? [{ store: cluster.nodes.name, key: loss.name, after: loss.after }] : [];
+  pendingChanges: (input: ContextInput, context = spotCapacity.buildContext(input)): PendingChange[] => {
+    const { request, cluster } = input;
+    switch (context?.subject) {
+      case 'node':
+        return [{ store: cluster.nodes.name, key: context.node.name, after: afterLoss(context.change) }];
+      case 'nodepool':
+        return nodePoolLoss(request, context, cluster);
+      case 'workload-cluster':
+        return workloadClusterPending(request, cluster, context);
+      default:
+        return [];
     }
-    if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolLoss(request, cluster);
-    if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, config.policies['spot-capacity'].onDemandMachineKinds)?.pending ?? [];
-    return [];
   },
 };
 
-/** A node that takes pods now and would not after the request, as the ledger of recent decisions records it. */
-function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { name: string; change: NodeLossContext['change']; before: NodeView; after: ExpectedView } | undefined {
+/** An on-demand node's view once it stops taking pods, as the ledger of recent decisions records it. */
+function afterLoss(change: NodeLossContext['change']): ExpectedView {
+  if (change === 'delete') return null;
+  // Relabelled as spot, it leaves the on-demand count as surely as cordoned: levee knows capacity by its labels.
+  return change === 'relabel' ? { capacityType: 'spot' } : { schedulable: false };
+}
+
+/** A node that takes pods now and would not after the request, and how. */
+function nodeLossChange(request: AdmissionRequest, cluster: ClusterState): { name: string; change: NodeLossContext['change']; before: NodeView } | undefined {
   if (!request.oldObject || !judgedNodeWrite(request)) return undefined;
   const classification = cluster.nodes.classification;
   const before = toNodeView(request.oldObject, classification);
   if (!before.schedulable || before.capacityType !== 'on-demand') return undefined;
-  if (request.operation === 'DELETE') return { name: before.name, change: 'delete', before, after: null };
+  if (request.operation === 'DELETE') return { name: before.name, change: 'delete', before };
   if (request.operation !== 'UPDATE' || !request.object) return undefined;
   const after = toNodeView(request.object, classification);
-  // Relabelled as spot, it leaves the on-demand count as surely as cordoned: levee knows capacity by its labels.
-  if (after.schedulable && after.capacityType === 'spot') return { name: before.name, change: 'relabel', before, after: { capacityType: 'spot' } };
+  if (after.schedulable && after.capacityType === 'spot') return { name: before.name, change: 'relabel', before };
   if (after.schedulable) return undefined;
   const change = (request.object.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true ? 'cordon' : 'taint';
-  return { name: before.name, change, before, after: { schedulable: false } };
+  return { name: before.name, change, before };
 }
 
 /**
@@ -128,7 +138,7 @@ function nodeLoss(request: AdmissionRequest, cluster: ClusterState): NodeLossCon
   if (!loss) return undefined;
   const { before } = loss;
   const now = cluster.nodeOutlook(before.pool);
-  const after = cluster.nodeOutlook(before.pool, { name: loss.name, after: loss.after });
+  const after = cluster.nodeOutlook(before.pool, { name: loss.name, after: afterLoss(loss.change) });
   return {
     subject: 'node',
     change: loss.change,
@@ -166,13 +176,11 @@ function nodePoolName(request: AdmissionRequest): string {
 }
 
 /** A NodePool that could launch on-demand capacity and would not after the request (changed to spot only, or deleted). */
-function nodePoolLoss(request: AdmissionRequest, cluster: ClusterState): PendingChange[] {
-  if (request.subResource || !request.oldObject || !canGiveOnDemand(nodePoolCapacityTypes(request.oldObject))) return [];
-  const key = nodePoolName(request);
-  if (request.operation === 'DELETE') return [{ store: cluster.nodePools.name, key, after: null }];
-  const capacityTypes = nodePoolCapacityTypes(request.object);
-  if (request.operation !== 'UPDATE' || canGiveOnDemand(capacityTypes)) return [];
-  return [{ store: cluster.nodePools.name, key, after: { capacityTypes } }];
+function nodePoolLoss(request: AdmissionRequest, { pool }: NodePoolContext, cluster: ClusterState): PendingChange[] {
+  if (!pool.previousCapacityTypes || !canGiveOnDemand(pool.previousCapacityTypes)) return [];
+  if (request.operation === 'DELETE') return [{ store: cluster.nodePools.name, key: pool.name, after: null }];
+  if (request.operation !== 'UPDATE' || canGiveOnDemand(pool.capacityTypes)) return [];
+  return [{ store: cluster.nodePools.name, key: pool.name, after: { capacityTypes: pool.capacityTypes } }];
 }
 
 function criticalWorkload(request: AdmissionRequest, settings: Settings): CriticalWorkloadContext | undefined {

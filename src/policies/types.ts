@@ -27,22 +27,24 @@ export interface JudgedKind {
  * A policy as TypeScript sees it: its id and the context builder that gathers, from the
  * caches, only what its Rego needs. `undefined` means the policy has nothing to judge here.
  */
-export interface PolicyDefinition {
+export interface PolicyDefinition<Context = unknown> {
   id: PolicyId;
   summary: string;
   /** The kinds this policy judges; `levee audit` skips (and counts) every other kind. */
   kinds: readonly JudgedKind[];
   /** Kinds judged beyond `kinds`, found by their group and kind (control planes of any provider), or undefined. */
   judgedKindOf?(group: string, kind: string, config: LeveeConfig): JudgedKind | undefined;
-  buildContext(input: ContextInput): unknown;
+  buildContext(input: ContextInput): Context | undefined;
   /**
    * What this request changes in a count the policy protects (a node leaving the schedulable
    * on-demand nodes, a backend going to zero), as the object's cached view will be once it
    * lands. Asked only when the policy judged the request; levee remembers the changes of an
    * allowed, real (not dry-run) request until its watch shows them, so that decisions made at
-   * the same moment count each other (src/cluster/recent-decisions.ts).
+   * the same moment count each other (src/cluster/recent-decisions.ts). The pipeline hands over
+   * the context it built for the request, so that the change is not worked out twice; without
+   * one, the policy builds it.
    */
-  pendingChanges?(input: ContextInput): PendingChange[];
+  pendingChanges?(input: ContextInput, context?: Context): PendingChange[];
 }
 
 /**

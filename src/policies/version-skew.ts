@@ -65,7 +65,7 @@ export const versionSkew: PolicyDefinition = {
     const settings = config.policies['version-skew'];
     if (request.kind.group === '' && request.kind.kind === 'Node') return nodeVersion(request, cluster);
     const intentKind = intentKindFor(settings.upgradeIntents, settings.controlPlanes, request.kind.group, request.kind.kind);
-    const intent = intentKind ? intentChange(request, intentKind, cluster)?.context : undefined;
+    const intent = intentKind ? intentChange(request, intentKind, cluster) : undefined;
     if (intent) return intent;
     if (request.kind.group === 'cluster.x-k8s.io' && request.kind.kind === 'Cluster') return controlPlaneLink(request, cluster);
     if (intentKind) return undefined;
@@ -74,7 +74,7 @@ export const versionSkew: PolicyDefinition = {
   pendingChanges: ({ request, cluster, config }: ContextInput): PendingChange[] => {
     const settings = config.policies['version-skew'];
     const intentKind = intentKindFor(settings.upgradeIntents, settings.controlPlanes, request.kind.group, request.kind.kind);
-    const change = intentKind ? intentChange(request, intentKind, cluster) : undefined;
+    const change = intentKind ? changedIntent(request, intentKind) : undefined;
     // What the watch will show: the object's own view, not the cluster levee linked it to.
     return change ? [{ store: cluster.upgradeIntents.name, key: intentKey(change.view), after: { ...change.view } }] : [];
   },
@@ -85,24 +85,29 @@ export const versionSkew: PolicyDefinition = {
  * rest of its workload cluster. Edits that leave the version alone are not judged, so a
  * cluster already out of skew can still be repaired (scaled, relabelled, paused).
  */
-function intentChange(request: AdmissionRequest, kind: UpgradeIntentKind, cluster: ClusterState): { context: IntentContext; view: IntentView } | undefined {
+function intentChange(request: AdmissionRequest, kind: UpgradeIntentKind, cluster: ClusterState): IntentContext | undefined {
+  const change = changedIntent(request, kind);
+  if (!change) return undefined;
+  const { view, version, previous } = change;
+  const workloadCluster = cluster.workloadClusterOf(view);
+  const ranges = cluster.workloadClusterVersions(view, workloadCluster);
+  return {
+    subject: 'intent',
+    object: { kind: view.kind, namespace: view.namespace, name: view.name, ...(workloadCluster ? { cluster: workloadCluster } : {}), role: view.role },
+    version,
+    ...(previous ? { previous } : {}),
+    ...ranges,
+  };
+}
+
+/** The intent's view when the request creates it with a version or changes its version; what pendingChanges records. */
+function changedIntent(request: AdmissionRequest, kind: UpgradeIntentKind): { view: IntentView; version: KubeVersion; previous?: KubeVersion } | undefined {
   if (request.subResource || !request.object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return undefined;
   const view = toIntentView(request.object, kind, request.namespace);
   if (!view.version) return undefined;
   const previous = request.oldObject ? toIntentView(request.oldObject, kind, request.namespace).version : undefined;
   if (previous && previous.text === view.version.text) return undefined;
-  const workloadCluster = cluster.workloadClusterOf(view);
-  const ranges = cluster.workloadClusterVersions(view, workloadCluster);
-  return {
-    view,
-    context: {
-      subject: 'intent',
-      object: { kind: view.kind, namespace: view.namespace, name: view.name, ...(workloadCluster ? { cluster: workloadCluster } : {}), role: view.role },
-      version: view.version,
-      ...(previous ? { previous } : {}),
-      ...ranges,
-    },
-  };
+  return { view, version: view.version, ...(previous ? { previous } : {}) };
 }
 
 /**
