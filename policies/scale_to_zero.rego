@@ -79,15 +79,12 @@ violations contains violation("scale-to-zero", msg) if {
 	)
 }
 
-what := sprintf("scaling %s to 0 replicas", [target]) if {
-	ctx.change == "replicas"
-	not created
-}
-
-what := sprintf("creating %s at 0 replicas", [target]) if {
-	ctx.change == "replicas"
+# The workload's own way to zero, in the words of every message that names it.
+to_zero := sprintf("creating %s at 0 replicas", [target]) if {
 	created
-}
+} else := sprintf("scaling %s to 0 replicas", [target])
+
+what := to_zero if ctx.change == "replicas"
 
 what := sprintf("pausing %s/%s pins %s to 0 replicas, which", [ctx.autoscaler.kind, ctx.autoscaler.name, target]) if ctx.change == "paused"
 
@@ -125,10 +122,6 @@ violations contains violation("autoscaler-to-zero", msg) if {
 	count(unbacked) > 0
 	msg := sprintf(
 		"%s, which %s/%s lets reach zero, leaves Service %s in namespace %s with no endpoints until it scales up again, unless an activator fronts it",
-		[autoscaled_what, ctx.autoscaler.kind, ctx.autoscaler.name, service_list, ctx.target.namespace],
+		[to_zero, ctx.autoscaler.kind, ctx.autoscaler.name, service_list, ctx.target.namespace],
 	)
 }
-
-autoscaled_what := sprintf("scaling %s to 0 replicas", [target]) if not created
-
-autoscaled_what := sprintf("creating %s at 0 replicas", [target]) if created
