@@ -1,5 +1,5 @@
 import { describeStale, type CacheAge } from '../cluster/freshness.js';
-import { denialMessage, WARNING_LIMIT, type Decision } from '../engine/decide.js';
+import { clipWarning, denialMessage, WARNING_LIMIT, type Decision } from '../engine/decide.js';
 import type { Judgement, Route } from '../engine/pipeline.js';
 import { encodePatch } from './patch.js';
 import type { AdmissionResponse, AdmissionReview } from './types.js';
@@ -26,7 +26,7 @@ export function admissionResponse(uid: string, judgement: Judgement, options: An
     response = refusal(uid, `levee could not judge this request (${code}): ${message}`, 500);
   } else if (!validate) {
     response = { uid, allowed: true, ...(judgement.patch && judgement.patch.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(judgement.patch) } : {}) };
-    if (judgement.notes?.length) response.warnings = judgement.notes.map((note) => clip(note));
+    if (judgement.notes?.length) response.warnings = judgement.notes.map(clipWarning);
   } else {
     response = responseFor(uid, judgement.decision);
     if (options.warnOnly) response = asWarnings(response, judgement.decision);
@@ -66,10 +66,6 @@ function overrideAuditAnnotations(decision: Decision): Record<string, string> | 
     'override-reason': honoured[0]!.reason,
     'override-expires': honoured[0]!.expires,
   };
-}
-
-function clip(text: string): string {
-  return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 3)}...`;
 }
 
 /** A review levee cannot judge is refused, never allowed: a decode failure is not an allow. */

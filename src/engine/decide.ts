@@ -65,7 +65,11 @@ export function denialMessage(decision: Decision): string {
 export const WARNING_LIMIT = 256;
 
 function warningText(body: string): string {
-  const text = `levee ${body}`;
+  return clipWarning(`levee ${body}`);
+}
+
+/** A warning cut to WARNING_LIMIT, marked where it was cut. */
+export function clipWarning(text: string): string {
   return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 3)}...`;
 }
 
