@@ -271,15 +271,16 @@ export class ClusterState {
         }
         const pod = this.pods.get(objectKey(service.namespace, endpoint.podName));
         const attribution = this.attributeCachedPod(service.namespace, endpoint.podName, pod);
-        // A ReplicaSet's own pods are its own even when they count as its Deployment's elsewhere:
-        // scaling that ReplicaSet to 0 by hand takes them away until the Deployment brings them back.
-        const ownedDirectly = pod?.owner;
-        const direct = ownedDirectly && isScalableKind(ownedDirectly.kind) && workloadKey({ kind: ownedDirectly.kind, namespace: service.namespace, name: ownedDirectly.name }) === self;
-        if (attribution.kind === 'unknown' || direct || (attribution.kind === 'workload' && workloadKey(attribution.ref) === self)) {
+        // A pod backs the Service through its own workload (a ReplicaSet, say) and through the
+        // workload it is credited to (that ReplicaSet's Deployment): scaling either to 0 takes it
+        // away, whether the scale is `workload` itself or one levee allowed moments ago.
+        const holders = [pod?.owner && isScalableKind(pod.owner.kind) ? { kind: pod.owner.kind, namespace: service.namespace, name: pod.owner.name } : undefined, attribution.kind === 'workload' ? attribution.ref : undefined]
+          .filter((ref): ref is WorkloadRef => ref !== undefined);
+        if (attribution.kind === 'unknown' || holders.some((ref) => workloadKey(ref) === self)) {
           ownReadyEndpoints++;
           continue;
         }
-        if (attribution.kind === 'workload' && this.goingToZero(attribution.ref)) continue;
+        if (holders.some((ref) => this.goingToZero(ref))) continue;
         otherReadyEndpoints++;
         others.add(attribution.kind === 'workload' ? `${attribution.ref.kind}/${attribution.ref.name}` : attribution.label);
       }
