@@ -4,7 +4,7 @@ import { hintFor } from './hints.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
 import { readPublishedVerdict } from './publisher.js';
-import type { ProbeId } from './settings.js';
+import { criticalProbes, type ProbeId } from './settings.js';
 import { verdictAgeSeconds, type VerdictDocument } from '../probe-verdict.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
 import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
@@ -136,7 +136,7 @@ export class ProbeLoop {
     const observation = await this.observeOne(slot.definition);
     slot.running = false;
     const { config } = this.options;
-    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), critical: new Set(config.probe.critical) }, this.now());
+    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), critical: criticalProbes(config.probe) }, this.now());
     this.lastFinished = observation.at ?? this.now();
     if (!observation.outcome.ok) this.options.logger.info({ probe: observation.probe, message: observation.outcome.message, hint: observation.hint }, 'probe failed');
     if (this.complete()) await this.queueEmit([observation]);
@@ -148,18 +148,19 @@ export class ProbeLoop {
       return;
     }
     if (this.active) {
-      slot.timer = setTimeout(() => void this.request(slot), this.delayMs(slot.definition.id));
+      slot.timer = setTimeout(() => void this.request(slot), this.delayMs(slot.definition));
       slot.timer.unref?.();
     }
   }
 
   /** Soon while hysteresis is deciding, often while failing, otherwise every interval. */
-  private delayMs(probe: ProbeId): number {
+  private delayMs(probe: ProbeDefinition): number {
     const { config } = this.options;
-    const history = this.state.histories[probe];
+    const history = this.state.histories[probe.id];
+    const interval = probe.intervalSeconds?.(config) ?? config.probe.intervalSeconds;
     if (history && unsettled(history)) return config.probe.recheckSeconds * 1000;
-    if (history?.failing) return Math.min(config.probe.failingIntervalSeconds, config.probe.intervalSeconds) * 1000;
-    return config.probe.intervalSeconds * 1000;
+    if (history?.failing) return Math.min(config.probe.failingIntervalSeconds, interval) * 1000;
+    return interval * 1000;
   }
 
   /** Whether every probe has run once: before that, a verdict would leave some out. */
@@ -179,7 +180,7 @@ export class ProbeLoop {
     const previous = this.last;
     const reduced = documentOf(this.state, [...this.slots.keys()], {
       hysteresis: this.hysteresis(),
-      critical: new Set(config.probe.critical),
+      critical: criticalProbes(config.probe),
       now: this.now(),
       reporter: this.options.identity,
       leader,
@@ -285,7 +286,7 @@ export class ProbeLoop {
       clearTimeout(timer);
       clearTimeout(abandon);
     }
-    const hint = hintFor(probe.id, outcome);
+    const hint = probe.hint ? probe.hint(outcome) : hintFor(probe.id, outcome);
     return { probe: probe.id, outcome, latencyMs: performance.now() - started, ...(hint ? { hint } : {}) };
   }
 }

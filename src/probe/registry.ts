@@ -9,6 +9,8 @@ import { scheduler } from './probes/scheduler.js';
 import { serviceEndpoints } from './probes/service-endpoints.js';
 import { versionSkew } from './probes/version-skew.js';
 import { workloadLifecycle } from './probes/workload-lifecycle.js';
+import type { LeveeConfig } from '../config.js';
+import { customProbeDefinitions } from './custom/probes.js';
 import type { ProbeId } from './settings.js';
 import type { ProbeDefinition } from './types.js';
 
@@ -29,6 +31,11 @@ export const PROBES: readonly ProbeDefinition[] = [
   serviceEndpoints,
   certificateExpiry,
 ];
+
+/** The built-in probes, then the user's own declared under probe.custom. */
+export function probesFor(config: LeveeConfig): ProbeDefinition[] {
+  return [...PROBES, ...customProbeDefinitions(config)];
+}
 
 export function probeById(id: ProbeId): ProbeDefinition | undefined {
   return PROBES.find((probe) => probe.id === id);

@@ -10,7 +10,7 @@ import { ProbeLoop } from './loop.js';
 import { ProbeMetrics } from './metrics.js';
 import { ensureNamespace } from './probes/support.js';
 import { VerdictPublisher } from './publisher.js';
-import { PROBES } from './registry.js';
+import { probesFor } from './registry.js';
 import { startTriggers } from './triggers.js';
 import type { VerdictDocument } from '../probe-verdict.js';
 import { writeVerdictFile } from './verdict-file.js';
@@ -43,7 +43,7 @@ export async function probeOnce(options: ProbeOptions): Promise<VerdictDocument>
   const loop = new ProbeLoop({
     config,
     api,
-    probes: PROBES,
+    probes: probesFor(config),
     logger,
     identity: `${hostname()}-${process.pid}-once`,
     isLeader: () => true,
@@ -91,7 +91,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   loop = new ProbeLoop({
     config,
     api,
-    probes: PROBES,
+    probes: probesFor(config),
     logger,
     identity,
     isLeader: () => elector.isLeader(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { customProbeId, customProbes, type CustomProbeId } from './custom/settings.js';
 
 /**
  * The `probe` section of levee's configuration (merged, validated and frozen by
@@ -19,10 +20,12 @@ export const PROBE_IDS = [
   'service-endpoints',
   'certificate-expiry',
 ] as const;
-export type ProbeId = (typeof PROBE_IDS)[number];
+export type BuiltInProbeId = (typeof PROBE_IDS)[number];
+/** A built-in probe, or one of the user's own (`custom:<name>`, declared under probe.custom). */
+export type ProbeId = BuiltInProbeId | CustomProbeId;
 
 /** A failure of one of these closes the gate (Unhealthy); any other failure only degrades. */
-export const DEFAULT_CRITICAL_PROBES: readonly ProbeId[] = [
+export const DEFAULT_CRITICAL_PROBES: readonly BuiltInProbeId[] = [
   'api-write-path',
   'workload-lifecycle',
   'dns',
@@ -87,6 +90,14 @@ export const probeSettings = z.strictObject({
   /** The serving certificate whose expiry is inspected; defaults to server.tlsCertFile. */
   certificateFile: z.string().optional(),
   lifecycleImage: z.string().min(1).default('registry.k8s.io/pause:3.10'),
+  /** Probes of the user's own: HTTP checks, commands, reports from pods (src/probe/custom/settings.ts). */
+  custom: customProbes.default([]),
 });
 
 export type ProbeSettings = z.infer<typeof probeSettings>;
+
+/** Probes whose failure closes the gate: the configured built-ins and every custom probe declared critical. */
+export function criticalProbes(settings: ProbeSettings): ReadonlySet<ProbeId> {
+  const custom = settings.custom.filter((declaration) => declaration.critical).map((declaration) => customProbeId(declaration.name));
+  return new Set<ProbeId>([...settings.critical, ...custom]);
+}

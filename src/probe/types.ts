@@ -36,5 +36,9 @@ export interface ProbeDefinition {
   leaderOnly?: boolean;
   /** Defaults to config.probe.timeoutSeconds. */
   timeoutSeconds?(config: LeveeConfig): number;
+  /** How often it runs while passing; defaults to config.probe.intervalSeconds. */
+  intervalSeconds?(config: LeveeConfig): number;
+  /** A probe that words its own hint (a custom probe's declared one) instead of levee's hint rules. */
+  hint?(outcome: ProbeOutcome): string | undefined;
   run(context: ProbeContext): Promise<ProbeOutcome>;
 }
