@@ -140,7 +140,7 @@ async function start(): Promise<E2eEnvironment> {
   return { cluster, ...processes };
 }
 
-function leveeOptions(cluster: ClusterInfo): LeveeOptions {
+function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {}): LeveeOptions {
   return {
     kubeconfig: cluster.kubeconfig,
     dir: E2E_DIR,
@@ -149,7 +149,7 @@ function leveeOptions(cluster: ClusterInfo): LeveeOptions {
     webhookName: WEBHOOK_NAME,
     clientCA: cluster.webhookClientCA,
     clientName: cluster.webhookClientName,
-    probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8 },
+    probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, ...probe },
   };
 }
 
@@ -162,10 +162,14 @@ export async function killLevee(signal: NodeJS.Signals = 'SIGKILL'): Promise<voi
   await Promise.all([stopProcess(env.levee, signal), stopProcess(env.probe, signal)]);
 }
 
-/** Starts the harness's `levee serve` and `levee probe` again after killLevee(); resolves once serve is ready. */
-export async function restartLevee(): Promise<E2eEnvironment> {
+/**
+ * Starts the harness's `levee serve` and `levee probe` again after killLevee(); resolves once
+ * serve is ready. `probe` is configuration over the harness's (e.g. custom probes); the next
+ * restart without it goes back to the harness's own.
+ */
+export async function restartLevee(probe: Record<string, unknown> = {}): Promise<E2eEnvironment> {
   const env = await e2e();
-  const processes = await startLevee(leveeOptions(env.cluster));
+  const processes = await startLevee(leveeOptions(env.cluster, probe));
   // Tests hold the environment object: update it in place.
   Object.assign(env, processes);
   return env;
