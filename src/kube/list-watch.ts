@@ -63,6 +63,8 @@ export interface ListWatchOptions {
   timing?: Partial<WatchTiming>;
   handlers: ListWatchHandlers;
   clock?: () => number;
+  /** Told of every request it sends (each list page, each watch) before it is sent: to count them. */
+  onRequest?: (verb: 'list' | 'watch') => void;
 }
 
 interface ObjectList {
@@ -167,6 +169,7 @@ export class ListWatch {
 
   private watchOnce(): Promise<WatchEnd> {
     const { kubeconfig, path, labelSelector, fieldSelector } = this.options;
+    this.options.onRequest?.('watch');
     this.watch = startWatch({
       kubeconfig,
       path,
@@ -217,6 +220,7 @@ export class ListWatch {
       if (labelSelector) query.set('labelSelector', labelSelector);
       if (fieldSelector) query.set('fieldSelector', fieldSelector);
       let page: ObjectList;
+      this.options.onRequest?.('list');
       try {
         page = await getJson<ObjectList>(kubeconfig, `${path}?${query.toString()}`, { timeoutMs: this.timing.requestTimeoutMs, signal: this.abort.signal });
       } catch (error) {

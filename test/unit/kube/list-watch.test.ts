@@ -75,6 +75,8 @@ describe('kube/list-watch: the informer loop every watch runs through', function
   let watch: ListWatch | undefined;
   let seen: Seen;
 
+  let requests: string[];
+
   async function start(timing: Partial<WatchTiming> = FAST): Promise<void> {
     const server = await double.start();
     seen = { upserts: [], removes: [], broken: [], synced: 0, current: 0 };
@@ -85,7 +87,9 @@ describe('kube/list-watch: the informer loop every watch runs through', function
       synced: () => seen.synced++,
       current: () => seen.current++,
     };
-    watch = new ListWatch({ kubeconfig: kubeconfigFor(server), path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', timing, handlers });
+    requests = [];
+    const onRequest = (verb: 'list' | 'watch'): void => void requests.push(verb);
+    watch = new ListWatch({ kubeconfig: kubeconfigFor(server), path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod', timing, handlers, onRequest });
     watch.start();
   }
 
@@ -133,6 +137,20 @@ describe('kube/list-watch: the informer loop every watch runs through', function
     assert.equal(double.watches[1]!.searchParams.get('resourceVersion'), '20', 'from the bookmark');
     assert.equal(double.lists.length, 1, 'a watch the server ended is resumed, not relisted');
     assert.deepEqual(seen.broken, []);
+  });
+
+  it('tells onRequest of every list page and every watch it sends, as the server receives them', async () => {
+    double.onList = (url, res) => {
+      if (!url.searchParams.get('continue')) page(res, [pod('a', '5')], '10', 'next-page');
+      else page(res, [pod('b', '6')], '11');
+    };
+    double.onWatch = (_url, res) => {
+      if (double.watches.length === 1) res.end(event('BOOKMARK', { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '20' } }));
+    };
+    await start();
+    await until('a second watch', () => double.watches.length === 2);
+    assert.deepEqual(requests, ['list', 'list', 'watch', 'watch']);
+    assert.equal(requests.length, double.lists.length + double.watches.length);
   });
 
   it('reads events split anywhere across chunks, even inside a multi-byte character', async () => {
