@@ -1,7 +1,8 @@
 import type { LeveeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { ProbeCache } from './cache.js';
 import { hintFor } from './hints.js';
-import { expectStatus, type KubeApi } from './kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
 import { readPublishedVerdict } from './publisher.js';
 import { criticalProbes, type ProbeId } from './settings.js';
@@ -12,6 +13,8 @@ import { documentOf, initialState, recordObservation, unsettled, type Hysteresis
 export interface ProbeLoopOptions {
   config: LeveeConfig;
   api: KubeApi;
+  /** The watch cache the probes read; the loop starts the feeds of the probes it runs. */
+  cache: ProbeCache;
   probes: readonly ProbeDefinition[];
   logger: Logger;
   identity: string;
@@ -40,9 +43,6 @@ interface Slot {
   next: Array<() => void>;
 }
 
-/** GETs several probes make (nodes, pods) are shared when they start within this long of each other. */
-const SHARED_GET_MS = 1000;
-
 /**
  * Runs the probes, each on its own schedule and with its own deadline, and publishes the
  * verdict each time one finishes: a fast probe is never held up by a slow one (the workload
@@ -64,7 +64,6 @@ export class ProbeLoop {
   private active = false;
   private emitting: Promise<void> = Promise.resolve();
   private readonly runAbort = new AbortController();
-  private readonly sharedGets = new Map<string, { at: number; body: Promise<unknown> }>();
   private resolveFirstVerdict!: () => void;
   private readonly firstVerdict = new Promise<void>((resolve) => (this.resolveFirstVerdict = resolve));
 
@@ -91,6 +90,7 @@ export class ProbeLoop {
   start(): void {
     if (this.active) return;
     this.active = true;
+    this.options.cache.start([...this.slots.values()].flatMap((slot) => slot.definition.feeds ?? []));
     for (const slot of this.slots.values()) void this.request(slot);
   }
 
@@ -206,23 +206,11 @@ export class ProbeLoop {
     return this.options.hysteresis ?? { failuresToUnhealthy: config.probe.failuresToUnhealthy, successesToHealthy: config.probe.successesToHealthy };
   }
 
-  /** A GET several probes need (nodes, pods): probes starting within a second of each other share one. */
-  private shared<T>(path: string): Promise<T> {
-    const nowMs = Date.now();
-    const cached = this.sharedGets.get(path);
-    if (cached && nowMs - cached.at < SHARED_GET_MS) return cached.body as Promise<T>;
-    for (const [key, entry] of this.sharedGets) if (nowMs - entry.at >= SHARED_GET_MS) this.sharedGets.delete(key);
-    const body = this.options.api.as('shared').get(path, { signal: this.runAbort.signal }).then((response) => expectStatus(response, `GET ${path.split('?')[0]}`, 200).body);
-    body.catch(() => undefined);
-    this.sharedGets.set(path, { at: nowMs, body });
-    return body as Promise<T>;
-  }
-
   /** One run of one probe; a leader-only probe on a replica that does not lead copies the leader's result when it can. */
   private async observeOne(probe: ProbeDefinition): Promise<Observation> {
     const leader = this.options.isLeader();
     const leaderVerdict = probe.leaderOnly && !leader ? await this.publishedVerdict() : undefined;
-    const observation = this.copied(probe, leaderVerdict) ?? (await this.observe(probe, leader, (path) => this.shared(path)));
+    const observation = this.copied(probe, leaderVerdict) ?? (await this.observe(probe, leader));
     return { ...observation, at: this.now() };
   }
 
@@ -255,7 +243,7 @@ export class ProbeLoop {
     return { probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) };
   }
 
-  private async observe(probe: ProbeDefinition, leader: boolean, shared: ProbeContext['shared']): Promise<Observation> {
+  private async observe(probe: ProbeDefinition, leader: boolean): Promise<Observation> {
     const { config } = this.options;
     const timeoutSeconds = probe.timeoutSeconds?.(config) ?? config.probe.timeoutSeconds;
     const deadline = new AbortController();
@@ -268,7 +256,7 @@ export class ProbeLoop {
       now: this.now,
       isLeader: leader,
       inCluster: this.options.inCluster,
-      shared,
+      cache: this.options.cache,
     };
     const started = performance.now();
     let outcome: ProbeOutcome;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { loadKubeConfig } from '../cluster/kubeconfig.js';
 import type { LeveeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { ProbeCache } from './cache.js';
 import { startProbeEndpoint } from './http.js';
 import { KubeApi } from './kube-api.js';
 import { LeaderElector } from './leader.js';
@@ -39,10 +40,13 @@ function inPod(): boolean {
 /** `levee probe --once`: every probe once, no history (a single failure counts), nothing written or published. */
 export async function probeOnce(options: ProbeOptions): Promise<VerdictDocument> {
   const { config, logger } = options;
-  const api = new KubeApi(loadKubeConfig(config.kubeconfig), config.probe.requestTimeoutMs);
+  const kubeconfig = loadKubeConfig(config.kubeconfig);
+  const api = new KubeApi(kubeconfig, config.probe.requestTimeoutMs);
+  const cache = new ProbeCache({ kubeconfig, timing: config.kubeClient, logger });
   const loop = new ProbeLoop({
     config,
     api,
+    cache,
     probes: probesFor(config),
     logger,
     identity: `${hostname()}-${process.pid}-once`,
@@ -50,7 +54,11 @@ export async function probeOnce(options: ProbeOptions): Promise<VerdictDocument>
     inCluster: inPod(),
     hysteresis: { failuresToUnhealthy: 1, successesToHealthy: 1 },
   });
-  return loop.execute(['once']);
+  try {
+    return await loop.execute(['once']);
+  } finally {
+    cache.stop();
+  }
 }
 
 /**
@@ -65,6 +73,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   const identity = `${hostname()}-${process.pid}`;
   const metrics = new ProbeMetrics();
   api.countRequests((verb, caller) => metrics.countRequest(verb, caller));
+  const cache = new ProbeCache({ kubeconfig, timing: config.kubeClient, logger, onRequest: (verb) => metrics.countRequest(verb, 'cache') });
   const startedAt = new Date();
 
   if (!inCluster) {
@@ -91,6 +100,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   loop = new ProbeLoop({
     config,
     api,
+    cache,
     probes: probesFor(config),
     logger,
     identity,
@@ -137,6 +147,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
     close: async () => {
       triggers.stop();
       await loop.stop();
+      cache.stop();
       await endpoint.close();
       await elector.stop();
     },

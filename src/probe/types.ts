@@ -1,4 +1,5 @@
 import type { LeveeConfig } from '../config.js';
+import type { FeedName, ProbeCache } from './cache.js';
 import type { ProbeId } from './settings.js';
 import type { KubeApi } from './kube-api.js';
 
@@ -17,7 +18,7 @@ export interface ProbeOutcome {
   details?: Record<string, unknown>;
 }
 
-/** What a probe can use: a per-request-timed API client, the configuration, the clock, the run's abort signal. */
+/** What a probe can use: a per-request-timed API client, the watch cache, the configuration, the clock, the run's abort signal. */
 export interface ProbeContext {
   api: KubeApi;
   config: LeveeConfig;
@@ -25,8 +26,8 @@ export interface ProbeContext {
   now: () => Date;
   isLeader: boolean;
   inCluster: boolean;
-  /** A GET shared by every probe of one run (nodes, pods are listed once per run). */
-  shared<T>(path: string): Promise<T>;
+  /** What the watches keep of the cluster (nodes, pods, Services, EndpointSlices, the control-plane Leases): read it instead of listing. */
+  cache: ProbeCache;
 }
 
 export interface ProbeDefinition {
@@ -34,6 +35,8 @@ export interface ProbeDefinition {
   summary: string;
   /** Heavy probes that create objects run on the elected leader; the other replicas copy its result, or run them while no leader publishes. */
   leaderOnly?: boolean;
+  /** The cache feeds it reads: started with the loop, so they have listed by its first run. */
+  feeds?: readonly FeedName[];
   /** Defaults to config.probe.timeoutSeconds. */
   timeoutSeconds?(config: LeveeConfig): number;
   /** How often it runs while passing; defaults to config.probe.intervalSeconds. */

@@ -5,5 +5,6 @@ import { leaseRenewal } from './lease-renewal.js';
 export const controllerManager: ProbeDefinition = {
   id: 'controller-manager',
   summary: 'Lease kube-system/kube-controller-manager renewed within its duration',
+  feeds: ['lease/kube-controller-manager'],
   run: (context) => leaseRenewal(context, 'kube-controller-manager'),
 };

@@ -1,5 +1,6 @@
+import type { NodeView } from '../cache-views.js';
 import type { ProbeDefinition, ProbeOutcome } from '../types.js';
-import { NODES_PATH, type NodeItem, type NodeList } from './nodes.js';
+import { unreadFeeds } from './support.js';
 
 /**
  * The share of on-demand capacity, from the labels providers put on nodes. A cluster that
@@ -9,8 +10,11 @@ import { NODES_PATH, type NodeItem, type NodeList } from './nodes.js';
 export const onDemandShare: ProbeDefinition = {
   id: 'on-demand-share',
   summary: 'enough on-demand nodes among those with a capacity label (Karpenter, EKS, GKE, AKS, ACK, OKE)',
-  async run({ config, shared }): Promise<ProbeOutcome> {
-    const nodes = (await shared<NodeList>(NODES_PATH)).items ?? [];
+  feeds: ['nodes'],
+  async run(context): Promise<ProbeOutcome> {
+    const unread = await unreadFeeds(context, ['nodes']);
+    if (unread) return unread;
+    const nodes = context.cache.nodes();
     let onDemand = 0;
     let spot = 0;
     for (const node of nodes) {
@@ -21,7 +25,7 @@ export const onDemandShare: ProbeDefinition = {
     const labelled = onDemand + spot;
     if (labelled === 0) return { ok: true, message: `no node among ${nodes.length} carries a capacity-type label; share not judged` };
     const share = onDemand / labelled;
-    const minimum = config.probe.thresholds.onDemandMinShare;
+    const minimum = context.config.probe.thresholds.onDemandMinShare;
     const text = `${onDemand} of ${labelled} labelled nodes are on-demand (${Math.round(share * 100)}%)`;
     const details = { onDemand, spot, share };
     if (share < minimum) return { ok: false, message: `${text}, below the ${Math.round(minimum * 100)}% minimum`, details };
@@ -29,8 +33,8 @@ export const onDemandShare: ProbeDefinition = {
   },
 };
 
-export function capacityOf(node: NodeItem): 'on-demand' | 'spot' | undefined {
-  const labels = node.metadata?.labels ?? {};
+export function capacityOf(node: Pick<NodeView, 'labels'>): 'on-demand' | 'spot' | undefined {
+  const labels = node.labels;
   const karpenter = labels['karpenter.sh/capacity-type'];
   if (karpenter) return karpenter === 'spot' ? 'spot' : 'on-demand';
   const eks = labels['eks.amazonaws.com/capacityType'];

@@ -1,13 +1,6 @@
 import type { ProbeDefinition, ProbeOutcome } from '../types.js';
 import { listNames } from './nodes.js';
-
-interface PodList {
-  items?: Array<{
-    metadata?: { namespace?: string; name?: string };
-    spec?: { nodeName?: string };
-    status?: { containerStatuses?: Array<{ name: string; lastState?: { terminated?: { finishedAt?: string } } }> };
-  }>;
-}
+import { unreadFeeds } from './support.js';
 
 /**
  * Mass restarts: many containers that restarted within a recent window, spread over several
@@ -16,19 +9,22 @@ interface PodList {
 export const restartBurst: ProbeDefinition = {
   id: 'restart-burst',
   summary: 'no burst of container restarts across several nodes within the window',
-  async run({ config, now, shared }): Promise<ProbeOutcome> {
+  feeds: ['pods'],
+  async run(context): Promise<ProbeOutcome> {
+    const { config, now, cache } = context;
     const { restartWindowSeconds, restartBurstContainers, restartBurstNodes } = config.probe.thresholds;
-    const pods = (await shared<PodList>('/api/v1/pods?resourceVersion=0')).items ?? [];
+    const unread = await unreadFeeds(context, ['pods']);
+    if (unread) return unread;
+    const pods = cache.pods();
     const since = now().getTime() - restartWindowSeconds * 1000;
     const perNode = new Map<string, number>();
     const examples: string[] = [];
     for (const pod of pods) {
-      for (const container of pod.status?.containerStatuses ?? []) {
-        const finished = Date.parse(container.lastState?.terminated?.finishedAt ?? '');
-        if (!(finished >= since)) continue;
-        const node = pod.spec?.nodeName ?? '(unscheduled)';
+      for (const container of pod.containers) {
+        if (!(container.lastEndedAt >= since)) continue;
+        const node = pod.node || '(unscheduled)';
         perNode.set(node, (perNode.get(node) ?? 0) + 1);
-        examples.push(`${pod.metadata?.namespace}/${pod.metadata?.name}:${container.name}`);
+        examples.push(`${pod.namespace}/${pod.name}:${container.name}`);
       }
     }
     const restarted = [...perNode.values()].reduce((sum, count) => sum + count, 0);

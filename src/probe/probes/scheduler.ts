@@ -5,5 +5,6 @@ import { leaseRenewal } from './lease-renewal.js';
 export const scheduler: ProbeDefinition = {
   id: 'scheduler',
   summary: 'Lease kube-system/kube-scheduler renewed within its duration',
+  feeds: ['lease/kube-scheduler'],
   run: (context) => leaseRenewal(context, 'kube-scheduler'),
 };

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { PROBE_LABEL } from '../../probe-verdict.js';
+import type { FeedName } from '../cache.js';
 import { expectStatus, type KubeApi } from '../kube-api.js';
+import type { ProbeContext, ProbeOutcome } from '../types.js';
 
 /** Helpers the probes share: names, label selectors, clean-up of what an interrupted run left behind. */
 
@@ -24,6 +26,16 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Waits for the cache feeds an inspection reads (their first list, the end of a relist);
+ * when they cannot be read before the probe's deadline, the outcome to return instead:
+ * skipped, since a watch that has not caught up says nothing about the cluster.
+ */
+export async function unreadFeeds({ cache, signal }: Pick<ProbeContext, 'cache' | 'signal'>, feeds: readonly FeedName[]): Promise<ProbeOutcome | undefined> {
+  const why = await cache.ready(feeds, signal);
+  return why === undefined ? undefined : { ok: true, skipped: true, message: `not judged: ${why}` };
 }
 
 interface Listed {

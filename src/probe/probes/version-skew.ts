@@ -1,6 +1,7 @@
 import { expectStatus } from '../kube-api.js';
 import type { ProbeDefinition, ProbeOutcome } from '../types.js';
-import { listNames, NODES_PATH, type NodeList } from './nodes.js';
+import { listNames } from './nodes.js';
+import { unreadFeeds } from './support.js';
 
 /**
  * Version skew between the API server and the kubelets. An API server older than any
@@ -11,21 +12,25 @@ import { listNames, NODES_PATH, type NodeList } from './nodes.js';
 export const versionSkew: ProbeDefinition = {
   id: 'version-skew',
   summary: 'API server not older than any kubelet (critical); kubelets within the supported skew',
-  async run({ api, config, signal, shared }): Promise<ProbeOutcome> {
+  feeds: ['nodes'],
+  async run(context): Promise<ProbeOutcome> {
+    const { api, config, signal, cache } = context;
     const version = expectStatus(await api.get<{ gitVersion?: string }>('/version', { signal }), 'reading /version', 200).body.gitVersion ?? '';
     const server = minorOf(version);
     if (!server) return { ok: true, message: `API server reports version ${JSON.stringify(version)}, not a release version; skew not judged` };
 
-    const nodes = (await shared<NodeList>(NODES_PATH)).items ?? [];
+    const unread = await unreadFeeds(context, ['nodes']);
+    if (unread) return unread;
+    const nodes = cache.nodes();
     const newer: string[] = [];
     const tooOld: string[] = [];
     const seen = new Map<string, number>();
     for (const node of nodes) {
-      const kubelet = node.status?.nodeInfo?.kubeletVersion ?? '';
+      const kubelet = node.kubeletVersion;
       const parsed = minorOf(kubelet);
       if (!parsed) continue;
       seen.set(kubelet, (seen.get(kubelet) ?? 0) + 1);
-      const name = node.metadata?.name ?? '?';
+      const name = node.name || '?';
       if (parsed.major > server.major || (parsed.major === server.major && parsed.minor > server.minor)) newer.push(`${name} (${kubelet})`);
       else if (parsed.major === server.major && server.minor - parsed.minor > config.probe.thresholds.kubeletMaxMinorsBehind) tooOld.push(`${name} (${kubelet})`);
     }

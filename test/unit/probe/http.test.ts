@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { startProbeEndpoint, type ProbeEndpoint } from '../../../src/probe/http.js';
+import { ProbeCache } from '../../../src/probe/cache.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop } from '../../../src/probe/loop.js';
 import { ProbeMetrics } from '../../../src/probe/metrics.js';
@@ -17,7 +18,7 @@ describe('probe/http: the on-demand endpoint', () => {
     const probe: ProbeDefinition = { id: 'etcd', summary: 'x', run: async () => ((runs += 1), { ok: false, message: 'etcd not ready' }) };
     const metrics = new ProbeMetrics();
     const config = buildConfig({ probe: { failuresToUnhealthy: 1, intervalSeconds: 3600 } });
-    const loop = new ProbeLoop({ config, api: new KubeApi(kubeconfig, 1000), probes: [probe], logger: createLogger('silent'), identity: 'test', isLeader: () => true, inCluster: false, metrics });
+    const loop = new ProbeLoop({ config, api: new KubeApi(kubeconfig, 1000), cache: new ProbeCache(), probes: [probe], logger: createLogger('silent'), identity: 'test', isLeader: () => true, inCluster: false, metrics });
     endpoint = await startProbeEndpoint({ host: '127.0.0.1', port: 0, loop, metrics, logger: createLogger('silent'), maxRunAgeSeconds, startedAt });
     return `http://127.0.0.1:${endpoint.port}`;
   }

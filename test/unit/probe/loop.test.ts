@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
+import { ProbeCache } from '../../../src/probe/cache.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop, type ProbeLoopOptions } from '../../../src/probe/loop.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
@@ -48,7 +49,7 @@ describe('probe/loop', () => {
 
   function loop(probes: ProbeDefinition[], extra: Partial<ProbeLoopOptions> = {}, probeConfig: Record<string, unknown> = {}): ProbeLoop {
     const config = buildConfig({ probe: { timeoutSeconds: 1, intervalSeconds: 3600, ...probeConfig } });
-    return new ProbeLoop({ config, api, probes, logger: silent, identity: 'test-1', isLeader: () => true, inCluster: false, graceMs: 100, ...extra });
+    return new ProbeLoop({ config, api, cache: new ProbeCache(), probes, logger: silent, identity: 'test-1', isLeader: () => true, inCluster: false, graceMs: 100, ...extra });
   }
 
   it('fails a probe that runs past its deadline and still finishes the run, even when the probe ignores its signal', async () => {
@@ -143,19 +144,21 @@ describe('probe/loop', () => {
     assert.equal(leader.probes[0]!.message, 'fine now');
   });
 
-  it('shares a GET among the probes that start within a second of each other, and asks again after', async () => {
-    const reader = (id: 'version-skew' | 'on-demand-share'): ProbeDefinition => ({
+  it('starts the cache feeds of the probes it runs, and not those of disabled probes, and runs them without listing', async () => {
+    const cache = new ProbeCache();
+    const reader = (id: 'version-skew' | 'restart-burst', feed: 'nodes' | 'pods'): ProbeDefinition => ({
       id,
       summary: 'x',
-      run: async ({ shared }) => ({ ok: true, message: `${((await shared<{ items: unknown[] }>('/api/v1/nodes?resourceVersion=0')).items).length} node` }),
+      feeds: [feed],
+      run: async (context) => ({ ok: true, message: `${context.cache.size(feed)} held` }),
     });
-    const probes = loop([reader('version-skew'), reader('on-demand-share')]);
-    await probes.execute(['one']);
-    await probes.execute(['two']);
-    assert.deepEqual(gets, ['/api/v1/nodes?resourceVersion=0']);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    await probes.execute(['three']);
-    assert.deepEqual(gets, ['/api/v1/nodes?resourceVersion=0', '/api/v1/nodes?resourceVersion=0']);
+    const probes = loop([reader('version-skew', 'nodes'), reader('restart-burst', 'pods')], { cache }, { disabled: ['restart-burst'] });
+    probes.start();
+    await probes.trigger('test');
+    await probes.stop();
+    assert.equal(cache.feedHealth('nodes').started, true);
+    assert.equal(cache.feedHealth('pods').started, false);
+    assert.deepEqual(gets, [], 'the probes read the cache, the loop lists nothing');
   });
 
   it("publishes a fast probe's failure while a slow probe is still running", async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { buildConfig } from '../../../../src/config.js';
 import { createLogger } from '../../../../src/logger.js';
 import { customProbeDefinitions } from '../../../../src/probe/custom/probes.js';
+import { ProbeCache } from '../../../../src/probe/cache.js';
 import { KubeApi } from '../../../../src/probe/kube-api.js';
 import { ProbeLoop } from '../../../../src/probe/loop.js';
 import { probesFor, PROBES } from '../../../../src/probe/registry.js';
@@ -15,7 +16,7 @@ const api = new KubeApi(kubeconfigFor('http://127.0.0.1:9'), 500);
 
 function loopOf(custom: unknown[], probe: Record<string, unknown> = {}): ProbeLoop {
   const config = buildConfig({ probe: { intervalSeconds: 3600, failuresToUnhealthy: 2, successesToHealthy: 2, custom, ...probe } });
-  return new ProbeLoop({ config, api, probes: customProbeDefinitions(config), logger: silent, identity: 'test-1', isLeader: () => true, inCluster: false, graceMs: 100 });
+  return new ProbeLoop({ config, api, cache: new ProbeCache(), probes: customProbeDefinitions(config), logger: silent, identity: 'test-1', isLeader: () => true, inCluster: false, graceMs: 100 });
 }
 
 describe('probe/custom/probes', () => {

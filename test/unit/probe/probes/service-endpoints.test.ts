@@ -10,8 +10,8 @@ describe('probe/probes/service-endpoints', () => {
     spec: { selector, type },
   });
   const slice = (serviceName: string, ready: boolean | null) => ({
-    metadata: { namespace: 'shop', labels: { 'kubernetes.io/service-name': serviceName } },
-    endpoints: [{ conditions: ready === null ? {} : { ready } }],
+    metadata: { namespace: 'shop', name: `${serviceName}-x7k2p`, labels: { 'kubernetes.io/service-name': serviceName } },
+    endpoints: [{ addresses: ['10.0.0.1'], conditions: ready === null ? {} : { ready } }],
   });
   const old = new Date(now.getTime() - 3_600_000).toISOString();
   const young = new Date(now.getTime() - 10_000).toISOString();
