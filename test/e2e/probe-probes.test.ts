@@ -74,14 +74,21 @@ describe('e2e: each probe against the real API server', function () {
     assert.match(outcome.message, /over the 1 ms threshold/);
   });
 
-  it('workload-lifecycle: a Deployment goes Ready and gets an endpoint, then is cleaned up', async () => {
-    const outcome = await run('workload-lifecycle');
+  it('workload-lifecycle: a Deployment goes Ready and gets an endpoint, followed in the watch cache, then is cleaned up', async () => {
+    assert.equal(await cache.ready(['pods', 'endpointslices'], AbortSignal.timeout(30_000)), undefined);
+    const lists: string[] = [];
+    const counted = new KubeApi(loadKubeConfig(kubeconfig), 5000, 'workload-lifecycle', { count: (verb) => void lists.push(verb) });
+    const definition = PROBES.find((candidate) => candidate.id === 'workload-lifecycle')!;
+    const outcome = await definition.run({ ...context(), api: counted });
     assert.equal(outcome.ok, true, outcome.message);
     assert.match(outcome.message, /Ready with endpoints in .* \(replicaset .*, pods .*, scheduled .*, ready .*, endpoints .*\)/);
     await eventually('the probe Deployment and Service to be deleted', async () => {
       const left = await kubectl(['get', 'deployments,services', '-n', 'levee-system', '-l', 'levee.dev/probe=true', '-o', 'name']);
       return left.stdout.trim() === '' || left.stdout;
     }, 30_000);
+    // Two creates and two deletes, and at most the two sweeps of a first run: no list while it waits.
+    assert.deepEqual(lists.filter((verb) => verb !== 'list').sort(), ['create', 'create', 'delete', 'delete']);
+    assert.ok(lists.filter((verb) => verb === 'list').length <= 2, lists.join(', '));
   });
 
   it('controller-manager and scheduler: their Leases are renewed, read from the watch once it has listed', async () => {

@@ -1,7 +1,7 @@
 import { expectStatus } from '../kube-api.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from '../types.js';
 import { PROBE_LABEL } from '../../probe-verdict.js';
-import { ensureNamespace, runSuffix, sweepStale } from './support.js';
+import { ensureNamespace, runSuffix, sweepSoon, sweepStaleWhenDue } from './support.js';
 
 /**
  * The API write path as a user walks it: create a ConfigMap in levee's namespace, update it,
@@ -47,11 +47,15 @@ export const apiWritePath: ProbeDefinition = {
       }
     } finally {
       // Not tied to the probe's signal: the ConfigMap goes even when the probe ran out of time.
-      const deleted = await timed('delete', () => api.delete(path));
+      const deleted = await timed('delete', () => api.delete(path)).catch((err: unknown) => {
+        sweepSoon(api, collection);
+        throw err;
+      });
+      if (![200, 202, 404].includes(deleted.status)) sweepSoon(api, collection);
       expectStatus(deleted, `deleting ConfigMap ${namespace}/${name}`, 200, 202, 404);
     }
     // Leftovers of runs that were cut short between create and delete.
-    await sweepStale(api, collection, 5 * 60_000, signal);
+    await sweepStaleWhenDue(api, collection, 5 * 60_000, signal);
 
     const total = Object.values(steps).reduce((sum, ms) => sum + ms, 0);
     const breakdown = Object.entries(steps).map(([step, ms]) => `${step} ${ms} ms`).join(', ');

@@ -61,6 +61,28 @@ export async function sweepStale(api: KubeApi, collectionPath: string, maxAgeMs:
   return deleted;
 }
 
+/**
+ * Leftovers come only from a run cut short (a killed process, a failed delete), so every run
+ * need not look: a collection is swept on its first run in a process, then every
+ * SWEEP_EVERY_MS, and on the next run after a clean-up that failed (`sweepSoon`).
+ */
+const SWEEP_EVERY_MS = 10 * 60_000;
+const lastSwept = new Map<string, number>();
+
+export async function sweepStaleWhenDue(api: KubeApi, collectionPath: string, maxAgeMs: number, signal: AbortSignal): Promise<number> {
+  const key = `${api.server.href}${collectionPath}`;
+  const last = lastSwept.get(key);
+  if (last !== undefined && Date.now() - last < SWEEP_EVERY_MS) return 0;
+  const deleted = await sweepStale(api, collectionPath, maxAgeMs, signal);
+  lastSwept.set(key, Date.now());
+  return deleted;
+}
+
+/** A clean-up under `collectionPath` failed: sweep it on the next run. */
+export function sweepSoon(api: KubeApi, collectionPath: string): void {
+  lastSwept.delete(`${api.server.href}${collectionPath}`);
+}
+
 /** Creates levee's namespace when it is missing (local clusters; in a cluster the install makes it). */
 export async function ensureNamespace(api: KubeApi, namespace: string, signal?: AbortSignal): Promise<void> {
   const existing = await api.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}`, signal ? { signal } : {});
