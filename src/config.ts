@@ -17,7 +17,7 @@ import { versionSkewSettings } from './policies/version-skew-settings.js';
 /** object and oldObject at etcd's 1.5 MiB each, and 256 KiB for the rest of the review. */
 const BODY_LIMIT_BYTES = 2 * 1.5 * 1024 * 1024 + 256 * 1024;
 
-export const POLICY_IDS = ['version-skew', 'scale-to-zero', 'spot-capacity', 'probe-gate'] as const;
+export const POLICY_IDS = ['version-skew', 'scale-to-zero', 'spot-capacity', 'probe-gate', 'probe-on-change'] as const;
 export type PolicyId = (typeof POLICY_IDS)[number];
 
 export type { EnforcementAction };
@@ -70,6 +70,16 @@ export const DEFAULT_CONTROLLERS = [
   ...['replicaset-controller', 'deployment-controller', 'statefulset-controller', 'daemon-set-controller', 'job-controller', 'cronjob-controller', 'replication-controller'].map(
     (controller) => `system:serviceaccount:kube-system:${controller}`,
   ),
+];
+
+/**
+ * The controllers that carry out platform changes someone else made: kube-controller-manager's,
+ * and the Cluster API core and kubeadm control plane managers, as their manifests run them.
+ */
+export const DEFAULT_PLATFORM_CONTROLLERS = [
+  ...DEFAULT_CONTROLLERS,
+  'system:serviceaccount:capi-system:capi-manager',
+  'system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager',
 ];
 
 /** Controller usernames, as scale-to-zero and probe-gate each take them (same default, separate keys). */
@@ -128,6 +138,25 @@ const probeGate = z
   })
   // decide.ts reads per-rule actions from `rules`; the unknown-verdict rule takes unknownAction.
   .transform((policy) => ({ ...policy, rules: { 'verdict-unknown': policy.unknownAction } }));
+
+const probeOnChange = z
+  .strictObject({
+    action: enforcementAction.default('deny'),
+    exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
+    /** Namespaces whose Deployments, DaemonSets and StatefulSets are the platform (what the cluster runs on). */
+    namespaces: z.array(z.string().min(1)).default(['kube-system']),
+    /**
+     * Usernames whose changes carry out a change levee already admitted (the Cluster API topology
+     * controller updating MachineDeployments, kube-controller-manager): they neither start a
+     * probe run nor wait for one.
+     */
+    controllers: z.array(z.string().min(1)).default(DEFAULT_PLATFORM_CONTROLLERS),
+    /** The longest a platform change waits for the probe run after the one before; then it passes with a warning. */
+    maxHoldSeconds: z.number().int().min(5).max(600).default(120),
+    /** What a run that gave no verdict (the probe unreachable, past maxHoldSeconds) does to the next platform change. */
+    unknownAction: enforcementAction.default('warn'),
+  })
+  .transform((policy) => ({ ...policy, rules: { 'run-unknown': policy.unknownAction } }));
 
 const kubeClient = z
   .strictObject({
@@ -232,12 +261,14 @@ const schema = z.strictObject({
       'version-skew': versionSkew.default(versionSkew.parse({})),
       'spot-capacity': spotCapacity.default(spotCapacity.parse({})),
       'probe-gate': probeGate.default(probeGate.parse({})),
+      'probe-on-change': probeOnChange.default(probeOnChange.parse({})),
     })
     .default({
       'scale-to-zero': scaleToZero.parse({}),
       'version-skew': versionSkew.parse({}),
       'spot-capacity': spotCapacity.parse({}),
       'probe-gate': probeGate.parse({}),
+      'probe-on-change': probeOnChange.parse({}),
     }),
   probe: probeSettings.default(probeSettings.parse({})),
 });

@@ -7,6 +7,7 @@ import type { LeveeConfig, PolicyId } from '../config.js';
 import type { CurrentVerdict } from '../probe-verdict.js';
 import { toError, type LeveeError } from '../errors.js';
 import { MUTATORS, POLICIES } from '../policies/registry.js';
+import type { ChangeRunView } from '../policies/types.js';
 import { decide, deniedPolicies, exemptPolicies, findingsOf, type Decision } from './decide.js';
 import type { BundleDecision } from './evaluator.js';
 import { authorOf, recordAuthor, type Annotations } from './authorship.js';
@@ -31,6 +32,8 @@ export interface PipelineDeps {
   now: () => Date;
   /** The probe verdict as `serve` last read it, for probe-gate; absent in `levee audit`. */
   verdict?: () => CurrentVerdict;
+  /** The probe run after the last platform change `serve` admitted, for probe-on-change; absent in `levee audit`. */
+  changeRun?: () => ChangeRunView;
 }
 
 export type Route = 'validate' | 'mutate';
@@ -108,14 +111,15 @@ export interface PolicyInput {
  * What the bundle is asked: the request as Rego sees it, each non-exempt policy's context, and the
  * time; with `withChanges`, also what the request changes in the counts those policies protect.
  */
-export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date, withChanges = true): PolicyInput {
+export function policyInput(deps: Pick<PipelineDeps, 'cluster' | 'config' | 'verdict' | 'changeRun'>, request: AdmissionRequest, exempt: ReadonlySet<PolicyId>, now: Date, withChanges = true): PolicyInput {
   const context: Record<string, unknown> = {};
   const judged: PolicyId[] = [];
   const changes: PendingChange[] = [];
   const verdict = deps.verdict?.();
+  const changeRun = deps.changeRun?.();
   for (const policy of POLICIES) {
     if (exempt.has(policy.id)) continue;
-    const contextInput = { request, cluster: deps.cluster, config: deps.config, now, verdict };
+    const contextInput = { request, cluster: deps.cluster, config: deps.config, now, verdict, changeRun };
     const policyContext = policy.buildContext(contextInput);
     if (policyContext === undefined) continue;
     context[policy.id] = policyContext;

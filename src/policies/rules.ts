@@ -38,4 +38,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   rule('spot-capacity', 'critical-pinned-to-spot', 'A critical workload whose node selector or affinity allows spot nodes only.', 'Allow on-demand nodes too.'),
   rule('probe-gate', 'cluster-unhealthy', "A rollout while levee's black-box probes say the cluster is Unhealthy.", 'Repair the cluster first (see the failing probes), or override with levee.dev/override: probe-gate.', 'probe-gate-and-levee-probe'),
   rule('probe-gate', 'verdict-unknown', 'A rollout while the probe verdict is missing or stale.', 'Check that levee probe runs next to levee serve.', 'probe-gate-and-levee-probe'),
+  rule('probe-on-change', 'run-in-progress', 'A platform change (kube-system workload, NodePool, Cluster API object) while the probe run after the last one levee admitted has no verdict yet.', 'Retry once the run has its verdict (the message says when), or override with levee.dev/override: probe-on-change.', 'probe-on-change'),
+  rule('probe-on-change', 'cluster-unhealthy', "A platform change while levee's probes say the cluster is Unhealthy (for instance after the last platform change).", 'Repair the cluster first, roll the last change back, or override with levee.dev/override: probe-on-change.', 'probe-on-change'),
+  rule('probe-on-change', 'run-unknown', 'A platform change after a probe run that gave no verdict (warns by default).', 'Check that levee probe runs next to levee serve and answers POST /run.', 'probe-on-change'),
 ];

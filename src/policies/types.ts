@@ -2,7 +2,7 @@ import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig, PolicyId } from '../config.js';
-import type { CurrentVerdict } from '../probe-verdict.js';
+import type { CurrentVerdict, Verdict } from '../probe-verdict.js';
 
 export interface ContextInput {
   request: AdmissionRequest;
@@ -11,6 +11,26 @@ export interface ContextInput {
   now: Date;
   /** The probe verdict `serve` follows; absent in `levee audit`, which judges manifests, not the moment they are applied. */
   verdict?: CurrentVerdict;
+  /** The probe run `serve` asked for after the last platform change it admitted (probe-on-change); absent in `levee audit`. */
+  changeRun?: ChangeRunView;
+}
+
+/**
+ * The probe run after the last platform change levee admitted, as `serve` tracks it
+ * (src/server/change-probe.ts): `none` before any, `pending` until the run has a verdict,
+ * `done` with it, `unknown` when none came (the probe unreachable, or past maxHoldSeconds).
+ */
+export interface ChangeRunView {
+  state: 'none' | 'pending' | 'done' | 'unknown';
+  /** What was admitted: `changing the pod template of Deployment kube-system/coredns`. */
+  change: string;
+  admittedAt?: Date;
+  finishedAt?: Date;
+  verdict?: Verdict;
+  /** Why there is no verdict (state `unknown`). */
+  reason?: string;
+  /** How long such a run took last time, for "retry in N s". */
+  expectedSeconds: number;
 }
 
 /** A kind of object a policy judges, with what `levee audit --cluster` needs to list it. */

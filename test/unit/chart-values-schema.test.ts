@@ -23,7 +23,7 @@ describe('charts/levee/values.schema.json', () => {
     const config = schema.properties.config;
     assert.equal(config.additionalProperties, false);
     assert.equal(config.properties.policies.additionalProperties, false);
-    assert.deepEqual(Object.keys(config.properties.policies.properties).sort(), ['probe-gate', 'scale-to-zero', 'spot-capacity', 'version-skew']);
+    assert.deepEqual(Object.keys(config.properties.policies.properties).sort(), ['probe-gate', 'probe-on-change', 'scale-to-zero', 'spot-capacity', 'version-skew']);
     for (const policy of Object.values(config.properties.policies.properties)) assert.equal(policy.additionalProperties, false);
   });
 });
