@@ -18,6 +18,7 @@ interface ServeFlags {
   bundle?: string;
   logLevel?: string;
   verdictFile?: string;
+  probePort?: number;
 }
 
 interface AuditFlags {
@@ -84,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bundle <file>', "compiled policy bundle (default: the one in levee's package)")
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .option('--verdict-file <file>', 'probe verdict written by `levee probe` (default /var/run/levee/verdict.json)')
+    .option('--probe-port <port>', "port of the probe sidecar's on-demand endpoint on 127.0.0.1, asked for a run after each platform change (default 8081)", integer)
     .action(async (flags: ServeFlags) => {
       const environment = configFromEnvironment();
       const file = flags.config ?? environment.configFile;
@@ -99,7 +101,9 @@ export async function main(argv: string[]): Promise<number> {
         ...(flags.bundle ? { bundlePath: flags.bundle } : {}),
         ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),
         ...((flags.kubeconfig ?? environment.kubeconfig) ? { kubeconfig: flags.kubeconfig ?? environment.kubeconfig } : {}),
-        ...(flags.verdictFile ? { probe: { verdictFile: flags.verdictFile } } : {}),
+        ...(flags.verdictFile || flags.probePort !== undefined
+          ? { probe: { ...(flags.verdictFile ? { verdictFile: flags.verdictFile } : {}), ...(flags.probePort !== undefined ? { httpPort: flags.probePort } : {}) } }
+          : {}),
       };
       const config = buildConfig(file ? readConfigFile(file) : {}, flagLayer);
       const logger = createLogger(config.logLevel);

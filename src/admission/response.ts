@@ -78,12 +78,24 @@ export function conflictRefusal(uid: string, message: string): AdmissionResponse
   return { uid, allowed: false, status: { code: 409, reason: 'Conflict', message } };
 }
 
-/** Turns a refusal into an allow that carries every reason as a warning. */
+/**
+ * Policies whose refusals stand on the warn-only route (kube-system): probe-on-change's hold is
+ * the one thing levee refuses there. The route stays fail-open (failurePolicy Ignore), so a
+ * levee that is down never holds kube-system, and the hold has an override like every rule.
+ */
+const REFUSING_ON_WARN_ONLY: ReadonlySet<string> = new Set(['probe-on-change']);
+
+/** Turns a refusal into an allow that carries every reason as a warning, except the refusals that stand on this route. */
 function asWarnings(response: AdmissionResponse, decision: Decision): AdmissionResponse {
   if (response.allowed) return response;
-  const refusals = [
-    ...decision.denials.map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`),
+  const standing = decision.denials.filter((finding) => REFUSING_ON_WARN_ONLY.has(finding.policy));
+  const warned = [
+    ...decision.denials.filter((finding) => !REFUSING_ON_WARN_ONLY.has(finding.policy)).map((finding) => `levee (warn-only) [${finding.policy}] ${finding.message}`),
     ...decision.refusals.map((reason) => `levee (warn-only) ${reason}`),
   ].map((text) => text.slice(0, WARNING_LIMIT));
-  return { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...refusals] };
+  if (standing.length > 0) {
+    const refused = responseFor(response.uid, { ...decision, denials: standing, refusals: [] });
+    return { ...refused, warnings: [...(refused.warnings ?? []), ...warned] };
+  }
+  return { uid: response.uid, allowed: true, warnings: [...(response.warnings ?? []), ...warned] };
 }

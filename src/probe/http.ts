@@ -54,10 +54,13 @@ export async function startProbeEndpoint(options: ProbeEndpointOptions): Promise
 }
 
 async function route(options: ProbeEndpointOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const url = new URL(req.url ?? '/', 'http://probe');
+  const path = url.pathname;
   if (req.method === 'POST' && path === '/run') {
     req.resume();
-    send(res, 200, await options.loop.trigger('on demand (POST /run)'));
+    // `serve` says why (probe-on-change: `after changing the pod template of ...`); only logged.
+    const reason = url.searchParams.get('reason')?.slice(0, 200);
+    send(res, 200, await options.loop.trigger(reason ? `on demand (POST /run): ${reason}` : 'on demand (POST /run)'));
     return;
   }
   if (req.method === 'GET' && path === '/verdict') {

@@ -11,6 +11,8 @@ import { judgeAndRemember } from '../engine/remember.js';
 import type { Logger } from '../logger.js';
 import { readJsonBody } from './body.js';
 import type { Metrics } from './metrics.js';
+import type { ChangeProbe } from './change-probe.js';
+import { platformChangeOf, type PlatformChange } from '../policies/platform-changes.js';
 
 export interface AppDeps extends PipelineDeps {
   cluster: ClusterState;
@@ -18,6 +20,8 @@ export interface AppDeps extends PipelineDeps {
   metrics: Metrics;
   events: EventRecorder;
   bodyLimitBytes: number;
+  /** Started on each platform change levee admits (probe-on-change); absent when nothing can run the probe. */
+  changeProbe?: ChangeProbe;
 }
 
 export interface ReviewRoute {
@@ -102,13 +106,37 @@ async function answerReview(deps: AppDeps, route: Route, body: unknown, res: Ser
     return;
   }
   const uid = decoded.request.uid;
-  const { judgement, response } = await judgeAndRemember(deps, decoded.request, route, {
-    answer: (judged) => admissionResponse(uid, judged, { route, warnOnly, stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds) }),
+  const request = decoded.request;
+  // probe-on-change: a platform change judged while another was admitted did not see the hold that one started.
+  const generation = deps.changeProbe?.generation;
+  const { judgement, response } = await judgeAndRemember(deps, request, route, {
+    answer: (judged) => {
+      const answer = admissionResponse(uid, judged, { route, warnOnly, stale: () => deps.cluster.freshness.stale(deps.config.server.staleAfterSeconds) });
+      if (answer.allowed && deps.changeProbe?.generation !== generation && admittedPlatformChange(deps, route, request, judged)?.holdable) {
+        return conflictRefusal(uid, 'levee could not judge this request: another platform change was admitted while it was being judged; send it again (it waits for the probe run after that one)');
+      }
+      return answer;
+    },
     conflict: (message) => conflictRefusal(uid, message),
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  record(deps, route, decoded.request, judgement, response, seconds);
+  record(deps, route, request, judgement, response, seconds);
+  if (response.allowed) {
+    const change = admittedPlatformChange(deps, route, request, judgement);
+    if (change) deps.changeProbe?.admitted(change.what);
+  }
   sendJson(res, 200, reviewOf(response));
+}
+
+/**
+ * probe-on-change's one hook: a platform change levee admits for real (on /validate, not a
+ * dry-run, and judged by probe-on-change, so not exempt) starts a probe run. A
+ * `kubectl apply --dry-run=server` is judged the same, held the same, and starts nothing.
+ */
+function admittedPlatformChange(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement): PlatformChange | undefined {
+  if (!deps.changeProbe || route !== 'validate' || request.dryRun === true) return undefined;
+  if (!judgement.judged.includes('probe-on-change')) return undefined;
+  return platformChangeOf(request, deps.config, deps.cluster);
 }
 
 function record(deps: AppDeps, route: Route, request: AdmissionRequest, judgement: Judgement, response: AdmissionResponse, seconds: number): void {

@@ -15,6 +15,7 @@ import { readBundle } from '../engine/bundle.js';
 import { PolicyEvaluator } from '../engine/evaluator.js';
 import type { Logger } from '../logger.js';
 import { createHandler, type AppDeps } from './app.js';
+import { ChangeProbe, probeRunRequester } from './change-probe.js';
 import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
 import { logStaleness } from './staleness.js';
@@ -35,6 +36,8 @@ export interface ServeOptions {
   events?: EventRecorder;
   authorizer?: OverrideAuthorizer;
   now?: () => Date;
+  /** Tracks the probe run after each platform change; by default one asking the probe sidecar, when serve watches a cluster. */
+  changeProbe?: ChangeProbe;
 }
 
 /** Starts `levee serve`: bundle and TLS first (fail fast), then caches, then the listener. */
@@ -94,6 +97,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
   };
   recordCertificate(keyPair);
+  const holdSeconds = config.policies['probe-on-change'].maxHoldSeconds;
+  const changeProbe =
+    options.changeProbe ??
+    (kubeconfig
+      ? new ChangeProbe({ requestRun: probeRunRequester(config.probe.httpHost, config.probe.httpPort, holdSeconds * 1000), maxHoldSeconds: holdSeconds, logger, now })
+      : undefined);
   // One deps object for the app's lifetime: a reloaded bundle swaps `evaluator` in place.
   const deps: AppDeps = {
     evaluator,
@@ -105,6 +114,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     authorizer,
     now,
     verdict: currentVerdict,
+    ...(changeProbe ? { changeProbe, changeRun: () => changeProbe.view() } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,
   };
   const handler = createHandler(deps);
@@ -156,6 +166,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       stopStalenessLog();
       verdicts.stop();
       leaderVerdict?.stop();
+      changeProbe?.stop();
       stopInformers();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,6 +6,7 @@ import { buildConfig, type ConfigInput, type LeveeConfig } from '../../src/confi
 import type { OverrideAuthorizer } from '../../src/engine/overrides.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { serve, type RunningServer } from '../../src/server/serve.js';
+import type { ChangeProbe } from '../../src/server/change-probe.js';
 import { BUNDLE_PATH } from './bundle.js';
 import { clusterWithBackedService } from './cluster.js';
 import { call, makeTestCerts, type TestCerts } from './https.js';
@@ -20,6 +21,8 @@ export interface TestServerOptions {
   authorizer?: OverrideAuthorizer;
   /** Certificates to serve with; new ones are made when absent. */
   certs?: TestCerts;
+  /** What tracks the probe run after each platform change (probe-on-change); none by default. */
+  changeProbe?: ChangeProbe;
 }
 
 export interface TestServer extends RunningServer {
@@ -44,6 +47,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.cluster === 'informers' ? {} : { cluster: options.cluster ?? clusterWithBackedService() }),
     ...(options.events ? { events: options.events } : {}),
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.changeProbe ? { changeProbe: options.changeProbe } : {}),
   });
   return { ...running, certs, config };
 }
