@@ -140,7 +140,7 @@ async function start(): Promise<E2eEnvironment> {
   return { cluster, ...processes };
 }
 
-function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {}): LeveeOptions {
+function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {}, serve?: Record<string, unknown>): LeveeOptions {
   return {
     kubeconfig: cluster.kubeconfig,
     dir: E2E_DIR,
@@ -150,6 +150,10 @@ function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {})
     clientCA: cluster.webhookClientCA,
     clientName: cluster.webhookClientName,
     probe: { intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, ...probe },
+    // The test files make platform changes back to back (NodePools, kube-system Deployments):
+    // probe-on-change only warns here, except where probe-on-change.test.ts restarts levee with
+    // its hold on (restartLevee({}, {policies: ...})).
+    serve: serve ?? { policies: { 'probe-on-change': { action: 'warn' } } },
   };
 }
 
@@ -164,12 +168,12 @@ export async function killLevee(signal: NodeJS.Signals = 'SIGKILL'): Promise<voi
 
 /**
  * Starts the harness's `levee serve` and `levee probe` again after killLevee(); resolves once
- * serve is ready. `probe` is configuration over the harness's (e.g. custom probes); the next
- * restart without it goes back to the harness's own.
+ * serve is ready. `probe` is configuration over the harness's (e.g. custom probes); `serve`
+ * replaces serve's configuration file. The next restart without them goes back to the harness's own.
  */
-export async function restartLevee(probe: Record<string, unknown> = {}): Promise<E2eEnvironment> {
+export async function restartLevee(probe: Record<string, unknown> = {}, serve?: Record<string, unknown>): Promise<E2eEnvironment> {
   const env = await e2e();
-  const processes = await startLevee(leveeOptions(env.cluster, probe));
+  const processes = await startLevee(leveeOptions(env.cluster, probe, serve));
   // Tests hold the environment object: update it in place.
   Object.assign(env, processes);
   return env;

@@ -22,6 +22,8 @@ export interface LeveeOptions {
   webhookName: string;
   /** `probe` configuration over the defaults (e.g. a short interval). */
   probe?: Record<string, unknown>;
+  /** `levee serve`'s configuration file (`--config`), e.g. `{policies: {...}}`; none by default. */
+  serve?: Record<string, unknown>;
   /** mTLS, as `npm start` runs it: answer reviews only from this CA's client certificates of this name. */
   clientCA?: string;
   clientName?: string;
@@ -81,8 +83,11 @@ export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses>
   const probeLog = join(dir, 'probe.log');
   const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
   const leveeLog = join(dir, 'levee.log');
+  const serveConfig = join(dir, 'serve-config.json');
+  if (options.serve) writeFileSync(serveConfig, JSON.stringify(options.serve));
   const levee = spawnLogged(
-    ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig,
+    ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--probe-port', String(probePort),
+      ...(options.serve ? ['--config', serveConfig] : []),
       '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
       ...(options.clientCA ? ['--client-ca', options.clientCA] : []), ...(options.clientName ? ['--client-name', options.clientName] : [])],
     leveeLog,
