@@ -5,7 +5,9 @@
 # Context (built by src/policies/scale-to-zero.ts):
 #   input.context["scale-to-zero"] = {
 #     target: {kind, namespace, name},
-#     change: "replicas" | "autoscaled" | "paused" | "delete" | "autoscaler",
+#     change: "replicas" | "autoscaled" | "paused" | "delete" | "autoscaler" | "relabel",
+#     (target.kind is also DaemonSet or Pod for "delete" and "relabel"; for "relabel", services
+#     are those its pods back today and its new pod labels no longer match)
 #     replicasBefore: number | null (null: the workload is created), replicasAfter: number,
 #     autoscaler: {kind, name} (for "autoscaled", "autoscaler" and "paused"),
 #     services: [{name, readyEndpoints, ownReadyEndpoints, otherReadyEndpoints, otherBackends: [string]}],
@@ -123,5 +125,17 @@ violations contains violation("autoscaler-to-zero", msg) if {
 	msg := sprintf(
 		"%s, which %s/%s lets reach zero, leaves Service %s in namespace %s with no endpoints until it scales up again, unless an activator fronts it",
 		[to_zero, ctx.autoscaler.kind, ctx.autoscaler.name, service_list, ctx.target.namespace],
+	)
+}
+
+# New pod labels that a Service backed by this workload alone no longer selects: once its pods
+# are replaced (or, for a bare Pod, at once), the Service is as empty as after a scale to zero.
+violations contains violation("labels-leave-service", msg) if {
+	ctx.change == "relabel"
+	not exempt
+	count(unbacked) > 0
+	msg := sprintf(
+		"the new pod labels of %s leave Service %s in namespace %s with no endpoints once its pods carry them (its selector matches the old labels only, and nothing else backs it); keep the labels the Service selects, change the Service's selector first, or override with levee.dev/override: scale-to-zero",
+		[target, service_list, ctx.target.namespace],
 	)
 }

@@ -1,5 +1,5 @@
 import { templateHash } from '../kube/template-hash.js';
-import { isScalableKind, workloadKey, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
+import { isScalableKind, workloadKey, type BackendRef, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
 import { ApiServerVersion } from './apiserver-version.js';
 import { AutoscalerStore, type AutoscalerView } from './autoscalers.js';
 import { ownerTemplateKey, type ControllerRevisionView } from './controller-revisions.js';
@@ -241,7 +241,7 @@ export class ClusterState {
    * through the changes levee allowed moments ago: a backend scaled to zero or deleted in
    * parallel no longer backs anything, though the watch does not show it yet.
    */
-  private goingToZero(ref: WorkloadRef): boolean {
+  private goingToZero(ref: BackendRef): boolean {
     const key = workloadKey(ref);
     const cached = this.workloads.get(key);
     const expected = this.recentDecisions.overlay(this.workloads.name, key, cached);
@@ -254,12 +254,12 @@ export class ClusterState {
    * For a Service, how many ready endpoints it has, how many may be `workload`'s own, and how
    * many belong to something else that keeps running (a workload on its way to zero does not).
    */
-  backingOf(service: ServiceView, workload: WorkloadRef): ServiceBacking {
+  backingOf(service: ServiceView, backend: BackendRef): ServiceBacking {
     let readyEndpoints = 0;
     let ownReadyEndpoints = 0;
     let otherReadyEndpoints = 0;
     const others = new Set<string>();
-    const self = workloadKey(workload);
+    const self = workloadKey(backend);
     for (const slice of this.endpointSlices.byIndex('service', objectKey(service.namespace, service.name))) {
       for (const endpoint of slice.endpoints) {
         if (!endpoint.ready) continue;
@@ -271,11 +271,12 @@ export class ClusterState {
         }
         const pod = this.pods.get(objectKey(service.namespace, endpoint.podName));
         const attribution = this.attributeCachedPod(service.namespace, endpoint.podName, pod);
-        // A pod backs the Service through its own workload (a ReplicaSet, say) and through the
-        // workload it is credited to (that ReplicaSet's Deployment): scaling either to 0 takes it
-        // away, whether the scale is `workload` itself or one levee allowed moments ago.
-        const holders = [pod?.owner && isScalableKind(pod.owner.kind) ? { kind: pod.owner.kind, namespace: service.namespace, name: pod.owner.name } : undefined, attribution.kind === 'workload' ? attribution.ref : undefined]
-          .filter((ref): ref is WorkloadRef => ref !== undefined);
+        // A pod backs the Service through its own controller (a ReplicaSet, a DaemonSet; a bare
+        // pod through itself) and through the workload it is credited to (that ReplicaSet's
+        // Deployment): scaling either to 0 takes it away, whether the scale is `backend` itself
+        // or one levee allowed moments ago.
+        const holders = [directHolder(service.namespace, endpoint.podName, pod), attribution.kind === 'workload' ? attribution.ref : undefined]
+          .filter((ref): ref is BackendRef => ref !== undefined);
         if (attribution.kind === 'unknown' || holders.some((ref) => workloadKey(ref) === self)) {
           ownReadyEndpoints++;
           continue;
@@ -287,6 +288,14 @@ export class ClusterState {
     }
     return { service, readyEndpoints, ownReadyEndpoints, otherReadyEndpoints, otherBackends: [...others].sort().slice(0, 5) };
   }
+}
+
+/** What a cached pod backs a Service through first: its controller, or itself when it has none. */
+function directHolder(namespace: string, podName: string, pod: PodView | undefined): BackendRef | undefined {
+  if (!pod) return undefined;
+  if (!pod.owner) return { kind: 'Pod', namespace, name: podName };
+  const kind = pod.owner.kind;
+  return isScalableKind(kind) || kind === 'DaemonSet' ? { kind, namespace, name: pod.owner.name } : undefined;
 }
 
 export function ownerKey(kind: string, namespace: string, name: string): string {

@@ -4,11 +4,11 @@ import type { KubeObject } from './types.js';
 /**
  * The pod a workload runs, whatever its kind: where its placement lives (nodeSelector, node
  * affinity, topology spread) and which labels and priority its pods get. One place for the
- * Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob shapes.
+ * Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job and CronJob shapes.
  */
 
 /** The kinds that run pods, each with its API group: Pods themselves, and every kind with a pod template. */
-const GROUP_OF = { Pod: '', Deployment: 'apps', StatefulSet: 'apps', DaemonSet: 'apps', ReplicaSet: 'apps', Job: 'batch', CronJob: 'batch' } as const;
+const GROUP_OF = { Pod: '', Deployment: 'apps', StatefulSet: 'apps', DaemonSet: 'apps', ReplicaSet: 'apps', ReplicationController: '', Job: 'batch', CronJob: 'batch' } as const;
 export type PodTemplateKind = keyof typeof GROUP_OF;
 export const POD_TEMPLATE_KINDS = Object.keys(GROUP_OF) as readonly PodTemplateKind[];
 

@@ -14,6 +14,16 @@ export interface WorkloadRef {
   name: string;
 }
 
+/**
+ * What can back a Service: a scalable workload, a DaemonSet (it has no replicas to scale, but
+ * it can be deleted or relabelled), or a Pod no controller owns.
+ */
+export interface BackendRef {
+  kind: ScalableKind | 'DaemonSet' | 'Pod';
+  namespace: string;
+  name: string;
+}
+
 export interface WorkloadView {
   ref: WorkloadRef;
   /** Which object of that name: an ownerReference names its owner by uid. Absent in manifests. */
@@ -36,7 +46,7 @@ const RESOURCE_TO_KIND: Readonly<Record<string, ScalableKind>> = {
   '/replicationcontrollers': 'ReplicationController',
 };
 
-export function workloadKey(ref: WorkloadRef): string {
+export function workloadKey(ref: BackendRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
 

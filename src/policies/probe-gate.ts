@@ -6,7 +6,7 @@ import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 import { madeByItsController } from './controllers.js';
 import { PROBE_LABEL, type Verdict, type VerdictDocument } from '../probe-verdict.js';
-import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, JOBS, CRONJOBS } from './judged-kinds.js';
+import { PODS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, REPLICATIONCONTROLLERS, JOBS, CRONJOBS } from './judged-kinds.js';
 import type { ContextInput, PolicyDefinition } from './types.js';
 
 /**
@@ -58,6 +58,7 @@ export const probeGate: PolicyDefinition = {
     STATEFULSETS,
     DAEMONSETS,
     REPLICASETS,
+    REPLICATIONCONTROLLERS,
     JOBS,
     CRONJOBS,
     PODS,

@@ -21,7 +21,8 @@ const rule = (policy: PolicyId, id: string, summary: string, help: string, readm
 export const POLICY_RULES: readonly PolicyRule[] = [
   rule('scale-to-zero', 'scale-to-zero', 'A workload set to 0 replicas while a Service selects its pods and nothing else backs that Service (the Monzo outage).', 'Delete the Service first, scale another workload behind it, or override with levee.dev/override: scale-to-zero.'),
   rule('scale-to-zero', 'autoscaler-to-zero', 'An HPA with minReplicas 0, or a KEDA ScaledObject that can reach zero, in front of a workload a Service selects.', 'Scale-to-zero behind an activator is a legitimate design; check that something answers the Service while the workload is at zero.'),
-  rule('scale-to-zero', 'last-backend-deleted', 'Deleting the last workload behind a Service that still exists.', 'Delete the Service first, or keep another workload behind it.'),
+  rule('scale-to-zero', 'last-backend-deleted', 'Deleting the last workload (a DaemonSet or a bare Pod too) behind a Service that still exists.', 'Delete the Service first, or keep another workload behind it.'),
+  rule('scale-to-zero', 'labels-leave-service', 'New pod labels (a Deployment, StatefulSet or DaemonSet template, a bare Pod) that a Service it alone backs no longer selects.', "Keep the labels the Service selects, change the Service's selector first, or override with levee.dev/override: scale-to-zero."),
   rule('version-skew', 'control-plane-older-than-workers', 'A control plane version (minor) below any of its workers (the ride-hailing outage).', 'Downgrade the workers first, or keep the control plane version.', 'version-skew'),
   rule('version-skew', 'control-plane-downgrade', 'A control plane downgrade, patch releases included.', 'A control plane must never move back below the kubelets it serves: keep its version.'),
   rule('version-skew', 'minor-skip', 'A control plane upgrade that skips a minor version.', 'Upgrade one minor at a time.'),

@@ -6,15 +6,19 @@ import {
   scaleTarget,
   workloadFromObject,
   workloadKey,
+  type BackendRef,
   type WorkloadRef,
   type WorkloadView,
 } from '../kube/workload.js';
+import { podTemplateOf } from '../kube/pod-template.js';
+import type { KubeObject, UserInfo } from '../kube/types.js';
 import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
-import type { ClusterState } from '../cluster/state.js';
+import { selectorMatches, type ClusterState } from '../cluster/state.js';
+import type { ServiceView } from '../cluster/views.js';
 import type { LeveeConfig } from '../config.js';
-import { isControllerIdentity, madeByItsController } from './controllers.js';
-import { DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS } from './judged-kinds.js';
+import { cachedController, isControllerIdentity, madeByItsController } from './controllers.js';
+import { DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, REPLICATIONCONTROLLERS, PODS } from './judged-kinds.js';
 import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
 
 /**
@@ -23,12 +27,14 @@ import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
  *   zero: sent by the autoscaler itself, or the workload created at zero (the KEDA HTTP add-on);
  * - `paused`: a KEDA ScaledObject pins its workload at `paused-replicas: "0"`;
  * - `autoscaler`: an HPA, ScaledObject or HTTPScaledObject written so that it can reach zero;
- * - `delete`: the workload is deleted.
+ * - `delete`: the workload is deleted (a DaemonSet, or a Pod no controller owns, too);
+ * - `relabel`: new pod labels that the Services its pods back today no longer select (a
+ *   Deployment's, StatefulSet's or DaemonSet's template, replacing every pod; a bare Pod's own).
  */
-export type ScaleChange = 'replicas' | 'autoscaled' | 'paused' | 'delete' | 'autoscaler';
+export type ScaleChange = 'replicas' | 'autoscaled' | 'paused' | 'delete' | 'autoscaler' | 'relabel';
 
 export interface ScaleToZeroContext {
-  target: WorkloadRef;
+  target: BackendRef;
   change: ScaleChange;
   /** null when the workload is created. */
   replicasBefore: number | null;
@@ -48,12 +54,12 @@ const AUTOSCALER_JUDGED_KINDS: JudgedKind[] = AUTOSCALER_KINDS.map(({ group, kin
 export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
   id: 'scale-to-zero',
   summary: 'a workload scaled to zero while a Service still selects it and nothing else backs that Service',
-  kinds: [DEPLOYMENTS, STATEFULSETS, REPLICASETS, REPLICATIONCONTROLLERS, ...AUTOSCALER_JUDGED_KINDS],
+  kinds: [DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, REPLICATIONCONTROLLERS, PODS, ...AUTOSCALER_JUDGED_KINDS],
   buildContext: ({ request, cluster, config }: ContextInput): ScaleToZeroContext | undefined => {
     const change = describeChange(request, cluster, config);
     if (!change) return undefined;
-    const services = cluster.servicesSelecting(change.workload.ref.namespace, change.workload.podLabels).map((service) => {
-      const backing = cluster.backingOf(service, change.workload.ref);
+    const services = servicesLosing(change, cluster).map((service) => {
+      const backing = cluster.backingOf(service, change.target);
       return {
         name: service.name,
         readyEndpoints: backing.readyEndpoints,
@@ -63,7 +69,7 @@ export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
       };
     });
     return {
-      target: change.workload.ref,
+      target: change.target,
       change: change.kind,
       replicasBefore: change.before,
       replicasAfter: change.after,
@@ -74,7 +80,7 @@ export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
   // A workload allowed to zero (or deleted) stops backing its Services before the watch shows
   // it: the next decision about another backend of the same Service must count that.
   pendingChanges: (input: ContextInput, context = scaleToZero.buildContext(input)): PendingChange[] => {
-    if (!context || context.replicasAfter !== 0 || context.replicasBefore === 0 || context.change === 'autoscaler') return [];
+    if (!context || !isScalableKind(context.target.kind) || context.replicasAfter !== 0 || context.replicasBefore === 0 || context.change === 'autoscaler') return [];
     const store = input.cluster.workloads.name;
     if (context.change === 'delete') return [{ store, key: workloadKey(context.target), after: null }];
     // A workload created at zero backs nothing yet: nothing to count.
@@ -85,10 +91,31 @@ export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
 
 interface Change {
   kind: ScaleChange;
-  workload: WorkloadView;
+  target: BackendRef;
+  /** The labels of the pods it runs after the request (on a delete, before it). */
+  podLabels: Readonly<Record<string, string>>;
+  /** On an update, the labels of the pods it runs before the request. */
+  previousLabels?: Readonly<Record<string, string>>;
   before: number | null;
   after: number;
   autoscaler?: { kind: string; name: string };
+}
+
+/** Kinds whose controllers replace every pod when the pod template changes. */
+const ROLLING_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * The Services that may lose this target's endpoints: those its pods match before or after the
+ * request; for a relabel, those its pods match before and no longer after.
+ */
+function servicesLosing(change: Change, cluster: ClusterState): ServiceView[] {
+  const namespace = change.target.namespace;
+  if (change.kind === 'relabel') {
+    return cluster.servicesSelecting(namespace, change.previousLabels ?? {}).filter((service) => !selectorMatches(service.selector, change.podLabels));
+  }
+  const services = new Map(cluster.servicesSelecting(namespace, change.podLabels).map((service) => [service.name, service]));
+  if (change.previousLabels) for (const service of cluster.servicesSelecting(namespace, change.previousLabels)) services.set(service.name, service);
+  return [...services.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Turns the request into "this workload goes from N to M replicas", or undefined when it does not touch replicas. */
@@ -98,29 +125,94 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
     const workload = cluster.workload(scaled);
     const after = replicasOf(request.object);
     if (!workload || after === undefined || isCachedRolloutStep(scaled, request, cluster, config)) return undefined;
-    return underAutoscaler({ kind: 'replicas', workload, before: replicasOf(request.oldObject) ?? null, after }, request, cluster, config);
+    return underAutoscaler(workload, { ...scalableChange(workload), before: replicasOf(request.oldObject) ?? null, after }, request, cluster, config);
   }
   if (request.subResource) return undefined;
 
   const { group, kind } = request.kind;
   const namespace = request.namespace ?? 'default';
+  if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
+    if (isClusterMachinery(request.userInfo)) return undefined;
+    return kind === 'DaemonSet' ? daemonSetChange(request, namespace) : barePodChange(request, namespace, cluster);
+  }
   if (isScalableGroupKind(group, kind)) {
     if (request.operation === 'DELETE') {
       const workload = workloadFromObject(request.oldObject, request.namespace) ?? cluster.workload({ kind, namespace, name: request.name ?? '' });
       if (!workload || isRolloutStep(kind, namespace, request.oldObject, request, cluster, config)) return undefined;
-      return { kind: 'delete', workload, before: workload.replicas, after: 0 };
+      return { ...scalableChange(workload), kind: 'delete', before: workload.replicas, after: 0 };
     }
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
     if (isRolloutStep(kind, namespace, request.object, request, cluster, config)) return undefined;
     const workload = workloadFromObject(request.object, request.namespace);
     if (!workload) return undefined;
+    const previous = request.operation === 'UPDATE' ? workloadFromObject(request.oldObject, request.namespace) : undefined;
     const before = request.operation === 'CREATE' ? null : (replicasOf(request.oldObject) ?? null);
-    return underAutoscaler({ kind: 'replicas', workload, before, after: workload.replicas }, request, cluster, config);
+    const change: Change = { ...scalableChange(workload), ...(previous ? { previousLabels: previous.podLabels } : {}), before, after: workload.replicas };
+    if (previous && ROLLING_KINDS.has(kind) && workload.replicas > 0 && before !== 0 && !sameLabels(previous.podLabels, workload.podLabels)) {
+      return { ...change, kind: 'relabel' };
+    }
+    return underAutoscaler(workload, change, request, cluster, config);
   }
 
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return undefined;
   const autoscaler = autoscalerOf(request.object, group);
   return autoscaler ? autoscalerChange(autoscaler, namespace, cluster) : undefined;
+}
+
+function scalableChange(workload: WorkloadView): Omit<Change, 'before' | 'after'> {
+  return { kind: 'replicas', target: workload.ref, podLabels: workload.podLabels };
+}
+
+/**
+ * kube-controller-manager's controllers (the garbage collector's cascades, the namespace
+ * controller's teardowns, scale-downs) and kubelets delete pods and DaemonSets carrying out
+ * what was decided elsewhere; judging each of those deletes would only refuse the cluster its
+ * own cleanup. The API server authenticates these names: nobody else can send them.
+ */
+function isClusterMachinery(user: UserInfo): boolean {
+  return user.username === 'system:kube-controller-manager' || user.username.startsWith('system:serviceaccount:kube-system:') || user.username.startsWith('system:node:');
+}
+
+/** A DaemonSet runs a pod per node: deleting it, or relabelling its pods, can empty a Service. */
+function daemonSetChange(request: AdmissionRequest, namespace: string): Change | undefined {
+  const name = request.name || request.oldObject?.metadata?.name || request.object?.metadata?.name || '';
+  const target: BackendRef = { kind: 'DaemonSet', namespace, name };
+  if (request.operation === 'DELETE') {
+    const labels = podTemplateOf(request.oldObject)?.labels;
+    return labels ? { kind: 'delete', target, podLabels: labels, before: scheduledPods(request.oldObject), after: 0 } : undefined;
+  }
+  if (request.operation !== 'UPDATE') return undefined;
+  const previousLabels = podTemplateOf(request.oldObject)?.labels;
+  const podLabels = podTemplateOf(request.object)?.labels;
+  if (!previousLabels || !podLabels || sameLabels(previousLabels, podLabels)) return undefined;
+  const pods = scheduledPods(request.oldObject);
+  return { kind: 'relabel', target, podLabels, previousLabels, before: pods, after: pods };
+}
+
+/**
+ * A Pod no controller levee believes in (policies/controllers.ts) is a backend of its own:
+ * nothing replaces it once it is deleted or relabelled. A controller's pod is replaced by it.
+ */
+function barePodChange(request: AdmissionRequest, namespace: string, cluster: ClusterState): Change | undefined {
+  if (request.operation !== 'DELETE' && request.operation !== 'UPDATE') return undefined;
+  const old = request.oldObject;
+  if (!old || cachedController('Pod', namespace, old, cluster)) return undefined;
+  const target: BackendRef = { kind: 'Pod', namespace, name: request.name || old.metadata?.name || '' };
+  const previousLabels = old.metadata?.labels ?? {};
+  if (request.operation === 'DELETE') return { kind: 'delete', target, podLabels: previousLabels, before: 1, after: 0 };
+  const podLabels = request.object?.metadata?.labels ?? {};
+  return sameLabels(previousLabels, podLabels) ? undefined : { kind: 'relabel', target, podLabels, previousLabels, before: 1, after: 1 };
+}
+
+/** The pods a DaemonSet runs, as its status last said (1 before the controller has written it). */
+function scheduledPods(object: KubeObject | null): number {
+  const scheduled = (object?.status as { desiredNumberScheduled?: unknown } | undefined)?.desiredNumberScheduled;
+  return typeof scheduled === 'number' ? scheduled : 1;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
 /**
@@ -147,11 +239,11 @@ function isCachedRolloutStep(ref: WorkloadRef, request: AdmissionRequest, cluste
  * it, or when the workload is created at zero (the KEDA HTTP add-on ships apps that way). A
  * person scaling a running workload to zero is judged as ever.
  */
-function underAutoscaler(change: Change, request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Change {
+function underAutoscaler(workload: WorkloadView, change: Change, request: AdmissionRequest, cluster: ClusterState, config: LeveeConfig): Change {
   if (change.after !== 0) return change;
   const byAutoscaler = config.policies['scale-to-zero'].autoscalers.includes(request.userInfo.username);
   if (!byAutoscaler && request.operation !== 'CREATE') return change;
-  const [autoscaler] = cluster.autoscalersAllowingZero(change.workload.ref);
+  const [autoscaler] = cluster.autoscalersAllowingZero(workload.ref);
   return autoscaler ? { ...change, kind: 'autoscaled', autoscaler: { kind: autoscaler.kind, name: autoscaler.name } } : change;
 }
 
@@ -161,8 +253,8 @@ function autoscalerChange(autoscaler: AutoscalerView, namespace: string, cluster
   const workload = cluster.workload({ kind: autoscaler.target.kind, namespace, name: autoscaler.target.name });
   if (!workload) return undefined;
   return {
+    ...scalableChange(workload),
     kind: autoscaler.pausedAtZero ? 'paused' : 'autoscaler',
-    workload,
     before: workload.replicas,
     after: 0,
     autoscaler: { kind: autoscaler.kind, name: autoscaler.name },

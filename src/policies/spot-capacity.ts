@@ -9,7 +9,7 @@ import { toNodeView, type NodeView } from '../cluster/nodes.js';
 import type { ExpectedView, PendingChange } from '../cluster/recent-decisions.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
-import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS } from './judged-kinds.js';
+import { NODES, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICATIONCONTROLLERS } from './judged-kinds.js';
 import { isWorkloadClusterRequest, workloadClusterChange, workloadClusterPending, type WorkloadClusterContext } from './spot-capacity-workers.js';
 
 export type { WorkloadClusterContext };
@@ -69,6 +69,7 @@ export const spotCapacity: PolicyDefinition<SpotCapacityContext> = {
     DEPLOYMENTS,
     STATEFULSETS,
     DAEMONSETS,
+    REPLICATIONCONTROLLERS,
   ],
   buildContext: ({ request, cluster, config }: ContextInput): SpotCapacityContext | undefined => {
     const settings = config.policies['spot-capacity'];

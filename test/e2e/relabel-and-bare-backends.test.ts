@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { e2e, eventually, kubectl } from '../support/e2e.js';
+
+/**
+ * The other ways to empty a Service, on a real API server: new pod labels that its selector no
+ * longer matches (refused), and deleting a DaemonSet or a bare Pod that is its last backend
+ * (warned). The API server sends each as it really does: a Deployment patch, a DaemonSet and a
+ * Pod DELETE with the stored object as oldObject.
+ */
+
+const namespace = `relabel-${Date.now().toString(36)}`;
+
+const service = (name: string, selector: Record<string, string>): string =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector, ports: [{ port: 80, targetPort: 8080 }] } });
+
+const template = (labels: Record<string, string>) => ({ metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1.0' }] } });
+
+async function readyEndpoints(serviceName: string): Promise<number> {
+  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
+  if (result.code !== 0) return -1;
+  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> }> };
+  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
+}
+
+async function apply(manifest: string): Promise<void> {
+  const result = await kubectl(['apply', '-f', '-'], { input: manifest });
+  assert.equal(result.code, 0, result.stderr);
+}
+
+/** Waits until levee's caches hold the Service's endpoints: its server-side dry-run answer says so. */
+async function untilLeveeSees(what: string, dryRun: () => Promise<boolean>): Promise<void> {
+  await eventually(`levee to see ${what}`, async () => (await dryRun()) || 'not yet');
+}
+
+describe('e2e: relabels and bare backends (labels-leave-service, last-backend-deleted)', function () {
+  this.timeout(240_000);
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  it('refuses a template that drops the label the Service selects, keeping the selector, and stores nothing', async () => {
+    await apply(JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web', tier: 'front' }) },
+    }));
+    await apply(service('front', { tier: 'front' }));
+    await eventually('2 ready endpoints behind Service front', async () => (await readyEndpoints('front')) === 2 || `${await readyEndpoints('front')}`, 120_000);
+    const patch = JSON.stringify({ spec: { template: { metadata: { labels: { app: 'web', tier: null } } } } });
+    await untilLeveeSees('the front endpoints', async () => (await kubectl(['patch', 'deployment/web', '-n', namespace, '--type=merge', '-p', patch, '--dry-run=server'])).code !== 0);
+
+    const refused = await kubectl(['patch', 'deployment/web', '-n', namespace, '--type=merge', '-p', patch]);
+    assert.notEqual(refused.code, 0, 'the relabel went through');
+    assert.match(refused.stderr, /\[scale-to-zero\].*new pod labels of Deployment\/web leave Service front/);
+    const stored = await kubectl(['get', 'deployment/web', '-n', namespace, '-o', 'jsonpath={.spec.template.metadata.labels.tier}']);
+    assert.equal(stored.stdout, 'front');
+
+    // A label the Service does not select may change freely.
+    const unrelated = await kubectl(['patch', 'deployment/web', '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { labels: { track: 'stable' } } } } })]);
+    assert.equal(unrelated.code, 0, unrelated.stderr);
+  });
+
+  it('warns when a DaemonSet that is the last backend of its Service is deleted, and deletes it', async () => {
+    await apply(JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace },
+      spec: { selector: { matchLabels: { app: 'agent' } }, template: template({ app: 'agent' }) },
+    }));
+    await apply(service('agent', { app: 'agent' }));
+    await eventually('ready endpoints behind Service agent', async () => (await readyEndpoints('agent')) > 0 || 'none yet', 120_000);
+    await untilLeveeSees('the agent endpoints', async () => /last-backend|leaves Service agent/.test((await kubectl(['delete', 'daemonset/agent', '-n', namespace, '--dry-run=server'])).stderr));
+
+    const deleted = await kubectl(['delete', 'daemonset/agent', '-n', namespace, '--wait=false']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stderr, /Warning: levee \[scale-to-zero\] deleting DaemonSet\/agent leaves Service agent/);
+  });
+
+  it('warns when a bare Pod that is the last backend of its Service is deleted, and not for a Deployment pod', async () => {
+    await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo', namespace, labels: { app: 'solo' } }, spec: template({}).spec }));
+    await apply(service('solo', { app: 'solo' }));
+    await eventually('a ready endpoint behind Service solo', async () => (await readyEndpoints('solo')) === 1 || `${await readyEndpoints('solo')}`, 120_000);
+    await untilLeveeSees('the solo endpoint', async () => /leaves Service solo/.test((await kubectl(['delete', 'pod/solo', '-n', namespace, '--dry-run=server'])).stderr));
+
+    const deleted = await kubectl(['delete', 'pod/solo', '-n', namespace, '--wait=false']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stderr, /Warning: levee \[scale-to-zero\] deleting Pod\/solo leaves Service solo/);
+
+    const pods = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}']);
+    assert.equal(pods.code, 0, pods.stderr);
+    const replaced = await kubectl(['delete', `pod/${pods.stdout}`, '-n', namespace, '--wait=false']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.doesNotMatch(replaced.stderr, /scale-to-zero/);
+  });
+});
