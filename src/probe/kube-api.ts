@@ -21,6 +21,15 @@ export interface RequestOptionsExtra {
 
 export type ApiVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
+/** Told of every request's end: an HTTP answer (any status), or none (refused, reset, timed out; not a caller's abort). */
+export type AnswerObserver = (answered: boolean, error?: ApiRequestError) => void;
+
+/** What a client and every view `as()` makes of it share: who is told of each request. */
+interface Observers {
+  count?: (verb: ApiVerb, caller: string) => void;
+  answer?: AnswerObserver;
+}
+
 /**
  * The Kubernetes verb of a request: a GET of a collection (an odd number of segments after
  * `/api/v1` or `/apis/<group>/<version>`) is a list, with `watch=true` a watch.
@@ -64,26 +73,31 @@ export class KubeApi {
   private readonly kubeconfig: KubeConfig;
   private readonly defaultTimeoutMs: number;
   /** Shared by a client and every view `as()` makes of it. */
-  private readonly counter: { count?: (verb: ApiVerb, caller: string) => void };
+  private readonly observers: Observers;
 
-  constructor(kubeconfig: KubeConfig, defaultTimeoutMs: number, caller = 'levee', counter: { count?: (verb: ApiVerb, caller: string) => void } = {}) {
+  constructor(kubeconfig: KubeConfig, defaultTimeoutMs: number, caller = 'levee', observers: Observers = {}) {
     const cluster = kubeconfig.getCurrentCluster();
     if (!cluster) throw new LeveeError('KUBECONFIG_MISSING', 'the kubeconfig has no current cluster');
     this.kubeconfig = kubeconfig;
     this.server = new URL(cluster.server);
     this.defaultTimeoutMs = defaultTimeoutMs;
     this.caller = caller;
-    this.counter = counter;
+    this.observers = observers;
   }
 
   /** The same client, its requests counted under `caller`. */
   as(caller: string): KubeApi {
-    return new KubeApi(this.kubeconfig, this.defaultTimeoutMs, caller, this.counter);
+    return new KubeApi(this.kubeconfig, this.defaultTimeoutMs, caller, this.observers);
   }
 
   /** Tells `count` of every request sent through this client and its views, before it is sent. */
   countRequests(count: (verb: ApiVerb, caller: string) => void): void {
-    this.counter.count = count;
+    this.observers.count = count;
+  }
+
+  /** Tells `observe` how every request through this client and its views ended: answered or not. */
+  observeAnswers(observe: AnswerObserver): void {
+    this.observers.answer = observe;
   }
 
   get<T = unknown>(path: string, options: RequestOptionsExtra = {}): Promise<ApiResponse<T>> {
@@ -111,7 +125,7 @@ export class KubeApi {
     const what = `${method} ${path.split('?')[0]}`;
     if (options.signal?.aborted) throw new ApiRequestError(`${what}: aborted before it was sent (${reasonOf(options.signal)})`);
     const url = new URL(path, this.server);
-    this.counter.count?.(verbOf(method, url), this.caller);
+    this.observers.count?.(verbOf(method, url), this.caller);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const requestOptions: HttpsRequestOptions = {
       method,
@@ -125,12 +139,15 @@ export class KubeApi {
       },
     };
     await this.kubeconfig.applyToHTTPSOptions(requestOptions);
+    // Aborted while the credentials were read: the abort listener below would never hear of it.
+    if (options.signal?.aborted) throw new ApiRequestError(`${what}: aborted before it was sent (${reasonOf(options.signal)})`);
     // The agent it makes is an https one; a plain-HTTP server (a test double) needs the default.
     if (url.protocol === 'http:') delete requestOptions.agent;
     const send: (options: RequestOptions, callback: (res: IncomingMessage) => void) => ClientRequest = url.protocol === 'https:' ? httpsRequest : httpRequest;
 
     return new Promise<ApiResponse<T>>((resolve, reject) => {
       let settled = false;
+      let aborted = false;
       let req: ClientRequest | undefined;
       const finish = (error: ApiRequestError | undefined, response?: ApiResponse<T>): void => {
         if (settled) return;
@@ -139,14 +156,22 @@ export class KubeApi {
         options.signal?.removeEventListener('abort', onAbort);
         if (error) {
           req?.destroy();
+          if (!aborted) this.observers.answer?.(false, error);
           reject(error);
-        } else resolve(response!);
+        } else {
+          this.observers.answer?.(true);
+          resolve(response!);
+        }
       };
       const timer = setTimeout(
         () => finish(new ApiRequestError(`${what}: context deadline exceeded (no answer within ${timeoutMs} ms)`)),
         timeoutMs,
       );
-      const onAbort = (): void => finish(new ApiRequestError(`${what}: aborted (${reasonOf(options.signal!)})`));
+      const onAbort = (): void => {
+        // The caller gave up (a probe's deadline, shutdown): that says nothing about the server.
+        aborted = true;
+        finish(new ApiRequestError(`${what}: aborted (${reasonOf(options.signal!)})`));
+      };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       req = send(requestOptions, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];

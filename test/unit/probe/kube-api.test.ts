@@ -111,4 +111,30 @@ describe('probe/kube-api: a client that fails fast', () => {
     await assert.rejects(api.as('etcd').get('/readyz/etcd', { signal: aborted.signal }));
     assert.deepEqual(counted, ['dns get', 'api-write-path create', 'levee list']);
   });
+
+  it('tells its answer observer of every answer (any status) and every request left unanswered, but not of a caller\'s own abort', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/silent') return; // never answers
+      res.writeHead(req.url === '/missing' ? 404 : 200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+    servers.push(server);
+    const url = await listen(server);
+    const api = clientFor(url, 300);
+    const seen: string[] = [];
+    api.observeAnswers((answered, error) => seen.push(answered ? 'answered' : `unanswered: ${error?.message ?? '?'}`));
+    await api.as('etcd').get('/readyz/etcd');
+    await api.get('/missing');
+    await assert.rejects(api.get('/silent'));
+    const aborted = new AbortController();
+    const pending = api.get('/silent', { signal: aborted.signal });
+    aborted.abort(new Error('probe deadline'));
+    await assert.rejects(pending);
+    const refused = clientFor('http://127.0.0.1:1', 300);
+    refused.observeAnswers((answered, error) => seen.push(answered ? 'answered' : `refused: ${error?.message ?? '?'}`));
+    await assert.rejects(refused.get('/version'));
+    assert.equal(seen.length, 4, seen.join('\n'));
+    assert.deepEqual(seen.slice(0, 2), ['answered', 'answered']);
+    assert.match(seen[2]!, /^unanswered: GET \/silent: context deadline exceeded/);
+    assert.match(seen[3]!, /^refused: GET \/version: /);
+  });
 });
