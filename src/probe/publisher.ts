@@ -1,59 +1,84 @@
 import type { Logger } from '../logger.js';
 import { expectStatus, type KubeApi } from './kube-api.js';
 import type { VerdictDocument } from '../probe-verdict.js';
-import { documentOfStatus, PROBE_VERDICT_API, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH, statusOf, summarize, type ProbeVerdictObject } from '../probe-verdict-status.js';
+import { documentOfStatus, PROBE_VERDICT_API, PROBE_VERDICT_NAME, PROBE_VERDICTS_PATH, statusOf, summarize, type ProbeVerdictObject, type ProbeVerdictStatus } from '../probe-verdict-status.js';
+
+/** Which ProbeVerdict a publisher writes: `cluster` in the cluster itself, or a fleet member's in the hub. */
+export interface VerdictTarget {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Where the VerdictChanged Events go: `default`, the one namespace an Event about a cluster-scoped object may be in. */
+  eventNamespace: string;
+  /** How the Event names what changed: "cluster verdict", "fleet member prod verdict". */
+  subject: string;
+}
+
+const OWN_VERDICT: VerdictTarget = { name: PROBE_VERDICT_NAME, eventNamespace: 'default', subject: 'cluster verdict' };
 
 /**
  * What the elected leader tells the cluster: the `cluster` ProbeVerdict's status (so that
  * `kubectl get probeverdicts` shows it) and an Event whenever the verdict it replaces differs,
- * which also covers a new leader taking over from an old one.
+ * which also covers a new leader taking over from an old one. A fleet probe writes each
+ * member's verdict into the hub the same way, under the member's name.
  */
 export class VerdictPublisher {
+  private readonly target: VerdictTarget;
+
   constructor(
     private readonly api: KubeApi,
     private readonly logger: Logger,
-    private readonly eventNamespace = 'default',
-  ) {}
+    target: Partial<VerdictTarget> = {},
+  ) {
+    this.target = { ...OWN_VERDICT, ...target };
+  }
 
-  async publish(document: VerdictDocument): Promise<void> {
-    const path = `${PROBE_VERDICTS_PATH}/${PROBE_VERDICT_NAME}`;
+  publish(document: VerdictDocument): Promise<void> {
+    return this.publishStatus(statusOf(document), summarize(document));
+  }
+
+  /** Writes `status` as the object's status (creating the object first if needed); `summary` goes in the Event when the verdict changes. */
+  async publishStatus(status: ProbeVerdictStatus, summary: string): Promise<void> {
+    const { name, labels, annotations } = this.target;
+    const path = `${PROBE_VERDICTS_PATH}/${encodeURIComponent(name)}`;
     let current = await this.api.get<ProbeVerdictObject>(path);
     if (current.status === 404) {
       const created = await this.api.post<ProbeVerdictObject>(PROBE_VERDICTS_PATH, {
         apiVersion: PROBE_VERDICT_API,
         kind: 'ProbeVerdict',
-        metadata: { name: PROBE_VERDICT_NAME, labels: { 'app.kubernetes.io/name': 'levee' } },
+        metadata: { name, labels: { 'app.kubernetes.io/name': 'levee', ...labels }, ...(annotations ? { annotations } : {}) },
         spec: {},
       });
-      current = expectStatus(created, `creating ProbeVerdict ${PROBE_VERDICT_NAME} (is the CRD manifests/crds/probeverdicts.levee.dev.yaml applied?)`, 201, 409);
+      current = expectStatus(created, `creating ProbeVerdict ${name} (is the CRD manifests/crds/probeverdicts.levee.dev.yaml applied?)`, 201, 409);
     } else {
-      expectStatus(current, `reading ProbeVerdict ${PROBE_VERDICT_NAME}`, 200);
+      expectStatus(current, `reading ProbeVerdict ${name}`, 200);
     }
     const before = current.body?.status?.verdict;
-    const patched = await this.api.mergePatch<ProbeVerdictObject>(`${path}/status`, { status: statusOf(document) });
-    const uid = expectStatus(patched, `updating ProbeVerdict ${PROBE_VERDICT_NAME} status`, 200).body.metadata?.uid;
-    if (before !== document.verdict) await this.recordChange(before, document, uid);
+    const patched = await this.api.mergePatch<ProbeVerdictObject>(`${path}/status`, { status });
+    const uid = expectStatus(patched, `updating ProbeVerdict ${name} status`, 200).body.metadata?.uid;
+    if (before !== status.verdict) await this.recordChange(before, status, summary, uid);
   }
 
-  private async recordChange(before: string | undefined, document: VerdictDocument, uid: string | undefined): Promise<void> {
+  private async recordChange(before: string | undefined, status: ProbeVerdictStatus, summary: string, uid: string | undefined): Promise<void> {
+    const { name, eventNamespace, subject } = this.target;
     const now = new Date().toISOString();
-    const message = `cluster verdict ${before ?? 'none'} -> ${document.verdict}: ${summarize(document)}`;
-    const event = await this.api.post(`/api/v1/namespaces/${encodeURIComponent(this.eventNamespace)}/events`, {
+    const message = `${subject} ${before ?? 'none'} -> ${status.verdict ?? 'none'}: ${summary}`;
+    const event = await this.api.post(`/api/v1/namespaces/${encodeURIComponent(eventNamespace)}/events`, {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { generateName: 'levee-probe-', namespace: this.eventNamespace },
-      involvedObject: { apiVersion: PROBE_VERDICT_API, kind: 'ProbeVerdict', name: PROBE_VERDICT_NAME, ...(uid ? { uid } : {}) },
+      metadata: { generateName: 'levee-probe-', namespace: eventNamespace },
+      involvedObject: { apiVersion: PROBE_VERDICT_API, kind: 'ProbeVerdict', name, ...(uid ? { uid } : {}) },
       reason: 'VerdictChanged',
-      type: document.verdict === 'Healthy' ? 'Normal' : 'Warning',
+      type: status.verdict === 'Healthy' ? 'Normal' : 'Warning',
       message: message.slice(0, 1024),
       source: { component: 'levee-probe' },
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
       reportingComponent: 'levee.dev/probe',
-      reportingInstance: document.reporter,
+      reportingInstance: status.reporter ?? '',
     });
-    if (event.status !== 201) this.logger.warn({ status: event.status }, 'verdict change Event not recorded');
+    if (event.status !== 201) this.logger.warn({ status: event.status, message: (event.body as { message?: string } | undefined)?.message }, 'verdict change Event not recorded');
   }
 }
 
