@@ -29,7 +29,12 @@ export interface ProbeVerdictStatusProbe {
 }
 
 export interface ProbeVerdictStatus {
+  /** `Unknown` only in a fleet hub, for a member whose API server does not answer; `cluster` never says it. */
   verdict?: string;
+  /** A fleet hub's member: the kubeconfig context it is reached by. Absent on `cluster`. */
+  cluster?: string;
+  /** A fleet hub's member: whether its API server answers (false: verdict Unknown, message the error). */
+  reachable?: boolean;
   since?: string;
   lastProbeTime?: string;
   reporter?: string;
