@@ -123,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--http-port <port>', 'port of the on-demand endpoint on 127.0.0.1 (default 8081; 0 picks one)', integer)
     .option('--tls-cert <file>', "levee's serving certificate, whose expiry is inspected")
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
+    .option('--context <name>', 'fleet: probe the cluster of this kubeconfig context (repeatable; with --hub-context)', collect, [])
+    .option('--hub-context <name>', "fleet: publish each context's ProbeVerdict into this context's cluster")
     .action(async (flags: ProbeFlags) => {
       const { runProbeCommand } = await import('./probe/command.js');
       exitCode = await runProbeCommand(flags);

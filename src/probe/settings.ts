@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { customProbeId, customProbes, type CustomProbeId } from './custom/settings.js';
+import { fleetSettings } from './fleet/settings.js';
 
 /**
  * The `probe` section of levee's configuration (merged, validated and frozen by
@@ -92,6 +93,8 @@ export const probeSettings = z.strictObject({
   lifecycleImage: z.string().min(1).default('registry.k8s.io/pause:3.10'),
   /** Probes of the user's own: HTTP checks, commands, reports from pods (src/probe/custom/settings.ts). */
   custom: customProbes.default([]),
+  /** Several clusters from one process, each one's verdict published into a hub cluster (src/probe/fleet/). */
+  fleet: fleetSettings.optional(),
 });
 
 export type ProbeSettings = z.infer<typeof probeSettings>;
