@@ -27,9 +27,19 @@ async function rights(user: string, namespace: string): Promise<Set<string>> {
   return new Set(rows);
 }
 
-async function beyondEveryAccount(namespace: string): Promise<string[]> {
-  const [levee, nobody] = await Promise.all([rights(LEVEE, namespace), rights(NOBODY, namespace)]);
-  return [...levee].filter((row) => !nobody.has(row)).sort();
+async function beyondEveryAccount(namespace: string, user = LEVEE): Promise<string[]> {
+  const [granted, nobody] = await Promise.all([rights(user, namespace), rights(NOBODY, namespace)]);
+  return [...granted].filter((row) => !nobody.has(row)).sort();
+}
+
+async function applyRbacOf(directory: string): Promise<Manifest[]> {
+  const rendered = await kubectl(['kustomize', directory]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const applied = (manifestObjects(rendered.stdout, `kubectl kustomize ${directory}`) as unknown as Manifest[]).filter((object) => RBAC_KINDS.has(object.kind));
+  await kubectl(['create', 'namespace', 'levee-system']);
+  const result = await kubectl(['apply', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
+  assert.equal(result.code, 0, result.stderr);
+  return applied;
 }
 
 // /livez, /readyz and /version themselves every account may get.
@@ -82,12 +92,7 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
   before(async function () {
     this.timeout(1_800_000);
     await e2e();
-    const rendered = await kubectl(['kustomize', 'manifests/base']);
-    assert.equal(rendered.code, 0, rendered.stderr);
-    applied = (manifestObjects(rendered.stdout, 'kubectl kustomize manifests/base') as unknown as Manifest[]).filter((object) => RBAC_KINDS.has(object.kind));
-    await kubectl(['create', 'namespace', 'levee-system']);
-    const result = await kubectl(['apply', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
-    assert.equal(result.code, 0, result.stderr);
+    applied = await applyRbacOf('manifests/base');
   });
 
   after(async () => {
@@ -164,5 +169,58 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
     const all = await kubectl(['get', 'leases', '-n', 'kube-system', '--as', LEVEE]);
     assert.notEqual(all.code, 0);
     assert.match(all.stderr, /forbidden/i);
+  });
+});
+
+const FLEET = 'system:serviceaccount:levee-system:levee-fleet';
+
+describe('e2e: the fleet probe\'s RBAC in the hub (manifests/fleet), as the API server answers for its ServiceAccount', function () {
+  this.timeout(120_000);
+  let applied: Manifest[] = [];
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    applied = await applyRbacOf('manifests/fleet');
+  });
+
+  after(async () => {
+    await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
+  });
+
+  it('holds, cluster-wide, only reading and creating ProbeVerdicts and patching their status', async () => {
+    assert.deepEqual(await beyondEveryAccount('kube-public', FLEET), [
+      'probeverdicts.levee.dev | [] | [] | [get create]',
+      'probeverdicts.levee.dev/status | [] | [] | [patch]',
+    ]);
+  });
+
+  it('holds in default only creating Events (about cluster-scoped objects they must be there), and in levee-system only its own Lease', async () => {
+    const [elsewhere, inDefault, inLeveeSystem] = await Promise.all(['kube-public', 'default', 'levee-system'].map((namespace) => beyondEveryAccount(namespace, FLEET)));
+    assert.deepEqual(inDefault!.filter((row) => !elsewhere!.includes(row)), ['events | [] | [] | [create]']);
+    assert.deepEqual(inLeveeSystem!.filter((row) => !elsewhere!.includes(row)), [
+      'leases.coordination.k8s.io | [] | [] | [create]',
+      'leases.coordination.k8s.io | [] | [levee-fleet] | [get update]',
+    ]);
+  });
+
+  it('may not list, delete or edit ProbeVerdicts, nor read anything else of the hub, write Events elsewhere, nor renew another Lease', async () => {
+    const granted = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', FLEET])).stdout.trim();
+    for (const call of [
+      ['list', 'probeverdicts.levee.dev'],
+      ['watch', 'probeverdicts.levee.dev'],
+      ['delete', 'probeverdicts.levee.dev/edge'],
+      ['update', 'probeverdicts.levee.dev/edge'],
+      ['patch', 'probeverdicts.levee.dev/edge'],
+      ['get', 'nodes'],
+      ['list', 'pods', '--all-namespaces'],
+      ['get', 'secrets', '-n', 'levee-system'],
+      ['create', 'events', '-n', 'levee-system'],
+      ['patch', 'events', '-n', 'default'],
+      ['update', 'leases.coordination.k8s.io/levee-probe', '-n', 'levee-system'],
+      ['get', 'leases.coordination.k8s.io/kube-scheduler', '-n', 'kube-system'],
+    ]) {
+      assert.equal(await granted(...call), 'no', `can-i ${call.join(' ')}`);
+    }
   });
 });
