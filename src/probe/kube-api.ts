@@ -138,7 +138,14 @@ export class KubeApi {
         ...(payload ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(payload.length) } : {}),
       },
     };
-    await this.kubeconfig.applyToHTTPSOptions(requestOptions);
+    try {
+      await this.kubeconfig.applyToHTTPSOptions(requestOptions);
+    } catch (err) {
+      // No credentials (a client certificate file gone, an exec plugin failing): the server is never reached.
+      const error = new ApiRequestError(`${what}: the kubeconfig's credentials could not be used: ${(err as Error).message}`, { cause: err });
+      this.observers.answer?.(false, error);
+      throw error;
+    }
     // Aborted while the credentials were read: the abort listener below would never hear of it.
     if (options.signal?.aborted) throw new ApiRequestError(`${what}: aborted before it was sent (${reasonOf(options.signal)})`);
     // The agent it makes is an https one; a plain-HTTP server (a test double) needs the default.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiRequestError, expectStatus, KubeApi, verbOf, type ApiVerb } from '../../../src/probe/kube-api.js';
@@ -136,5 +137,21 @@ describe('probe/kube-api: a client that fails fast', () => {
     assert.deepEqual(seen.slice(0, 2), ['answered', 'answered']);
     assert.match(seen[2]!, /^unanswered: GET \/silent: context deadline exceeded/);
     assert.match(seen[3]!, /^refused: GET \/version: /);
+  });
+
+  it('fails a request whose kubeconfig credentials cannot be used, and tells its observer the server was not reached', async () => {
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u', certFile: '/nonexistent/levee-client.crt', keyFile: '/nonexistent/levee-client.key' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const api = new KubeApi(kubeconfig, 1000);
+    const seen: Array<[boolean, string | undefined]> = [];
+    api.observeAnswers((answered, error) => seen.push([answered, error?.message]));
+    await assert.rejects(api.get('/version'), (err: unknown) => err instanceof ApiRequestError && /GET \/version: the kubeconfig's credentials could not be used: .*nonexistent/.test(err.message));
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]![0], false);
   });
 });
