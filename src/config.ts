@@ -6,6 +6,7 @@ import { isRecord } from './kube/fields.js';
 import { DEFAULT_BUNDLE_PATH } from './package.js';
 import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
+import { reportSettings } from './reports/settings.js';
 import { spotCapacitySettings } from './policies/spot-capacity-settings.js';
 import { versionSkewSettings } from './policies/version-skew-settings.js';
 
@@ -271,6 +272,8 @@ const schema = z.strictObject({
       'probe-on-change': probeOnChange.parse({}),
     }),
   probe: probeSettings.default(probeSettings.parse({})),
+  /** openreports.io Reports of what the live cluster already breaks, written by the probe leader. */
+  reports: reportSettings.default(reportSettings.parse({})),
 });
 
 /** The schema of a configuration file as written (defaults optional); the Helm chart's values.schema.json embeds it. */

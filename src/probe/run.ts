@@ -9,6 +9,7 @@ import { KubeApi } from './kube-api.js';
 import { LeaderElector } from './leader.js';
 import { ProbeLoop } from './loop.js';
 import { ProbeMetrics } from './metrics.js';
+import { ReportSchedule } from '../reports/schedule.js';
 import { ensureNamespace } from './probes/support.js';
 import { VerdictPublisher } from './publisher.js';
 import { probesFor } from './registry.js';
@@ -137,6 +138,9 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
   await elector.tryAcquireOrRenew().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'first leader election attempt failed'));
   elector.start();
   loop.start();
+  // The leader's live audit, written as openreports.io Reports (Policy Reporter reads them).
+  const reports = config.reports.enabled ? new ReportSchedule({ config, logger, api: api.as('reports'), isLeader: () => elector.isLeader() }) : undefined;
+  reports?.start();
   logger.info({ identity, verdictFile: config.probe.verdictFile, intervalSeconds: config.probe.intervalSeconds, port: endpoint.port }, 'levee probe running');
 
   return {
@@ -145,6 +149,7 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
     port: endpoint.port,
     identity,
     close: async () => {
+      reports?.stop();
       triggers.stop();
       await loop.stop();
       cache.stop();
