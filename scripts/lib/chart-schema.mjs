@@ -115,6 +115,7 @@ export async function chartValuesSchema() {
         },
       },
       crds: { type: 'object', additionalProperties: false, properties: { install: { type: 'boolean' } } },
+      reports: { type: 'object', additionalProperties: false, properties: { installCrds: { type: 'boolean' } } },
       monitoring: enabled({
         labels,
         podMonitor: enabled({ interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' }, scrapeFrom: { type: 'array', items: { type: 'object' } } }),

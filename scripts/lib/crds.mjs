@@ -1,6 +1,8 @@
-// Applies levee's CustomResourceDefinitions (manifests/crds) and waits until the API server
-// serves them, so that `levee probe` can write its ProbeVerdict right away.
+// Applies levee's CustomResourceDefinitions (manifests/crds) and the openreports.io ones its
+// Reports need (pinned upstream module, scripts/lib/openreports.mjs), and waits until the API
+// server serves them, so that `levee probe` can write its ProbeVerdict and Reports right away.
 import { kubectl } from './kubectl.mjs';
+import { OPENREPORTS_CRDS, openreportsCrdFiles } from './openreports.mjs';
 
 // `kubectl wait` gives up at once, instead of waiting, on a CRD created so recently that the API
 // server has not yet written its status (".status.conditions accessor error: <nil>").
@@ -20,6 +22,9 @@ function waitEstablished(kubeconfig, crd, timeoutSeconds = 60) {
 
 export function applyCrds({ kubeconfig }) {
   kubectl(kubeconfig, ['apply', '-k', 'manifests/crds']);
-  waitEstablished(kubeconfig, 'probeverdicts.levee.dev');
-  return ['probeverdicts.levee.dev'];
+  // Server-side: an upgrade of the pin replaces the schema without a last-applied annotation.
+  kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'levee', ...openreportsCrdFiles().flatMap((file) => ['-f', file])]);
+  const crds = ['probeverdicts.levee.dev', ...OPENREPORTS_CRDS];
+  for (const crd of crds) waitEstablished(kubeconfig, crd);
+  return crds;
 }

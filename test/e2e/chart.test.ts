@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig } from '../../src/config.js';
-import { e2e, eventually, kubectl, type E2eEnvironment } from '../support/e2e.js';
-import { helm, helmPath, keyOf, renderChart, renderKustomize, type KubeObject } from '../support/helm.js';
+import { e2e, eventually, importScript, kubectl, type E2eEnvironment } from '../support/e2e.js';
+import { helm, helmPath, keyOf, parseObjects, renderChart, renderKustomize, type KubeObject } from '../support/helm.js';
 
 /**
  * The Helm chart renders manifests/ itself, so these tests hold it to what kustomize renders
@@ -122,6 +122,22 @@ describe('e2e: the Helm chart (charts/levee)', function () {
       const added = monitored.filter((o) => !base.some((b) => keyOf(b) === keyOf(o)));
       assertSameObjects(added, await renderKustomize('manifests/monitoring'));
       assert.equal(base.some((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind)), false);
+    });
+
+    it('renders the pinned upstream openreports.io CRDs unchanged with reports.installCrds=true, marked to be kept on uninstall, and none without', async () => {
+      const scripts = await importScript<{ copyIntoChart(): string[]; openreportsCrdFiles(): string[] }>('scripts/lib/openreports.mjs');
+      scripts.copyIntoChart();
+      const base = await renderChart('levee', 'levee-system', provided);
+      const withCrds = await renderChart('levee', 'levee-system', [...provided, '--set', 'reports.installCrds=true']);
+      const added = withCrds.filter((o) => !base.some((b) => keyOf(b) === keyOf(o)));
+      assert.deepEqual(added.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['CustomResourceDefinition/clusterreports.openreports.io', 'CustomResourceDefinition/reports.openreports.io']);
+      const upstream = scripts.openreportsCrdFiles().flatMap((file) => parseObjects(readFileSync(file, 'utf8')));
+      for (const crd of added) {
+        assert.equal(record(crd.metadata.annotations)['helm.sh/resource-policy'], 'keep');
+        const original = upstream.find((o) => o.metadata.name === crd.metadata.name);
+        assert.deepEqual(crd['spec'], original?.['spec'], `${crd.metadata.name}: the upstream schema, unchanged`);
+      }
+      assert.equal(base.some((o) => o.metadata.name.endsWith('.openreports.io')), false);
     });
 
     it('packages with `helm package` into a self-contained chart (files/manifests resolved) that renders the same', async () => {
