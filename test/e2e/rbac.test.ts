@@ -47,6 +47,7 @@ const CLUSTER_WIDE = [
   '[/livez/*] | [] | [get]',
   '[/readyz/*] | [] | [get]',
   'controllerrevisions.apps | [] | [] | [get list watch]',
+  'clusterreports.openreports.io | [] | [] | [get list create update delete]',
   'cronjobs.batch | [] | [] | [get list watch]',
   'customresourcedefinitions.apiextensions.k8s.io | [] | [] | [get list watch]',
   'daemonsets.apps | [] | [] | [get list watch]',
@@ -66,6 +67,7 @@ const CLUSTER_WIDE = [
   'probeverdicts.levee.dev/status | [] | [] | [get list watch create update patch]',
   'replicasets.apps | [] | [] | [get list watch]',
   'replicationcontrollers | [] | [] | [get list watch]',
+  'reports.openreports.io | [] | [] | [get list create update delete]',
   'scaledobjects.keda.sh | [] | [] | [get list watch]',
   'services | [] | [] | [get list watch]',
   'statefulsets.apps | [] | [] | [get list watch]',
@@ -125,6 +127,10 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['create', 'events', '-n', 'payments'],
       ['patch', 'events', '-n', 'payments'],
       ['update', 'probeverdicts.levee.dev/status'],
+      ['update', 'reports.openreports.io/levee', '-n', 'payments'],
+      ['delete', 'reports.openreports.io/levee', '-n', 'payments'],
+      ['list', 'reports.openreports.io', '--all-namespaces'],
+      ['create', 'clusterreports.openreports.io'],
       ['get', 'leases.coordination.k8s.io/kube-scheduler', '-n', 'kube-system'],
       ['watch', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system'],
       ['create', 'leases.coordination.k8s.io', '-n', 'levee-system'],
@@ -158,6 +164,9 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['get', 'secrets', '-n', 'levee-system'],
       ['create', 'configmaps', '-n', 'default'],
       ['create', 'pods', '-n', 'levee-system'],
+      ['patch', 'reports.openreports.io', '-n', 'payments'],
+      ['watch', 'reports.openreports.io', '--all-namespaces'],
+      ['deletecollection', 'reports.openreports.io', '-n', 'payments'],
     ]) {
       assert.equal(await granted(...call), 'no', `can-i ${call.join(' ')}`);
     }
