@@ -172,9 +172,14 @@ function compare(a: string, b: string): number {
  * audited), so that an unchanged Report is byte-for-byte the same and need not be written.
  */
 export function keepFirstSeen(desired: OpenReport, existing: Pick<OpenReport, 'results'> | undefined): OpenReport {
-  if (!existing?.results?.length) return desired;
+  // The stored object is whatever the API server holds: anyone with write access may have put
+  // anything in it, so each result is checked before it is read.
+  const stored: unknown = existing?.results;
+  if (!Array.isArray(stored) || stored.length === 0) return desired;
   const seen = new Map<string, ReportResult['timestamp']>();
-  for (const result of existing.results) if (result.timestamp && result.resources?.length) seen.set(`${resultKey(result)}|${result.message}`, result.timestamp);
+  for (const result of stored as Array<Partial<ReportResult> | null>) {
+    if (result?.timestamp && Array.isArray(result.resources) && result.resources.length > 0) seen.set(`${resultKey(result as ReportResult)}|${result.message}`, result.timestamp);
+  }
   return { ...desired, results: desired.results.map((result) => ({ ...result, timestamp: seen.get(`${resultKey(result)}|${result.message}`) ?? result.timestamp })) };
 }
 

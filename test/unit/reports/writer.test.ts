@@ -109,6 +109,21 @@ describe('reports/writer', () => {
     assert.ok(fake.report('payments'));
   });
 
+  it('replaces a hand-made Report that carries levee\'s name and label, whatever its results hold', async () => {
+    const fake = new FakeOpenReports();
+    fake.seed({
+      apiVersion: 'openreports.io/v1alpha1',
+      kind: 'Report',
+      metadata: { name: 'levee', namespace: 'payments', labels: { 'app.kubernetes.io/managed-by': 'levee' } },
+      results: [{ policy: 'made-up' }, { policy: 'scale-to-zero', rule: 'service-without-endpoints', resources: 'not a list' }, null],
+      summary: 'garbage',
+    } as never);
+    const outcome = await new ReportWriter(fake.api, logger).apply(desired([finding('payments', 'ledger')]));
+    assert.deepEqual(outcome, { created: 1, updated: 1, unchanged: 0, deleted: 0, failed: [] });
+    const results = fake.report('payments')!['results'] as Array<{ policy: string; resources: Array<{ name: string }> }>;
+    assert.deepEqual(results.map((result) => [result.policy, result.resources[0]!.name]), [['scale-to-zero', 'ledger']]);
+  });
+
   it('lists its Reports page by page', async () => {
     const fake = new FakeOpenReports();
     const writer = new ReportWriter(fake.api, logger);
