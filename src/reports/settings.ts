@@ -11,7 +11,7 @@ export const reportSettings = z.strictObject({
   intervalSeconds: z.number().min(5).default(300),
   /**
    * Results kept in one Report (the rest are counted in its summary only). A result takes
-   * about 0.6 KiB in etcd, so the default keeps a Report far below etcd's 1.5 MiB object limit.
+   * about 0.7 KB in etcd (README, "Reports"), so even 1000 stay under etcd's 1.5 MiB object limit.
    */
   maxResultsPerReport: z.number().int().min(1).max(1000).default(200),
 });
