@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { manifestObjects } from '../../src/manifests/read.js';
-import { e2e, e2ePort, eventually, killLevee, kubectl, restartLevee, type E2eEnvironment } from '../support/e2e.js';
+import { e2e, eventually, killLevee, kubectl, restartLevee, type E2eEnvironment } from '../support/e2e.js';
 import { stopProcess, tail } from '../support/levee-processes.js';
 
 /**
@@ -16,7 +16,6 @@ import { stopProcess, tail } from '../support/levee-processes.js';
  * place as findings change, and disappears once it is fixed.
  */
 
-const PROBE_OFFSET = 61;
 const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 interface Report {
@@ -109,12 +108,13 @@ describe('e2e: Reports of the live audit (openreports.io), written by the probe 
     mkdirSync(dir, { recursive: true });
     const kubeconfig = tokenKubeconfig(env.cluster.kubeconfig, token.stdout.trim(), join(dir, 'levee-sa.kubeconfig'));
     const config = join(dir, 'probe-config.json');
-    // The harness's probe settings, its verdict file (serve keeps reading a fresh verdict), Reports
+    // The harness's probe settings, port (serve asks it for runs) and verdict file (serve keeps
+    // reading a fresh verdict), Reports
     // every 5 s. api-write-path is off: it patches its ConfigMap, which manifests/base's Role does
     // not grant (levee-system ConfigMaps: get, list, create, delete), so with this token it fails
     // and probe-gate would refuse this test's Deployments.
     writeFileSync(config, JSON.stringify({
-      probe: { httpPort: e2ePort(PROBE_OFFSET), verdictFile: env.verdictFile, intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, disabled: ['api-write-path'] },
+      probe: { httpPort: env.probePort, verdictFile: env.verdictFile, intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, disabled: ['api-write-path'] },
       reports: { intervalSeconds: 5 },
     }));
     // The harness's probe hands back the Lease as it stops, so this one leads at once.
