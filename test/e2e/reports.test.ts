@@ -109,10 +109,9 @@ describe('e2e: Reports of the live audit (openreports.io), written by the probe 
     const kubeconfig = tokenKubeconfig(env.cluster.kubeconfig, token.stdout.trim(), join(dir, 'levee-sa.kubeconfig'));
     const config = join(dir, 'probe-config.json');
     // The harness's probe settings, port (serve asks it for runs) and verdict file (serve keeps
-    // reading a fresh verdict), Reports
-    // every 5 s. api-write-path is off: it patches its ConfigMap, which manifests/base's Role does
-    // not grant (levee-system ConfigMaps: get, list, create, delete), so with this token it fails
-    // and probe-gate would refuse this test's Deployments.
+    // reading a fresh verdict), Reports every 5 s. api-write-path is off: it patches its
+    // ConfigMap, which manifests/base's Role does not grant (levee-system ConfigMaps: get, list,
+    // create, delete), so with this token it fails and probe-gate would refuse these Deployments.
     writeFileSync(config, JSON.stringify({
       probe: { httpPort: env.probePort, verdictFile: env.verdictFile, intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, disabled: ['api-write-path'] },
       reports: { intervalSeconds: 5 },
