@@ -27,8 +27,8 @@ export type RunResult =
 const TICK_MS = 5000;
 
 /**
- * The leader's periodic live audit, written as openreports.io Reports: a run as soon as a
- * replica leads, then every `reports.intervalSeconds`. Runs never overlap; one that fails is
+ * The leader's periodic live audit, written as openreports.io Reports: every
+ * `reports.intervalSeconds` while this replica leads, the first one interval after start. Runs never overlap; one that fails is
  * logged and retried at the next interval; a replica that lost the lead while auditing does
  * not write. While the openreports.io CRDs are not installed nothing is audited.
  */
@@ -51,6 +51,9 @@ export class ReportSchedule {
 
   start(): void {
     this.stopped = false;
+    // The first run one interval after start, not at once: a restarted replica (a rollout, a
+    // crash loop) does not audit the whole cluster every time it comes up.
+    this.lastRunAt = this.now().getTime();
     const tick = (): void => {
       if (this.stopped) return;
       const due = this.now().getTime() - this.lastRunAt >= this.options.config.reports.intervalSeconds * 1000;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const reportSettings = z.strictObject({
   /** Whether the probe leader writes Reports (it skips quietly while the openreports.io CRDs are not installed). */
   enabled: z.boolean().default(true),
-  /** How often the leader audits the cluster and replaces the Reports; the first run starts one interval after it is elected. */
+  /** How often the leader audits the cluster and replaces the Reports; the first run is one interval after `levee probe` starts. */
   intervalSeconds: z.number().min(5).default(300),
   /**
    * Results kept in one Report (the rest are counted in its summary only). A result takes

@@ -40,6 +40,49 @@ describe('reports/schedule', () => {
     assert.ok(fake.report('payments'));
   });
 
+  it('runs on its schedule: the first run one interval after start, then each interval, only while leading', async () => {
+    const fake = new FakeOpenReports();
+    let clock = Date.parse('2026-11-30T07:00:00Z');
+    let leader = true;
+    let audits = 0;
+    const schedule = new ReportSchedule({ config, logger, api: fake.api, isLeader: () => leader, now: () => new Date(clock), audit: async () => (audits++, auditWith(['payments'])) });
+    const realSetTimeout = globalThis.setTimeout;
+    const ticks: Array<() => void> = [];
+    globalThis.setTimeout = ((callback: () => void) => (ticks.push(callback), { unref: () => undefined })) as unknown as typeof setTimeout;
+    const tick = async () => {
+      ticks.shift()!();
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    try {
+      schedule.start();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(audits, 0, 'not at start');
+      clock += 4_000;
+      await tick();
+      assert.equal(audits, 0, 'not before one interval');
+      clock += 1_000;
+      await tick();
+      assert.equal(audits, 1, 'one interval after start');
+      clock += 4_000;
+      await tick();
+      assert.equal(audits, 1);
+      leader = false;
+      clock += 10_000;
+      await tick();
+      assert.equal(audits, 1, 'a follower waits');
+      leader = true;
+      await tick();
+      assert.equal(audits, 2, 'leading again, the run is due');
+      schedule.stop();
+      clock += 10_000;
+      while (ticks.length > 0) await tick();
+      assert.equal(audits, 2, 'stopped: no more runs');
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      schedule.stop();
+    }
+  });
+
   it('does not write when it lost the lead while auditing', async () => {
     const fake = new FakeOpenReports();
     let leader = true;
