@@ -41,6 +41,8 @@ export interface WorkerPoolView {
   topologyName?: string;
   /** Its `levee.dev/` annotations, when it has any: an override for `kubectl scale`, whose Scale object carries none. */
   annotations?: Readonly<Record<string, string>>;
+  /** Being deleted (a deletionTimestamp): its Machines are on their way out. */
+  deleting?: true;
 }
 
 /** v1beta2 names the provider object by `apiGroup`; v1beta1 by `apiVersion` (and may name a namespace). */
@@ -91,6 +93,7 @@ export function toWorkerPoolView(object: KubeObject, previous?: KubeObject | nul
     ...(infrastructure ? { infrastructure: { ...infrastructure, namespace: infrastructure.namespace || namespace } } : {}),
     ...(topologyName ? { topologyName } : {}),
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    ...(object.metadata?.deletionTimestamp ? { deleting: true as const } : {}),
   };
 }
 

@@ -67,14 +67,19 @@ export class CapacityLens {
 
   capacityOf(namespace: string, cluster: string): WorkloadCapacity {
     const clusterView = this.view(this.state.clusters, objectKey(namespace, cluster));
-    const pools = this.poolsOf(namespace, cluster);
+    const { pools, going } = this.poolsOf(namespace, cluster);
     const capacities: PoolCapacity[] = [];
     const topology = clusterView?.topology;
     if (topology) {
       const clusterClass = this.view(this.state.clusterClasses, objectKey(topology.class.namespace, topology.class.name));
       for (const entry of topology.pools) {
-        const made = pools.find((pool) => pool.kind === entry.kind && pool.topologyName === entry.name);
-        capacities.push(this.topologyPool(entry, topology.class.name, clusterClass, made));
+        const ofEntry = (pool: WorkerPoolView): boolean => pool.kind === entry.kind && pool.topologyName === entry.name;
+        const made = pools.find(ofEntry);
+        const capacity = this.topologyPool(entry, topology.class.name, clusterClass, made);
+        // The topology controller makes a deleted pool again only once it and its Machines are
+        // gone: until then the entry's machines are the ones going away, not capacity.
+        const removed = made ? made.deleting === true : going.some(ofEntry);
+        capacities.push(removed ? { ...capacity, replicas: 0 } : capacity);
       }
     }
     for (const pool of pools) {
@@ -109,10 +114,14 @@ export class CapacityLens {
     return view.spotField ? { capacity: 'spot', source, spotField: view.spotField } : { capacity: 'on-demand', source };
   }
 
-  /** The pools of one workload cluster: cached, expected by the ledger, and the request's own. */
-  private poolsOf(namespace: string, cluster: string): WorkerPoolView[] {
+  /**
+   * The pools of one workload cluster: cached, expected by the ledger, and the request's own;
+   * `going`: cached ones that the request or the ledger deletes.
+   */
+  private poolsOf(namespace: string, cluster: string): { pools: WorkerPoolView[]; going: WorkerPoolView[] } {
     const store = this.state.workerPools;
-    const keys = new Set(store.ofCluster(namespace, cluster).map((pool) => workerPoolKey(pool)));
+    const cached = store.ofCluster(namespace, cluster);
+    const keys = new Set(cached.map((pool) => workerPoolKey(pool)));
     for (const key of this.state.recentDecisions.pending(store.name).keys()) keys.add(key);
     if (this.replacement?.store === store.name) keys.add(this.replacement.key);
     const pools: WorkerPoolView[] = [];
@@ -120,7 +129,8 @@ export class CapacityLens {
       const pool = this.view(store, key);
       if (pool && pool.namespace === namespace && pool.cluster === cluster) pools.push(pool);
     }
-    return pools;
+    const going = cached.filter((pool) => this.view(store, workerPoolKey(pool)) === undefined);
+    return { pools, going };
   }
 
   private view<V extends object>(store: IndexedStore<V>, key: string): V | undefined {

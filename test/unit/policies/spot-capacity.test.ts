@@ -341,6 +341,24 @@ describe('policies/spot-capacity context', () => {
       assert.deepEqual(tallies(got), [['capi/prod', T(3, 0), T(0, 0)]]);
     });
 
+    it("deleting the topology's on-demand pool by hand leaves its entry without machines until the topology controller makes it again", () => {
+      const madeBy = (name: string, entry: string, template: typeof ON_DEMAND) => {
+        const pool = spotPoolObject(name, template);
+        pool.metadata = { ...pool.metadata, labels: { ...pool.metadata?.labels, 'topology.cluster.x-k8s.io/deployment-name': entry } };
+        return pool;
+      };
+      const topology = clusterObject('prod', { topology: { class: 'aws', machineDeployments: [{ name: 'md-0', class: 'on-demand' }, { name: 'md-spot', class: 'spot' }] } });
+      const onDemand = madeBy('prod-md-0-x7k2p', 'md-0', ON_DEMAND);
+      const cluster = capi(clusterClassObject('aws', { machineDeployments: { 'on-demand': ON_DEMAND, spot: SPOT } }), topology, onDemand, madeBy('prod-md-spot-q8r1z', 'md-spot', SPOT));
+      assert.deepEqual(tallies(workers(cluster, request(MD, 'DELETE', null, onDemand))), [['capi/prod', T(3, 3), T(0, 3)]]);
+
+      // Already being deleted (its Machines draining): a scale of the spot pool meanwhile sees no on-demand machines either.
+      const deleting = madeBy('prod-md-0-x7k2p', 'md-0', ON_DEMAND);
+      deleting.metadata = { ...deleting.metadata, deletionTimestamp: '2026-11-30T07:00:00Z' };
+      const draining = capi(clusterClassObject('aws', { machineDeployments: { 'on-demand': ON_DEMAND, spot: SPOT } }), topology, deleting, madeBy('prod-md-spot-q8r1z', 'md-spot', SPOT));
+      assert.deepEqual(tallies(workers(draining, scaleRequest('machinedeployments', 'prod-md-spot-q8r1z', 3, 4))), [['capi/prod', T(0, 3), T(0, 4)]]);
+    });
+
     it('a ClusterClass whose worker class is switched to a spot template is judged for every cluster built from it', () => {
       const before = clusterClassObject('aws', { machineDeployments: { default: ON_DEMAND } });
       const cluster = capi(
