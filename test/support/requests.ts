@@ -60,6 +60,8 @@ export const GVK = {
   scaledObject: { group: 'keda.sh', version: 'v1alpha1', kind: 'ScaledObject' },
   configMap: { group: '', version: 'v1', kind: 'ConfigMap' },
   scale: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+  daemonSet: { group: 'apps', version: 'v1', kind: 'DaemonSet' },
+  pod: { group: '', version: 'v1', kind: 'Pod' },
 } as const satisfies Record<string, GroupVersionKind>;
 
 export const GVR = {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest } from '../../../src/kube/types.js';
-import type { ClusterState } from '../../../src/cluster/state.js';
+import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
 import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
-import { addDeploymentWithPods, addEndpointSlice, addReplicaSet, clusterWithBackedService } from '../../support/cluster.js';
+import { toPodView } from '../../../src/cluster/views.js';
+import { addDeploymentWithPods, addEndpointSlice, addReplicaSet, addService, clusterWithBackedService } from '../../support/cluster.js';
 import {
   admissionRequest,
   controllerRef,
@@ -169,6 +170,52 @@ describe('policies/scale-to-zero context', () => {
         username: 'system:serviceaccount:kube-system:deployment-controller',
       });
       assert.equal(contextFor(request), undefined);
+    });
+  });
+
+  describe('DaemonSets and bare Pods', () => {
+    const MACHINERY = ['system:serviceaccount:kube-system:replicaset-controller', 'system:serviceaccount:kube-system:generic-garbage-collector', 'system:node:worker-1', 'system:kube-controller-manager'];
+
+    function barePodCluster(): ClusterState {
+      const cluster = new ClusterState();
+      cluster.pods.upsert('default/solo', toPodView({ kind: 'Pod', metadata: { name: 'solo', namespace: 'default', labels: { app: 'solo' } } }));
+      addService(cluster, 'solo', 'default', { app: 'solo' }, ['solo']);
+      for (const store of cluster.allStores()) store.markSynced();
+      return cluster;
+    }
+    const barePod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo', namespace: 'default', labels: { app: 'solo' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+    const podRequest = (operation: 'DELETE' | 'UPDATE', username = 'alice', labels?: Record<string, string>) =>
+      admissionRequest({ kind: GVK.pod, resource: GVR.pods, operation, name: 'solo', oldObject: barePod, object: labels ? { ...barePod, metadata: { ...barePod.metadata, labels } } : null, username });
+
+    it("describes a bare Pod's delete as its Service's backend going to 0", () => {
+      const context = contextFor(podRequest('DELETE'), barePodCluster());
+      assert.deepEqual(context, {
+        target: { kind: 'Pod', namespace: 'default', name: 'solo' },
+        change: 'delete',
+        replicasBefore: 1,
+        replicasAfter: 0,
+        services: [{ name: 'solo', readyEndpoints: 1, ownReadyEndpoints: 1, otherReadyEndpoints: 0, otherBackends: [] }],
+      });
+    });
+
+    it('describes relabelling a bare Pod out of its Service as a relabel of it', () => {
+      const context = contextFor(podRequest('UPDATE', 'alice', { app: 'quarantined' }), barePodCluster());
+      assert.equal(context?.change, 'relabel');
+      assert.deepEqual(context?.services.map((svc) => svc.name), ['solo']);
+      assert.equal(contextFor(podRequest('UPDATE', 'alice', { app: 'solo' }), barePodCluster()), undefined, 'same labels: no relabel');
+    });
+
+    it("leaves the cluster's own machinery's pod deletes alone", () => {
+      for (const username of MACHINERY) assert.equal(contextFor(podRequest('DELETE', username), barePodCluster()), undefined, username);
+    });
+
+    it('describes deleting a DaemonSet, with the pods it scheduled', () => {
+      const cluster = barePodCluster();
+      const daemonSet = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'default' }, spec: { template: { metadata: { labels: { app: 'solo' } }, spec: { containers: [{ name: 'agent', image: 'agent:1' }] } } }, status: { desiredNumberScheduled: 4 } };
+      const context = contextFor(admissionRequest({ kind: GVK.daemonSet, resource: GVR.daemonSets, operation: 'DELETE', name: 'agent', oldObject: daemonSet }), cluster);
+      assert.equal(context?.change, 'delete');
+      assert.equal(context?.replicasBefore, 4);
+      assert.deepEqual(context?.target, { kind: 'DaemonSet', namespace: 'default', name: 'agent' });
     });
   });
 
