@@ -85,3 +85,70 @@ export async function ensureNodes(api, manifests, log) {
     }),
   );
 }
+
+// The cluster DNS every real cluster has (CoreDNS behind the Service kube-system/kube-dns),
+// so that levee's critical dns probe has something to check here. kwok's nodes run no
+// containers: the pods become Ready with an IP and the EndpointSlice controller lists them,
+// but nothing answers a query, and the host cannot reach the Service's address anyway. The
+// probe says so in its message (README, "What is probed").
+export const CLUSTER_DNS_IP = '10.96.0.10';
+const DNS_LABELS = { 'k8s-app': 'kube-dns' };
+
+export async function ensureClusterDns(api, log) {
+  const objects = [
+    {
+      path: '/apis/apps/v1/namespaces/kube-system/deployments',
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'coredns', namespace: 'kube-system', labels: DNS_LABELS },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: DNS_LABELS },
+          template: {
+            metadata: { labels: DNS_LABELS },
+            spec: {
+              priorityClassName: 'system-cluster-critical',
+              containers: [{
+                name: 'coredns',
+                image: 'registry.k8s.io/coredns/coredns:v1.12.1',
+                args: ['-conf', '/etc/coredns/Corefile'],
+                ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }],
+                resources: { requests: { cpu: '100m', memory: '70Mi' } },
+              }],
+            },
+          },
+        },
+      },
+    },
+    {
+      path: '/api/v1/namespaces/kube-system/services',
+      body: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', namespace: 'kube-system', labels: DNS_LABELS },
+        spec: {
+          clusterIP: CLUSTER_DNS_IP,
+          selector: DNS_LABELS,
+          ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }],
+        },
+      },
+    },
+  ];
+  for (const { path, body } of objects) {
+    const existing = await api.get(`${path}/${body.metadata.name}`);
+    if (existing.status === 200) continue;
+    const res = await api.post(path, body);
+    if (res.status !== 201 && res.status !== 409) {
+      throw new ClusterError('kube-apiserver', `creating ${body.kind} kube-system/${body.metadata.name}: HTTP ${res.status} ${res.text}`);
+    }
+    log(`created ${body.kind} kube-system/${body.metadata.name}`);
+  }
+}
+
+// Ready endpoints of kube-system/kube-dns: what the dns probe checks from a host.
+export async function dnsReadyEndpoints(api) {
+  const res = await api.get('/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns');
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return (res.body.items ?? []).flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
+}

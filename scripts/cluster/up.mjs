@@ -9,7 +9,7 @@ import { buildTools, COMPONENTS, componentCommands } from './components.mjs';
 import { writeKubeconfigs } from './kubeconfigs.mjs';
 import { clusterPaths, clusterPorts, recordedPorts, recordPorts, summary } from './layout.mjs';
 import { nodeManifests, nodeSettings } from './nodes.mjs';
-import { checkServerVersion, dropStaleLeaderLease, ensureDeveloperBinding, ensureNodes } from './objects.mjs';
+import { checkServerVersion, dnsReadyEndpoints, dropStaleLeaderLease, ensureClusterDns, ensureDeveloperBinding, ensureNodes } from './objects.mjs';
 import { ensurePki } from './pki.mjs';
 import { claimPortBlock, clusterPortsInBlock } from './ports.mjs';
 import { isComponentProcess, processArgv, processExists, readPid, runningPid, startProcess } from './processes.mjs';
@@ -23,6 +23,7 @@ const TIMEOUTS = {
   leaderLease: 60_000,
   kwok: 30_000,
   nodes: 90_000,
+  dns: 60_000,
 };
 
 /**
@@ -269,6 +270,13 @@ async function up({ paths, ports, settings, bins, log, started, extraArgs }) {
       const remaining = problems.filter(Boolean);
       if (remaining.length === 0) return true;
       throw new Error(remaining.slice(0, 3).join('; ') + (remaining.length > 3 ? `; ${remaining.length - 3} more` : ''));
+    });
+
+    await ensureClusterDns(api, log);
+    await waitFor('kube-controller-manager', 'waiting for ready endpoints of Service kube-system/kube-dns', TIMEOUTS.dns, async () => {
+      const ready = await dnsReadyEndpoints(api);
+      if (ready > 0) return true;
+      throw new Error('no ready endpoint yet');
     });
   } finally {
     api.close();
