@@ -62,6 +62,17 @@ const thresholds = z.strictObject({
   kubeletMaxMinorsBehind: z.number().int().min(0).default(3),
 });
 
+const dns = z.strictObject({
+  /** The cluster DNS Service (namespace/name): where levee on a host sends its query, and whose endpoints it checks. */
+  service: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be namespace/name').default('kube-system/kube-dns'),
+  /** Appended to dnsName (as `<dnsName>.svc.<clusterDomain>`) for a query from a host, which has no cluster search domains. */
+  clusterDomain: z.string().min(1).default('cluster.local'),
+  /** How long a query from a host to the DNS Service's address is waited for. */
+  hostQueryTimeoutMs: z.number().int().min(50).max(10_000).default(1000),
+  /** After such a query went unanswered (the address is not reachable from this host), the next one waits this long; the Service and its endpoints are checked meanwhile. */
+  hostRetrySeconds: z.number().min(0).default(300),
+});
+
 export const probeSettings = z.strictObject({
   /** How often each probe runs while nothing is wrong (each on its own schedule). */
   intervalSeconds: z.number().min(1).default(30),
@@ -88,6 +99,8 @@ export const probeSettings = z.strictObject({
   lease: lease.default(lease.parse({})),
   thresholds: thresholds.default(thresholds.parse({})),
   dnsName: z.string().min(1).default('kubernetes.default'),
+  /** How the dns probe reaches the cluster DNS when levee runs on a host, outside a pod. */
+  dns: dns.default(dns.parse({})),
   /** The serving certificate whose expiry is inspected; defaults to server.tlsCertFile. */
   certificateFile: z.string().optional(),
   lifecycleImage: z.string().min(1).default('registry.k8s.io/pause:3.10'),

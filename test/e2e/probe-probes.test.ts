@@ -91,6 +91,41 @@ describe('e2e: each probe against the real API server', function () {
     assert.ok(lists.filter((verb) => verb === 'list').length <= 2, lists.join(', '));
   });
 
+  it('dns on the host: checks the cluster DNS Service kube-system/kube-dns and its ready endpoints, and says no DNS answer was had from here', async () => {
+    const outcome = await run('dns');
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.equal(outcome.skipped, undefined);
+    // kwok's pods answer no query, and the host has no route to the service network (or a
+    // resolver of its own network answers there for any address, without the cluster's zone).
+    assert.match(outcome.message, /^kube-system\/kube-dns \(10\.96\.0\.10\) has 2 ready endpoints; checked from this host: the Service and its EndpointSlices, not a DNS answer \(10\.96\.0\.10:53 (did not answer from this host within 1000 ms: the service network is not reachable from here|could not be asked from this host|answered kubernetes\.default\.svc\.cluster\.local from this host with E[A-Z]+, and has no SOA for cluster\.local)/);
+  });
+
+  it('dns on the host: fails when the DNS Service has no ready endpoint, and when it does not exist', async () => {
+    const service = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'no-dns', namespace }, spec: { selector: { app: 'no-dns-here' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } });
+    assert.equal((await kubectl(['apply', '-f', '-'], { input: service })).code, 0);
+    // The probe reads the Service and its EndpointSlices from its watch cache, which follows in a moment.
+    await eventually('the dns probe to see no-dns without a ready endpoint', async () => {
+      const empty = await run('dns', { dns: { service: `${namespace}/no-dns`, hostQueryTimeoutMs: 200 } });
+      if (empty.ok) return `passed: ${empty.message}`;
+      return new RegExp(`^${namespace}/no-dns \\(10\\.96\\.[\\d.]+\\) has no ready endpoint \\(\\d EndpointSlices\\): in-cluster DNS has nobody to answer it`).test(empty.message) || empty.message;
+    }, 30_000);
+    const missing = await run('dns', { dns: { service: `${namespace}/nothing` } });
+    assert.equal(missing.ok, false);
+    assert.match(missing.message, new RegExp(`^the cluster DNS Service ${namespace}/nothing does not exist`));
+  });
+
+  it('no critical probe of the harness\'s levee probe is Skipped on the local cluster', async () => {
+    await eventually('a ProbeVerdict listing every critical probe, none Skipped', async () => {
+      const result = await kubectl(['get', 'probeverdicts', 'cluster', '-o', 'json']);
+      if (result.code !== 0) return result.stderr;
+      const probes = (JSON.parse(result.stdout) as { status?: { probes?: Array<{ name: string; status: string; critical: boolean; message?: string }> } }).status?.probes ?? [];
+      const critical = probes.filter((probe) => probe.critical);
+      const skipped = critical.filter((probe) => probe.status === 'Skipped');
+      if (critical.length < 6) return `critical probes: ${critical.map((probe) => probe.name).join(', ')}`;
+      return skipped.length === 0 || `skipped: ${skipped.map((probe) => `${probe.name} (${probe.message})`).join('; ')}`;
+    }, 60_000);
+  });
+
   it('controller-manager and scheduler: their Leases are renewed, read from the watch once it has listed', async () => {
     for (const id of ['controller-manager', 'scheduler'] as const) {
       const outcome = await run(id);
