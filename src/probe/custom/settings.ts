@@ -23,7 +23,9 @@ const httpCheck = z.strictObject({
     .string()
     .refine((value) => /^https?:\/\/[^/]/i.test(value) && URL.canParse(value), { message: 'must be an http:// or https:// URL' }),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'header names are letters, digits and dashes'), z.string()).default({}),
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]+$/, 'header names are letters, digits and dashes'), z.string().regex(/^[^\r\n\0]*$/, 'a header value is one line'))
+    .default({}),
   /** Read at each run and sent as `Authorization: Bearer <token>` (a projected token, a Secret mounted as a file). */
   bearerTokenFile: z.string().min(1).optional(),
   /** PEM CA bundle for an https:// URL signed by a private CA. */

@@ -55,6 +55,9 @@ describe('probe/custom/settings', () => {
     assert.match(configError([{ name: 'a', http: { url: 'http://a', expectStatus: [700] } }]), /probe\.custom\.0\.http\.expectStatus\.0/);
     assert.match(configError([{ name: 'a', report: { configMap: 'Bad Name' } }]), /probe\.custom\.0\.report\.configMap: must be a ConfigMap name/);
     assert.match(configError({ name: 'a' }), /probe\.custom: /);
+    assert.match(configError([{ name: 'a', http: { url: 'http://a', headers: { 'X-Team': 'ops\r\nInjected: yes' } } }]), /probe\.custom\.0\.http\.headers\.X-Team: a header value is one line/);
+    assert.match(configError([{ name: 'a', http: { url: 'http://a', headers: { 'Bad Name': 'x' } } }]), /probe\.custom\.0\.http\.headers/);
+    assert.match(configError([{ name: 'a', http: { url: ' http://a' } }]), /probe\.custom\.0\.http\.url: must be an http:\/\/ or https:\/\/ URL/);
     // Malformed entries get an error each, never a crash of the checks that run over the whole list.
     assert.match(configError([null, { name: 5, command: { argv: ['x'] } }, { name: 'b', command: 'x' }, { name: 'c', http: 'x', command: { argv: [] } }]), /probe\.custom\.0: .*probe\.custom\.1\.name: .*probe\.custom\.2\.command: /);
   });
