@@ -74,9 +74,12 @@ function send(url: URL, method: string, headers: Record<string, string>, ca: str
       });
       const done = (): void =>
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES), ms: Math.round(performance.now() - started) });
+      // A body cut short (the deadline, a reset) is a failure, as a kubelet's httpGet probe
+      // that times out reading it: only a complete body, or the 64 KiB read, counts.
+      const cut = (why: string): void => (size >= MAX_BODY_BYTES ? done() : reject(new Error(`the body was cut short: ${why}`)));
       res.on('end', done);
-      res.on('close', done);
-      res.on('error', (err) => (size >= MAX_BODY_BYTES ? done() : reject(new Error(describeNetworkError(err)))));
+      res.on('close', () => (res.complete ? done() : cut(signal.aborted ? reasonOf(signal) : 'the connection closed')));
+      res.on('error', (err) => cut(signal.aborted ? reasonOf(signal) : describeNetworkError(err)));
     });
     req.on('error', (err) => reject(new Error(signal.aborted ? reasonOf(signal) : describeNetworkError(err))));
     req.end();

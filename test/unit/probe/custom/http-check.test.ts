@@ -90,6 +90,25 @@ describe('probe/custom/http-check', () => {
     assert.match(outcome.message, /context deadline exceeded: custom:slow ran past its 1 s timeout/);
   });
 
+  it('fails a 200 whose body never ends before the deadline, and one whose connection drops mid-body', async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Length': '100' });
+      res.write('partial');
+    };
+    const deadline = new AbortController();
+    setTimeout(() => deadline.abort(new Error('context deadline exceeded: custom:hung ran past its 1 s timeout')), 300);
+    const hung = await runHttpCheck(check(`http://127.0.0.1:${port}/`), deadline.signal);
+    assert.equal(hung.ok, false);
+    assert.match(hung.message, /context deadline exceeded: custom:hung ran past its 1 s timeout/);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Length': '100' });
+      res.write('partial', () => res.socket?.destroy());
+    };
+    const dropped = await runHttpCheck(check(`http://127.0.0.1:${port}/`), never);
+    assert.equal(dropped.ok, false);
+    assert.match(dropped.message, /the body was cut short|connection reset by peer/);
+  });
+
   describe('over TLS, with a bearer token from a file', () => {
     let certs: TestCerts;
     let tls: Server;
