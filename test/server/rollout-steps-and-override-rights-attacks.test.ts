@@ -7,19 +7,12 @@
  *   `override` the policy (README "Overrides").
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AdmissionResponse, AdmissionReview } from '../../src/admission/types.js';
 import type { PolicyId } from '../../src/config.js';
 import { AUTHORIZED_BY, recordValue } from '../../src/engine/authorship.js';
 import type { Authorization, OverrideAuthorizer } from '../../src/engine/overrides.js';
 import type { KubeObject, UserInfo } from '../../src/kube/types.js';
-import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { stateFromManifests } from '../../src/audit/offline-state.js';
 import { node, nodeReview, spotLabel } from '../support/capacity-reviews.js';
-import { call, makeTestCerts, type TestCerts } from '../support/https.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import {
   allowed,
   Caches,
@@ -36,6 +29,8 @@ import {
   withReplicas,
   workload,
   STZ,
+  useWorkloadLevee,
+  type Judge,
 } from '../support/workload-reviews.js';
 
 const KCM_STS = 'system:serviceaccount:kube-system:statefulset-controller';
@@ -96,43 +91,14 @@ function webAlone(annotations?: Record<string, string>): Caches {
 
 describe('attacks: rollout steps of scale-to-zero and the rights an override needs', function () {
   this.timeout(30_000);
-  let certs: TestCerts;
-  let dir: string;
-  const servers: TestServer[] = [];
-  let files = 0;
+  const { levee: workloadLevee, judgeWith } = useWorkloadLevee();
 
-  before(async () => {
-    certs = await makeTestCerts();
-    dir = mkdtempSync(join(tmpdir(), 'levee-rollout-override-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-  });
-
-  async function leveeOverNodes(objects: KubeObject[], authorizer: OverrideAuthorizer): Promise<(body: unknown) => Promise<AdmissionResponse>> {
-    const server = await startTestServer({ certs, cluster: stateFromManifests(objects, 'default'), authorizer });
-    servers.push(server);
-    return async (body) => {
-      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
-      assert.equal(answer.status, 200, answer.text);
-      return (answer.json() as AdmissionReview).response!;
-    };
+  function leveeOverNodes(objects: KubeObject[], authorizer: OverrideAuthorizer): Promise<Judge> {
+    return judgeWith({ cluster: stateFromManifests(objects, 'default'), authorizer });
   }
 
-  async function levee(caches: Caches, options: { verdict?: 'Healthy' | 'Unhealthy'; authorizer?: OverrideAuthorizer } = {}): Promise<(body: unknown) => Promise<AdmissionResponse>> {
-    const now = new Date().toISOString();
-    const verdict = options.verdict ?? 'Healthy';
-    const document: VerdictDocument = { verdict, since: now, generatedAt: now, reporter: 'attack-test', leader: true, run: 3, failing: verdict === 'Unhealthy' ? ['workload-lifecycle'] : [], probes: [] };
-    const file = join(dir, `verdict-${++files}.json`);
-    writeFileSync(file, JSON.stringify(document));
-    const server = await startTestServer({ certs, cluster: caches.synced(), config: { probe: { verdictFile: file } }, ...(options.authorizer ? { authorizer: options.authorizer } : {}) });
-    servers.push(server);
-    return async (body) => {
-      const answer = await call(server.port, certs.ca, { path: '/validate', body: JSON.stringify(body) });
-      assert.equal(answer.status, 200, answer.text);
-      return (answer.json() as AdmissionReview).response!;
-    };
+  function levee(caches: Caches, options: { verdict?: 'Healthy' | 'Unhealthy'; authorizer?: OverrideAuthorizer } = {}): Promise<Judge> {
+    return workloadLevee(caches, options.verdict, options.authorizer);
   }
 
   // ------------------------------------------------------------ (a) rollout steps

@@ -16,7 +16,8 @@ import { workloadKey } from '../../src/kube/workload.js';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { review, scaleSubresourceReview, type Operation } from './capacity-reviews.js';
 import { GVR } from './requests.js';
-import { allowed, refusedFor, useJudgingServers, type Judge } from './server.js';
+import type { OverrideAuthorizer } from '../../src/engine/overrides.js';
+import { allowed, refusedFor, useJudgingServers, type Judge, type TestServerOptions } from './server.js';
 
 export const NS = 'shop';
 export const KCM_RS = 'system:serviceaccount:kube-system:replicaset-controller';
@@ -219,8 +220,14 @@ export function withTemplateLabels(object: KubeObject, labels: Labels): KubeObje
 
 // ---------------------------------------------------------------- harness
 
-/** Registers mocha hooks in the calling describe; `levee(caches, verdict)` starts a server judging from them. */
-export function useWorkloadLevee(): { levee: (caches: Caches, verdict?: 'Healthy' | 'Unhealthy') => Promise<Judge> } {
+/**
+ * Registers mocha hooks in the calling describe. `levee(caches, verdict, authorizer)` starts a
+ * server judging from them; `judgeWith` one from any options (a cluster read from manifests).
+ */
+export function useWorkloadLevee(): {
+  levee: (caches: Caches, verdict?: 'Healthy' | 'Unhealthy', authorizer?: OverrideAuthorizer) => Promise<Judge>;
+  judgeWith: (options: Omit<TestServerOptions, 'certs'>) => Promise<Judge>;
+} {
   const judgeWith = useJudgingServers();
   let dir: string;
   let verdictFiles = 0;
@@ -247,10 +254,10 @@ export function useWorkloadLevee(): { levee: (caches: Caches, verdict?: 'Healthy
     return file;
   }
 
-  function levee(caches: Caches, verdict: 'Healthy' | 'Unhealthy' = 'Healthy'): Promise<Judge> {
-    return judgeWith({ cluster: caches.synced(), config: { probe: { verdictFile: verdictFile(verdict) } } });
+  function levee(caches: Caches, verdict: 'Healthy' | 'Unhealthy' = 'Healthy', authorizer?: OverrideAuthorizer): Promise<Judge> {
+    return judgeWith({ cluster: caches.synced(), config: { probe: { verdictFile: verdictFile(verdict) } }, ...(authorizer ? { authorizer } : {}) });
   }
-  return { levee };
+  return { levee, judgeWith };
 }
 
 export { allowed, refusedFor, type Judge };
