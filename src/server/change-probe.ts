@@ -28,6 +28,8 @@ export interface ChangeProbeOptions {
 interface TrackedRun {
   change: string;
   admittedAt: Date;
+  /** Which admission this is (generation): a run answers for it only if it started after it. */
+  admission: number;
   state: 'pending' | 'done' | 'unknown';
   verdict?: Verdict;
   finishedAt?: Date;
@@ -76,10 +78,17 @@ export class ChangeProbe {
     return this.admissions;
   }
 
-  /** A platform change was admitted for real: hold the next one until a run started after it has a verdict. */
-  admitted(change: string): void {
-    this.admissions++;
-    this.run = { change, admittedAt: this.now(), state: 'pending' };
+  /**
+   * A platform change was admitted for real: ask for a run, and (`holds`) hold the next platform
+   * change until a run that started after this one has a verdict. A kubelet's version report
+   * starts a run but holds nothing: kubelets write their own Node's status, and none may hold
+   * the platform.
+   */
+  admitted(change: string, holds = true): void {
+    if (holds) {
+      this.admissions++;
+      this.run = { change, admittedAt: this.now(), admission: this.admissions, state: 'pending' };
+    }
     if (this.inFlight) {
       this.queued = change;
       return;
@@ -94,6 +103,7 @@ export class ChangeProbe {
   private async start(change: string): Promise<void> {
     this.inFlight = true;
     const started = this.now();
+    const covers = this.admissions;
     const { logger, maxHoldSeconds } = this.options;
     logger.info({ change }, 'platform change admitted: probe run requested');
     let outcome: { verdict: Verdict } | { reason: string };
@@ -105,21 +115,23 @@ export class ChangeProbe {
     }
     this.inFlight = false;
     if (this.abort.signal.aborted) return;
+    const finishedAt = this.now();
+    if ('verdict' in outcome) this.expectedSeconds = Math.max(1, (finishedAt.getTime() - started.getTime()) / 1000);
+    // Only a run that started after the held change answers for it; an earlier one ran without it.
+    const run = this.run;
+    if (run?.state === 'pending' && covers >= run.admission) {
+      if ('verdict' in outcome) {
+        this.run = { ...run, state: 'done', verdict: outcome.verdict, finishedAt };
+        logger.info({ change: run.change, verdict: outcome.verdict, seconds: this.expectedSeconds }, 'probe run after platform change finished');
+      } else {
+        this.run = { ...run, state: 'unknown', finishedAt, reason: outcome.reason };
+        logger.warn({ change: run.change, err: outcome.reason }, 'probe run after platform change gave no verdict');
+      }
+    }
     const next = this.queued;
     if (next !== undefined) {
       this.queued = undefined;
       void this.start(next);
-      return;
-    }
-    const finishedAt = this.now();
-    const run = this.run!;
-    if ('verdict' in outcome) {
-      this.expectedSeconds = Math.max(1, (finishedAt.getTime() - started.getTime()) / 1000);
-      this.run = { ...run, state: 'done', verdict: outcome.verdict, finishedAt };
-      logger.info({ change: run.change, verdict: outcome.verdict, seconds: this.expectedSeconds }, 'probe run after platform change finished');
-    } else {
-      this.run = { ...run, state: 'unknown', finishedAt, reason: outcome.reason };
-      logger.warn({ change: run.change, err: outcome.reason }, 'probe run after platform change gave no verdict');
     }
   }
 }

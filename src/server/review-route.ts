@@ -123,7 +123,7 @@ async function answerReview(deps: AppDeps, route: Route, body: unknown, res: Ser
   record(deps, route, request, judgement, response, seconds);
   if (response.allowed) {
     const change = admittedPlatformChange(deps, route, request, judgement);
-    if (change) deps.changeProbe?.admitted(change.what);
+    if (change) deps.changeProbe?.admitted(change.what, change.holdable);
   }
   sendJson(res, 200, reviewOf(response));
 }

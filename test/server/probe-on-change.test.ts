@@ -113,6 +113,31 @@ describe('server: probe-on-change holds the platform change after an admitted on
     assert.equal(asked.length, 1);
   });
 
+  it("a kubelet's version report (nodes/status) is admitted and starts a run, but holds no one", async () => {
+    const node = (version: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1', uid: 'uid-worker-1' }, status: { nodeInfo: { kubeletVersion: version } } });
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: `uid-${++uids}`,
+        kind: { group: '', version: 'v1', kind: 'Node' },
+        resource: { group: '', version: 'v1', resource: 'nodes' },
+        subResource: 'status',
+        name: 'worker-1',
+        operation: 'UPDATE',
+        userInfo: { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'] },
+        object: node('v1.34.1'),
+        oldObject: node('v1.33.5'),
+        dryRun: false,
+      },
+    };
+    const reported = await send('/validate', review);
+    assert.equal(reported.allowed, true, JSON.stringify(reported));
+    assert.deepEqual(asked, ['after the kubelet of Node worker-1 reporting v1.34.1 (was v1.33.5)']);
+    const next = await send('/validate/warn-only', deploymentReview('kube-system', 'registry.example/dns:1'));
+    assert.equal(next.allowed, true, 'the kubelet holds nothing');
+  });
+
   it('never holds an ordinary workload', async () => {
     await send('/validate/warn-only', deploymentReview('kube-system', 'registry.example/dns:1'));
     const ordinary = await send('/validate', deploymentReview('shop', 'registry.example/web:2'));

@@ -60,6 +60,24 @@ describe('server/change-probe: the run after each admitted platform change', () 
     assert.equal(tracker.view().state, 'done');
   });
 
+  it("a kubelet's version report starts a run but holds nothing; a held change admitted during that run waits for the run after it", async () => {
+    const probe = manualProbe();
+    const tracker = new ChangeProbe({ requestRun: probe.requestRun, maxHoldSeconds: 120, logger });
+    tracker.admitted('the kubelet of Node worker-1 reporting v1.34.2 (was v1.33.5)', false);
+    assert.equal(probe.asked.length, 1);
+    assert.equal(tracker.view().state, 'none', 'nothing is held');
+    assert.equal(tracker.generation, 0);
+    tracker.admitted('creating DaemonSet kube-system/kube-proxy');
+    assert.equal(tracker.generation, 1);
+    probe.finish('Healthy');
+    await settle();
+    assert.equal(tracker.view().state, 'pending', 'the kubelet run started before the DaemonSet: it does not answer for it');
+    assert.equal(probe.asked.length, 2);
+    probe.finish('Healthy');
+    await settle();
+    assert.equal(tracker.view().state, 'done');
+  });
+
   it('releases the hold when the probe cannot be asked, saying why', async () => {
     const probe = manualProbe();
     const tracker = new ChangeProbe({ requestRun: probe.requestRun, maxHoldSeconds: 120, logger });
