@@ -151,7 +151,7 @@ export class ProbeCache {
   }
 
   lease(name: ControlPlaneLease): LeaseView | undefined {
-    return this.views.get(`lease/${name}`)!.get(`kube-system/${name}`) as LeaseView | undefined;
+    return this.views.get(`lease/${name}`)!.get(name) as LeaseView | undefined;
   }
 
   /** How many views a feed holds. */
@@ -234,7 +234,10 @@ export class ProbeCache {
   // ---- filling (the watches; tests and the bench call these directly) ----
 
   apply(feed: FeedName, type: 'upsert' | 'remove', object: KubeObject): void {
-    const key = keyOf(object);
+    const lease = leaseOf(feed);
+    // A Lease feed holds its one Lease, by name, whatever else a server that ignores the fieldSelector sends.
+    if (lease !== undefined && object.metadata?.name !== lease) return;
+    const key = lease ?? keyOf(object);
     const views = this.views.get(feed)!;
     const previous = views.get(key);
     const next = type === 'upsert' ? project(feed, object) : undefined;
@@ -318,6 +321,10 @@ export class ProbeCache {
   private notifyHealth(): void {
     for (const listener of [...this.healthListeners]) listener();
   }
+}
+
+function leaseOf(feed: FeedName): ControlPlaneLease | undefined {
+  return feed.startsWith('lease/') ? (feed.slice('lease/'.length) as ControlPlaneLease) : undefined;
 }
 
 function project(feed: FeedName, object: KubeObject): CachedView {

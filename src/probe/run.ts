@@ -126,11 +126,10 @@ export async function startProbe(options: ProbeOptions): Promise<RunningProbe> {
     startedAt,
   });
   const triggers = startTriggers({
-    kubeconfig,
+    cache,
     logger,
     trigger: (reason) => void loop.trigger(reason).catch(() => undefined),
     leaseGraceSeconds: config.probe.thresholds.leaseGraceSeconds,
-    timing: config.kubeClient,
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
 

@@ -1,91 +1,57 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { unwatchFile, watchFile } from 'node:fs';
-import { ListWatch, type WatchTiming } from '../kube/list-watch.js';
-import type { KubeObject } from '../kube/types.js';
 import type { Logger } from '../logger.js';
+import { CONTROL_PLANE_LEASES, type FeedName, type ProbeCache } from './cache.js';
+import type { LeaseView, NodeView } from './cache-views.js';
 
 /**
  * The cluster events that call for a run before the schedule does: a node turning NotReady,
  * a control-plane leader Lease not renewed in time, a change to levee's configuration file.
+ * Nodes and Leases come from the probe's watch cache (the same watches the probes read), so
+ * the triggers cost no request of their own.
  */
 
 export interface TriggerOptions {
-  kubeconfig: KubeConfig;
+  cache: ProbeCache;
   logger: Logger;
   trigger: (reason: string) => void;
   configFile?: string;
   leaseGraceSeconds: number;
-  /** Watches go through the shared list-watch loop (src/kube/list-watch.ts) and its silence watchdog. */
-  timing?: Partial<WatchTiming>;
 }
 
-const WATCHED_LEASES = new Set(['kube-controller-manager', 'kube-scheduler']);
-
-interface WatchedObject {
-  metadata?: { name?: string };
-  spec?: { renewTime?: string | null; leaseDurationSeconds?: number };
-  status?: { conditions?: Array<{ type: string; status: string }> };
-}
+const LEASE_FEEDS = CONTROL_PLANE_LEASES.map((name) => `lease/${name}` as const);
 
 export function startTriggers(options: TriggerOptions): { stop(): void } {
-  const { logger, trigger } = options;
-  const watches: ListWatch[] = [];
+  const { cache, trigger } = options;
+  const deadlines = new Map<string, NodeJS.Timeout>();
 
-  const follow = (path: string, apiVersion: string, kind: string, onEvent: (type: 'UPSERT' | 'DELETED', object: WatchedObject) => void, fieldSelector?: string): void => {
-    const watch = new ListWatch({
-      kubeconfig: options.kubeconfig,
-      path,
-      ...(fieldSelector ? { fieldSelector } : {}),
-      apiVersion,
-      kind,
-      ...(options.timing ? { timing: options.timing } : {}),
-      handlers: {
-        upsert: (object: KubeObject) => onEvent('UPSERT', object as WatchedObject),
-        remove: (object: KubeObject) => onEvent('DELETED', object as WatchedObject),
-        broken: (err, _since, reason) => logger.debug({ path, reason, err: err.message }, 'trigger watch ended; relisting'),
-      },
-    });
-    watches.push(watch);
-    watch.start();
+  const onNode = (previous: NodeView | undefined, next: NodeView | undefined): void => {
+    // A node first seen NotReady is no change; one that was Ready and is not is.
+    if (previous?.ready && next && !next.ready) trigger(`node ${next.name} NotReady`);
   };
 
-  const ready = new Map<string, boolean>();
-  follow('/api/v1/nodes', 'v1', 'Node', (type, node) => {
-    const name = node.metadata?.name ?? '';
-    if (type === 'DELETED') {
-      ready.delete(name);
-      return;
-    }
-    const isReady = (node.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
-    if (ready.get(name) === true && !isReady) trigger(`node ${name} NotReady`);
-    ready.set(name, isReady);
-  });
-
-  const deadlines = new Map<string, NodeJS.Timeout>();
-  // One list-watch per Lease, selecting it by name: levee may read these two Leases and no other.
-  for (const watched of WATCHED_LEASES) {
-    follow('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', 'coordination.k8s.io/v1', 'Lease', (type, lease) => onLease(type, lease), `metadata.name=${watched}`);
-  }
-  function onLease(type: 'UPSERT' | 'DELETED', lease: WatchedObject): void {
-    const name = lease.metadata?.name ?? '';
-    if (!WATCHED_LEASES.has(name)) return;
+  const onLease = (name: string, next: LeaseView | undefined): void => {
     clearTimeout(deadlines.get(name));
-    if (type === 'DELETED') {
+    if (!next) {
       trigger(`Lease kube-system/${name} deleted`);
       return;
     }
-    const renewed = Date.parse(lease.spec?.renewTime ?? '');
-    if (!Number.isFinite(renewed)) return;
-    const due = renewed + ((lease.spec?.leaseDurationSeconds ?? 15) + options.leaseGraceSeconds) * 1000 - Date.now();
+    if (!Number.isFinite(next.renewedAt)) return;
+    const due = next.renewedAt + (next.durationSeconds + options.leaseGraceSeconds) * 1000 - Date.now();
     deadlines.set(name, setTimeout(() => trigger(`Lease kube-system/${name} not renewed`), Math.max(1000, due)).unref());
-  }
+  };
+
+  const unsubscribe = cache.subscribe((change) => {
+    if (change.feed === 'nodes') onNode(change.previous as NodeView | undefined, change.next as NodeView | undefined);
+    else if ((LEASE_FEEDS as readonly FeedName[]).includes(change.feed)) onLease(change.feed.slice('lease/'.length), change.next as LeaseView | undefined);
+  });
+  cache.start(['nodes', ...LEASE_FEEDS]);
 
   const onConfigChange = (): void => trigger('configuration file changed');
   if (options.configFile) watchFile(options.configFile, { interval: 2000, persistent: false }, onConfigChange);
 
   return {
     stop() {
-      for (const watch of watches) watch.stop();
+      unsubscribe();
       for (const timer of deadlines.values()) clearTimeout(timer);
       if (options.configFile) unwatchFile(options.configFile, onConfigChange);
     },

@@ -132,11 +132,10 @@ export async function startFleet(options: { config: LeveeConfig; fleet: FleetSet
     });
     loop = memberLoop;
     const triggers = startTriggers({
-      kubeconfig,
+      cache,
       logger: memberLogger,
       trigger: (reason) => void memberLoop.trigger(reason).catch(() => undefined),
       leaseGraceSeconds: config.probe.thresholds.leaseGraceSeconds,
-      timing: config.kubeClient,
     });
     stops.push(async () => {
       triggers.stop();

@@ -75,6 +75,15 @@ describe('probe/cache: what the probes read instead of listing', () => {
     assert.match(cache.unavailable(['services']) ?? '', /^the services watch has not finished its first list$/);
   });
 
+  it('keeps in a Lease feed its one Lease, whatever else a server that ignores the fieldSelector sends', () => {
+    const cache = new ProbeCache();
+    cache.apply('lease/kube-scheduler', 'upsert', { metadata: { name: 'apiserver-abc', namespace: 'kube-system' }, spec: { holderIdentity: 'x' } });
+    cache.apply('lease/kube-scheduler', 'upsert', { metadata: { name: 'kube-scheduler', namespace: 'kube-system' }, spec: { holderIdentity: 'sched_1', renewTime: '2026-06-01T12:00:00.000000Z', leaseDurationSeconds: 15 } });
+    assert.equal(cache.size('lease/kube-scheduler'), 1);
+    assert.deepEqual(cache.lease('kube-scheduler'), { name: 'kube-scheduler', holder: 'sched_1', renewedAt: Date.parse('2026-06-01T12:00:00Z'), renewTime: '2026-06-01T12:00:00.000000Z', durationSeconds: 15 });
+    assert.equal(cache.lease('kube-controller-manager'), undefined);
+  });
+
   it('resolves a wait with the first change that answers it, and with undefined when the signal aborts first', async () => {
     const cache = new ProbeCache();
     const found = cache.waitFor(() => cache.probePods()[0]?.name, new AbortController().signal);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../src/logger.js';
+import { ProbeCache } from '../../../src/probe/cache.js';
 import { startTriggers } from '../../../src/probe/triggers.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
 
@@ -32,7 +33,7 @@ function watchServer(streams: Record<string, (res: ServerResponse) => void>): Se
 const event = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`;
 const node = (ready: string) => ({ metadata: { name: 'ondemand-1' }, status: { conditions: [{ type: 'Ready', status: ready }] } });
 
-describe('probe/triggers: runs on cluster events', () => {
+describe('probe/triggers: runs on cluster events, read from the watch cache', () => {
   let server: Server;
   let dir: string;
   let stop: () => void = () => undefined;
@@ -49,7 +50,12 @@ describe('probe/triggers: runs on cluster events', () => {
     server = watchServer(streams);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const kubeconfig = kubeconfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    stop = startTriggers({ kubeconfig, logger: createLogger('silent'), trigger: (reason) => reasons.push(reason), leaseGraceSeconds: 0, ...(configFile ? { configFile } : {}) }).stop;
+    const cache = new ProbeCache({ kubeconfig });
+    const triggers = startTriggers({ cache, logger: createLogger('silent'), trigger: (reason) => reasons.push(reason), leaseGraceSeconds: 0, ...(configFile ? { configFile } : {}) });
+    stop = () => {
+      triggers.stop();
+      cache.stop();
+    };
   }
 
   async function until(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
