@@ -189,7 +189,7 @@ export class ProbeLoop {
     this.last = reduced.document;
     this.resolveFirstVerdict();
     const document = reduced.document;
-    metrics?.recordRun(document, observations, undefined, leader);
+    metrics?.recordRun(document, observations, leader);
     const line = { run: document.run, verdict: document.verdict, failing: document.failing, probe: observations.map((observation) => observation.probe).join(','), leader };
     if (previous && previous.verdict !== document.verdict) logger.warn({ ...line, was: previous.verdict }, 'probe verdict changed');
     else if (previous?.failing.join() !== document.failing.join()) logger.info(line, 'failing probes changed');

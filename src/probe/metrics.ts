@@ -38,12 +38,6 @@ export class ProbeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  private readonly runDuration = new Histogram({
-    name: 'levee_probe_run_duration_seconds',
-    help: 'How long a whole run of every probe took.',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [this.registry],
-  });
   private readonly verdict = new Gauge({
     name: 'levee_probe_verdict',
     help: '1 for the current verdict, 0 for the others.',
@@ -73,8 +67,8 @@ export class ProbeMetrics {
     for (const probe of PROBE_IDS) this.runs.inc({ probe, result: 'success' }, 0);
   }
 
-  /** A verdict and the probe runs behind it; `seconds` is the whole run's duration when every probe ran together (`--once`). */
-  recordRun(document: VerdictDocument, observations: readonly Observation[], seconds: number | undefined, leader: boolean): void {
+  /** A verdict and the probe runs behind it (each probe runs on its own schedule: its duration is levee_probe_duration_seconds{probe}). */
+  recordRun(document: VerdictDocument, observations: readonly Observation[], leader: boolean): void {
     for (const observation of observations) {
       const { probe, outcome } = observation;
       const result = outcome.skipped ? 'skipped' : outcome.ok ? 'success' : 'failure';
@@ -89,7 +83,6 @@ export class ProbeMetrics {
       this.consecutiveFailures.set({ probe: result.probe }, result.consecutiveFailures);
     }
     for (const verdict of VERDICTS) this.verdict.set({ verdict }, verdict === document.verdict ? 1 : 0);
-    if (seconds !== undefined) this.runDuration.observe(seconds);
     this.lastRun.set(Date.parse(document.generatedAt) / 1000);
     this.leader.set(leader ? 1 : 0);
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { startProbeEndpoint, type ProbeEndpoint } from '../../../src/probe/http.js';
@@ -41,6 +42,17 @@ describe('probe/http: the on-demand endpoint', () => {
     assert.match(metrics, /levee_probe_success\{probe="etcd"\} 0/);
     assert.match(metrics, /levee_probe_runs_total\{probe="etcd",result="failure"\} 1/);
     assert.equal((await fetch(`${base}/nothing`)).status, 404);
+  });
+
+  it('serves every levee_probe_ metric the README names, and times each probe run', async () => {
+    const base = await start(120);
+    await fetch(`${base}/run`, { method: 'POST' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const documented = new Set([...readme.matchAll(/`(levee_probe_[a-z_]+)/g)].map((match) => match[1]!));
+    assert.ok(documented.size >= 9, `${documented.size} metrics found in the README`);
+    for (const name of documented) assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is documented but not served`);
+    assert.match(metrics, /^levee_probe_duration_seconds_count\{probe="etcd"\} [1-9]/m);
   });
 
   it('answers /healthz 200 while runs are recent and 503 once they have stopped', async () => {
