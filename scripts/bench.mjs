@@ -4,6 +4,9 @@
 //   npm run bench -- --quick   fewer requests, for trying the bench itself
 //   npm run bench -- --audit   only `levee audit -f` on 5, 25 and 50 MB of manifests: time and peak memory
 //   npm run bench -- --bounds  only the hostile-load section (large reviews, unfinished bodies)
+//   npm run bench -- --probe   only `levee probe`'s API requests (per run, per 30 s) at 100 and 50,000
+//                              pods, against a fake API server on 127.0.0.1 (about 8 minutes; --quick: 5,000;
+//                              --pods=100,5000 other sizes)
 //   npm run bench -- --node-flags='--max-semi-space-size=64'
 //                              Node.js flags for every Node target instead of those of levee's image
 //   npm run bench -- --e2e     (or npm run bench:e2e) through kube-apiserver instead: no webhook,
@@ -40,6 +43,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     await onPinnedNode();
     buildIfStale();
+    if (process.argv.includes('--probe')) {
+      // Only the probe table: levee probe's API requests per run and per 30 s, at 100 and 50,000 pods.
+      const { runProbeBench } = await import('../bench/probe.mjs');
+      const pods = process.argv.find((arg) => arg.startsWith('--pods='))?.slice('--pods='.length);
+      console.log(await runProbeBench({ quick: process.argv.includes('--quick'), ...(pods ? { sizes: pods.split(',').map(Number) } : {}) }));
+      process.exit(0);
+    }
     if (process.argv.includes('--audit')) {
       // Only the audit table: `levee audit -f` time and memory on 5, 25 and 50 MB of manifests.
       const { runAuditBench } = await import('../bench/audit.mjs');
