@@ -11,7 +11,7 @@ import { componentPid, e2e, eventually, restartStoppedComponents, sleep } from '
  * is back. The test checks that the verdict turns and returns, and names the failing probe;
  * the times it prints are measurements for the README, not assertions. It also prints the
  * API requests the probe sent over 30 s while Healthy and while Unhealthy, from its own
- * `levee_probe_api_requests_total`.
+ * `levee_probe_api_requests_total`, and holds the probes' share to a bound (a count, not a time).
  */
 
 const stamp = Date.now().toString(36);
@@ -43,14 +43,27 @@ async function requestCounts(port: number): Promise<Map<string, number>> {
   return counts;
 }
 
+/** Who sends requests in the probe process besides the probes themselves. */
+const BACKGROUND = new Set(['cache', 'leader-election', 'publish', 'leader-verdict']);
+
+interface RequestsOver {
+  /** Requests by sender, those that sent any. */
+  by: Map<string, number>;
+  total: number;
+  /** Sent by the probes themselves (not the watch cache, not leader election). */
+  probes: number;
+  text: string;
+}
+
 /** Requests sent during the next `seconds`, by probe, and in all. */
-async function requestsOver(port: number, seconds: number): Promise<string> {
+async function requestsOver(port: number, seconds: number): Promise<RequestsOver> {
   const before = await requestCounts(port);
   await sleep(seconds * 1000);
   const after = await requestCounts(port);
-  const delta = [...after].map(([probe, count]) => [probe, count - (before.get(probe) ?? 0)] as const).filter(([, count]) => count > 0);
-  const total = delta.reduce((sum, [, count]) => sum + count, 0);
-  return `${total} requests in ${seconds} s (${delta.map(([probe, count]) => `${probe} ${count}`).join(', ')})`;
+  const by = new Map([...after].map(([probe, count]) => [probe, count - (before.get(probe) ?? 0)] as const).filter(([, count]) => count > 0));
+  const total = [...by.values()].reduce((sum, count) => sum + count, 0);
+  const probes = [...by].filter(([probe]) => !BACKGROUND.has(probe)).reduce((sum, [, count]) => sum + count, 0);
+  return { by, total, probes, text: `${total} requests in ${seconds} s, ${probes} of them by the probes (${[...by].map(([probe, count]) => `${probe} ${count}`).join(', ')})` };
 }
 
 function probePort(log: string): number {
@@ -86,7 +99,11 @@ describe('e2e: time to Unhealthy and back with the shipped probe settings', func
     probe.stderr!.pipe(log);
     await waitFor('Healthy', 180_000);
     port = probePort(join(dir, 'probe.log'));
-    console.log(`      (Healthy: ${await requestsOver(port, 30)})`);
+    const healthy = await requestsOver(port, 30);
+    console.log(`      (Healthy: ${healthy.text})`);
+    // Each probe runs once in 30 s while it passes: ten requests a run, two more when the lifecycle sweeps leftovers (every 10 min).
+    assert.ok(healthy.probes <= 12, `the probes sent ${healthy.probes} requests in 30 s while Healthy: ${healthy.text}`);
+    assert.ok(!healthy.by.has('shared'), 'nothing lists the cluster each run any more');
   });
 
   after(async () => {
@@ -101,7 +118,14 @@ describe('e2e: time to Unhealthy and back with the shipped probe settings', func
       const unhealthy = await waitFor('Unhealthy', 240_000);
       const toUnhealthy = (Date.now() - killed) / 1000;
       assert.ok(unhealthy.failing.includes(probeId), `failing: ${unhealthy.failing.join(', ')}`);
-      if (probeId === 'scheduler') console.log(`      (Unhealthy, ${component} dead: ${await requestsOver(port, 30)})`);
+      if (probeId === 'scheduler') {
+        const failing = await requestsOver(port, 30);
+        console.log(`      (Unhealthy, ${component} dead: ${failing.text})`);
+        // The lifecycle waits on the watch cache, not on lists every 0.5 s (75 requests in 30 s before):
+        // at most the end of one run (final check, deletes) and the start of the next (creates, a sweep).
+        assert.ok((failing.by.get('workload-lifecycle') ?? 0) <= 10, failing.text);
+        assert.ok(failing.probes <= 30, `the probes sent ${failing.probes} requests in 30 s while Unhealthy: ${failing.text}`);
+      }
       const restarted = Date.now();
       await restartStoppedComponents();
       await waitFor('Healthy', 240_000);
