@@ -122,6 +122,32 @@ describe('e2e: probe-on-change (a probe run after each platform change; the next
     await untilAdmitted(() => setImage(second, 'kube-system', 'registry.example/dns:3', ['--dry-run=server']));
   });
 
+  it('a user without rights in kube-system can neither start a run nor stall: the API server refuses them before levee sees the change', async () => {
+    // `mallory` has no RBAC binding at all. (The local cluster's `developer` may not serve here:
+    // it is bound to `edit` cluster-wide, kube-system included, so its changes are platform changes.)
+    const runsBefore = requestedRuns();
+    const attempts = await Promise.all(
+      [1, 2, 3].map(() => kubectl(['--as', 'mallory', 'set', 'image', `deployment/${first}`, 'app=registry.example/dns:9', '-n', 'kube-system'])),
+    );
+    for (const attempt of attempts) {
+      assert.notEqual(attempt.code, 0);
+      assert.match(attempt.stderr, /forbidden/i);
+    }
+    await sleep(1000);
+    assert.equal(requestedRuns(), runsBefore, 'no run was asked for');
+    const admin = await setImage(second, 'kube-system', 'registry.example/dns:5');
+    assert.equal(admin.code, 0, `nothing was held by the refused attempts: ${admin.stderr}`);
+  });
+
+  it('`kubectl rollout restart` is a release too: the change right after it waits', async () => {
+    await untilAdmitted(() => setImage(first, 'kube-system', 'registry.example/dns:6', ['--dry-run=server']));
+    const restarted = await kubectl(['rollout', 'restart', `deployment/${first}`, '-n', 'kube-system']);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const held = await setImage(second, 'kube-system', 'registry.example/dns:6');
+    assert.match(held.stderr, /\[probe-on-change\] a probe run after changing the pod template of Deployment kube-system\/levee-change-a-/);
+    await untilAdmitted(() => setImage(second, 'kube-system', 'registry.example/dns:6'));
+  });
+
   it('with kube-scheduler stopped, refuses platform changes while the verdict is Unhealthy, lets a rollback through, and passes them again once it is back', async () => {
     const pid = await componentPid('kube-scheduler');
     assert.ok(alive(pid), `kube-scheduler (pid ${pid}) is running`);
