@@ -208,10 +208,14 @@ export class ListWatch {
     handlers.upsert(typed);
   }
 
-  /** Lists every page, then delivers the difference from what was known. */
+  /**
+   * Lists every page, delivering each page's new and changed objects as it arrives (so a large
+   * collection is never held whole: 100 pages of 500 pods are parsed and dropped one by one),
+   * then removes what no page listed.
+   */
   private async relist(): Promise<void> {
     const { kubeconfig, path, labelSelector, fieldSelector, kind, apiVersion } = this.options;
-    let items: KubeObject[] = [];
+    let listed = new Set<string>();
     let resourceVersion = '';
     let token = '';
     for (let restarts = 0; ; ) {
@@ -226,27 +230,25 @@ export class ListWatch {
       } catch (error) {
         // A continue token outlived by compaction: start the list again, once.
         if ((error as { status?: number }).status === 410 && token && restarts++ === 0) {
-          items = [];
+          listed = new Set();
           token = '';
           continue;
         }
         throw error;
       }
+      if (this.stopped) return;
       if (!token) resourceVersion = page.metadata?.resourceVersion ?? '';
-      items = items.concat(page.items ?? []);
+      for (const item of page.items ?? []) {
+        const typed: KubeObject = { ...item, kind: item.kind ?? kind, apiVersion: item.apiVersion ?? apiVersion };
+        const key = keyOf(typed);
+        listed.add(key);
+        const version = versionOf(typed);
+        if (version && this.known.get(key) === version) continue;
+        this.known.set(key, version);
+        this.options.handlers.upsert(typed);
+      }
       token = page.metadata?.continue ?? '';
       if (!token) break;
-    }
-    if (this.stopped) return;
-    const listed = new Set<string>();
-    for (const item of items) {
-      const typed: KubeObject = { ...item, kind: item.kind ?? kind, apiVersion: item.apiVersion ?? apiVersion };
-      const key = keyOf(typed);
-      listed.add(key);
-      const version = versionOf(typed);
-      if (version && this.known.get(key) === version) continue;
-      this.known.set(key, version);
-      this.options.handlers.upsert(typed);
     }
     for (const key of [...this.known.keys()]) {
       if (listed.has(key)) continue;

@@ -185,6 +185,38 @@ describe('kube/list-watch: the informer loop every watch runs through', function
     assert.equal(seen.synced, 1, 'synced once, at the first list');
   });
 
+  it('delivers each list page as it arrives, not the whole list at the end (a large collection is never held whole)', async () => {
+    const seenBeforePage: string[][] = [];
+    double.onList = (url, res) => {
+      seenBeforePage.push([...seen.upserts]);
+      const from = Number(url.searchParams.get('continue') ?? 0);
+      page(res, [pod(`p${from}`, String(5 + from))], '10', from < 2 ? String(from + 1) : '');
+    };
+    await start();
+    await until('a watch', () => double.watches.length === 1);
+    assert.deepEqual(seenBeforePage, [[], ['Pod/p0@5'], ['Pod/p0@5', 'Pod/p1@6']]);
+    assert.equal(seen.synced, 1);
+  });
+
+  it('starts a list again once when its continue token has expired (410), removing only what the new list lacks', async () => {
+    double.onList = (url, res) => {
+      const token = url.searchParams.get('continue');
+      if (double.lists.length === 1) return page(res, [pod('a', '5')], '10', 'old-token');
+      if (token === 'old-token') {
+        res.writeHead(410, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Expired', message: 'continue token expired' }));
+      }
+      if (!token) return page(res, [pod('b', '7')], '40', 'new-token');
+      return page(res, [pod('c', '8')], '41');
+    };
+    await start();
+    await until('a watch', () => double.watches.length === 1);
+    assert.deepEqual(seen.upserts, ['Pod/a@5', 'Pod/b@7', 'Pod/c@8']);
+    assert.deepEqual(seen.removes, [{ name: 'a', kind: 'Pod' }], 'a, listed by the expired attempt only, is gone from the snapshot');
+    assert.equal(double.watches[0]!.searchParams.get('resourceVersion'), '40', 'from the new snapshot');
+    assert.equal(seen.synced, 1);
+  });
+
   it('finds a watch that says nothing, reports it broken since it last spoke, and relists', async () => {
     double.onList = (_url, res) => page(res, [pod('a', '5')], '10');
     let lastSpoke = 0;
