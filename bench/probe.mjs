@@ -158,8 +158,9 @@ async function measureSize(pods, work) {
 
   say(`${sizes.pods} pods, ${sizes.nodes} nodes, ${sizes.services} Services: one run at a time...`);
   let server = await new ProbeApiServer(collections).start();
-  let probe = await startProbe(work, server, `runs-${pods}`, { intervalSeconds: 3600, failingIntervalSeconds: 3600, recheckSeconds: 3600 });
+  let probe;
   try {
+    probe = await startProbe(work, server, `runs-${pods}`, { intervalSeconds: 3600, failingIntervalSeconds: 3600, recheckSeconds: 3600 });
     result.firstVerdictSeconds = probe.firstVerdictSeconds;
     await oneRun(probe, server); // the first run after start sweeps leftovers; the steady runs below do not
     result.healthyRun = await oneRun(probe, server);
@@ -179,21 +180,22 @@ async function measureSize(pods, work) {
     const failed = result.failingRun.document.probes.filter((entry) => entry.consecutiveFailures > 1).map((entry) => entry.probe);
     if (!failed.includes('workload-lifecycle') || !failed.includes('scheduler')) throw new Error(`the failing run did not fail the lifecycle and scheduler probes: ${JSON.stringify(failed)}`);
   } finally {
-    await probe.stop();
+    await probe?.stop();
     await server.stop();
   }
 
   say(`${sizes.pods} pods: 30 s while Healthy and 30 s while Unhealthy, on the shipped schedule...`);
   server = await new ProbeApiServer(collections).start();
-  probe = await startProbe(work, server, `schedule-${pods}`, {});
+  probe = undefined;
   try {
+    probe = await startProbe(work, server, `schedule-${pods}`, {});
     await sleep(5000);
     result.healthyWindow = await window(probe, server, 30);
     server.breakScheduler();
     await waitFor('Unhealthy', async () => (await verdict(probe.port))?.verdict === 'Unhealthy', 120_000);
     result.failingWindow = await window(probe, server, 30);
   } finally {
-    await probe.stop();
+    await probe?.stop();
     await server.stop();
   }
   return result;
