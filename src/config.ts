@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
@@ -173,6 +174,37 @@ const kubeClient = z
     path: ['watchSilenceSeconds'],
   });
 
+/**
+ * Where the serving certificate comes from: `files` (tlsCertFile/tlsKeyFile, made by `levee
+ * certs`, cert-manager or you, reloaded when they change) or `self`: levee keeps a CA and a
+ * serving pair in one Secret of leveeNamespace, injects the CA into its own webhook
+ * configurations (these names only) and renews both ahead of expiry (src/certs/self-managed.ts).
+ */
+const certificates = z
+  .strictObject({
+    source: z.enum(['files', 'self']).default('files'),
+    /** self: the Secret (in leveeNamespace) levee keeps the certificates in; it must exist, empty or levee's. */
+    secretName: z.string().min(1).default('levee-tls'),
+    /** self: the serving certificate's DNS names; empty: levee.<leveeNamespace>.svc and levee.<leveeNamespace>.svc.cluster.local. */
+    dnsNames: z.array(z.string().min(1)).default([]),
+    /** self: its IP addresses (levee reached by a URL with an address, as on a developer's host). */
+    ipAddresses: z.array(z.string().refine((ip) => isIP(ip) !== 0, { message: 'must be an IP address' })).default([]),
+    /** self: the ValidatingWebhookConfigurations whose webhooks get the CA bundle. */
+    validatingWebhookConfigurations: z.array(z.string().min(1)).default(['levee']),
+    /** self: the MutatingWebhookConfigurations whose webhooks get the CA bundle. */
+    mutatingWebhookConfigurations: z.array(z.string().min(1)).default(['levee']),
+    /** self: the CA's validity; renewed when a third is left (the previous CA stays trusted until it expires). */
+    caValiditySeconds: z.number().int().min(60).default(5 * 365 * 86_400),
+    /** self: the serving certificate's validity; renewed when a third is left. */
+    servingValiditySeconds: z.number().int().min(30).default(90 * 86_400),
+    /** self: how often each replica reads the Secret (one GET) and checks the configurations: a rotation reaches every replica within this. */
+    checkIntervalSeconds: z.number().min(1).max(3600).default(30),
+  })
+  .refine((value) => value.caValiditySeconds > value.servingValiditySeconds, {
+    message: 'must exceed servingValiditySeconds: the CA must outlive the certificates it signs',
+    path: ['caValiditySeconds'],
+  });
+
 const schema = z.strictObject({
   server: z
     .strictObject({
@@ -188,6 +220,7 @@ const schema = z.strictObject({
       clientCAFile: z.string().min(1).optional(),
       /** With clientCAFile: the client certificate's CN or a DNS/URI SAN must be one of these; empty allows any it signed. */
       clientNames: z.array(z.string().min(1)).default([]),
+      certificates: certificates.default(certificates.parse({})),
       /**
        * A review carries object and oldObject, each at most etcd's 1.5 MiB (its default
        * --max-request-bytes: a larger object is never stored), plus 256 KiB for the envelope.
@@ -217,6 +250,7 @@ const schema = z.strictObject({
       tlsCertFile: 'certs/tls.crt',
       tlsKeyFile: 'certs/tls.key',
       clientNames: [],
+      certificates: certificates.parse({}),
       bodyLimitBytes: BODY_LIMIT_BYTES,
       maxConcurrentReviews: 64,
       maxBytesInFlight: 32 * 1024 * 1024,

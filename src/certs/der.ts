@@ -67,3 +67,41 @@ export function time(date: Date): Buffer {
   if (year < 2050) return tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'ascii'));
   return tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
 }
+
+/** One TLV read from `bytes` at `offset`: its tag, its contents, and where the next one starts. */
+export interface ReadTlv {
+  tag: number;
+  contents: Buffer;
+  /** The whole TLV, tag and length included. */
+  whole: Buffer;
+  end: number;
+}
+
+export function readTlv(bytes: Buffer, offset = 0): ReadTlv {
+  const tag = bytes[offset];
+  const first = bytes[offset + 1];
+  if (tag === undefined || first === undefined) throw new Error('truncated DER');
+  let size = first;
+  let start = offset + 2;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0 || count > 4) throw new Error('unsupported DER length');
+    size = 0;
+    for (let i = 0; i < count; i++) size = size * 256 + (bytes[start + i] ?? 0);
+    start += count;
+  }
+  const end = start + size;
+  if (end > bytes.length) throw new Error('truncated DER');
+  return { tag, contents: bytes.subarray(start, end), whole: bytes.subarray(offset, end), end };
+}
+
+/** The TLVs a constructed value (a SEQUENCE, a SET) holds, in order. */
+export function children(contents: Buffer): ReadTlv[] {
+  const items: ReadTlv[] = [];
+  for (let offset = 0; offset < contents.length; ) {
+    const item = readTlv(contents, offset);
+    items.push(item);
+    offset = item.end;
+  }
+  return items;
+}

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import * as der from './der.js';
 
@@ -95,7 +95,7 @@ function distinguishedName(commonName: string, organizations: string[]): Buffer 
 }
 
 /** RFC 5280's method 1: SHA-1 of the public key's bits (here the uncompressed EC point). */
-function subjectKeyId(publicKey: KeyObject): Buffer {
+export function subjectKeyId(publicKey: KeyObject): Buffer {
   const jwk = publicKey.export({ format: 'jwk' });
   if (!jwk.x || !jwk.y) throw new Error('only EC public keys are supported');
   const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
@@ -127,6 +127,21 @@ function group(text: string): number[] {
     return [(a << 8) | b, (c << 8) | d];
   }
   return [parseInt(text, 16)];
+}
+
+/**
+ * What signing with an existing CA needs: its subject Name exactly as its certificate encodes
+ * it (a signed certificate's issuer must match byte for byte) and its key identifier.
+ */
+export function issuerFrom(certificateDer: Buffer, privateKey: KeyObject): { name: Buffer; privateKey: KeyObject; keyId: Buffer } {
+  const certificate = der.readTlv(certificateDer);
+  const [tbs] = der.children(certificate.contents);
+  if (!tbs) throw new Error('not a certificate');
+  const fields = der.children(tbs.contents);
+  // version [0], serial, signature algorithm, issuer, validity, subject
+  const subject = fields[fields[0]?.tag === 0xa0 ? 5 : 4];
+  if (!subject || subject.tag !== 0x30) throw new Error('a certificate without a subject');
+  return { name: Buffer.from(subject.whole), privateKey, keyId: subjectKeyId(createPublicKey(privateKey)) };
 }
 
 export function pem(certificate: Buffer): string {

@@ -19,7 +19,8 @@ import { ChangeProbe, probeRunRequester } from './change-probe.js';
 import { watchBundle } from './bundle-reload.js';
 import { Metrics } from './metrics.js';
 import { logStaleness } from './staleness.js';
-import { certificateNotAfter, readKeyPair, tlsOptions, watchKeyPair, type KeyPair } from './tls.js';
+import { servingCertificate } from './serving-certificate.js';
+import { certificateNotAfter, tlsOptions, type KeyPair } from './tls.js';
 
 export interface RunningServer {
   server: Server;
@@ -45,13 +46,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const bundle = readBundle(config.bundlePath);
   const evaluator = await PolicyEvaluator.load(bundle, { config: { policies: config.policies } });
-  const tlsFiles = {
-    certFile: config.server.tlsCertFile,
-    keyFile: config.server.tlsKeyFile,
-    ...(config.server.clientCAFile ? { clientCAFile: config.server.clientCAFile } : {}),
-  };
-  const keyPair = readKeyPair(tlsFiles);
-
   let cluster = options.cluster;
   let events = options.events ?? noEvents;
   let authorizer = options.authorizer ?? offlineAuthorizer;
@@ -62,6 +56,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     kubeconfig = loadKubeConfig(config.kubeconfig);
     cluster = new ClusterState(clusterOptionsFrom(config));
   }
+  const certificate = await servingCertificate(config, logger, () => kubeconfig ?? loadKubeConfig(config.kubeconfig));
+  const keyPair = certificate.initial;
   const state = cluster;
   const metrics = new Metrics(
     () => state.stats(),
@@ -133,7 +129,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();
   });
-  const stopWatchingTls = watchKeyPair(server, tlsFiles, logger, recordCertificate);
+  const stopWatchingTls = certificate.follow(server, recordCertificate);
   const stopWatchingBundle = watchBundle({
     path: config.bundlePath,
     current: bundle,

@@ -58,6 +58,12 @@ export function tlsOptions(pair: KeyPair): ServerOptions {
   };
 }
 
+/** New handshakes use `pair` from now on; connections already open keep theirs. */
+export function applyKeyPair(server: Server, pair: KeyPair): void {
+  const { requestCert: _request, rejectUnauthorized: _reject, ...context } = tlsOptions(pair);
+  server.setSecureContext(context);
+}
+
 const samePair = (a: KeyPair, b: KeyPair): boolean =>
   a.cert.equals(b.cert) && a.key.equals(b.key) && (a.clientCA === undefined ? b.clientCA === undefined : b.clientCA !== undefined && a.clientCA.equals(b.clientCA));
 
@@ -78,8 +84,7 @@ export function watchKeyPair(
     try {
       const next = readKeyPair(files);
       if (samePair(next, current)) return;
-      const { requestCert: _request, rejectUnauthorized: _reject, ...context } = tlsOptions(next);
-      server.setSecureContext(context);
+      applyKeyPair(server, next);
       current = next;
       onReloaded(next);
       logger.info({ certFile: files.certFile, clientCAFile: files.clientCAFile }, 'serving certificate reloaded');
