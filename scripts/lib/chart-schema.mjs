@@ -101,7 +101,7 @@ export async function chartValuesSchema() {
         type: 'object',
         additionalProperties: false,
         properties: {
-          source: { enum: ['cert-manager', 'provided'] },
+          source: { enum: ['self', 'cert-manager', 'provided'] },
           certManager: {
             type: 'object',
             additionalProperties: false,

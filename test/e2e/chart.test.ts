@@ -106,14 +106,42 @@ describe('e2e: the Helm chart (charts/levee)', function () {
       assert.deepEqual(config.exempt.namespaces, ['legacy']);
       assert.equal(config.leveeNamespace, 'levee-system');
       assert.equal(config.server.tlsCertFile, '/etc/levee/tls/tls.crt');
+      assert.equal(config.server.certificates.source, 'files', 'provided certificates are read from the mounted Secret');
     });
 
-    it('renders the same objects as `kubectl kustomize manifests/base` (RBAC, webhook rules, Deployment, CRD)', async () => {
-      assertSameObjects(await renderChart('levee', 'levee-system', provided), await renderKustomize('manifests/base'));
+    it('renders the same objects as `kubectl kustomize manifests/base` (RBAC, webhook rules, Deployment, CRD, the certificates\' Secret)', async () => {
+      assertSameObjects(await renderChart('levee', 'levee-system'), await renderKustomize('manifests/base'));
+    });
+
+    it('by default (certificates.source=self) has levee keep its certificates in the release\'s empty Secret, for the release\'s names, with RBAC on those names only', async () => {
+      const objects = await renderChart('guard', 'policy');
+      const secret = find(objects, 'Secret', 'guard-levee-tls');
+      assert.equal(secret.data, undefined, 'created empty: levee fills it, an upgrade never empties it');
+      const config = buildConfig(parseYaml(record(find(objects, 'ConfigMap', 'guard-levee-config').data)['config.yaml'] as string)).server.certificates;
+      assert.equal(config.source, 'self');
+      assert.equal(config.secretName, 'guard-levee-tls');
+      assert.deepEqual(config.dnsNames, ['guard-levee.policy.svc', 'guard-levee.policy.svc.cluster.local']);
+      assert.deepEqual([config.validatingWebhookConfigurations, config.mutatingWebhookConfigurations], [['guard-levee'], ['guard-levee']]);
+      for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+        const configuration = find(objects, kind, 'guard-levee');
+        assert.equal(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], undefined);
+        for (const webhook of configuration.webhooks as Json[]) assert.equal(record(webhook.clientConfig).caBundle, undefined, 'levee injects it');
+      }
+      assert.deepEqual(find(objects, 'Role', 'guard-levee-certificates').rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['guard-levee-tls'], verbs: ['get', 'update'] }]);
+      assert.deepEqual(find(objects, 'ClusterRole', 'guard-levee-certificates').rules, [
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: ['guard-levee'], verbs: ['get', 'patch'] },
+      ]);
+      const pod = record(record(record(find(objects, 'Deployment').spec).template).spec);
+      assert.ok((pod.volumes as Json[]).every((volume) => !volume.secret || record(volume.secret).secretName === 'guard-levee-tls'));
+      for (const args of [[], provided, ['--set', 'certificates.source=cert-manager']]) {
+        const others = await renderChart('guard', 'policy', args.length === 0 ? ['--set', 'certificates.source=self'] : args);
+        const selfOnly = others.filter((o) => o.metadata.name === 'guard-levee-certificates' || (o.kind === 'Secret' && o.metadata.name === 'guard-levee-tls'));
+        assert.equal(selfOnly.length, args.length === 0 ? 5 : 0, `${args.join(' ')}: ${selfOnly.map(keyOf).join(', ')}`);
+      }
     });
 
     it('renders the cert-manager overlay\'s objects with certificates.source=cert-manager', async () => {
-      assertSameObjects(await renderChart('levee', 'levee-system'), await renderKustomize('manifests/overlays/cert-manager'));
+      assertSameObjects(await renderChart('levee', 'levee-system', ['--set', 'certificates.source=cert-manager']), await renderKustomize('manifests/overlays/cert-manager'));
     });
 
     it('renders manifests/monitoring with monitoring.enabled=true, and nothing of it without', async () => {
@@ -156,7 +184,7 @@ describe('e2e: the Helm chart (charts/levee)', function () {
     });
 
     it('places every object and every reference in another release and namespace', async () => {
-      const objects = await renderChart('guard', 'policy', ['--set', 'monitoring.enabled=true']);
+      const objects = await renderChart('guard', 'policy', ['--set', 'monitoring.enabled=true', '--set', 'certificates.source=cert-manager']);
       const names = new Set(objects.map(keyOf));
       for (const object of objects) {
         if (['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(object.kind)) continue;

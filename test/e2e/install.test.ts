@@ -72,6 +72,7 @@ describe('e2e: the production install (manifests/base)', function () {
       'Namespace/levee-system', 'ServiceAccount/levee', 'ClusterRole/levee', 'ClusterRoleBinding/levee', 'Role/levee-probe',
       'ClusterRole/levee-override', 'CustomResourceDefinition/probeverdicts.levee.dev', 'Deployment/levee', 'Service/levee',
       'PodDisruptionBudget/levee', 'NetworkPolicy/levee', 'ValidatingWebhookConfiguration/levee', 'MutatingWebhookConfiguration/levee',
+      'Secret/levee-tls', 'Role/levee-certificates', 'ClusterRole/levee-certificates',
     ]) {
       assert.ok(kinds.has(part), `manifests/base lacks ${part}`);
     }

@@ -57,6 +57,7 @@ const CLUSTER_WIDE = [
   'horizontalpodautoscalers.autoscaling | [] | [] | [get list watch]',
   'httpscaledobjects.http.keda.sh | [] | [] | [get list watch]',
   'jobs.batch | [] | [] | [get list watch]',
+  'mutatingwebhookconfigurations.admissionregistration.k8s.io | [] | [levee] | [get patch]',
   'leases.coordination.k8s.io | [] | [kube-controller-manager] | [get list watch]',
   'leases.coordination.k8s.io | [] | [kube-scheduler] | [get list watch]',
   'namespaces | [] | [] | [get list watch]',
@@ -72,6 +73,7 @@ const CLUSTER_WIDE = [
   'services | [] | [] | [get list watch]',
   'statefulsets.apps | [] | [] | [get list watch]',
   'subjectaccessreviews.authorization.k8s.io | [] | [] | [create]',
+  'validatingwebhookconfigurations.admissionregistration.k8s.io | [] | [levee] | [get patch]',
   '*.cluster.x-k8s.io | [] | [] | [get list watch]',
   '*.controlplane.cluster.x-k8s.io | [] | [] | [get list watch]',
   '*.infrastructure.cluster.x-k8s.io | [] | [] | [get list watch]',
@@ -84,6 +86,7 @@ const IN_LEVEE_SYSTEM = [
   'deployments.apps | [] | [] | [get list watch create delete]',
   'leases.coordination.k8s.io | [] | [] | [create]',
   'leases.coordination.k8s.io | [] | [levee-probe] | [get update]',
+  'secrets | [] | [levee-tls] | [get update]',
   'services | [] | [] | [get list watch create delete]',
 ];
 
@@ -102,7 +105,7 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
     await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: remove.map((object) => JSON.stringify(object)).join('\n') });
   });
 
-  it('holds, cluster-wide, exactly what its caches, overrides, Events, verdict and Lease probes need', async () => {
+  it('holds, cluster-wide, exactly what its caches, overrides, Events, verdict, Lease probes and its own webhook configurations\' caBundle need', async () => {
     const listed = await beyondEveryAccount('default');
     // Cluster API's wildcard rows read differently across kubectl versions; compare the rest exactly.
     const capi = (row: string) => row.includes('x-k8s.io');
@@ -110,7 +113,7 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
     for (const row of listed.filter(capi)) assert.match(row, /\| \[get list watch\]$/, row);
   });
 
-  it('holds in levee-system only the probe\'s test objects and its own Lease, beside the cluster-wide rights', async () => {
+  it('holds in levee-system only the probe\'s test objects, its own Lease and its certificates\' Secret, beside the cluster-wide rights', async () => {
     const [here, elsewhere] = await Promise.all([beyondEveryAccount('levee-system'), beyondEveryAccount('default')]);
     const only = here.filter((row) => !elsewhere.includes(row));
     assert.deepEqual(only, [...IN_LEVEE_SYSTEM].sort(), here.join('\n'));
@@ -137,12 +140,16 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['update', 'leases.coordination.k8s.io/levee-probe', '-n', 'levee-system'],
       ['create', 'configmaps', '-n', 'levee-system'],
       ['delete', 'deployments.apps', '-n', 'levee-system'],
+      ['get', 'secrets/levee-tls', '-n', 'levee-system'],
+      ['update', 'secrets/levee-tls', '-n', 'levee-system'],
+      ['get', 'validatingwebhookconfigurations.admissionregistration.k8s.io/levee'],
+      ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/levee'],
     ]) {
       assert.equal(await granted(...call), 'yes', `can-i ${call.join(' ')}`);
     }
   });
 
-  it('may not write any workload, edit its own Deployment, ConfigMap or RBAC, nor read other Leases or Secrets', async () => {
+  it('may not write any workload, edit its own Deployment, ConfigMap or RBAC, nor read other Leases or Secrets, nor touch other webhook configurations', async () => {
     const granted = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', LEVEE])).stdout.trim();
     for (const call of [
       ['patch', 'deployments.apps', '--all-namespaces'],
@@ -162,6 +169,14 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['get', 'leases.coordination.k8s.io', '-n', 'default'],
       ['update', 'leases.coordination.k8s.io/another-lease', '-n', 'levee-system'],
       ['get', 'secrets', '-n', 'levee-system'],
+      ['create', 'secrets', '-n', 'levee-system'],
+      ['get', 'secrets/levee-probe', '-n', 'levee-system'],
+      ['delete', 'secrets/levee-tls', '-n', 'levee-system'],
+      ['get', 'secrets/levee-tls', '-n', 'default'],
+      ['update', 'validatingwebhookconfigurations.admissionregistration.k8s.io/levee'],
+      ['list', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/gatekeeper-validating-webhook-configuration'],
+      ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/levee'],
       ['create', 'configmaps', '-n', 'default'],
       ['create', 'pods', '-n', 'levee-system'],
       ['patch', 'reports.openreports.io', '-n', 'payments'],

@@ -49,12 +49,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/* The Secret holding the serving certificate, by certificate source. */}}
 {{- define "levee.tlsSecret" -}}
 {{- $source := .Values.certificates.source -}}
-{{- if eq $source "cert-manager" -}}
+{{- if or (eq $source "self") (eq $source "cert-manager") -}}
 {{- include "levee.rename" (dict "name" "levee-tls" "root" .) -}}
 {{- else if eq $source "provided" -}}
 {{- required "certificates.provided.secretName: the TLS Secret (tls.crt, tls.key) levee serves with, in the release namespace" .Values.certificates.provided.secretName -}}
 {{- else -}}
-{{- fail (printf "certificates.source: %q is not one of cert-manager, provided" $source) -}}
+{{- fail (printf "certificates.source: %q is not one of self, cert-manager, provided" $source) -}}
 {{- end -}}
 {{- end -}}
 
@@ -126,7 +126,8 @@ chart's labels, and references to other levee objects renamed the same way.
 
 {{/*
 levee's configuration file: manifests/base/config.yaml's, then values.config over it; the
-namespace and the TLS file paths (where the chart mounts the Secret) stay the chart's.
+namespace, the TLS file paths (where the chart mounts the Secret) and where the certificates
+come from stay the chart's.
 */}}
 {{- define "levee.config" -}}
 {{- $base := dict -}}
@@ -136,7 +137,9 @@ namespace and the TLS file paths (where the chart mounts the Secret) stay the ch
 {{- end -}}
 {{- end -}}
 {{- $owned := dict "leveeNamespace" .Release.Namespace "server" (pick (default dict $base.server) "tlsCertFile" "tlsKeyFile") -}}
-{{- mergeOverwrite (deepCopy $base) (deepCopy (default dict .Values.config)) $owned | toYaml -}}
+{{- $config := mergeOverwrite (deepCopy $base) (deepCopy (default dict .Values.config)) $owned -}}
+{{- $_ := set $config.server "certificates" (include "levee.certificatesConfig" . | fromYaml) -}}
+{{- $config | toYaml -}}
 {{- end -}}
 
 {{/* The values that apply to a Deployment of the manifests: image, replicas, resources, placement. */}}
@@ -255,6 +258,7 @@ overlay's patches name (its own CA), or the serving Certificate when your issuer
 {{- if not .Values.certificates.certManager.issuerRef -}}
 {{- $kustomization := .Files.Get "files/manifests/overlays/cert-manager/kustomization.yaml" | fromYaml -}}
 {{- range $patch := $kustomization.patches -}}
+{{- if hasSuffix "WebhookConfiguration" (dig "target" "kind" "" $patch) -}}
 {{- range $op := fromYamlArray $patch.patch -}}
 {{- with (index (default dict $op.value) "cert-manager.io/inject-ca-from") -}}
 {{- $name = last (splitList "/" .) -}}
@@ -262,5 +266,43 @@ overlay's patches name (its own CA), or the serving Certificate when your issuer
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
 {{- printf "%s/%s" .Release.Namespace (include "levee.rename" (dict "name" $name "root" .)) -}}
+{{- end -}}
+
+
+{{/*
+server.certificates of levee's configuration: with certificates.source=self, the release's
+Secret, Service names and webhook configurations (the values' config.server.certificates
+keeps its validity and interval); otherwise the mounted files.
+*/}}
+{{- define "levee.certificatesConfig" -}}
+{{- $base := dict -}}
+{{- range $object := (include "levee.fileObjects" (dict "root" . "path" "files/manifests/base/config.yaml") | fromYaml).items -}}
+{{- if eq $object.kind "ConfigMap" -}}
+{{- $base = dig "server" "certificates" dict (index $object.data "config.yaml" | fromYaml) -}}
+{{- end -}}
+{{- end -}}
+{{- $settings := mergeOverwrite (deepCopy $base) (deepCopy (dig "server" "certificates" dict (default dict .Values.config))) -}}
+{{- if eq .Values.certificates.source "self" -}}
+{{- $service := include "levee.rename" (dict "name" "levee" "root" .) -}}
+{{- $configuration := include "levee.rename" (dict "name" "levee" "root" .) -}}
+{{- $_ := set $settings "source" "self" -}}
+{{- $_ := set $settings "secretName" (include "levee.tlsSecret" .) -}}
+{{- $_ := set $settings "dnsNames" (list (printf "%s.%s.svc" $service .Release.Namespace) (printf "%s.%s.svc.cluster.local" $service .Release.Namespace)) -}}
+{{- $_ := set $settings "validatingWebhookConfigurations" (list $configuration) -}}
+{{- $_ := set $settings "mutatingWebhookConfigurations" (list $configuration) -}}
+{{- else -}}
+{{- $settings = dict "source" "files" -}}
+{{- end -}}
+{{- $settings | toYaml -}}
+{{- end -}}
+
+{{/* Objects of manifests/base that only self-managed certificates need: their Secret and RBAC. */}}
+{{- define "levee.selfCertificatesObject" -}}
+{{- $object := .object -}}
+{{- $names := list "levee-tls" "levee-certificates" -}}
+{{- if and (has $object.kind (list "Secret" "ClusterRole" "ClusterRoleBinding" "Role" "RoleBinding")) (has $object.metadata.name $names) -}}
+true
+{{- end -}}
 {{- end -}}
