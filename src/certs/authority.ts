@@ -36,7 +36,12 @@ export interface ReadCertificates {
 
 export type SecretReading =
   | { state: 'empty' }
-  | { state: 'corrupt'; problem: string }
+  | {
+      state: 'corrupt';
+      problem: string;
+      /** CA certificates of ca.crt that still parse: trusted on until they expire, since replicas may still serve what they signed. */
+      cas: X509Certificate[];
+    }
   | { state: 'readable'; certificates: ReadCertificates };
 
 export type RenewalPlan = { action: 'keep' } | { action: 'issue'; renewCa: boolean; reason: string };
@@ -58,20 +63,33 @@ export function readCertificateData(data: Record<string, string> | undefined): S
   const present = KEYS.filter((key) => (data?.[key] ?? '') !== '');
   if (present.length === 0) return { state: 'empty' };
   const missing = KEYS.filter((key) => !present.includes(key));
-  if (missing.length > 0) return { state: 'corrupt', problem: `${missing.join(', ')} missing` };
-  const text = Object.fromEntries(KEYS.map((key) => [key, Buffer.from(data![key]!, 'base64').toString('utf8')])) as CertificateData;
+  const text = Object.fromEntries(KEYS.map((key) => [key, Buffer.from(data?.[key] ?? '', 'base64').toString('utf8')])) as CertificateData;
+  const corrupt = (problem: string): SecretReading => ({ state: 'corrupt', problem, cas: parseableCas(text[CA_BUNDLE]) });
+  if (missing.length > 0) return corrupt(`${missing.join(', ')} missing`);
   try {
     const bundle = certificatesOf(text[CA_BUNDLE], CA_BUNDLE);
     const [ca, ...previous] = bundle;
-    if (!ca!.ca) return { state: 'corrupt', problem: `the first certificate of ${CA_BUNDLE} is not a CA` };
+    if (!ca!.ca) return corrupt(`the first certificate of ${CA_BUNDLE} is not a CA`);
     const caKey = privateKeyOf(text[CA_KEY], CA_KEY);
-    if (!ca!.checkPrivateKey(caKey)) return { state: 'corrupt', problem: `${CA_KEY} is not the key of the CA in ${CA_BUNDLE}` };
+    if (!ca!.checkPrivateKey(caKey)) return corrupt(`${CA_KEY} is not the key of the CA in ${CA_BUNDLE}`);
     const [serving] = certificatesOf(text[SERVING_CERT], SERVING_CERT);
-    if (!serving!.checkPrivateKey(privateKeyOf(text[SERVING_KEY], SERVING_KEY))) return { state: 'corrupt', problem: `${SERVING_KEY} is not the key of the certificate in ${SERVING_CERT}` };
+    if (!serving!.checkPrivateKey(privateKeyOf(text[SERVING_KEY], SERVING_KEY))) return corrupt(`${SERVING_KEY} is not the key of the certificate in ${SERVING_CERT}`);
     return { state: 'readable', certificates: { data: text, ca: ca!, previous, caKey, serving: serving! } };
   } catch (err) {
-    return { state: 'corrupt', problem: (err as Error).message };
+    return corrupt((err as Error).message);
   }
+}
+
+function parseableCas(pem: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.flatMap((block) => {
+    try {
+      const certificate = new X509Certificate(block);
+      return certificate.ca ? [certificate] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function certificatesOf(pem: string, key: string): X509Certificate[] {
@@ -147,9 +165,16 @@ function canonicalIp(ip: string): string {
 /**
  * New certificates for a plan: a new serving pair, signed by a new CA when the plan says so.
  * A replaced CA stays in the bundle after the new one until it expires, so the API server keeps
- * trusting replicas that still serve a certificate it signed.
+ * trusting replicas that still serve a certificate it signed; so does `stillServed`, the CA of
+ * the pair the writing replica serves, which an emptied Secret no longer names.
  */
-export function issueCertificates(reading: SecretReading, plan: Extract<RenewalPlan, { action: 'issue' }>, spec: ServingSpec, now: Date): CertificateData {
+export function issueCertificates(
+  reading: SecretReading,
+  plan: Extract<RenewalPlan, { action: 'issue' }>,
+  spec: ServingSpec,
+  now: Date,
+  stillServed: X509Certificate[] = [],
+): CertificateData {
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const current = reading.state === 'readable' ? reading.certificates : undefined;
   let caPem: string;
@@ -160,8 +185,10 @@ export function issueCertificates(reading: SecretReading, plan: Extract<RenewalP
     const notAfter = new Date(now.getTime() + spec.caValiditySeconds * 1000);
     caPem = issueCertificate({ commonName: 'levee serving CA', role: 'ca', publicKey: keys.publicKey, selfSigningKey: keys.privateKey, notBefore, notAfter }).pem;
     caKey = keys.privateKey;
-    const stillValid = current && expiresAt(current.ca) > now.getTime() ? [current.ca.toString()] : [];
-    bundle = [caPem, ...stillValid].join('');
+    // The CA replaced (or, from a corrupt Secret, whatever CA still parses) stays trusted until it expires.
+    const replaced = [...(current ? [current.ca] : reading.state === 'corrupt' ? reading.cas : []), ...stillServed];
+    const kept = new Map(replaced.filter((old) => old.ca && expiresAt(old) > now.getTime()).map((old) => [old.fingerprint256, old.toString()]));
+    bundle = [caPem, ...kept.values()].join('');
   } else {
     caPem = current.ca.toString();
     caKey = current.caKey;

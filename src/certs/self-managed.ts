@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ApiResponse, KubeApi } from '../probe/kube-api.js';
@@ -132,7 +133,7 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
       if (plan.action === 'keep' && reading.state === 'readable') return reading.certificates;
       if (plan.action === 'keep') throw new Error('unreachable: a kept Secret is readable');
       if (reading.state === 'corrupt') logger.warn({ secret: secretName, problem: reading.problem }, 'the self-managed certificates are unusable; replacing them');
-      const data = issueCertificates(reading, plan, options.spec, now());
+      const data = issueCertificates(reading, plan, options.spec, now(), served ? [new X509Certificate(served.issuer)] : []);
       const updated: SecretObject = {
         ...secret,
         metadata: { ...secret.metadata, annotations: { ...secret.metadata.annotations, [MANAGED_ANNOTATION]: MANAGED_VALUE } },
@@ -197,11 +198,11 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
     }
     if (served && served.cert.equals(next.cert) && served.key.equals(next.key)) return;
     if (served && served.issuer !== next.issuer) {
-      if (trusted?.issuer !== next.issuer) trusted = { issuer: next.issuer, since: now().getTime() };
-      if (now().getTime() - trusted.since < NEW_CA_GRACE_MS) {
-        logger.info({ secret: secretName }, 'the configurations trust the new CA now; its certificate is served at the next check');
-        return;
+      if (trusted?.issuer !== next.issuer) {
+        trusted = { issuer: next.issuer, since: now().getTime() };
+        logger.info({ secret: secretName, graceMs: NEW_CA_GRACE_MS }, 'the configurations trust the new CA; its certificate is served once the API server has surely applied them');
       }
+      if (now().getTime() - trusted.since < NEW_CA_GRACE_MS) return;
     }
     served = next;
     options.onPair(next);

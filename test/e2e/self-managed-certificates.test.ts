@@ -243,4 +243,57 @@ describe('e2e: self-managed certificates (server.certificates.source: self)', fu
     // count and the first read of the Secret.
     assert.ok(issued === written.size - 1 || issued === written.size, `issued ${issued} while the Secret held ${written.size} certificates\n${logs()}`);
   });
+
+  it('replaces a Secret corrupted under the running replicas (its serving key cut short) and keeps answering: no failed admission', async () => {
+    const api = admin();
+    const scalePath = `/apis/apps/v1/namespaces/${workloads}/deployments/ledger/scale?dryRun=All`;
+    const before = await json<Secret>(['get', 'secret', SECRET, '-n', NAMESPACE]);
+    const oldCa = new X509Certificate(secretText(before, 'ca.crt')).fingerprint256;
+    const corrupted = await kubectl(['patch', 'secret', SECRET, '-n', NAMESPACE, '--type', 'merge', '-p', JSON.stringify({ data: { 'tls.key': Buffer.from('-----BEGIN PRIVATE KEY-----\ncut\n').toString('base64') } })]);
+    assert.equal(corrupted.code, 0, corrupted.stderr);
+    const failures: string[] = [];
+    let replaced = '';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const answer = await api.request('PATCH', scalePath, { body: { spec: { replicas: 0 } }, contentType: 'application/merge-patch+json' });
+      const message = (answer.body as { message?: string } | undefined)?.message ?? answer.text;
+      if (answer.status !== 403 || !/\[scale-to-zero\]/.test(message)) failures.push(`HTTP ${answer.status}: ${message}`);
+      const secret = await json<Secret>(['get', 'secret', SECRET, '-n', NAMESPACE]);
+      const key = secretText(secret, 'tls.key');
+      const served = await Promise.all(replicas.map(async (replica) => (await servedCertificate(replica.port)).fingerprint256));
+      if (!key.includes('cut') && served.every((fingerprint) => fingerprint === new X509Certificate(secretText(secret, 'tls.crt')).fingerprint256)) {
+        replaced = secretText(secret, 'ca.crt');
+        break;
+      }
+      await sleep(250);
+    }
+    assert.deepEqual(failures, [], logs());
+    assert.ok(replaced, `the Secret was replaced and both replicas serve it within 30 s\n${logs()}`);
+    const bundle = (replaced.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem).fingerprint256);
+    assert.equal(bundle[1], oldCa, 'the old CA stays trusted after the new one, for what replicas still served');
+    assert.ok(replicas.some((replica) => /"msg":"the self-managed certificates are unusable; replacing them".*tls\.key/.test(readFileSync(replica.logFile, 'utf8'))), logs());
+    for (const replica of replicas) assert.equal(replica.process!.exitCode, null);
+  });
+
+  it('refuses to start on a Secret levee did not write, or a missing one, naming it and what to do, and leaves it unchanged', async () => {
+    const foreign = `levee-foreign-${Date.now().toString(36)}`;
+    const created = await kubectl(['create', 'secret', 'generic', foreign, '-n', workloads, '--from-literal=password=hunter2']);
+    assert.equal(created.code, 0, created.stderr);
+    for (const [secretName, expected] of [
+      [foreign, new RegExp(`the Secret ${workloads}/${foreign} holds password that levee did not write .*empty the Secret, or name another one in server\\.certificates\\.secretName \\[CERTS_SECRET\\]`)],
+      ['levee-absent', new RegExp(`the Secret ${workloads}/levee-absent does not exist: create it empty .* \\[CERTS_SECRET\\]`)],
+    ] as const) {
+      const config = join(dir, `refused-${secretName}.json`);
+      writeFileSync(config, JSON.stringify({ leveeNamespace: workloads, server: { host: '127.0.0.1', port: e2ePort(59), certificates: { source: 'self', secretName, ipAddresses: ['127.0.0.1'], validatingWebhookConfigurations: [], mutatingWebhookConfigurations: [] } } }));
+      const child = spawn(process.execPath, ['bin/levee.js', 'serve', '--config', config, '--kubeconfig', env.cluster.kubeconfig, '--verdict-file', env.verdictFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, expected);
+    }
+    const after = await json<Secret>(['get', 'secret', foreign, '-n', workloads]);
+    assert.deepEqual(after.data, { password: Buffer.from('hunter2').toString('base64') });
+    assert.equal(after.metadata.annotations?.['levee.dev/certificates'], undefined);
+  });
 });

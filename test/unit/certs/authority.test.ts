@@ -125,6 +125,19 @@ describe('certs/authority: the self-managed CA and serving pair', () => {
     }
   });
 
+  it('keeps trusting the CA of a corrupt Secret while it is valid, since replicas still serve what it signed', () => {
+    const good = fresh();
+    const reading = read({ ...good, [SERVING_KEY]: 'cut short' });
+    assert.equal(reading.state, 'corrupt');
+    const replaced = issue(planRenewal(reading, spec, at(1)), reading, at(1));
+    const bundle = pems(replaced[CA_BUNDLE]).map((c) => c.fingerprint256);
+    assert.equal(bundle.length, 2);
+    assert.equal(bundle[1], pems(good[CA_BUNDLE])[0]!.fingerprint256, 'the old CA after the new one');
+    assert.ok(pems(replaced[SERVING_CERT])[0]!.verify(pems(replaced[CA_BUNDLE])[0]!.publicKey));
+    const unreadable = read({ ...good, [CA_BUNDLE]: 'nothing left' });
+    assert.equal(pems(issue(planRenewal(unreadable, spec, at(1)), unreadable, at(1))[CA_BUNDLE]).length, 1);
+  });
+
   it('reissues a serving certificate another CA signed', () => {
     const good = fresh();
     const other = fresh();

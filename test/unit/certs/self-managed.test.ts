@@ -243,6 +243,21 @@ describe('certs/self-managed: one Secret, every replica, levee\'s own webhook co
     assert.equal(started.pairs[0]!.cert.toString(), decoded(api, SERVING_CERT));
   });
 
+  it('keeps trusting the CA it serves with when the Secret is emptied under it, until the new pair is served', async () => {
+    const api = cluster();
+    const started = newStarted();
+    const certificates = await startSelfManagedCertificates(options(api, started));
+    certificates.stop();
+    const first = started.pairs[0]!;
+    api.store(SECRET, { ...api.secret(), data: {} });
+    await certificates.reconcile();
+    const bundle = decoded(api, CA_BUNDLE).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    assert.equal(bundle.length, 2);
+    assert.equal(fingerprint(bundle[1]!), fingerprint(first.issuer), 'the CA of the pair still served stays in the bundle');
+    assert.deepEqual(new Set(api.bundles()), new Set([api.secret().data![CA_BUNDLE]]));
+    assert.equal(certificates.current(), first, 'still the first pair during the grace');
+  });
+
   it('refuses, unchanged, a Secret holding data levee did not write, and a missing Secret, with what to do', async () => {
     const foreign = { [SERVING_CERT]: 'c29tZW9uZSBlbHNlJ3M=', 'password': 'aHVudGVyMg==' };
     const api = cluster({ data: foreign });
