@@ -122,7 +122,8 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
     for (let attempt = 1; ; attempt++) {
       const secret = await readSecret();
       const reading = readCertificateData(secret.data);
-      if (reading.state !== 'empty' && secret.metadata.annotations?.[MANAGED_ANNOTATION] !== MANAGED_VALUE) {
+      // Any data at all, of levee's keys or others, makes a Secret someone's: only levee's own, or an empty one, is written.
+      if (Object.keys(secret.data ?? {}).length > 0 && secret.metadata.annotations?.[MANAGED_ANNOTATION] !== MANAGED_VALUE) {
         throw new LeveeError(
           'CERTS_SECRET',
           `the Secret ${secretName} holds ${Object.keys(secret.data ?? {}).sort().join(', ')} that levee did not write (no ${MANAGED_ANNOTATION}: ${MANAGED_VALUE} annotation): ` +

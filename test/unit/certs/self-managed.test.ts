@@ -268,6 +268,11 @@ describe('certs/self-managed: one Secret, every replica, levee\'s own webhook co
     });
     assert.deepEqual(api.secret().data, foreign);
     assert.equal(api.calls.some((call) => !call.startsWith('GET')), false);
+    // None of levee's keys, only someone else's: still not levee's to write.
+    const unrelated = cluster({ data: { password: 'aHVudGVyMg==' } });
+    await assert.rejects(startSelfManagedCertificates(options(unrelated, newStarted())), /levee-system\/levee-tls holds password that levee did not write/);
+    assert.deepEqual(unrelated.secret().data, { password: 'aHVudGVyMg==' });
+    assert.equal(unrelated.calls.some((call) => !call.startsWith('GET')), false);
     await assert.rejects(startSelfManagedCertificates(options(cluster(null), newStarted())), /Secret levee-system\/levee-tls does not exist: create it empty .* not allowed to create Secrets/);
   });
 
