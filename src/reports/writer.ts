@@ -11,6 +11,8 @@ export interface WriteOutcome {
   updated: number;
   unchanged: number;
   deleted: number;
+  /** Reports not written because their namespace is being deleted (it takes its Report with it). */
+  skipped: number;
   /** Reports that could not be written or deleted, each with the API server's words. */
   failed: string[];
 }
@@ -53,7 +55,7 @@ export class ReportWriter {
   }
 
   async apply(desired: DesiredReports): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { created: 0, updated: 0, unchanged: 0, deleted: 0, failed: [] };
+    const outcome: WriteOutcome = { created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, failed: [] };
     const [reports, clusterReports] = await Promise.all([this.listOwn(`${GROUP_PATH}/reports`), this.listOwn(`${GROUP_PATH}/clusterreports`)]);
     const existing = new Map(reports.map((report) => [report.metadata.namespace ?? '', report]));
     for (const report of [...desired.namespaced.values(), desired.cluster]) {
@@ -67,7 +69,7 @@ export class ReportWriter {
     return outcome;
   }
 
-  private async record(outcome: WriteOutcome, report: OpenReport, step: () => Promise<'created' | 'updated' | 'unchanged' | 'deleted'>): Promise<void> {
+  private async record(outcome: WriteOutcome, report: OpenReport, step: () => Promise<'created' | 'updated' | 'unchanged' | 'deleted' | 'skipped'>): Promise<void> {
     try {
       outcome[await step()]++;
     } catch (err) {
@@ -93,9 +95,13 @@ export class ReportWriter {
     return own;
   }
 
-  private async write(report: OpenReport, current: OpenReport | undefined): Promise<'created' | 'updated' | 'unchanged'> {
+  private async write(report: OpenReport, current: OpenReport | undefined): Promise<'created' | 'updated' | 'unchanged' | 'skipped'> {
     if (!current) {
       const created = await this.api.post(collectionPath(report.kind, report.metadata.namespace), report);
+      if (namespaceTerminating(created.status, created.body)) {
+        this.logger.debug({ report: describe(report) }, 'Report not created: its namespace is being deleted');
+        return 'skipped';
+      }
       if (created.status !== 409) {
         expectStatus(created, `creating ${describe(report)}`, 201);
         return 'created';
@@ -138,4 +144,11 @@ export class ReportWriter {
     this.logger.info({ report: describe(report) }, 'Report deleted: no finding left in its namespace');
     return 'deleted';
   }
+}
+
+/** The API server's refusal to create anything in a namespace that is being deleted. */
+function namespaceTerminating(status: number, body: unknown): boolean {
+  if (status !== 403) return false;
+  const answer = body as { message?: string; details?: { causes?: Array<{ type?: string }> } } | undefined;
+  return (answer?.details?.causes ?? []).some((cause) => cause.type === 'NamespaceTerminating') || /because it is being terminated/.test(answer?.message ?? '');
 }

@@ -17,6 +17,8 @@ export class FakeOpenReports {
   /** Every request, as `METHOD path` (query left out). */
   readonly requests: string[] = [];
   installed = true;
+  /** Namespaces being deleted: a create there is refused as the API server refuses it. */
+  readonly terminating = new Set<string>();
   private version = 1;
   /** Called before a request is answered: a test changes the store behind the writer's back. */
   beforeAnswer?: (method: string, path: string) => void;
@@ -61,6 +63,15 @@ export class FakeOpenReports {
       case 'GET':
         return current ? reply(200, current) : reply(404, { message: 'not found' });
       case 'POST':
+        if (namespace && this.terminating.has(namespace)) {
+          return reply(403, {
+            kind: 'Status',
+            reason: 'Forbidden',
+            message: `reports.openreports.io "levee" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+            details: { causes: [{ type: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+            code: 403,
+          });
+        }
         if (current) return reply(409, { message: 'already exists' });
         return reply(201, this.seed({ ...object!, metadata: { ...object!.metadata, ...(namespace ? { namespace } : {}) } }));
       case 'PUT':

@@ -26,10 +26,10 @@ describe('reports/writer', () => {
   it('creates the Reports, then replaces them in place (PUT with the resourceVersion it read), never delete and create', async () => {
     const fake = new FakeOpenReports();
     const writer = new ReportWriter(fake.api, logger);
-    assert.deepEqual(await writer.apply(desired([finding('payments', 'ledger')])), { created: 2, updated: 0, unchanged: 0, deleted: 0, failed: [] });
+    assert.deepEqual(await writer.apply(desired([finding('payments', 'ledger')])), { created: 2, updated: 0, unchanged: 0, deleted: 0, skipped: 0, failed: [] });
     const uid = fake.report('payments')!.metadata.uid;
     fake.requests.length = 0;
-    assert.deepEqual(await writer.apply(desired([finding('payments', 'ledger'), finding('payments', 'cart')])), { created: 0, updated: 1, unchanged: 1, deleted: 0, failed: [] });
+    assert.deepEqual(await writer.apply(desired([finding('payments', 'ledger'), finding('payments', 'cart')])), { created: 0, updated: 1, unchanged: 1, deleted: 0, skipped: 0, failed: [] });
     assert.equal(fake.report('payments')!.metadata.uid, uid, 'the same object, replaced in place');
     assert.deepEqual(fake.requests.filter((request) => !request.startsWith('GET')), ['PUT /apis/openreports.io/v1alpha1/namespaces/payments/reports/levee']);
     assert.equal((fake.report('payments')!['results'] as unknown[]).length, 2);
@@ -41,7 +41,7 @@ describe('reports/writer', () => {
     await writer.apply(desired([finding('payments', 'ledger')]));
     fake.requests.length = 0;
     const later = buildReports([finding('payments', 'ledger')], { maxResults: 50, at: new Date(at.getTime() + 3_600_000) });
-    assert.deepEqual(await writer.apply(later), { created: 0, updated: 0, unchanged: 2, deleted: 0, failed: [] });
+    assert.deepEqual(await writer.apply(later), { created: 0, updated: 0, unchanged: 2, deleted: 0, skipped: 0, failed: [] });
     assert.deepEqual(fake.requests.filter((request) => !request.startsWith('GET')), []);
   });
 
@@ -50,7 +50,7 @@ describe('reports/writer', () => {
     const writer = new ReportWriter(fake.api, logger);
     await writer.apply(desired([finding('payments', 'ledger'), finding('shop', 'cart')]));
     const outcome = await writer.apply(desired([finding('shop', 'cart')]));
-    assert.deepEqual(outcome, { created: 0, updated: 0, unchanged: 2, deleted: 1, failed: [] });
+    assert.deepEqual(outcome, { created: 0, updated: 0, unchanged: 2, deleted: 1, skipped: 0, failed: [] });
     assert.equal(fake.report('payments'), undefined);
     assert.ok(fake.report('shop'));
     assert.ok(fake.report());
@@ -78,7 +78,7 @@ describe('reports/writer', () => {
     };
     const outcome = await writer.apply(desired([finding('payments', 'cart')]));
     assert.equal(raced, true);
-    assert.deepEqual(outcome, { created: 0, updated: 1, unchanged: 1, deleted: 0, failed: [] });
+    assert.deepEqual(outcome, { created: 0, updated: 1, unchanged: 1, deleted: 0, skipped: 0, failed: [] });
     const results = fake.report('payments')!['results'] as Array<{ resources: Array<{ name: string }> }>;
     assert.deepEqual(results.map((result) => result.resources[0]!.name), ['cart']);
   });
@@ -91,7 +91,7 @@ describe('reports/writer', () => {
       }
     };
     const outcome = await new ReportWriter(fake.api, logger).apply(desired([finding('payments', 'ledger')]));
-    assert.deepEqual(outcome, { created: 1, updated: 1, unchanged: 0, deleted: 0, failed: [] });
+    assert.deepEqual(outcome, { created: 1, updated: 1, unchanged: 0, deleted: 0, skipped: 0, failed: [] });
     assert.equal((fake.report('payments')!['results'] as unknown[]).length, 1);
   });
 
@@ -119,9 +119,18 @@ describe('reports/writer', () => {
       summary: 'garbage',
     } as never);
     const outcome = await new ReportWriter(fake.api, logger).apply(desired([finding('payments', 'ledger')]));
-    assert.deepEqual(outcome, { created: 1, updated: 1, unchanged: 0, deleted: 0, failed: [] });
+    assert.deepEqual(outcome, { created: 1, updated: 1, unchanged: 0, deleted: 0, skipped: 0, failed: [] });
     const results = fake.report('payments')!['results'] as Array<{ policy: string; resources: Array<{ name: string }> }>;
     assert.deepEqual(results.map((result) => [result.policy, result.resources[0]!.name]), [['scale-to-zero', 'ledger']]);
+  });
+
+  it('skips, without calling it a failure, a namespace that is being deleted (it takes its Report with it)', async () => {
+    const fake = new FakeOpenReports();
+    fake.terminating.add('leaving');
+    const outcome = await new ReportWriter(fake.api, logger).apply(desired([finding('leaving', 'ledger'), finding('payments', 'ledger')]));
+    assert.deepEqual(outcome, { created: 2, updated: 0, unchanged: 0, deleted: 0, skipped: 1, failed: [] });
+    assert.equal(fake.report('leaving'), undefined);
+    fake.terminating.clear();
   });
 
   it('lists its Reports page by page', async () => {
