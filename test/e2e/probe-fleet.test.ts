@@ -109,7 +109,7 @@ describe('e2e: one levee probe over a fleet of two local clusters, publishing in
     const scripts = await clusterScripts();
     await scripts.clusterDown({ dir: edgeDir, quiet: true });
     await kubectl(['delete', 'probeverdicts', '-l', 'levee.dev/fleet-member', '--ignore-not-found']);
-    await kubectl(['delete', '-f', join('manifests', 'fleet', 'rbac.yaml'), '-f', join('manifests', 'fleet', 'serviceaccount.yaml'), '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', ...['rbac.yaml', 'serviceaccount.yaml', 'admission-policy.yaml'].flatMap((file) => ['-f', join('manifests', 'fleet', file)]), '--ignore-not-found', '--wait=false']);
   });
 
   it('publishes one labelled ProbeVerdict per member into the hub, beside the hub\'s own `cluster`', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { manifestObjects } from '../../src/manifests/read.js';
-import { e2e, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl } from '../support/e2e.js';
 
 /**
  * What levee's ServiceAccount may do, asked of the real API server after manifests/base's RBAC
@@ -197,6 +197,7 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
 });
 
 const FLEET = 'system:serviceaccount:levee-system:levee-fleet';
+const FLEET_MEMBER = 'levee-rbac-test-member';
 
 describe('e2e: the fleet probe\'s RBAC in the hub (manifests/fleet), as the API server answers for its ServiceAccount', function () {
   this.timeout(120_000);
@@ -210,12 +211,35 @@ describe('e2e: the fleet probe\'s RBAC in the hub (manifests/fleet), as the API 
 
   after(async () => {
     await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
+    await kubectl(['delete', '--ignore-not-found', '-f', 'manifests/fleet/admission-policy.yaml']);
+    await kubectl(['delete', 'probeverdict', FLEET_MEMBER, '--ignore-not-found']);
+  });
+
+  it('may write a member\'s ProbeVerdict status, but never the hub\'s own `cluster` (manifests/fleet/admission-policy.yaml)', async () => {
+    const policy = await kubectl(['apply', '-f', 'manifests/fleet/admission-policy.yaml']);
+    assert.equal(policy.code, 0, policy.stderr);
+    const member = await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'levee.dev/v1alpha1', kind: 'ProbeVerdict', metadata: { name: FLEET_MEMBER }, spec: {} }) });
+    assert.equal(member.code, 0, member.stderr);
+    // Dry runs: admitted or refused exactly as the real write, and the harness's own verdict is left alone.
+    const patchAs = (name: string) => kubectl(['patch', 'probeverdict', name, '--subresource=status', '--type=merge', '-p', '{"status":{"verdict":"Healthy"}}', '--dry-run=server', '--as', FLEET]);
+    await eventually('the policy to refuse the fleet probe\'s write of `cluster`', async () => {
+      const own = await patchAs('cluster');
+      return (own.code !== 0 && /never the hub's own `cluster`/.test(own.stderr)) || `exit ${own.code}: ${own.stderr.trim()}`;
+    });
+    const allowed = await patchAs(FLEET_MEMBER);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const create = await kubectl(['create', '-f', '-', '--dry-run=server', '--as', FLEET], { input: JSON.stringify({ apiVersion: 'levee.dev/v1alpha1', kind: 'ProbeVerdict', metadata: { name: 'cluster' }, spec: {} }) });
+    assert.notEqual(create.code, 0);
+    assert.match(create.stderr, /never the hub's own `cluster`|already exists/);
+    // Anyone else (the hub's own levee, here the admin) still writes `cluster`.
+    const admin = await kubectl(['patch', 'probeverdict', 'cluster', '--subresource=status', '--type=merge', '-p', '{"status":{"verdict":"Healthy"}}', '--dry-run=server']);
+    assert.equal(admin.code, 0, admin.stderr);
   });
 
   it('holds, cluster-wide, only reading and creating ProbeVerdicts and patching their status', async () => {
     assert.deepEqual(await beyondEveryAccount('kube-public', FLEET), [
       'probeverdicts.levee.dev | [] | [] | [get create]',
-      'probeverdicts.levee.dev/status | [] | [] | [patch]',
+      'probeverdicts.levee.dev/status | [] | [] | [get patch]',
     ]);
   });
 
