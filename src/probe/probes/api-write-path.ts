@@ -4,13 +4,14 @@ import { PROBE_LABEL } from '../../probe-verdict.js';
 import { ensureNamespace, runSuffix, sweepSoon, sweepStaleWhenDue } from './support.js';
 
 /**
- * The API write path as a user walks it: create a ConfigMap in levee's namespace, update it,
- * read the update back, delete it; each step timed. A write that is refused, lost or slower
- * than the threshold fails the probe.
+ * The API write path as a user walks it: create a ConfigMap in levee's namespace, read it back,
+ * delete it; each step timed. A write that is refused, lost or slower than the threshold fails
+ * the probe. Two writes and no edit: levee's RBAC lets it create and delete ConfigMaps in its
+ * namespace but never update or patch one, which would reach its own configuration too.
  */
 export const apiWritePath: ProbeDefinition = {
   id: 'api-write-path',
-  summary: "create, update, read back and delete a ConfigMap in levee's namespace, timed",
+  summary: "create, read back and delete a ConfigMap in levee's namespace, timed",
   async run(context: ProbeContext): Promise<ProbeOutcome> {
     const { api, config, signal } = context;
     const namespace = config.leveeNamespace;
@@ -40,10 +41,9 @@ export const apiWritePath: ProbeDefinition = {
     }
     expectStatus(created, `creating ConfigMap ${namespace}/${name}`, 201);
     try {
-      expectStatus(await timed('update', () => api.mergePatch(path, { data: { step: 'updated' } }, { signal })), `updating ConfigMap ${namespace}/${name}`, 200);
       const read = expectStatus(await timed('read', () => api.get<{ data?: Record<string, string> }>(path, { signal })), `reading ConfigMap ${namespace}/${name}`, 200);
-      if (read.body.data?.step !== 'updated') {
-        return { ok: false, stage: 'read', message: `ConfigMap ${namespace}/${name} read back without its update (step=${read.body.data?.step ?? 'none'})`, details: { steps } };
+      if (read.body.data?.step !== body.data.step) {
+        return { ok: false, stage: 'read', message: `ConfigMap ${namespace}/${name} read back without what was written (step=${read.body.data?.step ?? 'none'})`, details: { steps } };
       }
     } finally {
       // Not tied to the probe's signal: the ConfigMap goes even when the probe ran out of time.
@@ -63,6 +63,6 @@ export const apiWritePath: ProbeDefinition = {
     if (total > threshold) {
       return { ok: false, stage: 'slow', message: `ConfigMap writes took ${total} ms, over the ${threshold} ms threshold (${breakdown})`, details: { steps } };
     }
-    return { ok: true, message: `ConfigMap create, update, read and delete in ${total} ms (${breakdown})`, details: { steps } };
+    return { ok: true, message: `ConfigMap create, read and delete in ${total} ms (${breakdown})`, details: { steps } };
   },
 };
