@@ -185,7 +185,7 @@ describe('e2e: overrides', function () {
   });
 
   it('after granting levee-override to the developers group, the developer can override too', async () => {
-    const granted = await kubectl(['create', 'clusterrolebinding', `developers-override-${namespace}`, '--clusterrole=levee-override', '--group=developers']);
+    const granted = await kubectl(['create', 'clusterrolebinding', `developers-override-${namespace}`, `--clusterrole=${(await e2e()).overrideRole}`, '--group=developers']);
     assert.equal(granted.code, 0, granted.stderr);
     // Authorization answers are cached for a few seconds; the grant is seen once they expire,
     // and the developer sets the override again (a new reason each time) until levee records it.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { manifestObjects } from '../../src/manifests/read.js';
 import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { applyRbacOf, beyondEveryAccount as beyondFor, type RbacObject } from '../support/rbac-rights.js';
 
 /**
  * What levee's ServiceAccount may do, asked of the real API server after manifests/base's RBAC
@@ -10,37 +10,9 @@ import { e2e, eventually, kubectl } from '../support/e2e.js';
  */
 
 const LEVEE = 'system:serviceaccount:levee-system:levee';
-// A ServiceAccount no binding names: what it may do, every account may.
-const NOBODY = 'system:serviceaccount:levee-system:levee-rbac-test-nobody';
+type Manifest = RbacObject;
 
-interface Manifest {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-}
-const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-
-/** The rows of `kubectl auth can-i --list`, columns joined by ` | ` (Resource Names hold single spaces). */
-async function rights(user: string, namespace: string): Promise<Set<string>> {
-  const listed = await kubectl(['auth', 'can-i', '--list', '-n', namespace, '--as', user]);
-  assert.equal(listed.code, 0, listed.stderr);
-  const rows = listed.stdout.split('\n').slice(1).map((line) => line.trim().split(/\s{2,}/).join(' | ')).filter(Boolean);
-  return new Set(rows);
-}
-
-async function beyondEveryAccount(namespace: string, user = LEVEE): Promise<string[]> {
-  const [granted, nobody] = await Promise.all([rights(user, namespace), rights(NOBODY, namespace)]);
-  return [...granted].filter((row) => !nobody.has(row)).sort();
-}
-
-async function applyRbacOf(directory: string): Promise<Manifest[]> {
-  const rendered = await kubectl(['kustomize', directory]);
-  assert.equal(rendered.code, 0, rendered.stderr);
-  const applied = (manifestObjects(rendered.stdout, `kubectl kustomize ${directory}`) as unknown as Manifest[]).filter((object) => RBAC_KINDS.has(object.kind));
-  await kubectl(['create', 'namespace', 'levee-system']);
-  const result = await kubectl(['apply', '-f', '-'], { input: applied.map((object) => JSON.stringify(object)).join('\n') });
-  assert.equal(result.code, 0, result.stderr);
-  return applied;
-}
+const beyondEveryAccount = (namespace: string, user = LEVEE): Promise<string[]> => beyondFor(user, namespace);
 
 // /livez, /readyz and /version themselves every account may get.
 const CLUSTER_WIDE = [

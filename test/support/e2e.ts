@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
+import { auditPolicy, installChart, type ChartCredentials } from './chart-credentials.js';
+import { harnessCertificates, startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
 
 /**
  * One real cluster per test run, of its own (.levee/test-cluster/, its own ports: never the
@@ -12,6 +13,8 @@ import { startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from 
 
 const repoRoot = process.cwd();
 const E2E_DIR = join(repoRoot, '.levee', 'e2e');
+// Outside the cluster's and the harness's directories, which are emptied at start.
+const AUDIT_DIR = join(repoRoot, '.levee', 'e2e-audit');
 const WEBHOOK_NAME = 'levee-e2e';
 // Offsets of the harness's own servers from the test servers' port base (see e2ePort).
 const SERVE_OFFSET = 43;
@@ -64,7 +67,18 @@ interface CrdScripts {
  */
 export interface E2eEnvironment extends LeveeProcesses {
   cluster: ClusterInfo;
+  /**
+   * With LEVEE_E2E_CREDENTIALS=chart (`npm test -- e2e-chart`): serve and probe run with the
+   * Helm chart's ServiceAccount tokens, configuration and webhook registrations, and the API
+   * server writes every request of the chart's ServiceAccounts to `auditLog` (JSON lines).
+   */
+  chart?: ChartCredentials & { auditLog: string };
+  /** The ClusterRole that lets whoever it is bound to override levee's policies (manifests/rbac's, or the chart's). */
+  overrideRole: string;
 }
+
+/** serve and probe with the Helm chart's credentials instead of the admin's. */
+export const chartCredentialsAsked = (): boolean => process.env.LEVEE_E2E_CREDENTIALS === 'chart';
 
 export interface KubectlResult {
   code: number;
@@ -76,6 +90,8 @@ let environment: Promise<E2eEnvironment> | undefined;
 let testCluster: (ClusterOptions & { dir: string }) | undefined;
 let serverPortBase: number | undefined;
 let portSpan = 100;
+// The chart's credentials and configuration, in e2e-chart runs.
+let chartCredentials: LeveeOptions['credentials'];
 
 export async function importScript<T>(relative: string): Promise<T> {
   return (await import(pathToFileURL(join(repoRoot, relative)).href)) as T;
@@ -117,6 +133,14 @@ export async function componentPid(component: string): Promise<number> {
 async function start(): Promise<E2eEnvironment> {
   const scripts = await clusterScripts();
   testCluster = scripts.testClusterOptions();
+  const auditLog = join(AUDIT_DIR, 'audit.log');
+  if (chartCredentialsAsked()) {
+    rmSync(AUDIT_DIR, { recursive: true, force: true });
+    mkdirSync(AUDIT_DIR, { recursive: true });
+    const policy = join(AUDIT_DIR, 'policy.json');
+    writeFileSync(policy, auditPolicy());
+    testCluster.extraArgs = { 'kube-apiserver': [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`, '--audit-log-maxsize=200'] };
+  }
   let cluster: ClusterInfo;
   try {
     // A test cluster left by an interrupted run holds whatever that run made: start afresh.
@@ -131,13 +155,20 @@ async function start(): Promise<E2eEnvironment> {
   rmSync(E2E_DIR, { recursive: true, force: true });
   const crds = await importScript<CrdScripts>('scripts/lib/crds.mjs');
   crds.applyCrds({ kubeconfig: cluster.kubeconfig });
+  let chart: E2eEnvironment['chart'];
   let processes: LeveeProcesses;
   try {
+    if (chartCredentialsAsked()) {
+      const { caBundle } = await harnessCertificates(E2E_DIR);
+      const installed = await installChart({ kubeconfig: cluster.kubeconfig, dir: E2E_DIR, port: e2ePort(SERVE_OFFSET), caBundle });
+      chart = { ...installed, auditLog };
+      chartCredentials = installed;
+    }
     processes = await startLevee(leveeOptions(cluster));
   } catch (err) {
     throw new Error(`e2e: ${(err as Error).message}`);
   }
-  return { cluster, ...processes };
+  return { cluster, ...processes, overrideRole: chart?.overrideRole ?? 'levee-override', ...(chart ? { chart } : {}) };
 }
 
 function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {}, serve?: Record<string, unknown>): LeveeOptions {
@@ -154,6 +185,7 @@ function leveeOptions(cluster: ClusterInfo, probe: Record<string, unknown> = {},
     // probe-on-change only warns here, except where probe-on-change.test.ts restarts levee with
     // its hold on (restartLevee({}, {policies: ...})).
     serve: serve ?? { policies: { 'probe-on-change': { action: 'warn' } } },
+    ...(chartCredentials ? { credentials: chartCredentials } : {}),
   };
 }
 

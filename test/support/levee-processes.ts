@@ -27,6 +27,12 @@ export interface LeveeOptions {
   /** mTLS, as `npm start` runs it: answer reviews only from this CA's client certificates of this name. */
   clientCA?: string;
   clientName?: string;
+  /**
+   * Run serve and probe with these kubeconfigs, and with `config` under `probe` and `serve`
+   * instead of levee's defaults (the Helm chart's ServiceAccounts and configuration:
+   * test/support/chart-credentials.ts); register no webhooks: whoever made these did.
+   */
+  credentials?: { serveKubeconfig: string; probeKubeconfig: string; config: Record<string, unknown> };
 }
 
 export interface LeveeProcesses {
@@ -68,33 +74,53 @@ function spawnLogged(args: string[], logFile: string): ChildProcess {
   return child;
 }
 
-/** Starts `levee probe`, then `levee serve`, waits for serve's /readyz, then registers its webhooks. */
-export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses> {
-  const { dir, kubeconfig, port, probePort } = options;
+/** The harness's serving certificate for 127.0.0.1 (made with `levee certs` once per directory). */
+export async function harnessCertificates(dir: string): Promise<{ certs: string; ca: string; caBundle: string }> {
   mkdirSync(dir, { recursive: true });
   const certs = join(dir, 'certs');
   const caBundle = existsSync(join(certs, 'ca.crt'))
     ? readFileSync(join(certs, 'ca.crt')).toString('base64')
     : await leveeCli(['certs', '--ip', '127.0.0.1', '--dns', 'localhost', '--out', certs]);
-  const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
+  return { certs, ca: readFileSync(join(certs, 'ca.crt'), 'utf8'), caBundle };
+}
+
+type ConfigLayer = Record<string, unknown>;
+const isLayer = (value: unknown): value is ConfigLayer => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `layer` over `base`, mapping by mapping, as levee layers a configuration file over its defaults. */
+function layered(base: ConfigLayer, layer: ConfigLayer): ConfigLayer {
+  const out: ConfigLayer = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    const under = out[key];
+    out[key] = isLayer(under) && isLayer(value) ? layered(under, value) : value;
+  }
+  return out;
+}
+
+/** Starts `levee probe`, then `levee serve`, waits for serve's /readyz, then registers its webhooks. */
+export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses> {
+  const { dir, kubeconfig, port, probePort, credentials } = options;
+  const { certs, ca, caBundle } = await harnessCertificates(dir);
+  const base = credentials?.config ?? {};
   const verdictFile = join(dir, 'verdict.json');
   const probeConfig = join(dir, 'probe-config.json');
-  writeFileSync(probeConfig, JSON.stringify({ probe: { httpPort: probePort, verdictFile, ...options.probe } }));
+  writeFileSync(probeConfig, JSON.stringify(layered(base, { probe: { httpPort: probePort, verdictFile, ...options.probe } })));
   const probeLog = join(dir, 'probe.log');
-  const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
+  const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', credentials?.probeKubeconfig ?? kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
   const leveeLog = join(dir, 'levee.log');
   const serveConfig = join(dir, 'serve-config.json');
-  if (options.serve) writeFileSync(serveConfig, JSON.stringify(options.serve));
+  const serveLayers = credentials ? layered(base, options.serve ?? {}) : options.serve;
+  if (serveLayers) writeFileSync(serveConfig, JSON.stringify(serveLayers));
   const levee = spawnLogged(
-    ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--probe-port', String(probePort),
-      ...(options.serve ? ['--config', serveConfig] : []),
+    ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', credentials?.serveKubeconfig ?? kubeconfig, '--probe-port', String(probePort),
+      ...(serveLayers ? ['--config', serveConfig] : []),
       '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
       ...(options.clientCA ? ['--client-ca', options.clientCA] : []), ...(options.clientName ? ['--client-name', options.clientName] : [])],
     leveeLog,
   );
   try {
     await waitForReady(levee, port, ca, leveeLog);
-    (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
+    if (!credentials) (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
   } catch (error) {
     // A harness that failed to start must not leave serve and probe behind: mocha would never exit.
     await Promise.all([stopProcess(levee), stopProcess(probe)]);
