@@ -88,7 +88,7 @@ async function startProbe(work, server, name, probeSettings) {
   writeFileSync(kubeconfig, JSON.stringify(server.kubeconfig()));
   const config = join(work, `${name}.json`);
   // Reports off: the leader's live audit lists the whole cluster on its own schedule, which is not the probe loop measured here.
-  writeFileSync(config, JSON.stringify({ logLevel: 'info', reports: { enabled: false }, probe: { httpPort: 0, publish: false, verdictFile: join(work, `${name}-verdict.json`), lease: { name: `levee-probe-${name}` }, ...probeSettings } }));
+  writeFileSync(config, JSON.stringify({ logLevel: 'info', reports: { enabled: false }, probe: { httpPort: 0, publish: false, dns: { queryFromHost: false }, verdictFile: join(work, `${name}-verdict.json`), lease: { name: `levee-probe-${name}` }, ...probeSettings } }));
   const log = join(work, `${name}.log`);
   writeFileSync(log, '');
   const child = spawn(process.execPath, [LEVEE, 'probe', '--config', config, '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });

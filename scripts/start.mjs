@@ -2,7 +2,7 @@
 // host, register it as the cluster's webhook, and keep guarding until Ctrl-C. On exit the
 // webhooks are removed, so a stopped levee never leaves the cluster locked.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { build } from './build.mjs';
@@ -14,6 +14,9 @@ const PORT = 8443;
 const certsDir = join(repoRoot, 'certs');
 // Written by `levee probe`, read by `levee serve` (in a cluster: a shared emptyDir).
 const verdictFile = join(repoRoot, '.levee', 'verdict.json');
+// The local cluster's DNS is kwok's: its Service and endpoints exist, but no server answers, and
+// its service network is routed nowhere, so levee probe sends no query from this host.
+const probeConfig = join(repoRoot, '.levee', 'probe-config.json');
 
 function ready(ca) {
   return new Promise((resolve) => {
@@ -54,9 +57,11 @@ async function main() {
     { cwd: repoRoot, stdio: 'inherit' },
   );
   say('starting levee probe (verdict in .levee/verdict.json, on-demand runs: POST http://127.0.0.1:8081/run)...');
+  mkdirSync(join(repoRoot, '.levee'), { recursive: true });
+  writeFileSync(probeConfig, JSON.stringify({ probe: { dns: { queryFromHost: false } } }));
   const probe = spawn(
     process.execPath,
-    ['bin/levee.js', 'probe', '--kubeconfig', cluster.kubeconfig, '--verdict-file', verdictFile, '--tls-cert', join(certsDir, 'tls.crt')],
+    ['bin/levee.js', 'probe', '--config', probeConfig, '--kubeconfig', cluster.kubeconfig, '--verdict-file', verdictFile, '--tls-cert', join(certsDir, 'tls.crt')],
     { cwd: repoRoot, stdio: 'inherit' },
   );
   let stopping = false;

@@ -71,6 +71,12 @@ const dns = z.strictObject({
   hostQueryTimeoutMs: z.number().int().min(50).max(10_000).default(1000),
   /** After such a query went unanswered (the address is not reachable from this host), the next one waits this long; the Service and its endpoints are checked meanwhile. */
   hostRetrySeconds: z.number().min(0).default(300),
+  /**
+   * false: a levee on a host never sends that query (no packet to the service network, which
+   * leaves through the host's default route when nothing routes it); only the Service and its
+   * ready endpoints are checked. The local cluster and the tests set it: kwok runs no DNS server.
+   */
+  queryFromHost: z.boolean().default(true),
 });
 
 export const probeSettings = z.strictObject({

@@ -104,7 +104,8 @@ export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses>
   const base = credentials?.config ?? {};
   const verdictFile = join(dir, 'verdict.json');
   const probeConfig = join(dir, 'probe-config.json');
-  writeFileSync(probeConfig, JSON.stringify(layered(base, { probe: { httpPort: probePort, verdictFile, ...options.probe } })));
+  // kwok runs no DNS server, and the test cluster's service network is routed nowhere: no query leaves the host.
+  writeFileSync(probeConfig, JSON.stringify(layered(base, { probe: { httpPort: probePort, verdictFile, dns: { queryFromHost: false }, ...options.probe } })));
   const probeLog = join(dir, 'probe.log');
   const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', credentials?.probeKubeconfig ?? kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
   const leveeLog = join(dir, 'levee.log');

@@ -65,7 +65,9 @@ export async function dnsFromHost(context: ProbeContext): Promise<ProbeOutcome> 
   let notAsked: string;
   let address: string | undefined;
   const last = notReached.get(memory);
-  if (last !== undefined && Date.now() - last.at < settings.hostRetrySeconds * 1000) {
+  if (!settings.queryFromHost) {
+    notAsked = 'probe.dns.queryFromHost is false: no query is sent from this host';
+  } else if (last !== undefined && Date.now() - last.at < settings.hostRetrySeconds * 1000) {
     notAsked = `${last.why}; so found at ${new Date(last.at).toISOString()}, asked again ${settings.hostRetrySeconds} s after that`;
   } else {
     const found = await api.get<ServiceObject>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`, { signal });

@@ -83,6 +83,15 @@ describe('probe/probes/dns on a host', () => {
     assert.match(outcome.message, new RegExp(`^kube-system/kube-dns \\(127\\.0\\.0\\.1\\) has 1 ready endpoint; checked from this host: the Service and its EndpointSlices, not a DNS answer \\(127\\.0\\.0\\.1:${server.port} answered from this host, but kubernetes\\.default\\.svc\\.cluster\\.local resolved to 10\\.96\\.0\\.1, not this cluster's 10\\.100\\.0\\.1`));
   });
 
+  it('sends no query and reads no Service when queryFromHost is false: the Service and its endpoints are checked, and the message says so', async () => {
+    const { context, gets } = onHost(cluster(server.port, [true, true]), { dns: { queryFromHost: false } });
+    const outcome = await dns.run(context);
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /has 2 ready endpoints; checked from this host: the Service and its EndpointSlices, not a DNS answer \(probe\.dns\.queryFromHost is false: no query is sent from this host\)$/);
+    assert.deepEqual(server.queries, []);
+    assert.deepEqual(gets, []);
+  });
+
   it('fails when the cluster DNS (it serves the cluster\'s zone) answers that the name does not exist', async () => {
     const zoned = await startDnsServer({}, 'corp.internal');
     try {
