@@ -80,6 +80,8 @@ export const DEFAULT_CONTROLLERS = [
  */
 export const DEFAULT_PLATFORM_CONTROLLERS = [
   ...DEFAULT_CONTROLLERS,
+  // Its deletes carry out an owner's delete, judged when that was made.
+  'system:serviceaccount:kube-system:generic-garbage-collector',
   'system:serviceaccount:capi-system:capi-manager',
   'system:serviceaccount:capi-kubeadm-control-plane-system:capi-kubeadm-control-plane-manager',
 ];

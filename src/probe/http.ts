@@ -58,6 +58,13 @@ async function route(options: ProbeEndpointOptions, req: IncomingMessage, res: S
   const path = url.pathname;
   if (req.method === 'POST' && path === '/run') {
     req.resume();
+    // In a cluster the endpoint listens on the pod's address (the kubelet's liveness probe,
+    // metrics scrapes), but runs are asked for only by serve in the same pod: anyone else who
+    // reaches the port must not be able to start runs.
+    if (!isLoopback(req.socket.remoteAddress)) {
+      send(res, 403, { code: 'FORBIDDEN', message: 'POST /run is answered only from loopback (levee serve in the same pod)' });
+      return;
+    }
     // `serve` says why (probe-on-change: `after changing the pod template of ...`); only logged.
     const reason = url.searchParams.get('reason')?.slice(0, 200);
     send(res, 200, await options.loop.trigger(reason ? `on demand (POST /run): ${reason}` : 'on demand (POST /run)'));
@@ -87,4 +94,11 @@ async function route(options: ProbeEndpointOptions, req: IncomingMessage, res: S
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(`${JSON.stringify(body)}\n`);
+}
+
+/** Whether a peer address is this host's loopback (IPv4, IPv6, or IPv4 mapped into IPv6). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const ipv4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return ipv4.startsWith('127.') || address === '::1';
 }

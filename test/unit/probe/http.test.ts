@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
-import { startProbeEndpoint, type ProbeEndpoint } from '../../../src/probe/http.js';
+import { isLoopback, startProbeEndpoint, type ProbeEndpoint } from '../../../src/probe/http.js';
 import { ProbeCache } from '../../../src/probe/cache.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop } from '../../../src/probe/loop.js';
@@ -42,6 +42,11 @@ describe('probe/http: the on-demand endpoint', () => {
     assert.match(metrics, /levee_probe_success\{probe="etcd"\} 0/);
     assert.match(metrics, /levee_probe_runs_total\{probe="etcd",result="failure"\} 1/);
     assert.equal((await fetch(`${base}/nothing`)).status, 404);
+  });
+
+  it('starts runs only for loopback peers (serve in the same pod), whatever address it listens on', () => {
+    for (const address of ['127.0.0.1', '127.0.0.53', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopback(address), true, address);
+    for (const address of ['10.244.1.7', '192.0.2.10', '::ffff:10.0.0.1', 'fe80::1', '::', '', undefined]) assert.equal(isLoopback(address), false, String(address));
   });
 
   it('serves every levee_probe_ metric the README names, and times each probe run', async () => {
