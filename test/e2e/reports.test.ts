@@ -111,11 +111,9 @@ describe('e2e: Reports of the live audit (openreports.io), written by the probe 
     // The harness's probe settings and port (serve asks it for runs), Reports every 5 s. Its
     // verdict is neither serve's file nor published: this test's thousand Deployments keep
     // kube-controller-manager busy for a while, which the workload probe may call Unhealthy, and
-    // that must not gate this test or outlive it. api-write-path is off: it patches its
-    // ConfigMap, which manifests/base's Role does not grant (levee-system ConfigMaps: get, list,
-    // create, delete), so with this token it always fails.
+    // that must not gate this test or outlive it. As in the harness, no DNS query leaves the host.
     writeFileSync(config, JSON.stringify({
-      probe: { httpPort: env.probePort, verdictFile: join(dir, 'verdict.json'), publish: false, intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, disabled: ['api-write-path'] },
+      probe: { httpPort: env.probePort, verdictFile: join(dir, 'verdict.json'), publish: false, intervalSeconds: 3, failuresToUnhealthy: 2, successesToHealthy: 2, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, dns: { queryFromHost: false } },
       reports: { intervalSeconds: 5 },
     }));
     // The harness's probe hands back the Lease as it stops, so this one leads at once.
