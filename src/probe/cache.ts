@@ -262,9 +262,9 @@ export class ProbeCache {
     this.setHealth(feed, { synced: true, brokenSince: undefined, error: undefined });
   }
 
-  markBroken(feed: FeedName, error: Error, since: number): void {
+  markBroken(feed: FeedName, error: Error, since: number, reason: 'failed' | 'silent' = 'failed'): void {
     const health = this.health.get(feed)!;
-    if (health.brokenSince === undefined) this.options.logger?.warn({ feed, err: error.message }, 'probe watch broken; relisting');
+    if (health.brokenSince === undefined) this.options.logger?.warn({ feed, reason, err: error.message }, 'probe watch broken; relisting');
     this.setHealth(feed, { brokenSince: health.brokenSince ?? since, error: error.message });
   }
 
@@ -303,7 +303,7 @@ export class ProbeCache {
           if (this.health.get(feed)!.brokenSince !== undefined) this.setHealth(feed, { brokenSince: undefined, error: undefined });
         },
         synced: () => this.markSynced(feed),
-        broken: (error, since) => this.markBroken(feed, error, since),
+        broken: (error, since, reason) => this.markBroken(feed, error, since, reason),
       },
     });
     this.watches.set(feed, watch);

@@ -149,16 +149,18 @@ describe('e2e: silent watches (a black-holed path between levee and the API serv
     assert.equal((await kubectl(['delete', 'service', 'ledger', '-n', namespace])).code, 0);
     await eventually('levee to relist and see the Service gone', async () => (await review('ledger')).allowed || 'still refused: its cache still has the Service', 120_000);
     const recovered = Date.now() - began;
-    const logged = readFileSync(serveLog, 'utf8');
-    assert.match(logged, /watch fell silent \(no event, no bookmark, no end\); serving from cache and relisting/);
-    assert.match(logged, /watch re-established; cache relisted and current/);
+    // On a busy machine a watch may fail outright (a relist with no answer in time) before the
+    // watchdog calls it silent, and the Service is seen gone through that relist first: the
+    // watchdog must still call the silenced watches silent, within its bound.
+    await eventually('levee serve to call its watches silent', async () => /watch fell silent \(no event, no bookmark, no end\); serving from cache and relisting/.test(readFileSync(serveLog, 'utf8')) || 'not yet', 90_000);
+    await eventually('levee serve to relist', async () => /watch re-established; cache relisted and current/.test(readFileSync(serveLog, 'utf8')) || 'not yet', 90_000);
     const silentAfter = (await metric('levee_watch_restarts_total')).filter((line) => line.includes('reason="silent"'));
     assert.ok(silentAfter.length > silentBefore, `levee_watch_restarts_total{reason="silent"}: ${silentAfter.join('; ')}`);
     const ready = await readyz();
     assert.deepEqual([ready.status, ready.text], [200, 'ok']);
     assert.equal(probeGetsAnswers(), true, 'the probe\'s requests use new connections, which pass');
-    // The probe's own watches (its triggers) go through the same loop and watchdog.
-    await eventually('the probe\'s watches to notice too', async () => /"reason":"silent".*trigger watch ended; relisting/.test(readFileSync(probeLog, 'utf8')) || 'not yet', 90_000);
+    // The probe's own watches (its watch cache, which its triggers read) go through the same loop and watchdog.
+    await eventually('the probe\'s watches to notice too', async () => /"reason":"silent".*probe watch broken; relisting/.test(readFileSync(probeLog, 'utf8')) || 'not yet', 90_000);
     console.log(`      (noticed and relisted ${seconds(recovered)} after the path went silent; bound 45 s)`);
     proxy.heal();
   });
