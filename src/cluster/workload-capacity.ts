@@ -120,16 +120,18 @@ export class CapacityLens {
    */
   private poolsOf(namespace: string, cluster: string): { pools: WorkerPoolView[]; going: WorkerPoolView[] } {
     const store = this.state.workerPools;
-    const cached = store.ofCluster(namespace, cluster);
-    const keys = new Set(cached.map((pool) => workerPoolKey(pool)));
+    const cached = new Map(store.ofCluster(namespace, cluster).map((pool) => [workerPoolKey(pool), pool]));
+    const keys = new Set(cached.keys());
     for (const key of this.state.recentDecisions.pending(store.name).keys()) keys.add(key);
     if (this.replacement?.store === store.name) keys.add(this.replacement.key);
     const pools: WorkerPoolView[] = [];
+    const going: WorkerPoolView[] = [];
     for (const key of keys) {
       const pool = this.view(store, key);
+      const was = cached.get(key);
       if (pool && pool.namespace === namespace && pool.cluster === cluster) pools.push(pool);
+      else if (!pool && was) going.push(was);
     }
-    const going = cached.filter((pool) => this.view(store, workerPoolKey(pool)) === undefined);
     return { pools, going };
   }
 

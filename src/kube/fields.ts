@@ -33,3 +33,11 @@ export function fieldAt(object: unknown, path: string): unknown {
   }
   return current;
 }
+
+/** Whether two label maps hold the same keys and values (absent counts as empty). */
+export function sameLabels(before: Readonly<Record<string, string>> | undefined, after: Readonly<Record<string, string>> | undefined): boolean {
+  const a = before ?? {};
+  const b = after ?? {};
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}

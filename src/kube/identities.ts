@@ -55,3 +55,13 @@ export function userKey(user: UserInfo): string {
   const extra = Object.entries(user.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([user.username, user.uid ?? null, [...user.groups].sort(), extra]);
 }
+
+/**
+ * The cluster's own machinery: kube-controller-manager (as itself or as its controllers' kube-system
+ * service accounts: the garbage collector's cascades, namespace teardowns, scale-downs) and
+ * kubelets. Their writes carry out what was decided elsewhere. The API server authenticates these
+ * names: nobody else can send them.
+ */
+export function isClusterMachinery(user: UserInfo): boolean {
+  return user.username === 'system:kube-controller-manager' || user.username.startsWith(`${SERVICE_ACCOUNT_PREFIX}kube-system:`) || user.username.startsWith('system:node:');
+}

@@ -11,7 +11,9 @@ import {
   type WorkloadView,
 } from '../kube/workload.js';
 import { podTemplateOf } from '../kube/pod-template.js';
-import type { KubeObject, UserInfo } from '../kube/types.js';
+import type { KubeObject } from '../kube/types.js';
+import { sameLabels } from '../kube/fields.js';
+import { isClusterMachinery } from '../kube/identities.js';
 import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import { selectorMatches, type ClusterState } from '../cluster/state.js';
@@ -132,6 +134,8 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   const { group, kind } = request.kind;
   const namespace = request.namespace ?? 'default';
   if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
+    // The machinery's deletes carry out what was decided elsewhere (a cascade, a teardown, a
+    // scale-down): judging them would only refuse the cluster its own cleanup.
     if (isClusterMachinery(request.userInfo)) return undefined;
     return kind === 'DaemonSet' ? daemonSetChange(request, namespace) : barePodChange(request, namespace, cluster);
   }
@@ -163,16 +167,6 @@ function scalableChange(workload: WorkloadView): Omit<Change, 'before' | 'after'
   return { kind: 'replicas', target: workload.ref, podLabels: workload.podLabels };
 }
 
-/**
- * kube-controller-manager's controllers (the garbage collector's cascades, the namespace
- * controller's teardowns, scale-downs) and kubelets delete pods and DaemonSets carrying out
- * what was decided elsewhere; judging each of those deletes would only refuse the cluster its
- * own cleanup. The API server authenticates these names: nobody else can send them.
- */
-function isClusterMachinery(user: UserInfo): boolean {
-  return user.username === 'system:kube-controller-manager' || user.username.startsWith('system:serviceaccount:kube-system:') || user.username.startsWith('system:node:');
-}
-
 /** A DaemonSet runs a pod per node: deleting it, or relabelling its pods, can empty a Service. */
 function daemonSetChange(request: AdmissionRequest, namespace: string): Change | undefined {
   const name = request.name || request.oldObject?.metadata?.name || request.object?.metadata?.name || '';
@@ -194,14 +188,16 @@ function daemonSetChange(request: AdmissionRequest, namespace: string): Change |
  * nothing replaces it once it is deleted or relabelled. A controller's pod is replaced by it.
  */
 function barePodChange(request: AdmissionRequest, namespace: string, cluster: ClusterState): Change | undefined {
-  if (request.operation !== 'DELETE' && request.operation !== 'UPDATE') return undefined;
   const old = request.oldObject;
-  if (!old || cachedController('Pod', namespace, old, cluster)) return undefined;
-  const target: BackendRef = { kind: 'Pod', namespace, name: request.name || old.metadata?.name || '' };
+  if (!old || (request.operation !== 'DELETE' && request.operation !== 'UPDATE')) return undefined;
   const previousLabels = old.metadata?.labels ?? {};
-  if (request.operation === 'DELETE') return { kind: 'delete', target, podLabels: previousLabels, before: 1, after: 0 };
-  const podLabels = request.object?.metadata?.labels ?? {};
-  return sameLabels(previousLabels, podLabels) ? undefined : { kind: 'relabel', target, podLabels, previousLabels, before: 1, after: 1 };
+  // Most pod updates keep their labels: that is settled before any cache lookup.
+  const podLabels = request.operation === 'UPDATE' ? (request.object?.metadata?.labels ?? {}) : undefined;
+  if (podLabels && sameLabels(previousLabels, podLabels)) return undefined;
+  if (cachedController('Pod', namespace, old, cluster)) return undefined;
+  const target: BackendRef = { kind: 'Pod', namespace, name: request.name || old.metadata?.name || '' };
+  if (!podLabels) return { kind: 'delete', target, podLabels: previousLabels, before: 1, after: 0 };
+  return { kind: 'relabel', target, podLabels, previousLabels, before: 1, after: 1 };
 }
 
 /** The pods a DaemonSet runs, as its status last said (1 before the controller has written it). */
@@ -210,10 +206,6 @@ function scheduledPods(object: KubeObject | null): number {
   return typeof scheduled === 'number' ? scheduled : 1;
 }
 
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
-}
 
 /**
  * ReplicaSets a Deployment controls are scaled by the Deployment controller on every rollout;

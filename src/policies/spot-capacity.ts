@@ -1,6 +1,7 @@
 import { hasController } from '../kube/owners.js';
 import { podTemplateOf, type PodTemplate } from '../kube/pod-template.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
+import { sameLabels } from '../kube/fields.js';
 import { podPlacement, type CapacityType } from '../cluster/capacity.js';
 import { INFRASTRUCTURE_GROUP, INFRASTRUCTURE_KINDS } from '../cluster/infrastructure-capacity.js';
 import { CLUSTER_API_GROUP } from '../cluster/worker-pools.js';
@@ -124,13 +125,6 @@ function judgedNodeWrite(request: AdmissionRequest): boolean {
   if (!request.subResource) return true;
   if (request.subResource !== 'status' || request.operation !== 'UPDATE') return false;
   return !sameLabels(request.oldObject?.metadata?.labels, request.object?.metadata?.labels);
-}
-
-function sameLabels(before: Record<string, string> | undefined, after: Record<string, string> | undefined): boolean {
-  const a = before ?? {};
-  const b = after ?? {};
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
 /** An on-demand node that takes pods now and would not after the request: deleted, cordoned, tainted, or relabelled as spot. */

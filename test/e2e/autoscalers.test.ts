@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 import { minimalCrd } from '../support/crds.js';
 
 /**
@@ -51,13 +51,6 @@ async function apply(manifest: string): Promise<{ stdout: string; stderr: string
   return result;
 }
 
-async function readyEndpoints(serviceName: string): Promise<number> {
-  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
-  if (result.code !== 0) return -1;
-  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> | null }> };
-  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
-}
-
 async function replicas(name: string): Promise<string> {
   const result = await kubectl(['get', 'deployment', name, '-n', namespace, '-o', 'jsonpath={.spec.replicas}']);
   assert.equal(result.code, 0, result.stderr);
@@ -87,7 +80,7 @@ async function scaleAs(user: string, name: string, to: number, dryRun = false): 
 async function ready(name: string): Promise<void> {
   await apply(deployment(name, 1));
   await apply(service(name));
-  await eventually(`a ready endpoint behind Service ${name}`, async () => (await readyEndpoints(name)) === 1, 120_000);
+  await eventually(`a ready endpoint behind Service ${name}`, async () => (await readyEndpoints(namespace, name)) === 1, 120_000);
 }
 
 describe('e2e: autoscalers scaling to zero (issue 12 item 6)', function () {
@@ -143,7 +136,7 @@ describe('e2e: autoscalers scaling to zero (issue 12 item 6)', function () {
   });
 
   it('refuses a person scaling the same Deployment to zero, and KEDA where no ScaledObject allows zero', async () => {
-    await eventually('queue to be ready again', async () => (await readyEndpoints('queue')) === 1, 120_000);
+    await eventually('queue to be ready again', async () => (await readyEndpoints(namespace, 'queue')) === 1, 120_000);
     const person = await kubectl(['scale', 'deployment/queue', '-n', namespace, '--replicas=0']);
     assert.notEqual(person.code, 0);
     assert.match(person.stderr, /\[scale-to-zero\] scaling Deployment\/queue to 0 replicas would leave Service queue/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * The other ways to empty a Service, on a real API server: new pod labels that its selector no
@@ -14,13 +14,6 @@ const service = (name: string, selector: Record<string, string>): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector, ports: [{ port: 80, targetPort: 8080 }] } });
 
 const template = (labels: Record<string, string>) => ({ metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/web:1.0' }] } });
-
-async function readyEndpoints(serviceName: string): Promise<number> {
-  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
-  if (result.code !== 0) return -1;
-  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> }> };
-  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
-}
 
 async function apply(manifest: string): Promise<void> {
   const result = await kubectl(['apply', '-f', '-'], { input: manifest });
@@ -53,7 +46,7 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
       spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web', tier: 'front' }) },
     }));
     await apply(service('front', { tier: 'front' }));
-    await eventually('2 ready endpoints behind Service front', async () => (await readyEndpoints('front')) === 2 || `${await readyEndpoints('front')}`, 120_000);
+    await eventually('2 ready endpoints behind Service front', async () => (await readyEndpoints(namespace, 'front')) === 2 || `${await readyEndpoints(namespace, 'front')}`, 120_000);
     const patch = JSON.stringify({ spec: { template: { metadata: { labels: { app: 'web', tier: null } } } } });
     await untilLeveeSees('the front endpoints', async () => (await kubectl(['patch', 'deployment/web', '-n', namespace, '--type=merge', '-p', patch, '--dry-run=server'])).code !== 0);
 
@@ -76,7 +69,7 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
       spec: { selector: { matchLabels: { app: 'agent' } }, template: template({ app: 'agent' }) },
     }));
     await apply(service('agent', { app: 'agent' }));
-    await eventually('ready endpoints behind Service agent', async () => (await readyEndpoints('agent')) > 0 || 'none yet', 120_000);
+    await eventually('ready endpoints behind Service agent', async () => (await readyEndpoints(namespace, 'agent')) > 0 || 'none yet', 120_000);
     await untilLeveeSees('the agent endpoints', async () => /last-backend|leaves Service agent/.test((await kubectl(['delete', 'daemonset/agent', '-n', namespace, '--dry-run=server'])).stderr));
 
     const deleted = await kubectl(['delete', 'daemonset/agent', '-n', namespace, '--wait=false']);
@@ -87,7 +80,7 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
   it('warns when a bare Pod that is the last backend of its Service is deleted, and not for a Deployment pod', async () => {
     await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo', namespace, labels: { app: 'solo' } }, spec: template({}).spec }));
     await apply(service('solo', { app: 'solo' }));
-    await eventually('a ready endpoint behind Service solo', async () => (await readyEndpoints('solo')) === 1 || `${await readyEndpoints('solo')}`, 120_000);
+    await eventually('a ready endpoint behind Service solo', async () => (await readyEndpoints(namespace, 'solo')) === 1 || `${await readyEndpoints(namespace, 'solo')}`, 120_000);
     await untilLeveeSees('the solo endpoint', async () => /leaves Service solo/.test((await kubectl(['delete', 'pod/solo', '-n', namespace, '--dry-run=server'])).stderr));
 
     const deleted = await kubectl(['delete', 'pod/solo', '-n', namespace, '--wait=false']);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * The real Deployment controller's rollouts with levee judging scale-to-zero: each takes a
@@ -32,18 +32,11 @@ async function run(args: string[], input?: string): Promise<string> {
   return result.stdout;
 }
 
-async function readyEndpoints(serviceName: string): Promise<number> {
-  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
-  if (result.code !== 0) return -1;
-  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> | null }> };
-  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
-}
-
 /** A Deployment alone behind its Service, its pods ready, and levee refusing a person's scale of it to 0. */
 async function behindItsService(name: string, replicas: number, strategy: Record<string, unknown>, extra: { revisionHistoryLimit?: number } = {}): Promise<void> {
   await run(['apply', '-f', '-'], deployment(name, replicas, strategy, extra));
   await run(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: { app: name }, ports: [{ port: 80 }] } }));
-  await eventually(`${replicas} ready endpoints behind Service ${name}`, async () => (await readyEndpoints(name)) === replicas, 120_000);
+  await eventually(`${replicas} ready endpoints behind Service ${name}`, async () => (await readyEndpoints(namespace, name)) === replicas, 120_000);
   await eventually(`levee to refuse scaling deployment/${name} to 0`, async () => {
     const probe = await kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0', '--dry-run=server']);
     return probe.code !== 0 || probe.stdout;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * Issue 12 items 1 and 7 on a real API server. A controller ownerReference written by the
@@ -38,13 +38,6 @@ async function apply(manifest: string): Promise<void> {
   assert.equal(result.code, 0, result.stderr);
 }
 
-async function readyEndpoints(serviceName: string): Promise<number> {
-  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
-  if (result.code !== 0) return -1;
-  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> | null }> };
-  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
-}
-
 async function stored(resource: string, path: string): Promise<string> {
   const result = await kubectl(['get', resource, '-n', namespace, '-o', `jsonpath={${path}}`]);
   assert.equal(result.code, 0, result.stderr);
@@ -77,7 +70,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
     await apply(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace }, data: {} }));
     await apply(deployment('ledger', 2, { app: 'ledger' }));
     await apply(service('ledger', { app: 'ledger' }));
-    await eventually('2 ready endpoints behind Service ledger', async () => (await readyEndpoints('ledger')) === 2, 120_000);
+    await eventually('2 ready endpoints behind Service ledger', async () => (await readyEndpoints(namespace, 'ledger')) === 2, 120_000);
     await levee('deployment/ledger', true);
   });
 
@@ -118,7 +111,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
         spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] } } },
       }));
       await apply(service('db', labels));
-      await eventually('a ready endpoint behind Service db', async () => (await readyEndpoints('db')) === 1, 120_000);
+      await eventually('a ready endpoint behind Service db', async () => (await readyEndpoints(namespace, 'db')) === 1, 120_000);
       await levee('statefulset/db', true);
       const patched = await kubectl(['patch', 'statefulset', 'db', '-n', namespace, '--type=merge', '-p', '{"spec":{"replicas":0}}']);
       assert.notEqual(patched.code, 0);
@@ -138,7 +131,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
         spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'b', image: 'registry.example/b:1' }] } } },
       }));
       await apply(service('batch', labels));
-      await eventually('a ready endpoint behind Service batch', async () => (await readyEndpoints('batch')) === 1, 120_000);
+      await eventually('a ready endpoint behind Service batch', async () => (await readyEndpoints(namespace, 'batch')) === 1, 120_000);
       await levee('replicaset/batch', true);
       const scaled = await kubectl(['scale', 'replicaset/batch', '-n', namespace, '--replicas=0']);
       assert.notEqual(scaled.code, 0);
@@ -149,7 +142,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
       const labels = { app: 'recreate' };
       await apply(deployment('recreate', 2, labels, { strategy: 'Recreate' }));
       await apply(service('recreate', labels));
-      await eventually('2 ready endpoints behind Service recreate', async () => (await readyEndpoints('recreate')) === 2, 120_000);
+      await eventually('2 ready endpoints behind Service recreate', async () => (await readyEndpoints(namespace, 'recreate')) === 2, 120_000);
       await levee('deployment/recreate', true);
       const rollout = await kubectl(['set', 'image', 'deployment/recreate', 'app=registry.example/app:2.0', '-n', namespace]);
       assert.equal(rollout.code, 0, rollout.stderr);
@@ -169,7 +162,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
         const pods = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=stuck', '-o', 'name']);
         return pods.stdout.trim().split('\n').filter(Boolean).length === 2 || pods.stdout;
       });
-      assert.equal(await readyEndpoints('stuck'), 0);
+      assert.equal(await readyEndpoints(namespace, 'stuck'), 0);
       const result = await kubectl(['scale', 'deployment/stuck', '-n', namespace, '--replicas=0']);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(await stored('deployment/stuck', '.spec.replicas'), '0');
@@ -191,29 +184,29 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
       const labels = { tier: 'front' };
       await apply(deployment('front', 1, { ...labels, app: 'front' }));
       await apply(service('front', labels));
-      await eventually('the front Deployment behind Service front', async () => (await readyEndpoints('front')) === 1, 120_000);
+      await eventually('the front Deployment behind Service front', async () => (await readyEndpoints(namespace, 'front')) === 1, 120_000);
       await levee('deployment/front', true);
       const template = (app: string) => ({ metadata: { labels: { ...labels, app } }, spec: { containers: [{ name: app, image: `registry.example/${app}:1` }] } });
       await apply(JSON.stringify({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace }, spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent') } }));
-      await eventually('the DaemonSet behind Service front', async () => (await readyEndpoints('front')) > 1, 120_000);
+      await eventually('the DaemonSet behind Service front', async () => (await readyEndpoints(namespace, 'front')) > 1, 120_000);
       await levee('deployment/front', false);
       assert.equal((await kubectl(['delete', 'daemonset', 'agent', '-n', namespace, '--wait=true'])).code, 0);
-      await eventually('the DaemonSet to leave Service front', async () => (await readyEndpoints('front')) === 1, 120_000);
+      await eventually('the DaemonSet to leave Service front', async () => (await readyEndpoints(namespace, 'front')) === 1, 120_000);
       await levee('deployment/front', true);
 
       await apply(JSON.stringify({ apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'legacy', namespace }, spec: { replicas: 1, selector: { app: 'legacy' }, template: template('legacy') } }));
-      await eventually('the ReplicationController behind Service front', async () => (await readyEndpoints('front')) === 2, 120_000);
+      await eventually('the ReplicationController behind Service front', async () => (await readyEndpoints(namespace, 'front')) === 2, 120_000);
       await levee('deployment/front', false);
       const scaleRc = await kubectl(['scale', 'deployment/front', '-n', namespace, '--replicas=0']);
       assert.equal(scaleRc.code, 0, scaleRc.stderr);
-      await eventually('front to leave Service front', async () => (await readyEndpoints('front')) === 1, 120_000);
+      await eventually('front to leave Service front', async () => (await readyEndpoints(namespace, 'front')) === 1, 120_000);
       await levee('rc/legacy', true);
       const lastRc = await kubectl(['scale', 'rc/legacy', '-n', namespace, '--replicas=0']);
       assert.notEqual(lastRc.code, 0, 'the ReplicationController is now the last backend');
       assert.match(lastRc.stderr, /\[scale-to-zero\] scaling ReplicationController\/legacy to 0 replicas would leave Service front/);
 
       await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace, labels: { ...labels, app: 'debug' } }, spec: template('debug').spec }));
-      await eventually('the bare pod behind Service front', async () => (await readyEndpoints('front')) === 2, 120_000);
+      await eventually('the bare pod behind Service front', async () => (await readyEndpoints(namespace, 'front')) === 2, 120_000);
       await levee('rc/legacy', false);
     });
   });
@@ -224,7 +217,7 @@ describe('e2e: scale-to-zero and owner references (issue 12 items 1, 4 and 7)', 
       await apply(deployment('pair-a', 2, { ...labels, app: 'pair-a' }));
       await apply(deployment('pair-b', 2, { ...labels, app: 'pair-b' }));
       await apply(service('pair', labels));
-      await eventually('4 ready endpoints behind Service pair', async () => (await readyEndpoints('pair')) === 4, 120_000);
+      await eventually('4 ready endpoints behind Service pair', async () => (await readyEndpoints(namespace, 'pair')) === 4, 120_000);
       await levee('deployment/pair-a', false);
       await levee('deployment/pair-b', false);
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * The Monzo incident replayed on a real API server: a Service whose only backend is
@@ -29,13 +29,6 @@ const service = JSON.stringify({
   spec: { selector: { app: 'ledger' }, ports: [{ port: 80, targetPort: 8080 }] },
 });
 
-async function readyEndpoints(serviceName: string): Promise<number> {
-  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${serviceName}`, '-o', 'json']);
-  if (result.code !== 0) return -1;
-  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> }> };
-  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
-}
-
 async function storedReplicas(name: string): Promise<number> {
   const result = await kubectl(['get', 'deployment', name, '-n', namespace, '-o', 'jsonpath={.spec.replicas}']);
   assert.equal(result.code, 0, result.stderr);
@@ -51,7 +44,7 @@ describe('e2e: scale-to-zero (the Monzo replay)', function () {
     assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
     assert.equal((await kubectl(['apply', '-f', '-'], { input: deployment('ledger', 2, { app: 'ledger' }) })).code, 0);
     assert.equal((await kubectl(['apply', '-f', '-'], { input: service })).code, 0);
-    await eventually('2 ready endpoints behind Service ledger', async () => (await readyEndpoints('ledger')) === 2 || `${await readyEndpoints('ledger')}`, 120_000);
+    await eventually('2 ready endpoints behind Service ledger', async () => (await readyEndpoints(namespace, 'ledger')) === 2 || `${await readyEndpoints(namespace, 'ledger')}`, 120_000);
     // levee learns of the endpoints through its watches; wait until its answer reflects them.
     await eventually('levee to see the ledger endpoints', async () => {
       const probe = await kubectl(['scale', 'deployment/ledger', '-n', namespace, '--replicas=0', '--dry-run=server']);
@@ -104,7 +97,7 @@ describe('e2e: scale-to-zero (the Monzo replay)', function () {
   it('allows the scale to zero once a second Ready workload backs the Service', async () => {
     const second = await kubectl(['apply', '-f', '-'], { input: deployment('ledger-v2', 2, { app: 'ledger', track: 'v2' }) });
     assert.equal(second.code, 0, second.stderr);
-    await eventually('ledger-v2 endpoints to be ready', async () => (await readyEndpoints('ledger')) >= 3, 120_000);
+    await eventually('ledger-v2 endpoints to be ready', async () => (await readyEndpoints(namespace, 'ledger')) >= 3, 120_000);
     await eventually('levee to allow the scale to zero', async () => {
       const probe = await kubectl(['scale', 'deployment/ledger', '-n', namespace, '--replicas=0', '--dry-run=server']);
       return probe.code === 0 || probe.stderr;
@@ -115,7 +108,7 @@ describe('e2e: scale-to-zero (the Monzo replay)', function () {
   });
 
   it('refuses scaling the last backend to zero, then allows it once the Service is deleted', async () => {
-    await eventually('ledger pods to be gone from the Service', async () => (await readyEndpoints('ledger')) === 2, 120_000);
+    await eventually('ledger pods to be gone from the Service', async () => (await readyEndpoints(namespace, 'ledger')) === 2, 120_000);
     const refused = await kubectl(['scale', 'deployment/ledger-v2', '-n', namespace, '--replicas=0']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /Deployment\/ledger-v2.*Service ledger/);

@@ -1,9 +1,8 @@
 /**
- * Fails today: a Deployment's ReplicaSet that a person takes to 0 (allowed moments ago, or
- * already at 0 in the cache while its endpoints still read ready) keeps counting as another
- * backend, because its pods are attributed to the Deployment and only the Deployment is asked
- * whether it is going to zero. Two scales at the same moment then empty a Service, which
- * "Two backends of one Service scaled to zero at the same moment count each other" forbids.
+ * A Deployment's ReplicaSet that a person takes to 0 (allowed moments ago, or already at 0 in the
+ * cache while its endpoints still read ready) backs nothing, though its pods are credited to the
+ * Deployment: "Two backends of one Service scaled to zero at the same moment count each other"
+ * holds for it too.
  */
 import assert from 'node:assert/strict';
 import { Caches, pod, ref, refusedFor, scaleReview, service, useWorkloadLevee, workload, STZ } from '../support/workload-reviews.js';

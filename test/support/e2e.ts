@@ -232,6 +232,14 @@ export async function kubectl(args: string[], options: { as?: 'admin' | 'develop
   });
 }
 
+/** The ready endpoints behind a Service, over all its EndpointSlices, as kubectl reads them; -1 when the read fails. */
+export async function readyEndpoints(namespace: string, service: string): Promise<number> {
+  const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service}`, '-o', 'json']);
+  if (result.code !== 0) return -1;
+  const list = JSON.parse(result.stdout) as { items: Array<{ endpoints?: Array<{ conditions?: { ready?: boolean } }> | null }> };
+  return list.items.flatMap((slice) => slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready !== false).length;
+}
+
 /** Polls `check` until it returns true; fails with `what` and the last observation. */
 export async function eventually(what: string, check: () => Promise<boolean | string>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
