@@ -135,8 +135,9 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   const namespace = request.namespace ?? 'default';
   if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
     // The machinery's deletes carry out what was decided elsewhere (a cascade, a teardown, a
-    // scale-down): judging them would only refuse the cluster its own cleanup.
-    if (isClusterMachinery(request.userInfo)) return undefined;
+    // scale-down): judging them would only refuse the cluster its own cleanup. Its relabels are
+    // judged like anyone's: no controller relabels a DaemonSet's template or a bare pod.
+    if (request.operation === 'DELETE' && isClusterMachinery(request.userInfo)) return undefined;
     return kind === 'DaemonSet' ? daemonSetChange(request, namespace) : barePodChange(request, namespace, cluster);
   }
   if (isScalableGroupKind(group, kind)) {
