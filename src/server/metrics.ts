@@ -48,6 +48,16 @@ export class Metrics {
     labelNames: ['cache', 'reason'] as const,
     registers: [this.registry],
   });
+  /**
+   * Connections accepted and TLS handshakes completed: a webhook client that keeps its
+   * connections warm opens a handful; one that reconnects pays a handshake per review.
+   */
+  readonly connections = new Counter({
+    name: 'levee_connections_total',
+    help: 'Connections to levee\'s listener, by stage: accepted (TCP) and tls (handshake completed).',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
   readonly cacheObjects: Gauge<'cache'>;
   readonly cacheSynced: Gauge<'cache'>;
   readonly cacheAge: Gauge<'cache'>;
@@ -71,6 +81,7 @@ export class Metrics {
     recentDecisions: () => { pending: number; evicted: number } = () => ({ pending: 0, evicted: 0 }),
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'levee_' });
+    for (const stage of ['accepted', 'tls'] as const) this.connections.inc({ stage }, 0);
     // Refreshed at scrape time, so the hot path never touches these gauges.
     this.cacheObjects = new Gauge({
       name: 'levee_cache_objects',

@@ -125,6 +125,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // The whole request within the window (never shorter than the headers' own timeout).
   server.requestTimeout = Math.max(config.server.requestTimeoutMs, headersTimeout);
   server.maxConnections = config.server.maxConnections;
+  server.on('connection', () => metrics.connections.inc({ stage: 'accepted' }));
+  server.on('secureConnection', () => metrics.connections.inc({ stage: 'tls' }));
   server.on('clientError', (err, socket) => {
     logger.debug({ err: err.message }, 'client connection error');
     socket.destroy();

@@ -95,3 +95,45 @@ describe('server: the serving certificate\'s expiry metric', () => {
     await eventually(async () => Math.abs((await expiryMetric()) - (now + 9 * day)) < 600);
   });
 });
+
+describe('server: connections and handshakes', () => {
+  let running: TestServer;
+  let certs: TestCerts;
+
+  /** levee_connections_total by stage, read over a connection of its own (counted too). */
+  const connections = async (): Promise<{ accepted: number; tls: number }> => {
+    const agent = new Agent({ keepAlive: false });
+    try {
+      const text = (await call(running.port, certs.ca, { method: 'GET', path: '/metrics', agent })).text;
+      const stage = (name: string): number => Number(new RegExp(`^levee_connections_total\\{stage="${name}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      return { accepted: stage('accepted'), tls: stage('tls') };
+    } finally {
+      agent.destroy();
+    }
+  };
+
+  before(async () => {
+    running = await startTestServer();
+    certs = running.certs;
+  });
+
+  after(() => running.close());
+
+  it('counts each connection and TLS handshake, once for all the requests a kept-alive connection carries', async () => {
+    const before = await connections();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 5; i++) assert.equal((await call(running.port, certs.ca, { method: 'GET', path: '/healthz', agent })).status, 200);
+    agent.destroy();
+    const after = await connections();
+    // The kept-alive connection and the second read's own.
+    assert.deepEqual({ accepted: after.accepted - before.accepted, tls: after.tls - before.tls }, { accepted: 2, tls: 2 });
+
+    for (let i = 0; i < 3; i++) {
+      const fresh = new Agent({ keepAlive: false });
+      assert.equal((await call(running.port, certs.ca, { method: 'GET', path: '/healthz', agent: fresh })).status, 200);
+      fresh.destroy();
+    }
+    const later = await connections();
+    assert.deepEqual({ accepted: later.accepted - after.accepted, tls: later.tls - after.tls }, { accepted: 4, tls: 4 });
+  });
+});
