@@ -12,7 +12,9 @@
 //   npm run bench -- --e2e     (or npm run bench:e2e) through kube-apiserver instead: no webhook,
 //                              levee, the sidecar design and Gatekeeper registered in turn
 //                              (bench/e2e/run.mjs); --quick works there too, and --large=N
-//                              sets the Services and Pods of the second memory reading (50000)
+//                              sets the Services and Pods of the second memory reading (50000);
+//                              --breakdown has levee log every decision and counts the reviews
+//                              it was sent by route, requester, resource and operation
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
@@ -66,7 +68,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const { runE2eBench } = await import('../bench/e2e/run.mjs');
       // Gatekeeper is built only here, the first time the end-to-end bench needs it.
       const large = process.argv.find((arg) => arg.startsWith('--large='))?.slice('--large='.length);
-      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper'), ...(large !== undefined ? { large: Number(large) } : {}) });
+      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper'), breakdown: process.argv.includes('--breakdown'), ...(large !== undefined ? { large: Number(large) } : {}) });
     } else {
       const { runBench } = await import('../bench/run.mjs');
       await runBench({ ...options, boundsOnly: process.argv.includes('--bounds') });

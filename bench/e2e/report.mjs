@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { formatTable, verdictLine } from '../report.mjs';
 import { MIX } from './mix.mjs';
 
-export function report({ summary, memory, counts, writers, check, crdCount, gatekeeper, quick, started, loadAtStart }) {
+export function report({ summary, memory, counts, writers, check, crdCount, gatekeeper, quick, breakdown, started, loadAtStart }) {
   const lines = [];
   const out = (line = '') => lines.push(line);
   out();
@@ -14,10 +14,19 @@ export function report({ summary, memory, counts, writers, check, crdCount, gate
   out(`Gatekeeper: ${crdCount} CRDs from its module's chart; flags ${gatekeeper.args.join(' ')}`);
   out();
   out(formatTable(
-    ['target', 'writers', 'writes/s', 'p50 ms', 'p99 ms', 'added p99', 'apiserver CPU s/1k', 'webhook CPU s/1k', 'webhook calls/1k', 'errors'],
-    summary.rows.map((row) => [row.name, String(row.writers), row.rps.toFixed(1), row.p50.toFixed(2), row.p99.toFixed(2), row.key === 'none' ? '-' : `${row.addedP99 >= 0 ? '+' : ''}${row.addedP99.toFixed(2)} ms (${(row.addedP99Share * 100).toFixed(0)}%)`, row.apiserverCpu.toFixed(2), row.key === 'none' ? '-' : row.webhookCpu.toFixed(2), row.key === 'none' ? '-' : row.calls.toFixed(0), String(row.errors)]),
+    ['target', 'writers', 'writes/s', 'p50 ms', 'p99 ms', 'added p99', 'apiserver CPU s/1k', 'webhook CPU s/1k', 'webhook calls/1k', 'handshakes/1k', 'errors'],
+    summary.rows.map((row) => [row.name, String(row.writers), row.rps.toFixed(1), row.p50.toFixed(2), row.p99.toFixed(2), row.key === 'none' ? '-' : `${row.addedP99 >= 0 ? '+' : ''}${row.addedP99.toFixed(2)} ms (${(row.addedP99Share * 100).toFixed(0)}%)`, row.apiserverCpu.toFixed(2), row.key === 'none' ? '-' : row.webhookCpu.toFixed(2), row.key === 'none' ? '-' : row.calls.toFixed(0), row.connections === undefined ? '-' : row.connections.toFixed(1), String(row.errors)]),
   ));
-  out('(p50/p99: each write as the writer saw it, through kube-apiserver; added p99: against no webhook at the same writer count; CPU from /proc/<pid>/stat)');
+  out('(p50/p99: each write as the writer saw it, through kube-apiserver; added p99: against no webhook at the same writer count; CPU from /proc/<pid>/stat;');
+  out(' handshakes: TLS connections levee\'s listener completed, levee_connections_total{stage="tls"})');
+  if (breakdown) {
+    out();
+    out('reviews levee was sent, per 1000 writes, by route, requester, resource and operation (--breakdown: levee logging every decision):');
+    out();
+    const logged = summary.rows.filter((row) => row.logged);
+    const keys = [...new Set(logged.flatMap((row) => Object.keys(row.logged)))].sort();
+    out(formatTable(['route', 'user', 'resource', 'operation', ...logged.map((row) => `${row.name}, ${row.writers}`)], keys.map((key) => [...key.split(' '), ...logged.map((row) => (row.logged[key] ?? 0).toFixed(0))])));
+  }
   out();
   out(formatTable(
     ['webhook', `RSS MiB, ${counts.small / 1000}k Services+Pods`, `RSS MiB, ${counts.large / 1000}k Services+Pods`],

@@ -18,13 +18,13 @@ import { startNodeTarget } from '../processes.mjs';
 import { imageNodeFlags } from '../run.mjs';
 import { checkAnswers } from './check.mjs';
 import { applyScaleToZeroConstraint, installGatekeeperResources, startGatekeeper } from './gatekeeper.mjs';
-import { adminCredentials, apiClient, cpuSeconds } from './kube.mjs';
+import { adminCredentials, apiClient, cpuSeconds, kubectl } from './kube.mjs';
 import { writerObjects } from './mix.mjs';
 import { createBenchObjects, createFiller } from './objects.mjs';
-import { gatekeeperWebhooks, leveeWebhooks, switchTo, unregisterAll } from './registrations.mjs';
+import { benchService, gatekeeperWebhooks, leveeWebhooks, serviceDnsName, switchTo, unregisterAll } from './registrations.mjs';
 import { report } from './report.mjs';
 import { summarizeChunks } from './summary.mjs';
-import { ask, cachedCounts, gatekeeperRequests, leveeDecisions, memoryOf, sidecarStats, startLevee, stopFork, sumCpu, waitForCaches } from './targets.mjs';
+import { ask, cachedCounts, decisionsLoggedSince, gatekeeperRequests, leveeCounters, logOffset, memoryOf, sidecarStats, startLevee, stopFork, sumCpu, waitForCaches } from './targets.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
@@ -47,7 +47,7 @@ const MAX_WRITES = 1_000_000;
 
 const say = (message) => process.stderr.write(`bench:e2e: ${message}\n`);
 
-export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, large, nodeFlags = imageNodeFlags() }) {
+export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, large, breakdown = false, nodeFlags = imageNodeFlags() }) {
   const counts = { ...(quick ? QUICK : FULL), ...(large !== undefined ? { large } : {}) };
   const started = Date.now();
   const loadAtStart = loadavg();
@@ -93,7 +93,9 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     writeFileSync(credentials.certFile, admin.cert);
     writeFileSync(credentials.keyFile, admin.key, { mode: 0o600 });
     const { generateCerts, writeCerts } = await import(new URL('../../dist/src/certs/generate.js', import.meta.url).href);
-    const certs = await generateCerts({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validDays: 1 });
+    // Each webhook target is registered through a Service of its own (registrations.mjs): one certificate names them all.
+    const services = { levee: 'bench-levee', sidecar: 'bench-sidecar', gatekeeper: 'bench-gatekeeper' };
+    const certs = await generateCerts({ dnsNames: ['localhost', ...Object.values(services).map(serviceDnsName)], ipAddresses: ['127.0.0.1'], validDays: 1 });
     const certDir = join(work, 'certs');
     writeCerts(certDir, certs);
     const caBundle = Buffer.from(certs.caCert).toString('base64');
@@ -116,7 +118,10 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     await createFiller(api, { prefix: fillPrefix, from: 0, to: counts.small });
 
     say('starting levee, the sidecar (with opa) and Gatekeeper...');
-    const levee = await startLevee({ kubeconfig, certDir, configFile, nodeFlags, logFile: join(work, 'levee.log'), clientCA: cluster.webhookClientCA, clientName: cluster.webhookClientName });
+    // --breakdown: levee logs every decision (debug), and the bench counts them by request; the
+    // log lines cost levee CPU, so a run with it is for the breakdown, not for the latency table.
+    const leveeLog = join(work, 'levee.log');
+    const levee = await startLevee({ kubeconfig, certDir, configFile, nodeFlags, logFile: leveeLog, clientCA: cluster.webhookClientCA, clientName: cluster.webhookClientName, ...(breakdown ? { logLevel: 'debug' } : {}) });
     processes.push(levee);
     const opa = await startOpa(opaPath, preparePolicies(BUNDLE, join(work, 'opa'), (await leveeConfig(configFile)).policies));
     processes.push(opa);
@@ -130,18 +135,21 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     const gatekeeper = await startGatekeeper({ binary: gatekeeperPath, kubeconfig, certDir, logFile: join(work, 'gatekeeper.log') });
     processes.push(gatekeeper);
 
-    const callsOf = {
-      levee: () => leveeDecisions(levee.port, certs.caCert),
-      sidecar: async () => (await sidecarStats(sidecar)).decisions,
-      gatekeeper: () => gatekeeperRequests(gatekeeper.metricsPort),
+    // Each target's counters: webhook calls, and for levee the TLS handshakes its listener completed.
+    const countersOf = {
+      levee: () => leveeCounters(levee.port, certs.caCert),
+      sidecar: async () => ({ calls: (await sidecarStats(sidecar)).decisions }),
+      gatekeeper: async () => ({ calls: await gatekeeperRequests(gatekeeper.metricsPort) }),
     };
+    const leveeLogged = breakdown ? { offset: () => logOffset(leveeLog), since: (offset) => decisionsLoggedSince(leveeLog, offset) } : undefined;
     const targets = [
-      { key: 'none', name: 'no webhook (floor)', webhooks: [], pids: [], calls: async () => 0 },
-      { key: 'levee', name: 'levee', webhooks: leveeWebhooks({ kubeconfig, port: levee.port, caBundle, key: 'levee' }), pids: [levee.pid], calls: callsOf.levee },
-      { key: 'levee-all', name: 'levee, no matchConditions', webhooks: leveeWebhooks({ kubeconfig, port: levee.port, caBundle, key: 'levee-all', conditions: false }), pids: [levee.pid], calls: callsOf.levee },
-      { key: 'sidecar', name: 'express + opa sidecar', webhooks: leveeWebhooks({ kubeconfig, port: sidecar.port, caBundle, key: 'sidecar' }), pids: [sidecar.pid, opa.pid], calls: callsOf.sidecar },
-      { key: 'gatekeeper', name: 'Gatekeeper', webhooks: gatekeeperWebhooks({ port: gatekeeper.port, caBundle }), pids: [gatekeeper.pid], calls: callsOf.gatekeeper },
+      { key: 'none', name: 'no webhook (floor)', webhooks: [], pids: [], counters: async () => ({ calls: 0 }) },
+      { key: 'levee', name: 'levee', webhooks: leveeWebhooks({ kubeconfig, service: services.levee, port: levee.port, caBundle, key: 'levee' }), pids: [levee.pid], counters: countersOf.levee, logged: leveeLogged },
+      { key: 'levee-all', name: 'levee, no matchConditions', webhooks: leveeWebhooks({ kubeconfig, service: services.levee, port: levee.port, caBundle, key: 'levee-all', conditions: false }), pids: [levee.pid], counters: countersOf.levee, logged: leveeLogged },
+      { key: 'sidecar', name: 'express + opa sidecar', webhooks: leveeWebhooks({ kubeconfig, service: services.sidecar, port: sidecar.port, caBundle, key: 'sidecar' }), pids: [sidecar.pid, opa.pid], counters: countersOf.sidecar },
+      { key: 'gatekeeper', name: 'Gatekeeper', webhooks: gatekeeperWebhooks({ service: services.gatekeeper, port: gatekeeper.port, caBundle }), pids: [gatekeeper.pid], counters: countersOf.gatekeeper },
     ];
+    kubectl(kubeconfig, ['apply', '-f', '-'], { input: Object.values(services).map((name) => JSON.stringify(benchService(name))).join('\n') });
     const cached = () => cachedCounts({ levee, certs, sidecar, gatekeeper });
     await waitForCaches(cached, counts.small);
 
@@ -156,12 +164,19 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     let seq = 0;
     const chunk = async (target, n, seconds) => {
       const cpuBefore = { apiserver: cpuSeconds(apiServerPid), webhook: sumCpu(target.pids) };
-      const callsBefore = await target.calls();
+      const before = await target.counters();
+      const logOffsetBefore = target.logged?.offset();
       const result = await ask(writers, { type: 'run', writers: n, requests: MAX_WRITES, seconds, objects: objectsFor(n), seq }, 'result');
       seq += result.requests ?? 0;
       if (result.error) throw new Error(`the load generator failed: ${result.error}`);
-      const calls = (await target.calls()) - callsBefore;
-      return { ...result, calls, cpu: { apiserver: cpuSeconds(apiServerPid) - cpuBefore.apiserver, webhook: sumCpu(target.pids) - cpuBefore.webhook } };
+      const after = await target.counters();
+      return {
+        ...result,
+        calls: after.calls - before.calls,
+        ...(after.connections !== undefined ? { connections: after.connections - before.connections } : {}),
+        ...(target.logged ? { logged: target.logged.since(logOffsetBefore) } : {}),
+        cpu: { apiserver: cpuSeconds(apiServerPid) - cpuBefore.apiserver, webhook: sumCpu(target.pids) - cpuBefore.webhook },
+      };
     };
 
     say(`measuring ${targets.length} targets x ${WRITERS.join('/')} writers in ${counts.rounds} interleaved round(s)...`);
@@ -195,7 +210,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     unregisterAll(kubeconfig);
     memory.large = memoryOf(targets);
 
-    const lines = report({ summary, memory, counts, writers: WRITERS, check, crdCount, gatekeeper, quick, started, loadAtStart });
+    const lines = report({ summary, memory, counts, writers: WRITERS, check, crdCount, gatekeeper, quick, breakdown, started, loadAtStart });
     printNow(lines);
     return lines.join('\n');
   } finally {

@@ -24,6 +24,8 @@ export function summarizeChunks({ targets, writers, chunks }) {
         apiserverCpu: per1k((chunk) => chunk.cpu.apiserver),
         webhookCpu: per1k((chunk) => chunk.cpu.webhook),
         calls: per1k((chunk) => chunk.calls),
+        ...(measured.some((chunk) => chunk.connections !== undefined) ? { connections: per1k((chunk) => chunk.connections ?? 0) } : {}),
+        ...(measured.some((chunk) => chunk.logged) ? { logged: loggedPer1k(measured, requests) } : {}),
         errors,
       });
     }
@@ -34,4 +36,11 @@ export function summarizeChunks({ targets, writers, chunks }) {
     row.addedP99Share = row.addedP99 / floor.p99;
   }
   return { rows };
+}
+
+/** The reviews levee logged during these chunks, by route, requester, resource and operation, per thousand writes. */
+function loggedPer1k(measured, requests) {
+  const totals = {};
+  for (const chunk of measured) for (const [key, count] of Object.entries(chunk.logged ?? {})) totals[key] = (totals[key] ?? 0) + count;
+  return Object.fromEntries(Object.entries(totals).map(([key, count]) => [key, (count / requests) * 1000]));
 }

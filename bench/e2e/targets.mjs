@@ -1,7 +1,7 @@
 // The processes the end-to-end bench measures, and what it reads from them: levee as `npm start`
 // runs it, the load generator's IPC, CPU and memory from /proc, webhook call counters, and how
 // many Services and Pods each webhook holds in its cache.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, rssMiB, spawnLogged } from '../processes.mjs';
 import { syncedObjects } from './gatekeeper.mjs';
@@ -13,10 +13,10 @@ const repo = new URL('../../', import.meta.url).pathname;
  * `levee serve` as `npm start` runs it on a host: real informers, SubjectAccessReviews, Events,
  * reviews only from the API server's client certificate, with the image's Node.js flags.
  */
-export async function startLevee({ kubeconfig, certDir, configFile, nodeFlags, logFile, clientCA, clientName }) {
+export async function startLevee({ kubeconfig, certDir, configFile, nodeFlags, logFile, clientCA, clientName, logLevel = 'warn' }) {
   const port = await freePort();
   const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-  const { child, stop } = spawnLogged(process.execPath, [...nodeFlags, join(repo, 'bin', 'levee.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--tls-cert', join(certDir, 'tls.crt'), '--tls-key', join(certDir, 'tls.key'), '--client-ca', clientCA, '--client-name', clientName, '--log-level', 'warn'], {
+  const { child, stop } = spawnLogged(process.execPath, [...nodeFlags, join(repo, 'bin', 'levee.js'), 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', kubeconfig, '--tls-cert', join(certDir, 'tls.crt'), '--tls-key', join(certDir, 'tls.key'), '--client-ca', clientCA, '--client-name', clientName, '--log-level', logLevel], {
     logFile,
     cwd: repo,
     killAfterMs: 10_000,
@@ -67,8 +67,43 @@ export function sumMetric(text, prefix) {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-export async function leveeDecisions(port, ca) {
-  return sumMetric((await getLocal(port, '/metrics', { tls: true, ca })).text, 'levee_decisions_total{');
+/** levee's reviews answered and the TLS handshakes its listener completed, from its /metrics. */
+export async function leveeCounters(port, ca) {
+  const text = (await getLocal(port, '/metrics', { tls: true, ca })).text;
+  return { calls: sumMetric(text, 'levee_decisions_total{'), connections: sumMetric(text, 'levee_connections_total{stage="tls"}') };
+}
+
+/** The size of a log file now: where the lines written from now on start. */
+export function logOffset(file) {
+  return statSync(file).size;
+}
+
+/**
+ * The reviews levee logged (at debug level, one line per decision) since `offset`, counted by
+ * route, requester, resource (with subresource) and operation.
+ */
+export function decisionsLoggedSince(file, offset) {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    readSync(fd, buffer, 0, buffer.length, offset);
+    const counts = {};
+    for (const line of buffer.toString('utf8').split('\n')) {
+      if (!line.includes('"admission decision"')) continue;
+      let entry;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const key = [entry.route, entry.user, entry.resource, entry.operation].join(' ');
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function gatekeeperRequests(port) {
