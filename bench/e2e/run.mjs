@@ -6,7 +6,7 @@
 // 50k Services and Pods in the cluster for it to cache. Everything runs on 127.0.0.1, on a
 // cluster of the bench's own; the bench stops every process it started, and that cluster.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterDown, clusterUp } from '../../scripts/cluster.mjs';
@@ -30,6 +30,7 @@ const repo = new URL('../../', import.meta.url).pathname;
 const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
 /** The bench's own cluster: its own state directory and a free block of ports. */
 const CLUSTER_DIR = join(repo, '.levee', 'bench-cluster');
+const LOG_DIR = join(repo, '.levee', 'bench-e2e');
 
 const WRITERS = [1, 16, 64];
 /** One kwok Node per writer, for its cordons. */
@@ -67,6 +68,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     for (const process of processes.reverse()) await process.stop().catch(() => undefined);
     api?.close();
     await clusterDown({ dir: CLUSTER_DIR, quiet: true }).catch((err) => say(`could not stop the bench's cluster: ${err.message}`));
+    keepLogs(work);
     rmSync(work, { recursive: true, force: true });
   };
   const onSignal = (signal) => {
@@ -217,6 +219,14 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stopEverything();
+  }
+}
+
+/** The webhooks' logs of the last run stay in .levee/bench-e2e/ (a shed or a timeout shows there, not in the table). */
+function keepLogs(work) {
+  mkdirSync(LOG_DIR, { recursive: true });
+  for (const name of ['levee.log', 'gatekeeper.log', 'gatekeeper-generate.log']) {
+    if (existsSync(join(work, name))) copyFileSync(join(work, name), join(LOG_DIR, name));
   }
 }
 
