@@ -264,8 +264,20 @@ describe('engine/pipeline: overrides', () => {
       { kind: { group: 'batch', version: 'v1', kind: 'Job' }, resource: { group: 'batch', version: 'v1', resource: 'jobs' }, namespace: 'payments' },
       { kind: { group: 'karpenter.sh', version: 'v1', kind: 'NodePool' }, resource: { group: 'karpenter.sh', version: 'v1', resource: 'nodepools' }, namespace: '' },
       { kind: { group: 'apps', version: 'v1', kind: 'DaemonSet' }, resource: { group: 'apps', version: 'v1', resource: 'daemonsets' }, namespace: 'payments' },
+      { kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'payments' },
     ];
     for (const { kind, resource, namespace } of kinds) {
+      it(`puts back a stamp a request removes from a ${kind.kind}, the request itself carrying no levee.dev/ annotation`, async () => {
+        const object = (annotations: Record<string, string>) => ({
+          apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
+          kind: kind.kind,
+          metadata: { name: 'x', ...(namespace ? { namespace } : {}), annotations },
+        });
+        const request = admissionRequest({ kind, resource, operation: 'UPDATE', namespace, name: 'x', username: 'mallory', object: object({ team: 't' }), oldObject: object({ [OVERRIDDEN_BY]: 'bob', team: 't' }) });
+        const mutated = await answer(deps(), request, 'mutate');
+        assert.deepEqual(patchedObject(request, mutated.response.patch).metadata?.annotations, { [OVERRIDDEN_BY]: 'bob', team: 't' });
+      });
+
       it(`puts back a forged stamp on a ${kind.kind} in /mutate, and /validate refuses it where /mutate was skipped`, async () => {
         const object = (annotations: Record<string, string>) => ({
           apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,

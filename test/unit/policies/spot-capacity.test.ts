@@ -97,6 +97,27 @@ describe('policies/spot-capacity context', () => {
       assert.equal(context(cluster, request(NODE, 'CREATE', nodeObject('ondemand-9'), null)), undefined);
     });
 
+    it('a node that takes no pods before the update loses nothing: the node lifecycle controller\'s taint after a cordon, its removal, the uncordon', () => {
+      const cluster = nineNodes();
+      const controllerTaint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+      assert.equal(context(cluster, nodeUpdate('ondemand-1', { unschedulable: true }, { unschedulable: true, taints: [controllerTaint] })), undefined);
+      assert.equal(context(cluster, nodeUpdate('ondemand-1', { unschedulable: true, taints: [controllerTaint] }, { taints: [controllerTaint] })), undefined);
+      assert.equal(context(cluster, nodeUpdate('ondemand-1', { taints: [controllerTaint] }, {})), undefined);
+      const draining = { key: 'maintenance', effect: 'NoExecute' };
+      assert.equal(context(cluster, nodeUpdate('ondemand-2', { taints: [draining] }, { capacity: 'spot', unschedulable: true, taints: [draining] })), undefined);
+    });
+
+    it('a node with a PreferNoSchedule taint still takes pods: cordoning, tainting or relabelling it is judged', () => {
+      const cluster = nineNodes();
+      const soft = { key: 'soft', effect: 'PreferNoSchedule' };
+      const cordoned = context(cluster, nodeUpdate('ondemand-1', { taints: [soft] }, { taints: [soft], unschedulable: true })) as NodeLossContext;
+      assert.equal(cordoned.change, 'cordon');
+      const tainted = context(cluster, nodeUpdate('ondemand-1', { taints: [soft] }, { taints: [soft, { key: 'gpu', effect: 'NoExecute' }] })) as NodeLossContext;
+      assert.equal(tainted.change, 'taint');
+      const relabelled = context(cluster, nodeUpdate('ondemand-1', { taints: [soft] }, { taints: [soft], capacity: 'spot' })) as NodeLossContext;
+      assert.equal(relabelled.change, 'relabel');
+    });
+
     it('counts the cordons levee allowed moments ago, until the watch shows them', () => {
       const cluster = nineNodes();
       cluster.recentDecisions.record([

@@ -188,6 +188,16 @@ describe('policies/version-skew context', () => {
       assert.equal(context(fleet(), request(NODE, 'UPDATE', nodeObject('mgmt-1'), nodeObject('mgmt-1'), { subResource: 'status' })), undefined);
     });
 
+    it('a kubelet version is judged on a node that takes no pods too: cordoned, or tainted NoSchedule or NoExecute', () => {
+      const cordoned = { kubelet: 'v1.34.4', unschedulable: true };
+      const tainted = { kubelet: 'v1.34.4', taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] };
+      const drained = { kubelet: 'v1.34.4', taints: [{ key: 'maintenance', effect: 'NoExecute' }] };
+      for (const before of [cordoned, tainted, drained]) {
+        const upgraded = context(fleet(), request(NODE, 'UPDATE', nodeObject('mgmt-1', { ...before, kubelet: 'v1.35.0' }), nodeObject('mgmt-1', before), { subResource: 'status' })) as NodeVersionContext;
+        assert.deepEqual([upgraded.kubelet.text, upgraded.previousKubelet?.text], ['v1.35.0', 'v1.34.4']);
+      }
+    });
+
     it('before the API server version is known the node context says so by leaving it out', () => {
       const cluster = new ClusterState();
       const got = context(cluster, request(NODE, 'CREATE', nodeObject('new-1'), null)) as NodeVersionContext;
