@@ -7,6 +7,7 @@ import { ClusterState } from '../cluster/state.js';
 import { groupOf } from '../kube/fields.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
 import { controllerOf } from '../kube/owners.js';
+import { ownerKey } from '../cluster/state.js';
 import { podTemplateOf } from '../kube/pod-template.js';
 
 /** Endpoints levee imagines per workload; enough to count as "backed", small enough to stay cheap. */
@@ -31,6 +32,8 @@ interface PlannedBackend {
 export class OfflineState {
   private readonly cluster: ClusterState;
   private readonly backends: PlannedBackend[] = [];
+  /** Pods that name a controller: their own backends unless that controller is among the manifests, with that uid. */
+  private readonly claimedPods: Array<{ key: string; backend: PlannedBackend }> = [];
 
   constructor(
     private readonly defaultNamespace: string,
@@ -52,14 +55,20 @@ export class OfflineState {
         break;
       case 'Pod': {
         cluster.pods.upsert(key, toPodView(object));
-        // A bare pod is its own backend; one naming a controller is that controller's.
+        // A bare pod is its own backend; one naming a controller is that controller's, once
+        // finish() has seen the controller with the uid it names (manifests come in any order).
         if (!controllerOf(object)) this.plan(object, undefined, 1);
+        else this.claimedPods.push({ key, backend: this.planned(object, undefined, 1) });
         break;
       }
-      case 'DaemonSet':
+      case 'DaemonSet': {
         // At least one pod, on whichever nodes it lands (OpenKruise's Advanced DaemonSet too).
-        this.plan(object, { kind: 'DaemonSet', name: object.metadata?.name ?? '' }, 1);
+        const name = object.metadata?.name ?? '';
+        const namespace = object.metadata?.namespace ?? this.defaultNamespace;
+        cluster.owners.upsert(ownerKey('DaemonSet', namespace, name), object.metadata?.uid || inventedUid('DaemonSet', namespace, name));
+        this.plan(object, { kind: 'DaemonSet', name }, 1);
         break;
+      }
       case 'ReplicaSet':
         cluster.replicaSets.upsert(key, toReplicaSetView(object));
         break;
@@ -74,18 +83,30 @@ export class OfflineState {
     }
     const workload = toWorkloadView(object);
     if (workload) {
-      cluster.workloads.upsert(workloadKey(workload.ref), workload);
-      this.backends.push(backendOf(workload));
+      // Manifests written by hand carry no uid; the pods levee imagines for them name this one.
+      const held = workload.uid ? workload : { ...workload, uid: inventedUid(workload.ref.kind, workload.ref.namespace, workload.ref.name) };
+      cluster.workloads.upsert(workloadKey(held.ref), held);
+      this.backends.push(backendOf(held));
     }
   }
 
   private plan(object: KubeObject, owner: PlannedBackend['owner'], pods: number): void {
+    this.backends.push(this.planned(object, owner, pods));
+  }
+
+  private planned(object: KubeObject, owner: PlannedBackend['owner'], pods: number): PlannedBackend {
     const podLabels = podTemplateOf(object)?.labels ?? {};
-    this.backends.push({ namespace: object.metadata?.namespace ?? this.defaultNamespace, owner, name: object.metadata?.name ?? '', podLabels, pods });
+    return { namespace: object.metadata?.namespace ?? this.defaultNamespace, owner, name: object.metadata?.name ?? '', podLabels, pods };
   }
 
   /** The finished state, every store synced; call once, after the last add(). */
   finish(): ClusterState {
+    // A pod naming a controller the manifests do not hold with that uid (a ConfigMap, an owner
+    // of another uid, one not among them) runs as itself, as it would in a cluster.
+    for (const { key, backend } of this.claimedPods) {
+      const pod = this.cluster.pods.get(key);
+      if (!pod || this.cluster.podController(pod).kind !== 'confirmed') this.backends.push(backend);
+    }
     for (const backend of this.backends) imagineEndpoints(this.cluster, backend);
     for (const store of this.cluster.allStores()) store.markSynced();
     return this.cluster;
@@ -136,12 +157,34 @@ function backendOf(workload: WorkloadView): PlannedBackend {
   return { namespace, owner: { kind, name }, name, podLabels: workload.podLabels, pods: workload.replicas };
 }
 
+/** The uid levee gives an object of the manifests that has none, so that the pods it imagines for it are confirmed its own. */
+function inventedUid(kind: string, namespace: string, name: string): string {
+  return `manifest:${ownerKey(kind, namespace, name)}`;
+}
+
+/**
+ * The controller levee's imagined pods of `owner` name, as a cluster would run them: a
+ * Deployment's through a ReplicaSet it controls (imagined too), every other kind directly, each
+ * with the uid levee holds, so that the caches confirm them as they would a real cluster's pods.
+ */
+function imaginedController(cluster: ClusterState, namespace: string, owner: { kind: string; name: string }, backend: PlannedBackend): { kind: string; name: string; uid: string } {
+  const uid = cluster.ownerUid(owner.kind, namespace, owner.name) ?? inventedUid(owner.kind, namespace, owner.name);
+  if (owner.kind !== 'Deployment') return { kind: owner.kind, name: owner.name, uid };
+  const name = `${owner.name}-planned`;
+  const replicaSet = inventedUid('ReplicaSet', namespace, name);
+  cluster.replicaSets.upsert(objectKey(namespace, name), { namespace, name, owner: { kind: 'Deployment', name: owner.name, uid } });
+  const ref = { kind: 'ReplicaSet' as const, namespace, name };
+  cluster.workloads.upsert(workloadKey(ref), { ref, uid: replicaSet, replicas: backend.pods, podLabels: backend.podLabels, annotations: {} });
+  return { kind: 'ReplicaSet', name, uid: replicaSet };
+}
+
 function imagineEndpoints(cluster: ClusterState, backend: PlannedBackend): void {
   if (backend.pods <= 0) return;
-  const { namespace, name, owner } = backend;
+  const { namespace, name } = backend;
+  const owner = backend.owner && imaginedController(cluster, namespace, backend.owner, backend);
   const pods = owner ? Array.from({ length: Math.min(backend.pods, IMAGINED_ENDPOINTS) }, (_, i) => `${name}-planned-${i}`) : [name];
   if (owner) for (const pod of pods) cluster.pods.upsert(objectKey(namespace, pod), { namespace, name: pod, owner });
-  const source = owner ? `${owner.kind.toLowerCase()}-${name}` : `pod-${name}`;
+  const source = backend.owner ? `${backend.owner.kind.toLowerCase()}-${name}` : `pod-${name}`;
   for (const service of cluster.servicesSelecting(namespace, backend.podLabels)) {
     const slice = `${service.name}-planned-${source}`;
     cluster.endpointSlices.upsert(objectKey(namespace, slice), {

@@ -1,3 +1,4 @@
+import { makes } from '../kube/owners.js';
 import { templateHash } from '../kube/template-hash.js';
 import { isScalableKind, workloadKey, type BackendRef, type WorkloadRef, type WorkloadView } from '../kube/workload.js';
 import { ApiServerVersion } from './apiserver-version.js';
@@ -31,6 +32,22 @@ import {
  * bare `Pod/x`, an operator's object), or `unknown` while the pod or its ReplicaSet is not cached.
  */
 export type PodAttribution = { kind: 'workload'; ref: WorkloadRef } | { kind: 'other'; label: string } | { kind: 'unknown' };
+
+/**
+ * What levee makes of the controller a cached pod names:
+ * - `none`: it names none, or an owner whose kind makes no pods levee knows of (a ConfigMap, an
+ *   operator's object): the pod backs its Services as itself, `Pod/<name>`;
+ * - `confirmed`: a ReplicaSet, StatefulSet, DaemonSet, Job or ReplicationController levee caches
+ *   with the very uid the reference names;
+ * - `unconfirmed`: such a kind, but levee holds no object of it with that uid. Either the owner has
+ *   not reached the cache yet (a pod's watch event can come before its ReplicaSet's) or the
+ *   reference is stale or forged; which one, levee cannot tell, so the pod is never credited to
+ *   the owner it names, nor counted as another backend that keeps a Service up.
+ */
+export type PodController = { kind: 'none' } | { kind: 'confirmed'; owner: OwnerWithUid } | { kind: 'unconfirmed' };
+
+const NO_CONTROLLER: PodController = { kind: 'none' };
+const UNCONFIRMED: PodController = { kind: 'unconfirmed' };
 
 /** What backs a Service besides one given workload. */
 export interface ServiceBacking {
@@ -202,7 +219,8 @@ export class ClusterState {
 
   /**
    * The workload that ultimately owns a pod, following controller ownerReferences
-   * (Pod -> ReplicaSet -> Deployment), never by matching selectors.
+   * (Pod -> ReplicaSet -> Deployment) to owners cached with the uids they name, never by
+   * matching selectors.
    */
   topOwnerOfPod(namespace: string, podName: string): WorkloadRef | undefined {
     const attribution = this.attributePod(namespace, podName);
@@ -218,21 +236,32 @@ export class ClusterState {
   }
 
   /** attributePod for a pod already read from the cache (one lookup per endpoint in backingOf). */
-  private attributeCachedPod(namespace: string, podName: string, pod: PodView | undefined): PodAttribution {
-    if (!pod) return { kind: 'unknown' };
-    const owner = pod.owner;
-    if (!owner) return { kind: 'other', label: `Pod/${podName}` };
+  private attributeCachedPod(namespace: string, podName: string, pod: PodView | undefined, controller = pod && this.podController(pod)): PodAttribution {
+    if (!pod || !controller) return { kind: 'unknown' };
+    if (controller.kind === 'none') return { kind: 'other', label: `Pod/${podName}` };
+    // Its owner may be on its way into the cache: counted as whoever is judged, never as another backend.
+    if (controller.kind === 'unconfirmed') return { kind: 'unknown' };
+    const owner = controller.owner;
     if (owner.kind === 'ReplicaSet') {
-      const replicaSet = this.replicaSets.get(objectKey(namespace, owner.name));
-      if (!replicaSet) return { kind: 'unknown' };
       // Its pods are the Deployment's only when that Deployment is cached with the uid the
       // ReplicaSet names: a stale or invented reference must not make them another backend.
-      const deployment = this.deploymentOwning(namespace, replicaSet);
+      const deployment = this.deploymentOwning(namespace, this.replicaSets.get(objectKey(namespace, owner.name)));
       if (deployment) return { kind: 'workload', ref: { kind: 'Deployment', namespace, name: deployment.name } };
       return { kind: 'workload', ref: { kind: 'ReplicaSet', namespace, name: owner.name } };
     }
     if (isScalableKind(owner.kind)) return { kind: 'workload', ref: { kind: owner.kind, namespace, name: owner.name } };
     return { kind: 'other', label: `${owner.kind}/${owner.name}` };
+  }
+
+  /**
+   * Whether the controller a cached pod names is one levee holds with that uid (see
+   * PodController). The same test policies/controllers.ts applies to a pod in a request.
+   */
+  podController(pod: PodView): PodController {
+    const owner = pod.owner;
+    if (!owner || !makes(owner.kind, 'Pod')) return NO_CONTROLLER;
+    if (owner.uid !== '' && this.ownerUid(owner.kind, pod.namespace, owner.name) === owner.uid) return { kind: 'confirmed', owner };
+    return UNCONFIRMED;
   }
 
   /**
@@ -270,12 +299,13 @@ export class ClusterState {
           continue;
         }
         const pod = this.pods.get(objectKey(service.namespace, endpoint.podName));
-        const attribution = this.attributeCachedPod(service.namespace, endpoint.podName, pod);
+        const controller = pod && this.podController(pod);
+        const attribution = this.attributeCachedPod(service.namespace, endpoint.podName, pod, controller);
         // A pod backs the Service through its own controller (a ReplicaSet, a DaemonSet; a bare
         // pod through itself) and through the workload it is credited to (that ReplicaSet's
         // Deployment): scaling either to 0 takes it away, whether the scale is `backend` itself
         // or one levee allowed moments ago.
-        const holders = [directHolder(service.namespace, endpoint.podName, pod), attribution.kind === 'workload' ? attribution.ref : undefined]
+        const holders = [directHolder(service.namespace, endpoint.podName, controller), attribution.kind === 'workload' ? attribution.ref : undefined]
           .filter((ref): ref is BackendRef => ref !== undefined);
         if (attribution.kind === 'unknown' || holders.some((ref) => workloadKey(ref) === self)) {
           ownReadyEndpoints++;
@@ -290,12 +320,15 @@ export class ClusterState {
   }
 }
 
-/** What a cached pod backs a Service through first: its controller, or itself when it has none. */
-function directHolder(namespace: string, podName: string, pod: PodView | undefined): BackendRef | undefined {
-  if (!pod) return undefined;
-  if (!pod.owner) return { kind: 'Pod', namespace, name: podName };
-  const kind = pod.owner.kind;
-  return isScalableKind(kind) || kind === 'DaemonSet' ? { kind, namespace, name: pod.owner.name } : undefined;
+/**
+ * What a cached pod backs a Service through first: its confirmed controller, or itself when it
+ * names none levee can vouch for (an unconfirmed one is counted as the judged workload's own).
+ */
+function directHolder(namespace: string, podName: string, controller: PodController | undefined): BackendRef | undefined {
+  if (controller?.kind === 'none') return { kind: 'Pod', namespace, name: podName };
+  if (controller?.kind !== 'confirmed') return undefined;
+  const kind = controller.owner.kind;
+  return isScalableKind(kind) || kind === 'DaemonSet' ? { kind, namespace, name: controller.owner.name } : undefined;
 }
 
 export function ownerKey(kind: string, namespace: string, name: string): string {

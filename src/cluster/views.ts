@@ -32,7 +32,12 @@ export interface EndpointSliceView {
 export interface PodView {
   namespace: string;
   name: string;
-  owner?: OwnerRef;
+  /**
+   * The controller its ownerReferences name, uid included: anyone who may write a pod may name
+   * any owner, so the pod is that owner's only when levee holds the owner with this very uid
+   * (ClusterState.podController).
+   */
+  owner?: OwnerWithUid;
 }
 
 /** A controller as its ReplicaSets and pods name it, with the uid that says it is that very object. */
@@ -87,7 +92,7 @@ export function toPodView(object: KubeObject): PodView {
   const namespace = namespaceOf(object);
   const name = nameOf(object);
   const controller = controllerOf(object);
-  return controller ? { namespace, name, owner: { kind: controller.kind, name: controller.name } } : { namespace, name };
+  return controller ? { namespace, name, owner: { kind: controller.kind, name: controller.name, uid: controller.uid } } : { namespace, name };
 }
 
 export function toReplicaSetView(object: KubeObject): ReplicaSetView {

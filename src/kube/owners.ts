@@ -29,6 +29,23 @@ export function controllerOf(object: KubeObject): ControllerRef | undefined {
   return undefined;
 }
 
+/**
+ * The owner kinds whose controllers make each kind: a Pod's ReplicaSet, StatefulSet, DaemonSet,
+ * Job or ReplicationController; a ReplicaSet's Deployment; a Job's CronJob. levee caches the uid
+ * of each of them; anything else named as a controller (a ConfigMap, an operator's object) makes
+ * nothing levee can vouch for.
+ */
+export const CONTROLLER_KINDS_OF: Readonly<Record<string, readonly string[]>> = {
+  Pod: ['ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController'],
+  ReplicaSet: ['Deployment'],
+  Job: ['CronJob'],
+};
+
+/** Whether `owner` is a kind whose controller makes objects of `kind`. */
+export function makes(owner: string, kind: string): boolean {
+  return CONTROLLER_KINDS_OF[kind]?.includes(owner) ?? false;
+}
+
 /** Whether the object names a controller: what it carries, never what the caches know. */
 export function hasController(object: KubeObject | null | undefined): boolean {
   return object !== null && object !== undefined && controllerOf(object) !== undefined;

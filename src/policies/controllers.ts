@@ -1,5 +1,5 @@
 import type { ClusterState } from '../cluster/state.js';
-import { controllerOf, type ControllerRef } from '../kube/owners.js';
+import { controllerOf, makes, type ControllerRef } from '../kube/owners.js';
 import type { KubeObject, UserInfo } from '../kube/types.js';
 
 /**
@@ -11,19 +11,15 @@ import type { KubeObject, UserInfo } from '../kube/types.js';
  *   CronJob),
  * - that owner exists in levee's caches with the uid the reference names, and
  * - (for requests) the request comes from a controller identity.
+ * A cached pod's controller is confirmed the same way (ClusterState.podController); the apiVersion
+ * of the reference is not compared, as kube-controller-manager's own controllers compare only kind
+ * and uid when they claim a pod, so levee believes what they believe.
  */
-
-/** The owner kinds whose controllers make each kind. */
-const MADE_BY: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController'],
-  ReplicaSet: ['Deployment'],
-  Job: ['CronJob'],
-};
 
 /** The object's controller, when it is an owner of the right kind that exists in the cache with that uid. */
 export function cachedController(kind: string, namespace: string, object: KubeObject | null, cluster: ClusterState): ControllerRef | undefined {
   const owner = object ? controllerOf(object) : undefined;
-  if (!owner || !MADE_BY[kind]?.includes(owner.kind) || owner.uid === '') return undefined;
+  if (!owner || !makes(owner.kind, kind) || owner.uid === '') return undefined;
   return cluster.ownerUid(owner.kind, namespace, owner.name) === owner.uid ? owner : undefined;
 }
 

@@ -210,6 +210,24 @@ describe('server: attacks on labels-leave-service and on last-backend-deleted fo
       noRelabelRefusal(await unready(objectReview('UPDATE', pod('solo', solo), pod('solo', { app: 'quarantined' }))));
     });
 
+    it('refuses relabelling, and warns deleting, a pod whose controller reference names a cached ReplicaSet with another uid (its endpoints are its own)', async () => {
+      const forgedOwner = ref('ReplicaSet', 'web-1', 'uid-forged');
+      const forged = pod('solo', solo, forgedOwner);
+      const caches = new Caches().add(service('web', { app: 'web' }), service('solo', solo), forged).deploymentBehind('web', 'web').endpoints('solo', ['solo']);
+      const judge = await levee(caches);
+      relabelRefused(await judge(objectReview('UPDATE', forged, pod('solo', { app: 'quarantined' }, forgedOwner))), 'Pod/solo', 'solo');
+      warnedFor(await judge(objectReview('DELETE', forged, null)), /deleting Pod\/solo leaves Service solo/);
+    });
+
+    it('refuses relabelling, and warns deleting, a pod whose controller reference names a StatefulSet or DaemonSet levee does not cache, or a ConfigMap', async () => {
+      for (const forgedOwner of [ref('StatefulSet', 'ghost'), ref('DaemonSet', 'ghost'), ref('ConfigMap', 'settings', 'uid-settings', 'v1')]) {
+        const forged = pod('solo', solo, forgedOwner);
+        const judge = await levee(new Caches().add(service('solo', solo), forged).endpoints('solo', ['solo']));
+        relabelRefused(await judge(objectReview('UPDATE', forged, pod('solo', { app: 'quarantined' }, forgedOwner))), 'Pod/solo', 'solo');
+        warnedFor(await judge(objectReview('DELETE', forged, null)), /deleting Pod\/solo leaves Service solo/);
+      }
+    });
+
     it('allows relabelling a StatefulSet pod and a DaemonSet pod whose controllers levee caches with that uid', async () => {
       const labels = { app: 'store' };
       const sts = await levee(new Caches().add(service('store', labels)).workloadBehind('StatefulSet', 'store', 'store', 1, labels));

@@ -1,5 +1,5 @@
-import { workloadKey } from '../../src/kube/workload.js';
-import { ClusterState } from '../../src/cluster/state.js';
+import { isScalableKind, workloadKey } from '../../src/kube/workload.js';
+import { ClusterState, ownerKey } from '../../src/cluster/state.js';
 import { toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { deploymentObject } from './reviews.js';
@@ -26,10 +26,13 @@ export function addDeploymentWithPods(cluster: ClusterState, name: string, names
   const view = toWorkloadView(deploymentObject(name, namespace, pods, labels))!;
   cluster.workloads.upsert(workloadKey(view.ref), view);
   const rs = `${name}-rs`;
-  cluster.replicaSets.upsert(`${namespace}/${rs}`, toReplicaSetView({
+  // Cached as the ReplicaSet informer does: its view, and its workload view with the uid its pods name.
+  addReplicaSet(cluster, {
+    apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
-    metadata: { name: rs, namespace, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }] },
-  }));
+    metadata: { name: rs, namespace, uid: `uid-${rs}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}`, controller: true }] },
+    spec: { replicas: pods },
+  });
   for (const pod of podNames(name, pods)) {
     cluster.pods.upsert(`${namespace}/${pod}`, toPodView({
       kind: 'Pod',
@@ -77,6 +80,20 @@ export function addEndpointSlice(cluster: ClusterState, service: string, namespa
       ...(endpoint.pod ? { targetRef: { kind: 'Pod', name: endpoint.pod, namespace } } : {}),
     })),
   }));
+}
+
+/**
+ * Caches the controller `addPod` names, with the uid its pods name (`uid-<name>`), as the
+ * informers would: a workload levee scales by its view, a DaemonSet, Job or CronJob by its uid.
+ * A pod's controller counts only once it is cached so.
+ */
+export function cacheOwner(cluster: ClusterState, kind: string, namespace: string, name: string, replicas = 1): void {
+  if (!isScalableKind(kind)) {
+    cluster.owners.upsert(ownerKey(kind, namespace, name), `uid-${name}`);
+    return;
+  }
+  const apiVersion = kind === 'ReplicationController' ? 'v1' : 'apps/v1';
+  addWorkload(cluster, { apiVersion, kind, metadata: { name, namespace, uid: `uid-${name}` }, spec: { replicas } });
 }
 
 /** A pod, optionally controlled by `owner` (e.g. a StatefulSet, a Job), or bare. */

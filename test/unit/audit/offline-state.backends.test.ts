@@ -32,6 +32,42 @@ describe('audit/offline-state: other backends in the manifests', () => {
     assert.deepEqual(backingOfWeb([service({ selector: labels }), pod])?.otherBackends, ['Pod/web-debug']);
   });
 
+  describe('a Pod that names a controller (levee audit has only the uids the manifests carry)', () => {
+    const claiming = (owner: { kind: string; name: string; uid: string; apiVersion?: string }): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-x', labels, ownerReferences: [{ apiVersion: 'apps/v1', controller: true, ...owner }] },
+      spec: template.spec,
+    });
+    const statefulSet = (uid?: string): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', ...(uid ? { uid } : {}) },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'db' } }, template: { ...template, metadata: { labels: { app: 'db' } } } },
+    });
+
+    it('runs as itself when it names a ConfigMap, or a controller the input does not hold', () => {
+      for (const owner of [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', uid: 'uid-settings' }, { kind: 'StatefulSet', name: 'ghost', uid: 'uid-ghost' }, { kind: 'Deployment', name: 'web', uid: 'uid-web' }]) {
+        const backing = backingOfWeb([service({ selector: labels }), claiming(owner)]);
+        assert.equal(backing?.readyEndpoints, 1, `${owner.kind}: imagined running`);
+      }
+      assert.deepEqual(backingOfWeb([service({ selector: labels }), claiming({ apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', uid: 'uid-settings' })])?.otherBackends, ['Pod/web-x']);
+    });
+
+    it('never counts as another backend when it names a StatefulSet of the input with another uid (or one without a uid)', () => {
+      for (const objects of [[statefulSet('uid-db')], [statefulSet()]]) {
+        const backing = backingOfWeb([service({ selector: labels }), ...objects, claiming({ kind: 'StatefulSet', name: 'db', uid: 'uid-forged' })]);
+        assert.deepEqual([backing?.readyEndpoints, backing?.otherReadyEndpoints], [1, 0]);
+      }
+    });
+
+    it('is its StatefulSet\'s when the input holds it with that uid (manifests exported from a cluster): no backend of its own', () => {
+      const backing = backingOfWeb([service({ selector: labels }), claiming({ kind: 'StatefulSet', name: 'db', uid: 'uid-db' }), statefulSet('uid-db')]);
+      // The StatefulSet's pods are labelled app=db: nothing the input runs backs Service web.
+      assert.deepEqual([backing?.readyEndpoints, backing?.otherReadyEndpoints], [0, 0]);
+    });
+  });
+
   it('never counts a Job as a backend: its pods end', () => {
     const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate' }, spec: { template } };
     assert.equal(backingOfWeb([service({ selector: labels }), job])?.otherReadyEndpoints, 0);

@@ -8,6 +8,7 @@ import {
   addPod,
   addService,
   addServiceOnly,
+  cacheOwner,
   clusterWithBackedService,
   podNames,
 } from '../../support/cluster.js';
@@ -85,6 +86,7 @@ describe('cluster/state', () => {
     it('stops at a ReplicaSet that no Deployment controls', () => {
       const cluster = new ClusterState();
       cluster.replicaSets.upsert('default/batch', { namespace: 'default', name: 'batch' });
+      cacheOwner(cluster, 'ReplicaSet', 'default', 'batch');
       addPod(cluster, 'batch-1', 'default', { kind: 'ReplicaSet', name: 'batch' });
       assert.deepEqual(cluster.topOwnerOfPod('default', 'batch-1'), { kind: 'ReplicaSet', namespace: 'default', name: 'batch' });
     });
@@ -99,6 +101,7 @@ describe('cluster/state', () => {
 
     it('answers the StatefulSet for its pods', () => {
       const cluster = new ClusterState();
+      cacheOwner(cluster, 'StatefulSet', 'data', 'db');
       addPod(cluster, 'db-0', 'data', { kind: 'StatefulSet', name: 'db' });
       assert.deepEqual(cluster.topOwnerOfPod('data', 'db-0'), { kind: 'StatefulSet', namespace: 'data', name: 'db' });
     });
@@ -207,6 +210,7 @@ describe('cluster/state', () => {
     it('does not count the pods of a StatefulSet that shares the name of the workload', () => {
       const cluster = new ClusterState();
       addServiceOnly(cluster, 'web', 'default', { app: 'web' });
+      cacheOwner(cluster, 'StatefulSet', 'default', 'web');
       addPod(cluster, 'web-0', 'default', { kind: 'StatefulSet', name: 'web' });
       addEndpointSlice(cluster, 'web', 'default', 'web-abcde', [{ pod: 'web-0', ready: true }]);
       const backing = cluster.backingOf(service(cluster, 'default', 'web'), web);
@@ -281,7 +285,8 @@ describe('cluster/state', () => {
         pods: 3,
         replicasets: 1,
         controllerrevisions: 0,
-        workloads: 1,
+        // The Deployment and its ReplicaSet: the ReplicaSet informer fills both stores.
+        workloads: 2,
         owners: 0,
         horizontalpodautoscalers: 0,
         kedascalers: 0,

@@ -82,7 +82,7 @@ describe('cluster/views', () => {
   describe('toPodView and toReplicaSetView', () => {
     it('keep the controlling owner', () => {
       const pod: KubeObject = { kind: 'Pod', metadata: { name: 'web-1', namespace: 'default', ownerReferences: [controllerRef('ReplicaSet', 'web-rs')] } };
-      assert.deepEqual(toPodView(pod), { namespace: 'default', name: 'web-1', owner: { kind: 'ReplicaSet', name: 'web-rs' } });
+      assert.deepEqual(toPodView(pod), { namespace: 'default', name: 'web-1', owner: { kind: 'ReplicaSet', name: 'web-rs', uid: 'uid-web-rs' } }, 'a pod keeps the uid its controller reference names, to tell its controller from a forged reference');
       const rs = toReplicaSetView(replicaSetObject('web-rs', 'default', 2, { app: 'web' }, controllerRef('Deployment', 'web')));
       assert.equal(rs.namespace, 'default');
       assert.equal(rs.name, 'web-rs');
