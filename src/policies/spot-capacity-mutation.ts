@@ -17,6 +17,10 @@ export const spotCapacitySpread: Mutator = {
     const settings = config.policies['spot-capacity'];
     if (!settings.spread.enabled || request.subResource) return;
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return;
+    // Any controller reference, believed or not, leaves the object alone: a controller's
+    // template (a ReplicaSet's, an operator's Deployment) changed under it would be rolled
+    // back or rolled out again by that controller, and a forged reference only loses its
+    // writer the spread; the placement itself is still judged at /validate (critical-pinned-to-spot).
     if (!isScalableKind(copy.kind) || hasController(copy)) return;
     const template = podTemplateOf(copy);
     if (!template) return;

@@ -1,4 +1,3 @@
-import { hasController } from '../kube/owners.js';
 import { podTemplateOf, type PodTemplate } from '../kube/pod-template.js';
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { sameLabels } from '../kube/fields.js';
@@ -15,6 +14,7 @@ import { isWorkloadClusterRequest, workloadClusterChange, workloadClusterPending
 
 export type { WorkloadClusterContext };
 import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
+import { cachedController } from './controllers.js';
 
 type Settings = LeveeConfig['policies']['spot-capacity'];
 
@@ -77,7 +77,7 @@ export const spotCapacity: PolicyDefinition<SpotCapacityContext> = {
     if (request.kind.group === '' && request.kind.kind === 'Node') return nodeLoss(request, cluster);
     if (request.kind.group === NODEPOOL_GROUP && request.kind.kind === NODEPOOL_KIND) return nodePoolChange(request, cluster);
     if (isWorkloadClusterRequest(request)) return workloadClusterChange(request, cluster, settings.onDemandMachineKinds);
-    return criticalWorkload(request, settings);
+    return criticalWorkload(request, settings, cluster);
   },
   pendingChanges: (input: ContextInput, context = spotCapacity.buildContext(input)): PendingChange[] => {
     const { request, cluster } = input;
@@ -178,14 +178,19 @@ function nodePoolLoss(request: AdmissionRequest, { pool }: NodePoolContext, clus
   return [{ store: cluster.nodePools.name, key: pool.name, after: { capacityTypes: pool.capacityTypes } }];
 }
 
-function criticalWorkload(request: AdmissionRequest, settings: Settings): CriticalWorkloadContext | undefined {
+function criticalWorkload(request: AdmissionRequest, settings: Settings, cluster: ClusterState): CriticalWorkloadContext | undefined {
   if (request.subResource || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return undefined;
   const object = request.object;
-  // Pods and ReplicaSets made by a controller were judged as their owner.
-  if (!object || hasController(object)) return undefined;
+  if (!object) return undefined;
   const template = podTemplateOf(object);
   if (!template) return undefined;
   const namespace = object.metadata?.namespace ?? request.namespace ?? '';
+  // Pods and ReplicaSets made by their controller were judged as that owner; a controller
+  // reference counts only to an owner of the kind that makes this kind, cached with that very
+  // uid (policies/controllers.ts). Deployments, StatefulSets, DaemonSets and
+  // ReplicationControllers are made by no controller levee judges: whatever their
+  // ownerReferences name (an operator's object, a ConfigMap), they are judged themselves.
+  if (cachedController(object.kind ?? request.kind.kind, namespace, object, cluster)) return undefined;
   const now = judgeWorkload(object, template, namespace, settings);
   if (!now.critical) return undefined;
   const oldTemplate = podTemplateOf(request.oldObject);

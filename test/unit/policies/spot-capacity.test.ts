@@ -33,6 +33,7 @@ import {
   type NodeOptions,
 } from '../../support/fleet.js';
 import { contextOf } from '../../support/review-corpus.js';
+import { addWorkload } from '../../support/cluster.js';
 
 const config = buildConfig();
 
@@ -471,10 +472,36 @@ describe('policies/spot-capacity context', () => {
       assert.deepEqual([relabelled.workload.namespace, relabelled.critical, relabelled.before?.critical], ['kube-system', true, false]);
     });
 
-    it('workloads that are not critical, and objects a controller made, are not judged', () => {
+    it('workloads that are not critical, and objects their controller made, are not judged', () => {
       assert.equal(context(new ClusterState(), request(DEPLOYMENT, 'CREATE', workloadObject('batch', { nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } }), null)), undefined);
       const owned = workloadObject('ledger-abc', { ...critical, kind: 'ReplicaSet', controller: true, nodeSelector: { 'karpenter.sh/capacity-type': 'spot' } });
-      assert.equal(context(new ClusterState(), request({ ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' }, 'CREATE', owned, null)), undefined);
+      // Its controller reference names Deployment `owner` (uid-owner), cached with that uid.
+      const cluster = new ClusterState();
+      addWorkload(cluster, { ...workloadObject('owner'), metadata: { name: 'owner', namespace: 'payments', uid: 'uid-owner' } });
+      assert.equal(context(cluster, request({ ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' }, 'CREATE', owned, null)), undefined);
+    });
+
+    it('judges an object whose controller reference levee cannot confirm: an owner not cached, of another uid, or of a kind that makes no such object', () => {
+      const spot = { 'karpenter.sh/capacity-type': 'spot' };
+      const RS = { ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' };
+      const owned = workloadObject('ledger-abc', { ...critical, kind: 'ReplicaSet', controller: true, nodeSelector: spot });
+      // Not cached at all, then cached with another uid.
+      assert.equal((context(new ClusterState(), request(RS, 'CREATE', owned, null)) as CriticalWorkloadContext).canRunOnDemand, false);
+      const otherUid = new ClusterState();
+      addWorkload(otherUid, { ...workloadObject('owner'), metadata: { name: 'owner', namespace: 'payments', uid: 'uid-another' } });
+      assert.equal((context(otherUid, request(RS, 'CREATE', owned, null)) as CriticalWorkloadContext).critical, true);
+      // A Deployment, StatefulSet or DaemonSet naming any controller (a cached Deployment with its
+      // very uid, a ConfigMap) is made by nothing levee judges: judged itself.
+      const cached = new ClusterState();
+      addWorkload(cached, { ...workloadObject('owner'), metadata: { name: 'owner', namespace: 'payments', uid: 'uid-owner' } });
+      for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const) {
+        const object = workloadObject('ledger', { ...critical, kind, controller: true, nodeSelector: spot });
+        const got = context(cached, request({ ...DEPLOYMENT, kind, resource: `${kind.toLowerCase()}s` }, 'CREATE', object, null)) as CriticalWorkloadContext;
+        assert.deepEqual([got.critical, got.canRunOnDemand], [true, false], kind);
+      }
+      const configMapOwned = workloadObject('ledger', { ...critical, nodeSelector: spot });
+      configMapOwned.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', uid: 'uid-settings', controller: true }];
+      assert.equal((context(cached, request(DEPLOYMENT, 'CREATE', configMapOwned, null)) as CriticalWorkloadContext).critical, true);
     });
   });
 });
