@@ -48,7 +48,10 @@ function clusterOf(object: KubeObject, kind: UpgradeIntentKind): string | undefi
   if (fromLabel) return fromLabel;
   const fromField = kind.clusterField ? fieldAt(object, kind.clusterField) : undefined;
   if (typeof fromField === 'string' && fromField) return fromField;
-  // A control plane created by a Cluster is owned by it even before it is labelled.
+  // A control plane created by a Cluster is owned by it even before it is labelled. Its uid is
+  // not compared: the label and field read first are the writer's as much as the reference,
+  // and Cluster API links a control plane to its Cluster by name too; what version-skew asks
+  // is which versions one workload cluster runs, not who may speak for an owner.
   const owner = object.metadata?.ownerReferences?.find((ref) => ref.kind === 'Cluster' && groupOf(ref.apiVersion) === 'cluster.x-k8s.io');
   return owner?.name;
 }

@@ -117,6 +117,10 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
  * Deployment (to one of its ReplicaSets' templates), a DaemonSet or a StatefulSet (to one of
  * its ControllerRevisions'). An index lookup.
  */
+// The uid is the request's oldObject's, which the API server writes, and the index keys each
+// ReplicaSet or ControllerRevision by the uid its controller reference names, so an object
+// naming a Deployment or DaemonSet by name with another uid never counts. One created by hand
+// with the very uid is, as for the controller: it adopts such a ReplicaSet as a revision of its own.
 function isRollback(kind: PodTemplateKind, uid: string | undefined, template: unknown, cluster: ClusterState): boolean {
   if (!ROLLBACK_KINDS.has(kind) || !uid || template === undefined) return false;
   return cluster.ranTemplate(uid, template);
