@@ -42,6 +42,19 @@ describe('audit/command (offline)', () => {
     assert.equal(parsed.findings[0]!.object.namespace, 'default');
   });
 
+  it('reads a Pod whose controller reference the input cannot confirm as the bare Pod it will be', async () => {
+    const pod = (owner: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ledger-x\n  labels: {app: ledger}\n  ownerReferences: [${owner}]\nspec: {containers: [{name: a, image: x}]}\n`;
+    const statefulSet = 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, uid: uid-db}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: a, image: x}]}\n';
+    const findings = async (files: Record<string, string>): Promise<string[]> =>
+      (JSON.parse((await runAudit(options([manifestDir({ 'deploy.yaml': deployment('ledger', 0), 'svc.yaml': service, ...files })]), config, logger)).text) as JsonReport).findings.map((f) => f.policy);
+    // A ConfigMap makes no pods: the Pod runs as itself and backs the Service.
+    assert.deepEqual(await findings({ 'pod.yaml': pod('{apiVersion: v1, kind: ConfigMap, name: settings, uid: uid-settings, controller: true}') }), []);
+    // A StatefulSet the input does not hold, or holds with another uid: the Pod is never counted as another backend.
+    assert.deepEqual(await findings({ 'pod.yaml': pod('{apiVersion: apps/v1, kind: StatefulSet, name: ghost, uid: uid-ghost, controller: true}') }), ['scale-to-zero']);
+    assert.deepEqual(await findings({ 'pod.yaml': pod('{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: uid-forged, controller: true}'), 'sts.yaml': statefulSet }), ['scale-to-zero']);
+  });
+
   it('exits 0 when another workload in the input backs the Service', async () => {
     const result = await runAudit(options([manifestDir({ 'a.yaml': deployment('ledger', 0), 'b.yaml': deployment('ledger-v2', 2), 'svc.yaml': service })]), config, logger);
     assert.equal(result.exitCode, 0, result.text);
