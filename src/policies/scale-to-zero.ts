@@ -129,9 +129,12 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
     if (!workload || after === undefined || isCachedRolloutStep(scaled, request, cluster, config)) return undefined;
     return underAutoscaler(workload, { ...scalableChange(workload), before: replicasOf(request.oldObject) ?? null, after }, request, cluster, config);
   }
-  if (request.subResource) return undefined;
-
   const { group, kind } = request.kind;
+  // pods/status can change a pod's labels: the API server puts back only its spec,
+  // deletionTimestamp and ownerReferences there (podStatusStrategy), so it is a relabel too.
+  const podStatus = request.subResource === 'status' && group === '' && kind === 'Pod';
+  if (request.subResource && !podStatus) return undefined;
+
   const namespace = request.namespace ?? 'default';
   if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
     // The machinery's deletes carry out what was decided elsewhere (a cascade, a teardown, a

@@ -205,6 +205,17 @@ describe('policies/scale-to-zero context', () => {
       assert.equal(contextFor(podRequest('UPDATE', 'alice', { app: 'solo' }), barePodCluster()), undefined, 'same labels: no relabel');
     });
 
+    it('describes relabelling a bare Pod through pods/status as a relabel of it (the API server keeps a status update\'s new labels)', () => {
+      const statusUpdate = (labels: Record<string, string>) => ({ ...podRequest('UPDATE', 'alice', labels), subResource: 'status' });
+      const context = contextFor(statusUpdate({ app: 'quarantined' }), barePodCluster());
+      assert.deepEqual([context?.change, context?.target.kind, context?.services.map((svc) => svc.name)], ['relabel', 'Pod', ['solo']]);
+      assert.equal(contextFor(statusUpdate({ app: 'solo' }), barePodCluster()), undefined, 'a status update that keeps the labels: nothing to judge');
+      // Other subresources of a pod carry no labels of its own.
+      for (const subResource of ['ephemeralcontainers', 'resize', 'binding', 'eviction']) {
+        assert.equal(contextFor({ ...podRequest('UPDATE', 'alice', { app: 'quarantined' }), subResource }, barePodCluster()), undefined, subResource);
+      }
+    });
+
     it("leaves the cluster's own machinery's pod deletes alone", () => {
       for (const username of MACHINERY) assert.equal(contextFor(podRequest('DELETE', username), barePodCluster()), undefined, username);
     });
