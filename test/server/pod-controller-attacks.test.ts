@@ -117,6 +117,19 @@ describe('server: attacks on whose pod an endpoint is (controller references and
     });
   });
 
+  it('refuses a relabel sent through pods/status (the API server keeps the labels a status update writes), and lets a status update that keeps them through', async () => {
+    const status = (review: unknown): unknown => {
+      (review as { request: { subResource?: string } }).request.subResource = 'status';
+      return review;
+    };
+    for (const refs of [undefined, [ref('ReplicaSet', 'web-1', 'uid-forged')], [ref('ConfigMap', 'settings', 'uid-settings', 'v1')]]) {
+      const judge = await levee(soloAlone(refs));
+      relabelRefused(await judge(status(objectReview('UPDATE', soloPod(solo, refs), soloPod(quarantined, refs)))));
+      const running = { ...soloPod(solo, refs), status: { phase: 'Running' } } as KubeObject;
+      allowed(await judge(status(objectReview('UPDATE', soloPod(solo, refs), running))));
+    }
+  });
+
   it('answers parallel relabels and deletes of pods with forged references alike, none let through', async () => {
     const forgeries = [ref('ReplicaSet', 'web-1', 'uid-forged'), ref('StatefulSet', 'ghost'), ref('ConfigMap', 'settings', 'uid-settings', 'v1')];
     const judges = await Promise.all(forgeries.map((forged) => levee(soloAlone([forged]))));
