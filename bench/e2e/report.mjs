@@ -26,6 +26,10 @@ export function report({ summary, memory, counts, writers, check, crdCount, gate
     const logged = summary.rows.filter((row) => row.logged);
     const keys = [...new Set(logged.flatMap((row) => Object.keys(row.logged)))].sort();
     out(formatTable(['route', 'user', 'resource', 'operation', ...logged.map((row) => `${row.name}, ${row.writers}`)], keys.map((key) => [...key.split(' '), ...logged.map((row) => (row.logged[key] ?? 0).toFixed(0))])));
+    out();
+    out('the writes sent in the same chunks, per 1000 writes, by kind of the mix (a cordon write is a cordon or an uncordon, in turn):');
+    out();
+    out(formatTable(['write', ...logged.map((row) => `${row.name}, ${row.writers}`)], MIX.map((kind) => [kind, ...logged.map((row) => (row.sent[kind] ?? 0).toFixed(0))])));
   }
   out();
   out(formatTable(

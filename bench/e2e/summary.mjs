@@ -25,7 +25,7 @@ export function summarizeChunks({ targets, writers, chunks }) {
         webhookCpu: per1k((chunk) => chunk.cpu.webhook),
         calls: per1k((chunk) => chunk.calls),
         ...(measured.some((chunk) => chunk.connections !== undefined) ? { connections: per1k((chunk) => chunk.connections ?? 0) } : {}),
-        ...(measured.some((chunk) => chunk.logged) ? { logged: loggedPer1k(measured, requests) } : {}),
+        ...(measured.some((chunk) => chunk.logged) ? { logged: loggedPer1k(measured, requests), sent: sentPer1k(measured, requests) } : {}),
         errors,
       });
     }
@@ -43,4 +43,11 @@ function loggedPer1k(measured, requests) {
   const totals = {};
   for (const chunk of measured) for (const [key, count] of Object.entries(chunk.logged ?? {})) totals[key] = (totals[key] ?? 0) + count;
   return Object.fromEntries(Object.entries(totals).map(([key, count]) => [key, (count / requests) * 1000]));
+}
+
+/** The writes of each kind of the mix the writers sent during these chunks, per thousand writes. */
+function sentPer1k(measured, requests) {
+  const totals = {};
+  for (const chunk of measured) for (const kind of chunk.kinds ?? []) totals[kind] = (totals[kind] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(totals).map(([kind, count]) => [kind, (count / requests) * 1000]));
 }
