@@ -126,8 +126,9 @@ chart's labels, and references to other levee objects renamed the same way.
 
 {{/*
 levee's configuration file: manifests/base/config.yaml's, then values.config over it; the
-namespace, the TLS file paths (where the chart mounts the Secret) and where the certificates
-come from stay the chart's.
+namespace, the TLS file paths (where the chart mounts the Secret), where the certificates
+come from and the probe's leader Lease (granted by name in the Role, after the release) stay
+the chart's.
 */}}
 {{- define "levee.config" -}}
 {{- $base := dict -}}
@@ -136,7 +137,8 @@ come from stay the chart's.
 {{- $base = index $object.data "config.yaml" | fromYaml -}}
 {{- end -}}
 {{- end -}}
-{{- $owned := dict "leveeNamespace" .Release.Namespace "server" (pick (default dict $base.server) "tlsCertFile" "tlsKeyFile") -}}
+{{- $lease := include "levee.rename" (dict "name" (dig "probe" "lease" "name" "levee-probe" $base) "root" .) -}}
+{{- $owned := dict "leveeNamespace" .Release.Namespace "server" (pick (default dict $base.server) "tlsCertFile" "tlsKeyFile") "probe" (dict "lease" (dict "name" $lease)) -}}
 {{- $config := mergeOverwrite (deepCopy $base) (deepCopy (default dict .Values.config)) $owned -}}
 {{- $_ := set $config.server "certificates" (include "levee.certificatesConfig" . | fromYaml) -}}
 {{- $config | toYaml -}}
@@ -273,8 +275,9 @@ overlay's patches name (its own CA), or the serving Certificate when your issuer
 
 {{/*
 server.certificates of levee's configuration: with certificates.source=self, the release's
-Secret, Service names and webhook configurations (the values' config.server.certificates
-keeps its validity and interval); otherwise the mounted files.
+Secret and webhook configurations, and a certificate for the release's Service names, the host
+of admission.url, and the values' own dnsNames and ipAddresses (config.server.certificates
+keeps its validity and interval too); otherwise the mounted files.
 */}}
 {{- define "levee.certificatesConfig" -}}
 {{- $base := dict -}}
@@ -289,7 +292,21 @@ keeps its validity and interval); otherwise the mounted files.
 {{- $configuration := include "levee.rename" (dict "name" "levee" "root" .) -}}
 {{- $_ := set $settings "source" "self" -}}
 {{- $_ := set $settings "secretName" (include "levee.tlsSecret" .) -}}
-{{- $_ := set $settings "dnsNames" (list (printf "%s.%s.svc" $service .Release.Namespace) (printf "%s.%s.svc.cluster.local" $service .Release.Namespace)) -}}
+{{- $dnsNames := list (printf "%s.%s.svc" $service .Release.Namespace) (printf "%s.%s.svc.cluster.local" $service .Release.Namespace) -}}
+{{- $ipAddresses := dig "server" "certificates" "ipAddresses" list (default dict .Values.config) -}}
+{{- /* The API server calls admission.url when set: the certificate names its host too. */ -}}
+{{- with .Values.admission.url -}}
+{{- $host := (urlParse .).hostname -}}
+{{- if or (regexMatch "^[0-9.]+$" $host) (contains ":" $host) -}}
+{{- $ipAddresses = append $ipAddresses $host -}}
+{{- else if $host -}}
+{{- $dnsNames = append $dnsNames $host -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $settings "dnsNames" (concat $dnsNames (dig "server" "certificates" "dnsNames" list (default dict .Values.config)) | uniq) -}}
+{{- if $ipAddresses -}}
+{{- $_ := set $settings "ipAddresses" (uniq $ipAddresses) -}}
+{{- end -}}
 {{- $_ := set $settings "validatingWebhookConfigurations" (list $configuration) -}}
 {{- $_ := set $settings "mutatingWebhookConfigurations" (list $configuration) -}}
 {{- else -}}
