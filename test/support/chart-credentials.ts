@@ -5,8 +5,11 @@ import { command, helm, parseObjects, type KubeObject } from './helm.js';
 
 /**
  * levee on the host with nothing but what the Helm chart gives it in a cluster: `helm install`
- * of charts/levee (its ServiceAccounts, RBAC, configuration and webhook registrations, the
- * latter reached by URL on 127.0.0.1 as the dev overlay does), then a TokenRequest token of the
+ * of charts/levee with its default certificates (certificates.source=self: levee makes its CA
+ * and serving pair in the release's empty Secret and injects the CA into the release's webhook
+ * configurations), its ServiceAccounts, RBAC, configuration and webhook registrations, the
+ * latter reached by URL on 127.0.0.1 as the dev overlay does (admission.url: the chart puts
+ * that address into the serving certificate too), then a TokenRequest token of the
  * ServiceAccount each container runs as, in a kubeconfig holding only that token and the
  * cluster's CA. The pods the chart's Deployment makes run nothing on kwok's nodes.
  *
@@ -26,8 +29,6 @@ export interface ChartInstallOptions {
   dir: string;
   /** serve's port on 127.0.0.1, which the chart's webhooks are pointed at. */
   port: number;
-  /** The base64 PEM CA of serve's certificate. */
-  caBundle: string;
 }
 
 export interface ChartCredentials {
@@ -47,6 +48,10 @@ export interface ChartCredentials {
   config: Record<string, unknown>;
   /** The release's ClusterRole that grants `override` on levee's policies (levee-override, renamed). */
   overrideRole: string;
+  /** The Secret in the release namespace where serve keeps its self-managed CA and serving pair. */
+  servingSecret: { namespace: string; name: string };
+  /** The release's validating and mutating webhook configuration, whose caBundle serve sets. */
+  webhookConfiguration: string;
   /** Every object the release installed. */
   objects: KubeObject[];
 }
@@ -115,10 +120,11 @@ export async function installChart(options: ChartInstallOptions): Promise<ChartC
     '--set', 'replicas=1',
     // The harness has applied manifests/crds already.
     '--set', 'crds.install=false',
-    '--set', 'certificates.source=provided',
-    '--set', `certificates.provided.secretName=${CHART_RELEASE}-tls`,
-    '--set', `certificates.provided.caBundle=${options.caBundle}`,
+    // certificates.source is left at the chart's default, self. The API server calls levee at
+    // admission.url, 127.0.0.1, not through the release's Service: the chart adds that address
+    // to the certificate's names. The tests reach serve by the name localhost.
     '--set', `admission.url=https://127.0.0.1:${options.port}`,
+    '--set-json', 'config.server.certificates.dnsNames=["localhost"]',
   ], { kubeconfig });
   if (installed.code !== 0) throw new Error(`helm install of charts/levee failed: ${installed.stderr}`);
   const manifest = await helm(['get', 'manifest', CHART_RELEASE, '--namespace', CHART_NAMESPACE], { kubeconfig });
@@ -141,6 +147,8 @@ export async function installChart(options: ChartInstallOptions): Promise<ChartC
   // The pod's all-interfaces probe endpoint stays on loopback here.
   const config = chartConfig(objects, CHART_RELEASE);
   config.probe = { ...(config.probe as Record<string, unknown> | undefined), httpHost: '127.0.0.1' };
+  const certificates = (config.server as { certificates?: { source?: string; secretName?: string; validatingWebhookConfigurations?: string[] } } | undefined)?.certificates;
+  if (certificates?.source !== 'self' || !certificates.secretName) throw new Error(`the chart's default configuration does not have levee keep its own certificates: ${JSON.stringify(certificates)}`);
 
   return {
     release: CHART_RELEASE,
@@ -151,6 +159,8 @@ export async function installChart(options: ChartInstallOptions): Promise<ChartC
     probeKubeconfig: probe.file,
     config,
     overrideRole: overrideRoleOf(objects),
+    servingSecret: { namespace: CHART_NAMESPACE, name: certificates.secretName },
+    webhookConfiguration: certificates.validatingWebhookConfigurations?.[0] ?? CHART_RELEASE,
     objects,
   };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { auditPolicy, installChart, type ChartCredentials } from './chart-credentials.js';
-import { harnessCertificates, startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
+import { startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
 
 /**
  * One real cluster per test run, of its own (.levee/test-cluster/, its own ports: never the
@@ -159,8 +159,8 @@ async function start(): Promise<E2eEnvironment> {
   let processes: LeveeProcesses;
   try {
     if (chartCredentialsAsked()) {
-      const { caBundle } = await harnessCertificates(E2E_DIR);
-      const installed = await installChart({ kubeconfig: cluster.kubeconfig, dir: E2E_DIR, port: e2ePort(SERVE_OFFSET), caBundle });
+      mkdirSync(E2E_DIR, { recursive: true });
+      const installed = await installChart({ kubeconfig: cluster.kubeconfig, dir: E2E_DIR, port: e2ePort(SERVE_OFFSET) });
       chart = { ...installed, auditLog };
       chartCredentials = installed;
     }

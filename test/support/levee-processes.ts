@@ -32,7 +32,17 @@ export interface LeveeOptions {
    * instead of levee's defaults (the Helm chart's ServiceAccounts and configuration:
    * test/support/chart-credentials.ts); register no webhooks: whoever made these did.
    */
-  credentials?: { serveKubeconfig: string; probeKubeconfig: string; config: Record<string, unknown> };
+  credentials?: {
+    serveKubeconfig: string;
+    probeKubeconfig: string;
+    config: Record<string, unknown>;
+    /**
+     * serve keeps its own CA and serving pair in this Secret (server.certificates.source: self):
+     * no certificate files for serve, its CA read from the Secret (to reach it), and the probe
+     * inspecting the Secret's certificate, as the pod mounts it.
+     */
+    servingSecret?: { namespace: string; name: string };
+  };
 }
 
 export interface LeveeProcesses {
@@ -40,11 +50,13 @@ export interface LeveeProcesses {
   leveeLog: string;
   probe: ChildProcess;
   probeLog: string;
+  /** The CA serve's certificate is signed by (PEM), and the same as a base64 caBundle. */
   ca: string;
   caBundle: string;
   port: number;
   probePort: number;
   verdictFile: string;
+  /** The harness's own certificate files for 127.0.0.1 (tls.crt, tls.key, ca.crt): what serve serves unless it keeps its own. */
   certs: string;
 }
 
@@ -97,17 +109,53 @@ function layered(base: ConfigLayer, layer: ConfigLayer): ConfigLayer {
   return out;
 }
 
+interface SecretData {
+  'ca.crt'?: string;
+  'tls.crt'?: string;
+}
+
+/** The data of a Secret, as the admin reads it; empty while it does not exist or is empty. */
+function secretData(kubeconfig: string, secret: { namespace: string; name: string }): Promise<SecretData> {
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, 'get', 'secret', secret.name, '-n', secret.namespace, '-o', 'jsonpath={.data}'], (err, stdout) => {
+      resolve(err || !stdout.trim() ? {} : (JSON.parse(stdout) as SecretData));
+    });
+  });
+}
+
+/**
+ * The CA and serving certificate serve keeps in its Secret, once it has filled it. The serving
+ * certificate goes to `certificateFile`, where the probe inspects it, as the pod mounts the Secret.
+ */
+async function selfManagedCertificate(levee: ChildProcess, logFile: string, kubeconfig: string, secret: { namespace: string; name: string }, certificateFile: string): Promise<{ ca: string; caBundle: string }> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (levee.exitCode !== null) throw new Error(`levee serve exited with ${levee.exitCode}:\n${tail(logFile)}`);
+    const data = await secretData(kubeconfig, secret);
+    if (data['ca.crt'] && data['tls.crt']) {
+      writeFileSync(certificateFile, Buffer.from(data['tls.crt'], 'base64'));
+      return { ca: Buffer.from(data['ca.crt'], 'base64').toString('utf8'), caBundle: data['ca.crt'] };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`levee serve did not fill the Secret ${secret.namespace}/${secret.name} within 60 s:\n${tail(logFile)}`);
+}
+
 /** Starts `levee probe`, then `levee serve`, waits for serve's /readyz, then registers its webhooks. */
 export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses> {
   const { dir, kubeconfig, port, probePort, credentials } = options;
-  const { certs, ca, caBundle } = await harnessCertificates(dir);
+  const harness = await harnessCertificates(dir);
+  const { certs } = harness;
+  const servingSecret = credentials?.servingSecret;
+  // Where the pod would mount the serving certificate for the probe: the Secret's, once serve has filled it.
+  const probeCertificate = servingSecret ? join(dir, 'serving-tls.crt') : join(certs, 'tls.crt');
   const base = credentials?.config ?? {};
   const verdictFile = join(dir, 'verdict.json');
   const probeConfig = join(dir, 'probe-config.json');
   // kwok runs no DNS server, and the test cluster's service network is routed nowhere: no query leaves the host.
   writeFileSync(probeConfig, JSON.stringify(layered(base, { probe: { httpPort: probePort, verdictFile, dns: { queryFromHost: false }, ...options.probe } })));
   const probeLog = join(dir, 'probe.log');
-  const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', credentials?.probeKubeconfig ?? kubeconfig, '--tls-cert', join(certs, 'tls.crt')], probeLog);
+  const probe = spawnLogged(['probe', '--config', probeConfig, '--kubeconfig', credentials?.probeKubeconfig ?? kubeconfig, '--tls-cert', probeCertificate], probeLog);
   const leveeLog = join(dir, 'levee.log');
   const serveConfig = join(dir, 'serve-config.json');
   const serveLayers = credentials ? layered(base, options.serve ?? {}) : options.serve;
@@ -115,11 +163,13 @@ export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses>
   const levee = spawnLogged(
     ['serve', '--host', '127.0.0.1', '--port', String(port), '--kubeconfig', credentials?.serveKubeconfig ?? kubeconfig, '--probe-port', String(probePort),
       ...(serveLayers ? ['--config', serveConfig] : []),
-      '--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key'), '--verdict-file', verdictFile,
+      ...(servingSecret ? [] : ['--tls-cert', join(certs, 'tls.crt'), '--tls-key', join(certs, 'tls.key')]), '--verdict-file', verdictFile,
       ...(options.clientCA ? ['--client-ca', options.clientCA] : []), ...(options.clientName ? ['--client-name', options.clientName] : [])],
     leveeLog,
   );
+  let { ca, caBundle } = harness;
   try {
+    if (servingSecret) ({ ca, caBundle } = await selfManagedCertificate(levee, leveeLog, kubeconfig, servingSecret, probeCertificate));
     await waitForReady(levee, port, ca, leveeLog);
     if (!credentials) (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
   } catch (error) {
