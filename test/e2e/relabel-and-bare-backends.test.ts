@@ -93,4 +93,62 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.doesNotMatch(replaced.stderr, /scale-to-zero/);
   });
+
+  /** Creates bare pod `name` (labels app=<name>, these ownerReferences) and Service `name`, and waits until levee judges its delete as the last backend's. */
+  async function loneBackend(name: string, ownerReferences?: unknown[]): Promise<void> {
+    await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: name }, ...(ownerReferences ? { ownerReferences } : {}) }, spec: template({}).spec }));
+    await apply(service(name, { app: name }));
+    await eventually(`a ready endpoint behind Service ${name}`, async () => (await readyEndpoints(namespace, name)) === 1 || `${await readyEndpoints(namespace, name)}`, 120_000);
+    await untilLeveeSees(`the ${name} endpoint`, async () => new RegExp(`leaves Service ${name}`).test((await kubectl(['delete', `pod/${name}`, '-n', namespace, '--dry-run=server'])).stderr));
+  }
+
+  async function storedLabel(pod: string, key: string): Promise<string> {
+    const got = await kubectl(['get', `pod/${pod}`, '-n', namespace, '-o', `jsonpath={.metadata.labels.${key}}`]);
+    assert.equal(got.code, 0, got.stderr);
+    return got.stdout;
+  }
+
+  it('judges a pod whose controller reference names a ConfigMap as the bare pod it is: relabels refused however sent, its delete warned', async () => {
+    const created = await kubectl(['create', 'configmap', 'settings', '-n', namespace]);
+    assert.equal(created.code, 0, created.stderr);
+    const uid = (await kubectl(['get', 'configmap/settings', '-n', namespace, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    assert.ok(uid, 'the ConfigMap has a uid');
+    // The real uid: the garbage collector keeps the pod, its owner exists.
+    await loneBackend('forged', [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', uid, controller: true }]);
+
+    const relabels: Array<[string, string[], string?]> = [
+      ['kubectl label', ['label', 'pod/forged', '-n', namespace, 'app=quarantined', '--overwrite']],
+      ['a JSON patch', ['patch', 'pod/forged', '-n', namespace, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/metadata/labels/app', value: 'quarantined' }])]],
+      ['a strategic merge patch', ['patch', 'pod/forged', '-n', namespace, '--type=strategic', '-p', JSON.stringify({ metadata: { labels: { app: null } } })]],
+      [
+        'server-side apply',
+        ['apply', '--server-side', '--force-conflicts', '--field-manager=relabeller', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forged', namespace, labels: { app: 'quarantined' } } }),
+      ],
+    ];
+    for (const [how, args, input] of relabels) {
+      const refused = await kubectl(args, input ? { input } : {});
+      assert.notEqual(refused.code, 0, `${how}: the relabel went through`);
+      assert.match(refused.stderr, /\[scale-to-zero\].*new pod labels of Pod\/forged leave Service forged/, how);
+      assert.equal(await storedLabel('forged', 'app'), 'forged', how);
+    }
+
+    const deleted = await kubectl(['delete', 'pod/forged', '-n', namespace, '--wait=false']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stderr, /Warning: levee \[scale-to-zero\] deleting Pod\/forged leaves Service forged/);
+  });
+
+  it('pods/status: the API server keeps the labels a status update writes, so levee judges them: a relabel out of the only Service refused', async () => {
+    await loneBackend('status-solo');
+    // A label no Service selects, written through pods/status: stored (the API server puts back
+    // only the spec, deletionTimestamp and ownerReferences of a status update).
+    const unrelated = await kubectl(['patch', 'pod/status-solo', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { written: 'through-status' } } })]);
+    assert.equal(unrelated.code, 0, unrelated.stderr);
+    assert.equal(await storedLabel('status-solo', 'written'), 'through-status', 'pods/status changed a label');
+
+    const refused = await kubectl(['patch', 'pod/status-solo', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { app: 'quarantined' } } })]);
+    assert.notEqual(refused.code, 0, 'the relabel through pods/status went through');
+    assert.match(refused.stderr, /\[scale-to-zero\].*new pod labels of Pod\/status-solo leave Service status-solo/);
+    assert.equal(await storedLabel('status-solo', 'app'), 'status-solo');
+  });
 });
