@@ -1,5 +1,5 @@
 import { LeveeError } from './errors.js';
-import { VERDICTS, type ProbeResult, type ProbeStatus, type VerdictDocument } from './probe-verdict.js';
+import { SEVERITIES, VERDICTS, type Cause, type ProbeResult, type ProbeStatus, type Severity, type VerdictDocument } from './probe-verdict.js';
 
 /**
  * The ProbeVerdict resource (**contract**: cluster-scoped `probeverdicts.levee.dev`, object
@@ -17,6 +17,7 @@ export interface ProbeVerdictStatusProbe {
   name: string;
   status: ProbeStatus;
   critical?: boolean;
+  severity?: Severity;
   lastOk?: boolean;
   latencyMs?: number;
   message?: string;
@@ -41,6 +42,7 @@ export interface ProbeVerdictStatus {
   /** Comma-separated, critical first; "-" when none. */
   failing?: string;
   message?: string;
+  cause?: Cause;
   probes?: ProbeVerdictStatusProbe[];
 }
 
@@ -57,11 +59,14 @@ export function summarize(document: VerdictDocument): string {
     const checked = document.probes.filter((probe) => probe.status !== 'Skipped').length;
     return `all ${checked} probes pass`;
   }
+  const explained = new Set(document.cause?.explains ?? []);
   const lines = document.failing.map((id) => {
     const result = document.probes.find((probe) => probe.probe === id);
-    return `${id}: ${result?.message ?? 'failing'}${result?.hint ? ` (hint: ${result.hint})` : ''}`;
+    const hint = result?.hint && !explained.has(id) ? ` (hint: ${result.hint})` : '';
+    return `${id}: ${result?.message ?? 'failing'}${hint}`;
   });
-  return lines.join('; ');
+  // The cause first: it is what the reader acts on; the probes it explains follow without repeating it.
+  return [...(document.cause ? [`cause: ${document.cause.message}`] : []), ...lines].join('; ');
 }
 
 const clip = (text: string, limit: number): string => (text.length > limit ? `${text.slice(0, limit - 1)}…` : text);
@@ -74,10 +79,12 @@ export function statusOf(document: VerdictDocument): ProbeVerdictStatus {
     reporter: document.reporter,
     failing: document.failing.length > 0 ? document.failing.join(', ') : '-',
     message: clip(summarize(document), 2048),
+    ...(document.cause ? { cause: { ...document.cause, message: clip(document.cause.message, 1024) } } : {}),
     probes: document.probes.map((probe) => ({
       name: probe.probe,
       status: probe.status,
       critical: probe.critical,
+      ...(probe.severity ? { severity: probe.severity } : {}),
       lastOk: probe.lastOk,
       latencyMs: probe.latencyMs,
       message: clip(probe.message, 1024),
@@ -104,6 +111,7 @@ export function documentOfStatus(object: ProbeVerdictObject, source = `ProbeVerd
     probe: probe.name,
     status: probe.status,
     critical: probe.critical ?? false,
+    ...((SEVERITIES as readonly unknown[]).includes(probe.severity) ? { severity: probe.severity } : {}),
     lastOk: probe.lastOk ?? probe.status !== 'Failing',
     latencyMs: probe.latencyMs ?? 0,
     message: probe.message ?? '',
@@ -123,5 +131,6 @@ export function documentOfStatus(object: ProbeVerdictObject, source = `ProbeVerd
     run: 0,
     failing,
     probes,
+    ...(status.cause?.rule && status.cause.message ? { cause: { rule: status.cause.rule, message: status.cause.message, explains: status.cause.explains ?? [] } } : {}),
   };
 }

@@ -15,12 +15,22 @@ export const PROBE_LABEL = 'levee.dev/probe';
 
 export type ProbeStatus = 'Passing' | 'Failing' | 'Skipped';
 
+/**
+ * What a failing probe does to the verdict: a critical failure makes it Unhealthy (the gate
+ * closes), a major one Degraded, a minor one leaves it as it is (reported, never gating).
+ */
+export const SEVERITIES = ['critical', 'major', 'minor'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 /** One probe's line in the verdict: its last outcome and its history, as hysteresis sees it. */
 export interface ProbeResult {
   probe: string;
   /** Passing/Failing after hysteresis; `lastOk` is the raw outcome of the last run. */
   status: ProbeStatus;
+  /** Whether its failure closes the gate: `severity` is critical. Kept beside `severity` for readers of the first format. */
   critical: boolean;
+  /** Its failure's severity while Failing, its configured severity otherwise (absent in documents of older levee versions). */
+  severity?: Severity;
   lastOk: boolean;
   latencyMs: number;
   message: string;
@@ -43,9 +53,20 @@ export interface VerdictDocument {
   reporter: string;
   leader: boolean;
   run: number;
-  /** Probes that are Failing after hysteresis, critical first. */
+  /** Probes that are Failing after hysteresis, critical first, then major, then minor. */
   failing: string[];
   probes: ProbeResult[];
+  /** The one cause that explains the failing probes, when the hint tree finds one (src/probe/diagnosis.ts). */
+  cause?: Cause;
+}
+
+/** What the hint tree concluded from all failing probes, the nodes and recent triggers together. */
+export interface Cause {
+  /** The rule that found it, e.g. `no-ready-nodes`, `scheduler-down`. */
+  rule: string;
+  message: string;
+  /** The failing probes it explains (each carries the cause as its hint). */
+  explains: string[];
 }
 
 /** The verdict as `serve` holds it for a decision: the last good document (none yet, or never) and the file it comes from. */

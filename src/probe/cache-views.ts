@@ -17,6 +17,10 @@ export interface NodeView {
   readySince: number;
   unschedulable: boolean;
   kubeletVersion: string;
+  /** ms since the epoch (NaN when unknown): a node still joining is not yet expected Ready. */
+  createdAt: number;
+  /** Its taints, for a canary meant to land on it. */
+  taints: ReadonlyArray<{ key: string; effect: string }>;
 }
 
 export interface ContainerView {
@@ -27,6 +31,7 @@ export interface ContainerView {
 }
 
 export interface PodView {
+  uid: string;
   namespace: string;
   name: string;
   node: string;
@@ -34,6 +39,10 @@ export interface PodView {
   ready: boolean;
   /** `Kind/name` of the controller that owns the pod ('' for a bare pod). */
   owner: string;
+  /** Its `pod-template-hash` label ('' when none): with a ReplicaSet owner, names the Deployment. */
+  templateHash: string;
+  /** status.startTime, ms since the epoch (NaN when unknown). */
+  startedAt: number;
   containers: readonly ContainerView[];
   /** Labels, kept only for levee's own probe pods (`levee.dev/probe`): their run is in them. */
   probeLabels?: Readonly<Record<string, string>>;
@@ -89,6 +98,11 @@ export function toNodeView(object: KubeObject): NodeView {
     readySince: time(ready?.lastTransitionTime),
     unschedulable: fieldAt(object, 'spec.unschedulable') === true,
     kubeletVersion: textOf(fieldAt(object, 'status.nodeInfo.kubeletVersion')),
+    createdAt: time(object.metadata?.creationTimestamp),
+    taints: array(fieldAt(object, 'spec.taints')).flatMap((taint) => {
+      const { key, effect } = (taint ?? {}) as { key?: unknown; effect?: unknown };
+      return typeof key === 'string' && typeof effect === 'string' ? [{ key, effect }] : [];
+    }),
   };
 }
 
@@ -106,12 +120,15 @@ export function toPodView(object: KubeObject): PodView {
     };
   });
   return {
+    uid: textOf(object.metadata?.uid),
     namespace: object.metadata?.namespace ?? '',
     name: object.metadata?.name ?? '',
     node: textOf(fieldAt(object, 'spec.nodeName')),
     phase: textOf(fieldAt(object, 'status.phase')),
     ready: conditionOf(object, 'Ready')?.status === 'True',
     owner: owner ? `${textOf(owner.kind)}/${textOf(owner.name)}` : '',
+    templateHash: labels['pod-template-hash'] ?? '',
+    startedAt: time(fieldAt(object, 'status.startTime')),
     containers,
     ...(PROBE_LABEL in labels ? { probeLabels: labels } : {}),
   };

@@ -98,9 +98,44 @@ const RULES: readonly HintRule[] = [
     hint: 'kubelets outside the supported skew: upgrade the old nodes before the next control-plane upgrade',
   },
   {
+    id: 'restart-burst-workload',
+    matches: (probe, outcome) => probe === 'restart-burst' && outcome.stage === 'workload',
+    hint: 'the restarts come from one or two workloads: read their logs and last rollout (kubectl logs --previous, kubectl rollout history); the cluster is not the cause',
+  },
+  {
+    id: 'restart-burst-node',
+    matches: (probe, outcome) => probe === 'restart-burst' && outcome.stage === 'node',
+    hint: 'workloads restart on one node only: look at that node (memory pressure and OOM kills, disk, its kubelet and runtime); cordon and drain it if it is sick',
+  },
+  {
     id: 'restart-burst',
     matches: (probe) => probe === 'restart-burst',
-    hint: 'containers restart on many nodes at once: look for a shared cause (DNS, a config push, the image registry, a bad rollout)',
+    hint: 'several workloads restart on many nodes at once: look for what they share (DNS, a config push, the image registry, the nodes)',
+  },
+  {
+    id: 'node-health-none',
+    matches: (probe, outcome) => probe === 'node-health' && outcome.stage === 'none-ready',
+    hint: 'no node is Ready: the kubelets stopped reporting (their network to the API server, the nodes themselves); no new pod can start',
+  },
+  {
+    id: 'node-health',
+    matches: (probe) => probe === 'node-health',
+    hint: 'nodes are NotReady: check their kubelets, their network to the API server and their pressure conditions (kubectl describe node)',
+  },
+  {
+    id: 'node-canary-before-scheduling',
+    matches: (probe, outcome) => probe === 'node-canary' && (outcome.stage === 'replicaset' || outcome.stage === 'pods'),
+    hint: 'the canary Deployment never got its pod: is kube-controller-manager running? is a webhook or a quota refusing pods?',
+  },
+  {
+    id: 'node-canary-unscheduled',
+    matches: (probe, outcome) => probe === 'node-canary' && outcome.stage === 'scheduled',
+    hint: 'the canary pod found no node in its pool: are the pool\'s nodes Ready and schedulable (cordons, taints, full)? is kube-scheduler running?',
+  },
+  {
+    id: 'node-canary',
+    matches: (probe) => probe === 'node-canary',
+    hint: 'a pod placed on a node of that pool was never reported Running: check that pool\'s kubelets, container runtime, image pulls and network plugin',
   },
   {
     id: 'on-demand-share',

@@ -1,14 +1,16 @@
 import type { LeveeConfig } from '../config.js';
+import { diagnose, TRIGGER_MEMORY_MS, withDiagnosis, type FailingProbe, type RecentTrigger } from './diagnosis.js';
 import type { Logger } from '../logger.js';
 import type { ProbeCache } from './cache.js';
 import { hintFor } from './hints.js';
 import type { KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
-import { readPublishedVerdict } from './publisher.js';
-import { criticalProbes, type ProbeId } from './settings.js';
+import { failingChange, readPublishedVerdict } from './publisher.js';
+import { configuredSeverities, criticalProbes, type ProbeId } from './settings.js';
 import { verdictAgeSeconds, type VerdictDocument } from '../probe-verdict.js';
+import { nodeHealthDetails } from './probes/node-health.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
-import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type VerdictState } from './verdict.js';
+import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type SeverityOptions, type VerdictState } from './verdict.js';
 
 export interface ProbeLoopOptions {
   config: LeveeConfig;
@@ -64,6 +66,8 @@ export class ProbeLoop {
   private active = false;
   private emitting: Promise<void> = Promise.resolve();
   private readonly runAbort = new AbortController();
+  /** Why runs were asked for lately (a node NotReady, a Lease not renewed): the hint tree names them. */
+  private triggers: RecentTrigger[] = [];
   private resolveFirstVerdict!: () => void;
   private readonly firstVerdict = new Promise<void>((resolve) => (this.resolveFirstVerdict = resolve));
 
@@ -107,6 +111,7 @@ export class ProbeLoop {
    */
   async trigger(reason: string): Promise<VerdictDocument> {
     this.options.logger.debug({ reason }, 'probes triggered');
+    this.remember(reason);
     await Promise.all([...this.slots.values()].map((slot) => this.request(slot)));
     await this.emitting;
     if (!this.last) await this.firstVerdict;
@@ -116,6 +121,25 @@ export class ProbeLoop {
   /** Every probe once, and the verdict after them: `levee probe --once`, tests. */
   execute(reasons: string[]): Promise<VerdictDocument> {
     return this.trigger(reasons.join(', '));
+  }
+
+  private remember(reason: string): void {
+    const at = this.now().getTime();
+    this.triggers = [...this.triggers.filter((trigger) => at - trigger.at <= TRIGGER_MEMORY_MS), { reason, at }].slice(-50);
+  }
+
+  /** The hint tree's view of the state: every probe failing after hysteresis, node-health's last look at the nodes, recent triggers. */
+  private diagnosed(document: VerdictDocument): VerdictDocument {
+    const failing: FailingProbe[] = [];
+    for (const probe of document.failing) {
+      const history = this.state.histories[probe as ProbeId];
+      if (!history) continue;
+      const failure = history.last.outcome.ok ? history.lastFailure : { message: history.last.outcome.message, stage: history.last.outcome.stage };
+      failing.push({ probe, severity: history.severity, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}) });
+    }
+    const nodeHealth = this.state.histories['node-health']?.last.outcome;
+    const nodes = nodeHealth && !nodeHealth.skipped ? nodeHealthDetails(nodeHealth.details) : undefined;
+    return withDiagnosis(document, diagnose({ failing, ...(nodes ? { nodes } : {}), triggers: this.triggers, now: this.now().getTime() }));
   }
 
   private request(slot: Slot): Promise<void> {
@@ -135,8 +159,7 @@ export class ProbeLoop {
     slot.running = true;
     const observation = await this.observeOne(slot.definition);
     slot.running = false;
-    const { config } = this.options;
-    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), critical: criticalProbes(config.probe) }, this.now());
+    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), ...this.severities() }, this.now());
     this.lastFinished = observation.at ?? this.now();
     if (!observation.outcome.ok) this.options.logger.info({ probe: observation.probe, message: observation.outcome.message, hint: observation.hint }, 'probe failed');
     if (this.complete()) await this.queueEmit([observation]);
@@ -175,30 +198,38 @@ export class ProbeLoop {
   }
 
   private async emit(observations: Observation[]): Promise<void> {
-    const { config, logger, metrics } = this.options;
+    const { logger, metrics } = this.options;
     const leader = this.options.isLeader();
     const previous = this.last;
     const reduced = documentOf(this.state, [...this.slots.keys()], {
       hysteresis: this.hysteresis(),
-      critical: criticalProbes(config.probe),
+      ...this.severities(),
       now: this.now(),
       reporter: this.options.identity,
       leader,
     });
     this.state = reduced.state;
-    this.last = reduced.document;
+    const document = this.diagnosed(reduced.document);
+    this.last = document;
     this.resolveFirstVerdict();
-    const document = reduced.document;
     metrics?.recordRun(document, observations, leader);
     const line = { run: document.run, verdict: document.verdict, failing: document.failing, probe: observations.map((observation) => observation.probe).join(','), leader };
     if (previous && previous.verdict !== document.verdict) logger.warn({ ...line, was: previous.verdict }, 'probe verdict changed');
-    else if (previous?.failing.join() !== document.failing.join()) logger.info(line, 'failing probes changed');
+    else if (previous && failingChange(previous.failing, document.failing)) {
+      metrics?.failingSetChanged(document.verdict);
+      logger.info({ ...line, cause: document.cause?.message }, 'failing probes changed');
+    }
     else logger.debug(line, 'probe verdict');
     try {
       await this.options.onVerdict?.(document, previous);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'verdict not recorded');
     }
+  }
+
+  private severities(): SeverityOptions {
+    const { probe } = this.options.config;
+    return { critical: criticalProbes(probe), severities: configuredSeverities(probe) };
   }
 
   private hysteresis(): Hysteresis {
@@ -238,7 +269,7 @@ export class ProbeLoop {
       ok: !failing,
       settled: true,
       message: `${result.message} (as the leader ${leaderVerdict.reporter || '?'} saw it at ${result.checkedAt})`,
-      ...(failing && result.critical ? { severity: 'critical' as const } : {}),
+      ...(failing ? { severity: result.severity ?? (result.critical ? 'critical' : 'major') } : {}),
     };
     return { probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) };
   }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROBE_IDS } from './settings.js';
-import { VERDICTS, type VerdictDocument } from '../probe-verdict.js';
+import { SEVERITIES, VERDICTS, type VerdictDocument } from '../probe-verdict.js';
 import type { ApiVerb } from './kube-api.js';
 import type { Observation } from './verdict.js';
 
@@ -55,6 +55,18 @@ export class ProbeMetrics {
     labelNames: ['verb', 'probe'] as const,
     registers: [this.registry],
   });
+  private readonly failingSetChanges = new Counter({
+    name: 'levee_probe_failing_set_changes_total',
+    help: 'Times the set of failing probes changed while the verdict stayed the same, by that verdict.',
+    labelNames: ['verdict'] as const,
+    registers: [this.registry],
+  });
+  private readonly failingBySeverity = new Gauge({
+    name: 'levee_probe_failing_probes',
+    help: 'Probes failing after hysteresis, by the severity of their failure (critical: Unhealthy, major: Degraded, minor: reported only).',
+    labelNames: ['severity'] as const,
+    registers: [this.registry],
+  });
   private readonly leader = new Gauge({
     name: 'levee_probe_leader',
     help: '1 while this process holds the probe leader Lease.',
@@ -63,7 +75,11 @@ export class ProbeMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'levee_probe_process_' });
-    for (const verdict of VERDICTS) this.verdict.set({ verdict }, 0);
+    for (const verdict of VERDICTS) {
+      this.verdict.set({ verdict }, 0);
+      this.failingSetChanges.inc({ verdict }, 0);
+    }
+    for (const severity of SEVERITIES) this.failingBySeverity.set({ severity }, 0);
     for (const probe of PROBE_IDS) this.runs.inc({ probe, result: 'success' }, 0);
   }
 
@@ -83,8 +99,15 @@ export class ProbeMetrics {
       this.consecutiveFailures.set({ probe: result.probe }, result.consecutiveFailures);
     }
     for (const verdict of VERDICTS) this.verdict.set({ verdict }, verdict === document.verdict ? 1 : 0);
+    const failing = document.probes.filter((result) => result.status === 'Failing');
+    for (const severity of SEVERITIES) this.failingBySeverity.set({ severity }, failing.filter((result) => (result.severity ?? (result.critical ? 'critical' : 'major')) === severity).length);
     this.lastRun.set(Date.parse(document.generatedAt) / 1000);
     this.leader.set(leader ? 1 : 0);
+  }
+
+  /** The failing set changed under the same verdict (the leader also records an Event `FailingProbesChanged`). */
+  failingSetChanged(verdict: VerdictDocument['verdict']): void {
+    this.failingSetChanges.inc({ verdict });
   }
 
   countRequest(verb: ApiVerb, probe: string): void {

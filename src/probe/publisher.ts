@@ -18,8 +18,10 @@ const OWN_VERDICT: VerdictTarget = { name: PROBE_VERDICT_NAME, eventNamespace: '
 
 /**
  * What the elected leader tells the cluster: the `cluster` ProbeVerdict's status (so that
- * `kubectl get probeverdicts` shows it) and an Event whenever the verdict it replaces differs,
- * which also covers a new leader taking over from an old one. A fleet probe writes each
+ * `kubectl get probeverdicts` shows it), an Event `VerdictChanged` whenever the verdict it
+ * replaces differs, which also covers a new leader taking over from an old one, and an Event
+ * `FailingProbesChanged` whenever the verdict stays but the set of failing probes changes (a
+ * second fault while already Unhealthy, one of two faults healed). A fleet probe writes each
  * member's verdict into the hub the same way, under the member's name.
  */
 export class VerdictPublisher {
@@ -54,22 +56,32 @@ export class VerdictPublisher {
       expectStatus(current, `reading ProbeVerdict ${name}`, 200);
     }
     const before = current.body?.status?.verdict;
+    const failingBefore = failingOf(current.body?.status?.failing);
     const patched = await this.api.mergePatch<ProbeVerdictObject>(`${path}/status`, { status });
     const uid = expectStatus(patched, `updating ProbeVerdict ${name} status`, 200).body.metadata?.uid;
-    if (before !== status.verdict) await this.recordChange(before, status, summary, uid);
+    const { subject } = this.target;
+    if (before !== status.verdict) {
+      const message = `${subject} ${before ?? 'none'} -> ${status.verdict ?? 'none'}: ${summary}`;
+      await this.record('VerdictChanged', message, status.verdict === 'Healthy' ? 'Normal' : 'Warning', status, uid);
+      return;
+    }
+    const change = failingChange(failingBefore, failingOf(status.failing));
+    if (change) {
+      const message = `failing probes changed, ${subject} still ${status.verdict ?? 'none'}: ${change.text}; ${summary}`;
+      await this.record('FailingProbesChanged', message, change.added.length > 0 ? 'Warning' : 'Normal', status, uid);
+    }
   }
 
-  private async recordChange(before: string | undefined, status: ProbeVerdictStatus, summary: string, uid: string | undefined): Promise<void> {
-    const { name, eventNamespace, subject } = this.target;
+  private async record(reason: string, message: string, type: 'Normal' | 'Warning', status: ProbeVerdictStatus, uid: string | undefined): Promise<void> {
+    const { name, eventNamespace } = this.target;
     const now = new Date().toISOString();
-    const message = `${subject} ${before ?? 'none'} -> ${status.verdict ?? 'none'}: ${summary}`;
     const event = await this.api.post(`/api/v1/namespaces/${encodeURIComponent(eventNamespace)}/events`, {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { generateName: 'levee-probe-', namespace: eventNamespace },
       involvedObject: { apiVersion: PROBE_VERDICT_API, kind: 'ProbeVerdict', name, ...(uid ? { uid } : {}) },
-      reason: 'VerdictChanged',
-      type: status.verdict === 'Healthy' ? 'Normal' : 'Warning',
+      reason,
+      type,
       message: message.slice(0, 1024),
       source: { component: 'levee-probe' },
       firstTimestamp: now,
@@ -78,8 +90,22 @@ export class VerdictPublisher {
       reportingComponent: 'levee.dev/probe',
       reportingInstance: status.reporter ?? '',
     });
-    if (event.status !== 201) this.logger.warn({ status: event.status, message: (event.body as { message?: string } | undefined)?.message }, 'verdict change Event not recorded');
+    if (event.status !== 201) this.logger.warn({ status: event.status, reason, message: (event.body as { message?: string } | undefined)?.message }, 'verdict change Event not recorded');
   }
+}
+
+/** The probes a status's `failing` names ("-" or empty: none). */
+function failingOf(text: string | undefined): string[] {
+  return !text || text === '-' ? [] : text.split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+/** What differs between two sets of failing probes, or undefined when they are the same set. */
+export function failingChange(before: readonly string[], after: readonly string[]): { added: string[]; removed: string[]; text: string } | undefined {
+  const added = after.filter((probe) => !before.includes(probe));
+  const removed = before.filter((probe) => !after.includes(probe));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const parts = [...(added.length > 0 ? [`now failing ${added.join(', ')}`] : []), ...(removed.length > 0 ? [`no longer failing ${removed.join(', ')}`] : [])];
+  return { added, removed, text: parts.join('; ') };
 }
 
 /** The ProbeVerdict `cluster` as it is now, or undefined when it does not exist. */

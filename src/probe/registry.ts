@@ -3,6 +3,7 @@ import { certificateExpiry } from './probes/certificate-expiry.js';
 import { controllerManager } from './probes/controller-manager.js';
 import { dns } from './probes/dns.js';
 import { etcd } from './probes/etcd.js';
+import { nodeHealth } from './probes/node-health.js';
 import { onDemandShare } from './probes/on-demand-share.js';
 import { restartBurst } from './probes/restart-burst.js';
 import { scheduler } from './probes/scheduler.js';
@@ -25,6 +26,7 @@ export const PROBES: readonly ProbeDefinition[] = [
   controllerManager,
   scheduler,
   etcd,
+  nodeHealth,
   versionSkew,
   restartBurst,
   onDemandShare,

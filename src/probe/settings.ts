@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { customProbeId, customProbes, type CustomProbeId } from './custom/settings.js';
 import { fleetSettings } from './fleet/settings.js';
+import { SEVERITIES, type Severity } from '../probe-verdict.js';
 
 /**
  * The `probe` section of levee's configuration (merged, validated and frozen by
@@ -20,6 +21,8 @@ export const PROBE_IDS = [
   'on-demand-share',
   'service-endpoints',
   'certificate-expiry',
+  'node-health',
+  'node-canary',
 ] as const;
 export type BuiltInProbeId = (typeof PROBE_IDS)[number];
 /** A built-in probe, or one of the user's own (`custom:<name>`, declared under probe.custom). */
@@ -35,6 +38,15 @@ export const DEFAULT_CRITICAL_PROBES: readonly BuiltInProbeId[] = [
   'etcd',
 ];
 
+/**
+ * Severities of the probes the `critical` list leaves out, unless `probe.severity` says
+ * otherwise: a low on-demand share is a risk to know about, not a fault to degrade over.
+ * Every other probe is major.
+ */
+export const DEFAULT_SEVERITIES: Readonly<Partial<Record<ProbeId, Severity>>> = {
+  'on-demand-share': 'minor',
+};
+
 const probeId = z.enum(PROBE_IDS);
 
 const lease = z.strictObject({
@@ -49,10 +61,12 @@ const thresholds = z.strictObject({
   /** Slack on top of a control-plane Lease's own duration, for clock skew. */
   leaseGraceSeconds: z.number().min(0).default(5),
   restartWindowSeconds: z.number().int().min(1).default(600),
-  /** A restart burst: at least this many containers restarted within the window... */
+  /** A restart burst: at least this many restarts (summed over containers) within the window... */
   restartBurstContainers: z.number().int().min(1).default(10),
-  /** ...on at least this many nodes. */
+  /** ...on at least this many nodes... */
   restartBurstNodes: z.number().int().min(1).default(3),
+  /** ...of at least this many workloads (by owner): fewer is those workloads' own fault, a minor failure. */
+  restartBurstWorkloads: z.number().int().min(1).default(3),
   /** Below this fraction of on-demand nodes (among nodes with a capacity label) the cluster is Degraded. */
   onDemandMinShare: z.number().min(0).max(1).default(0.2),
   /** Services younger than this are not yet expected to have endpoints. */
@@ -60,6 +74,19 @@ const thresholds = z.strictObject({
   certificateMinDays: z.number().min(0).default(14),
   /** Kubelets more minors behind the API server than this are reported (non-critical). */
   kubeletMaxMinorsBehind: z.number().int().min(0).default(3),
+  /** node-health fails when fewer than this fraction of the nodes are Ready (and is critical when none is). */
+  nodeReadyMinShare: z.number().min(0).max(1).default(0.8),
+  /** Nodes younger than this are still joining: not counted NotReady. */
+  nodeGraceSeconds: z.number().int().min(0).default(60),
+});
+
+const canary = z.strictObject({
+  /** How often the canary pods run (each run creates one small Deployment per node pool). */
+  intervalSeconds: z.number().min(1).default(60),
+  /** How long a canary pod has to be scheduled and reported Running by its node. */
+  timeoutSeconds: z.number().min(5).default(30),
+  /** At most this many pools get a canary per run (the largest first); the others are named as not checked. */
+  maxPools: z.number().int().min(1).default(10),
 });
 
 const dns = z.strictObject({
@@ -99,11 +126,18 @@ export const probeSettings = z.strictObject({
   failuresToUnhealthy: z.number().int().min(1).default(2),
   successesToHealthy: z.number().int().min(1).default(2),
   critical: z.array(probeId).default([...DEFAULT_CRITICAL_PROBES]),
+  /**
+   * A probe's severity: `critical` failures make the verdict Unhealthy, `major` ones Degraded,
+   * `minor` ones change nothing (reported only). Overrides `critical`; a probe named in
+   * neither is critical when in `critical`, else DEFAULT_SEVERITIES or major.
+   */
+  severity: z.partialRecord(probeId, z.enum(SEVERITIES)).default({}),
   disabled: z.array(probeId).default([]),
   /** Whether the elected leader writes the ProbeVerdict resource and Events. */
   publish: z.boolean().default(true),
   lease: lease.default(lease.parse({})),
   thresholds: thresholds.default(thresholds.parse({})),
+  canary: canary.default(canary.parse({})),
   dnsName: z.string().min(1).default('kubernetes.default'),
   /** How the dns probe reaches the cluster DNS when levee runs on a host, outside a pod. */
   dns: dns.default(dns.parse({})),
@@ -122,4 +156,15 @@ export type ProbeSettings = z.infer<typeof probeSettings>;
 export function criticalProbes(settings: ProbeSettings): ReadonlySet<ProbeId> {
   const custom = settings.custom.filter((declaration) => declaration.critical).map((declaration) => customProbeId(declaration.name));
   return new Set<ProbeId>([...settings.critical, ...custom]);
+}
+
+/**
+ * Every probe's configured severity that is not plain `critical`-list membership: the
+ * defaults for unlisted built-ins, then `probe.severity`, then each custom probe's own.
+ */
+export function configuredSeverities(settings: Pick<ProbeSettings, 'critical' | 'severity' | 'custom'>): Partial<Record<ProbeId, Severity>> {
+  const listed = new Set<string>(settings.critical);
+  const defaults = Object.entries(DEFAULT_SEVERITIES).filter(([probe]) => !listed.has(probe));
+  const custom = settings.custom.flatMap((declaration) => (declaration.severity ? [[customProbeId(declaration.name), declaration.severity] as const] : []));
+  return { ...Object.fromEntries(defaults), ...settings.severity, ...Object.fromEntries(custom) };
 }

@@ -2,6 +2,7 @@ import type { LeveeConfig } from '../config.js';
 import type { FeedName, ProbeCache } from './cache.js';
 import type { ProbeId } from './settings.js';
 import type { KubeApi } from './kube-api.js';
+import type { Severity } from '../probe-verdict.js';
 
 /** What one probe run found. A thrown error or a timeout becomes `ok: false` with the error's message. */
 export interface ProbeOutcome {
@@ -11,8 +12,12 @@ export interface ProbeOutcome {
   /** Already judged with hysteresis elsewhere (a leader-only probe's result copied from the leader): taken as is. */
   settled?: boolean;
   message: string;
-  /** A failure that closes the gate whatever the probe's configured criticality (e.g. API server older than a kubelet). */
-  severity?: 'critical';
+  /**
+   * This failure's own severity, when the probe knows better than its configured one: an API
+   * server older than a kubelet is critical whatever version-skew is set to; one workload's
+   * crash loop is a minor restart-burst failure.
+   */
+  severity?: Severity;
   /** Where a multi-step probe got to before it failed; hint rules read it. */
   stage?: string;
   details?: Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { ProbeId } from './settings.js';
-import type { ProbeResult, Verdict, VerdictDocument } from '../probe-verdict.js';
+import { SEVERITIES, type ProbeResult, type Severity, type Verdict, type VerdictDocument } from '../probe-verdict.js';
 import type { ProbeOutcome } from './types.js';
 
 /**
@@ -29,11 +29,12 @@ export interface ProbeHistory {
   failing: boolean;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** Whether the failure that made (or keeps) this probe failing is critical. */
-  critical: boolean;
+  /** How bad the failure that made (or keeps) this probe failing is; while passing, the probe's configured severity. */
+  severity: Severity;
   failingSince?: string;
   lastTransitionTime: string;
-  lastFailure?: { message: string; hint?: string };
+  /** The last failed outcome: what the verdict names while the probe recovers, and what the hint tree reads. */
+  lastFailure?: { message: string; hint?: string; stage?: string; details?: Record<string, unknown> };
   /** The last observation itself, which the probe's line in the verdict reports. */
   last: { outcome: ProbeOutcome; latencyMs: number; hint?: string; at: string };
 }
@@ -49,14 +50,18 @@ export function initialState(now: Date): VerdictState {
   return { run: 0, verdict: 'Healthy', since: now.toISOString(), histories: {} };
 }
 
-export interface RecordOptions {
-  hysteresis: Hysteresis;
+export interface SeverityOptions {
   critical: ReadonlySet<ProbeId>;
+  /** Configured severities; a probe named in neither is critical when in `critical`, otherwise major. */
+  severities?: Readonly<Partial<Record<ProbeId, Severity>>>;
 }
 
-export interface DocumentOptions {
+export interface RecordOptions extends SeverityOptions {
   hysteresis: Hysteresis;
-  critical: ReadonlySet<ProbeId>;
+}
+
+export interface DocumentOptions extends SeverityOptions {
+  hysteresis: Hysteresis;
   now: Date;
   reporter: string;
   leader: boolean;
@@ -69,6 +74,23 @@ export function recordObservation(state: VerdictState, observation: Observation,
   const at = (observation.at ?? now).toISOString();
   const history = advance(state.histories[observation.probe], observation, options, at);
   return { ...state, histories: { ...state.histories, [observation.probe]: history } };
+}
+
+/** A probe's configured severity: its entry in `severities`, else critical when listed in `critical`, else major. */
+export function configuredSeverity(probe: ProbeId, options: SeverityOptions): Severity {
+  return options.severities?.[probe] ?? (options.critical.has(probe) ? 'critical' : 'major');
+}
+
+/** Worst first: critical, major, minor. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+/** The verdict failing probes of these severities make: critical -> Unhealthy, major -> Degraded, minor (or none) -> Healthy. */
+export function verdictOf(severities: readonly Severity[]): Verdict {
+  if (severities.includes('critical')) return 'Unhealthy';
+  if (severities.includes('major')) return 'Degraded';
+  return 'Healthy';
 }
 
 /** Whether hysteresis is still deciding about a probe: its last outcome disagrees with its status. */
@@ -85,9 +107,10 @@ export function documentOf(state: VerdictState, order: readonly ProbeId[], optio
     if (history) results.push(resultOf(probe, history, options));
   }
   const failing = results.filter((result) => result.status === 'Failing');
-  const verdict: Verdict = failing.some((result) => result.critical) ? 'Unhealthy' : failing.length > 0 ? 'Degraded' : 'Healthy';
+  const severityOfResult = (result: ProbeResult): Severity => result.severity ?? (result.critical ? 'critical' : 'major');
+  const verdict = verdictOf(failing.map(severityOfResult));
   const since = verdict === state.verdict && state.run > 0 ? state.since : at;
-  const ordered = [...failing].sort((a, b) => Number(b.critical) - Number(a.critical) || a.probe.localeCompare(b.probe));
+  const ordered = [...failing].sort((a, b) => severityRank(severityOfResult(a)) - severityRank(severityOfResult(b)) || a.probe.localeCompare(b.probe));
   const next: VerdictState = { ...state, run: state.run + 1, verdict, since };
   return {
     state: next,
@@ -115,30 +138,36 @@ export function reduceRun(previous: VerdictState, observations: readonly Observa
 function advance(previous: ProbeHistory | undefined, observation: Observation, options: RecordOptions, at: string): ProbeHistory {
   const { outcome } = observation;
   const last = { outcome, latencyMs: observation.latencyMs, at, ...(observation.hint ? { hint: observation.hint } : {}) };
-  const base: ProbeHistory = previous ?? { failing: false, consecutiveFailures: 0, consecutiveSuccesses: 0, critical: false, lastTransitionTime: at, last };
+  const configured = configuredSeverity(observation.probe, options);
+  const base: ProbeHistory = previous ?? { failing: false, consecutiveFailures: 0, consecutiveSuccesses: 0, severity: configured, lastTransitionTime: at, last };
   // A skipped probe (nothing to check here) has no say in the verdict.
-  if (outcome.skipped) return { failing: false, consecutiveFailures: 0, consecutiveSuccesses: 0, critical: false, lastTransitionTime: base.failing ? at : base.lastTransitionTime, last };
+  if (outcome.skipped) return { failing: false, consecutiveFailures: 0, consecutiveSuccesses: 0, severity: configured, lastTransitionTime: base.failing ? at : base.lastTransitionTime, last };
 
   const { failuresToUnhealthy, successesToHealthy } = outcome.settled ? { failuresToUnhealthy: 1, successesToHealthy: 1 } : options.hysteresis;
   if (outcome.ok) {
     const successes = base.consecutiveSuccesses + 1;
     const recovered = base.failing && successes >= successesToHealthy;
     if (!base.failing || recovered) {
-      return { failing: false, consecutiveFailures: 0, consecutiveSuccesses: successes, critical: false, lastTransitionTime: recovered ? at : base.lastTransitionTime, last };
+      return { failing: false, consecutiveFailures: 0, consecutiveSuccesses: successes, severity: configured, lastTransitionTime: recovered ? at : base.lastTransitionTime, last };
     }
     return { ...base, consecutiveFailures: 0, consecutiveSuccesses: successes, last };
   }
 
   const failures = base.consecutiveFailures + 1;
-  const critical = options.critical.has(observation.probe) || outcome.severity === 'critical';
-  const lastFailure = { message: outcome.message, ...(observation.hint ? { hint: observation.hint } : {}) };
-  if (base.failing) return { ...base, consecutiveFailures: failures, consecutiveSuccesses: 0, critical, lastFailure, last };
+  const severity = outcome.severity ?? configured;
+  const lastFailure = {
+    message: outcome.message,
+    ...(observation.hint ? { hint: observation.hint } : {}),
+    ...(outcome.stage ? { stage: outcome.stage } : {}),
+    ...(outcome.details ? { details: outcome.details } : {}),
+  };
+  if (base.failing) return { ...base, consecutiveFailures: failures, consecutiveSuccesses: 0, severity, lastFailure, last };
   const turnsFailing = failures >= failuresToUnhealthy;
   return {
     failing: turnsFailing,
     consecutiveFailures: failures,
     consecutiveSuccesses: 0,
-    critical,
+    severity,
     ...(turnsFailing ? { failingSince: at } : {}),
     lastTransitionTime: turnsFailing ? at : base.lastTransitionTime,
     lastFailure,
@@ -155,10 +184,12 @@ function resultOf(probe: ProbeId, history: ProbeHistory, options: DocumentOption
     ? `${history.lastFailure?.message ?? outcome.message} (recovering: ${history.consecutiveSuccesses} of ${options.hysteresis.successesToHealthy} successes)`
     : outcome.message;
   const hint = recovering ? history.lastFailure?.hint : outcome.ok ? undefined : history.last.hint;
+  const severity = history.failing ? history.severity : configuredSeverity(probe, options);
   return {
     probe,
     status,
-    critical: history.failing ? history.critical : options.critical.has(probe),
+    critical: severity === 'critical',
+    severity,
     lastOk: outcome.ok,
     latencyMs: Math.round(history.last.latencyMs),
     message,

@@ -13,7 +13,7 @@ import { e2e, eventually, kubectl, sleep } from '../support/e2e.js';
 
 const lease = `levee-probe-test-${Date.now().toString(36)}`;
 const dir = join(process.cwd(), '.levee', 'e2e', lease);
-const OTHER_PROBES = ['api-write-path', 'workload-lifecycle', 'dns', 'controller-manager', 'scheduler', 'version-skew', 'restart-burst', 'on-demand-share', 'service-endpoints', 'certificate-expiry'];
+const OTHER_PROBES = ['api-write-path', 'workload-lifecycle', 'dns', 'controller-manager', 'scheduler', 'version-skew', 'restart-burst', 'on-demand-share', 'service-endpoints', 'certificate-expiry', 'node-health', 'node-canary'];
 
 interface Candidate {
   process: ChildProcess;

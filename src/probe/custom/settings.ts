@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEVERITIES } from '../../probe-verdict.js';
 
 /**
  * Probes of the user's own, declared under `probe.custom` in levee's configuration: an HTTP
@@ -58,6 +59,8 @@ export const customProbe = z
     summary: z.string().min(1).optional(),
     /** A critical probe that fails turns the verdict Unhealthy (closes the gate); otherwise Degraded. */
     critical: z.boolean().default(false),
+    /** critical, major or minor (src/probe-verdict.ts SEVERITIES); wins over `critical`. */
+    severity: z.enum(SEVERITIES).optional(),
     /** Deadline of one run; defaults to probe.timeoutSeconds. */
     timeoutSeconds: z.number().min(1).max(600).optional(),
     /** Runs this often while passing; defaults to probe.intervalSeconds (rechecks and failing runs follow probe.*). */

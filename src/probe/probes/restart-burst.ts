@@ -1,38 +1,103 @@
+import type { PodView } from '../cache-views.js';
+import { RestartLedger, type PodSnapshot, type RestartRecord } from '../restart-ledger.js';
 import type { ProbeDefinition, ProbeOutcome } from '../types.js';
 import { listNames } from './nodes.js';
+import { workloadOf } from './pod-owner.js';
 import { unreadFeeds } from './support.js';
 
+/** What the window's restarts add up to, per workload. */
+interface WorkloadRestarts {
+  workload: string;
+  restarts: number;
+  pods: Set<string>;
+  nodes: Set<string>;
+}
+
 /**
- * Mass restarts: many containers that restarted within a recent window, spread over several
- * nodes, point at a shared cause (DNS, a config push, a bad image) rather than one bad pod.
+ * Mass restarts: restarts (not restarting containers) counted per workload within the window.
+ * Many restarts of several workloads spread over several nodes point at a shared cause (DNS,
+ * a config push, the image registry); the same number from one or two workloads is their own
+ * fault (a bad rollout, a crash loop) and is reported as a minor failure naming them, and
+ * several workloads restarting on one node only is that node's problem, minor too. Restarts
+ * are counted from successive looks at the pod cache (restart-ledger.ts), so each probe
+ * process keeps its own ledger: make one per cluster with `createRestartBurst()`.
  */
-export const restartBurst: ProbeDefinition = {
-  id: 'restart-burst',
-  summary: 'no burst of container restarts across several nodes within the window',
-  feeds: ['pods'],
-  async run(context): Promise<ProbeOutcome> {
-    const { config, now, cache } = context;
-    const { restartWindowSeconds, restartBurstContainers, restartBurstNodes } = config.probe.thresholds;
-    const unread = await unreadFeeds(context, ['pods']);
-    if (unread) return unread;
-    const pods = cache.pods();
-    const since = now().getTime() - restartWindowSeconds * 1000;
-    const perNode = new Map<string, number>();
-    const examples: string[] = [];
-    for (const pod of pods) {
-      for (const container of pod.containers) {
-        if (!(container.lastEndedAt >= since)) continue;
-        const node = pod.node || '(unscheduled)';
-        perNode.set(node, (perNode.get(node) ?? 0) + 1);
-        examples.push(`${pod.namespace}/${pod.name}:${container.name}`);
-      }
-    }
-    const restarted = [...perNode.values()].reduce((sum, count) => sum + count, 0);
-    const details = { restarted, nodes: perNode.size, windowSeconds: restartWindowSeconds };
-    const text = `${restarted} container restart(s) on ${perNode.size} node(s) in the last ${restartWindowSeconds} s`;
-    if (restarted >= restartBurstContainers && perNode.size >= restartBurstNodes) {
-      return { ok: false, message: `${text} (e.g. ${listNames(examples, 3)})`, details };
-    }
-    return { ok: true, message: text, details };
-  },
-};
+export function createRestartBurst(ledger = new RestartLedger()): ProbeDefinition {
+  return {
+    id: 'restart-burst',
+    summary: 'no burst of container restarts shared by several workloads across several nodes within the window',
+    feeds: ['pods'],
+    async run(context): Promise<ProbeOutcome> {
+      const { config, now, cache } = context;
+      const unread = await unreadFeeds(context, ['pods']);
+      if (unread) return unread;
+      const { restartWindowSeconds, restartBurstContainers, restartBurstNodes, restartBurstWorkloads } = config.probe.thresholds;
+      const windowMs = restartWindowSeconds * 1000;
+      const at = now().getTime();
+      for (const pod of cache.pods()) ledger.observe(snapshotOf(pod), at, windowMs);
+      return judge(ledger.recent(at, windowMs), { window: restartWindowSeconds, restarts: restartBurstContainers, nodes: restartBurstNodes, workloads: restartBurstWorkloads });
+    },
+  };
+}
+
+export const restartBurst: ProbeDefinition = createRestartBurst();
+
+interface Thresholds {
+  window: number;
+  restarts: number;
+  nodes: number;
+  workloads: number;
+}
+
+function judge(records: readonly RestartRecord[], thresholds: Thresholds): ProbeOutcome {
+  const byWorkload = new Map<string, WorkloadRestarts>();
+  const nodes = new Set<string>();
+  let restarts = 0;
+  for (const record of records) {
+    const entry = byWorkload.get(record.workload) ?? { workload: record.workload, restarts: 0, pods: new Set<string>(), nodes: new Set<string>() };
+    entry.restarts += record.count;
+    entry.pods.add(record.pod);
+    entry.nodes.add(record.node);
+    byWorkload.set(record.workload, entry);
+    nodes.add(record.node);
+    restarts += record.count;
+  }
+  const workloads = [...byWorkload.values()].sort((a, b) => b.restarts - a.restarts || a.workload.localeCompare(b.workload));
+  const details = {
+    restarts,
+    nodes: nodes.size,
+    windowSeconds: thresholds.window,
+    workloads: workloads.map((entry) => ({ workload: entry.workload, restarts: entry.restarts, pods: entry.pods.size, nodes: entry.nodes.size })),
+  };
+  const text = `${restarts} restart(s) of ${workloads.length} workload(s) on ${nodes.size} node(s) in the last ${thresholds.window} s`;
+  const named = listNames(workloads.map(describe), 3);
+  if (restarts < thresholds.restarts) return { ok: true, message: text, details };
+  if (workloads.length < thresholds.workloads) {
+    return {
+      ok: false,
+      severity: 'minor',
+      stage: 'workload',
+      message: `${text}, all from ${named}: that workload's own fault, not a cause shared across the cluster`,
+      details,
+    };
+  }
+  if (nodes.size < thresholds.nodes) {
+    return { ok: false, severity: 'minor', stage: 'node', message: `${text}, only on ${listNames([...nodes].sort())}: look at that node (${named})`, details };
+  }
+  return { ok: false, stage: 'shared', message: `${text}: a cause they share (${named})`, details };
+}
+
+function describe(entry: WorkloadRestarts): string {
+  return `${entry.workload} ${entry.restarts} restart(s) in ${entry.pods.size} pod(s) on ${entry.nodes.size} node(s)`;
+}
+
+function snapshotOf(pod: PodView): PodSnapshot {
+  return {
+    uid: pod.uid || `${pod.namespace}/${pod.name}`,
+    pod: `${pod.namespace}/${pod.name}`,
+    workload: workloadOf(pod),
+    node: pod.node || '(unscheduled)',
+    startedAt: pod.startedAt,
+    containers: pod.containers.map((container) => ({ name: container.name, restarts: container.restartCount, lastEndedAt: container.lastEndedAt })),
+  };
+}

@@ -7,10 +7,11 @@ import { until } from '../../support/wait.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
 
 const pod = (name: string, extra: Partial<KubeObject> & { labels?: Record<string, string> } = {}): KubeObject => ({
-  metadata: { name, namespace: 'shop', resourceVersion: '1', ...(extra.labels ? { labels: extra.labels } : {}), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9', uid: 'u', controller: true }] },
+  metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1', ...(extra.labels ? { labels: extra.labels } : {}), ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9', uid: 'u', controller: true }] },
   spec: { nodeName: 'node-1', containers: [{ name: 'app', image: 'app:1' }] },
   status: {
     phase: 'Running',
+    startTime: '2026-06-01T11:00:00Z',
     conditions: [{ type: 'Ready', status: 'True' }],
     containerStatuses: [{ name: 'app', restartCount: 4, lastState: { terminated: { finishedAt: '2026-06-01T11:59:00Z' } }, image: 'app:1', imageID: 'sha', ready: true }],
   },
@@ -23,16 +24,19 @@ const slice = (name: string, service: string, ready: Array<boolean | null>): Kub
 describe('probe/cache: what the probes read instead of listing', () => {
   it('keeps trimmed views: a pod\'s node, owner, readiness and restarts, labels only for levee\'s own probe pods', () => {
     const cache = new ProbeCache();
-    cache.apply('pods', 'upsert', pod('web-1', { labels: { app: 'web' } }));
+    cache.apply('pods', 'upsert', pod('web-1', { labels: { app: 'web', 'pod-template-hash': '7d9' } }));
     cache.apply('pods', 'upsert', pod('levee-probe-x', { labels: { 'levee.dev/probe': 'true', 'levee.dev/probe-run': 'x' } }));
     const [web] = cache.pods().filter((view) => view.name === 'web-1');
     assert.deepEqual(web, {
+      uid: 'uid-web-1',
       namespace: 'shop',
       name: 'web-1',
       node: 'node-1',
       phase: 'Running',
       ready: true,
       owner: 'ReplicaSet/web-7d9',
+      templateHash: '7d9',
+      startedAt: Date.parse('2026-06-01T11:00:00Z'),
       containers: [{ name: 'app', restartCount: 4, lastEndedAt: Date.parse('2026-06-01T11:59:00Z') }],
     });
     assert.deepEqual(cache.probePods().map((view) => [view.name, view.probeLabels?.['levee.dev/probe-run']]), [['levee-probe-x', 'x']]);
@@ -152,5 +156,19 @@ describe('probe/cache: what the probes read instead of listing', () => {
         cache.stop();
       }
     });
+  });
+
+  it('keeps of a node its readiness and reason, when it was created and its taints (node-health, node-canary)', () => {
+    const cache = new ProbeCache();
+    cache.apply('nodes', 'upsert', {
+      metadata: { name: 'spot-1', creationTimestamp: '2026-06-01T10:00:00Z', labels: { 'karpenter.sh/nodepool': 'spot-a' } },
+      spec: { taints: [{ key: 'spot', value: 'true', effect: 'NoSchedule' }, { key: 'broken' }] },
+      status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] },
+    });
+    const [node] = cache.nodes();
+    assert.equal(node!.ready, false);
+    assert.equal(node!.notReadyReason, 'NodeStatusUnknown');
+    assert.equal(node!.createdAt, Date.parse('2026-06-01T10:00:00Z'));
+    assert.deepEqual(node!.taints, [{ key: 'spot', effect: 'NoSchedule' }], 'a taint without an effect is dropped');
   });
 });

@@ -6,6 +6,7 @@ import { createLogger } from '../../../src/logger.js';
 import { ProbeCache } from '../../../src/probe/cache.js';
 import { KubeApi } from '../../../src/probe/kube-api.js';
 import { ProbeLoop, type ProbeLoopOptions } from '../../../src/probe/loop.js';
+import { ProbeMetrics } from '../../../src/probe/metrics.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
 import type { ProbeDefinition } from '../../../src/probe/types.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
@@ -227,5 +228,42 @@ describe('probe/loop', () => {
     assert.equal((await probes.execute(['a'])).run, 1);
     assert.equal((await probes.execute(['b'])).run, 2);
     assert.equal(probes.latest?.run, 2);
+  });
+
+  it('runs the hint tree over all failing probes and recent triggers: no Ready node, not the scheduler, is the cause of an unscheduled pod', async () => {
+    const notReady = [{ name: 'spot-1', reason: 'NodeStatusUnknown' }, { name: 'spot-2', reason: 'NodeStatusUnknown' }];
+    const nodes: ProbeDefinition = {
+      id: 'node-health',
+      summary: 'x',
+      run: async () => ({ ok: false, severity: 'critical', stage: 'none-ready', message: 'no node is Ready: spot-1, spot-2', details: { total: 2, ready: 0, notReady, joining: [] } }),
+    };
+    const lifecycle: ProbeDefinition = { id: 'workload-lifecycle', summary: 'x', run: async () => ({ ok: false, stage: 'scheduled', message: 'the pod was created but never scheduled to a node' }) };
+    const scheduler: ProbeDefinition = { id: 'scheduler', summary: 'x', run: async () => ({ ok: true, message: 'Lease renewed 1 s ago' }) };
+    const probes = loop([nodes, lifecycle, scheduler], {}, { failuresToUnhealthy: 1 });
+    const document = await probes.trigger('node spot-1 NotReady');
+    assert.equal(document.verdict, 'Unhealthy');
+    assert.equal(document.cause?.rule, 'no-ready-nodes');
+    assert.match(document.cause!.message, /^no node is Ready \(2 NotReady: spot-1, spot-2; NodeStatusUnknown\); first seen 0 s ago: node spot-1 NotReady; no new pod can start/);
+    const hint = document.probes.find((result) => result.probe === 'workload-lifecycle')!.hint!;
+    assert.equal(hint, document.cause!.message);
+    assert.doesNotMatch(hint, /kube-scheduler/);
+    await probes.stop();
+  });
+
+  it('counts a change of the failing set under the same verdict in levee_probe_failing_set_changes_total', async () => {
+    let dnsFails = false;
+    const cm: ProbeDefinition = { id: 'controller-manager', summary: 'x', run: async () => ({ ok: false, message: 'Lease not renewed' }) };
+    const dns: ProbeDefinition = { id: 'dns', summary: 'x', run: async () => (dnsFails ? { ok: false, message: 'no answer' } : { ok: true, message: 'ok' }) };
+    const metrics = new ProbeMetrics();
+    const probes = loop([cm, dns], { metrics }, { failuresToUnhealthy: 1, successesToHealthy: 1 });
+    assert.equal((await probes.execute(['a'])).verdict, 'Unhealthy');
+    dnsFails = true;
+    const both = await probes.execute(['b']);
+    assert.deepEqual([both.verdict, both.failing], ['Unhealthy', ['controller-manager', 'dns']]);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^levee_probe_failing_set_changes_total\{verdict="Unhealthy"\} 1$/m);
+    assert.match(text, /^levee_probe_failing_set_changes_total\{verdict="Healthy"\} 0$/m);
+    assert.match(text, /^levee_probe_failing_probes\{severity="critical"\} 2$/m);
+    await probes.stop();
   });
 });

@@ -128,4 +128,41 @@ describe('probe/verdict: reduction with hysteresis', () => {
     }
     assert.deepEqual(failing, ['controller-manager', 'certificate-expiry', 'service-endpoints']);
   });
+
+  /** Two runs of `observations` with the given severities; the second document. */
+  function twice(observations: Observation[], severities: ReduceOptions['severities'] = {}) {
+    let state = initialState(start);
+    let document = reduceRun(state, observations, { ...options(1), severities }).document;
+    for (let run = 1; run <= 2; run++) {
+      const reduced = reduceRun(state, observations, { ...options(run), severities });
+      state = reduced.state;
+      document = reduced.document;
+    }
+    return document;
+  }
+
+  it('severity: critical failures make it Unhealthy, major Degraded, minor leave it Healthy but listed, worst first', () => {
+    const minorOnly = twice([observe('on-demand-share', fail)], { 'on-demand-share': 'minor' });
+    assert.equal(minorOnly.verdict, 'Healthy');
+    assert.deepEqual(minorOnly.failing, ['on-demand-share']);
+    assert.equal(minorOnly.probes[0]!.severity, 'minor');
+    assert.equal(minorOnly.probes[0]!.critical, false);
+    const mixed = twice([observe('on-demand-share', fail), observe('service-endpoints', fail)], { 'on-demand-share': 'minor' });
+    assert.equal(mixed.verdict, 'Degraded');
+    assert.deepEqual(mixed.failing, ['service-endpoints', 'on-demand-share']);
+    const all = twice([observe('on-demand-share', fail), observe('service-endpoints', fail), observe('controller-manager', fail)], { 'on-demand-share': 'minor' });
+    assert.equal(all.verdict, 'Unhealthy');
+    assert.deepEqual(all.failing, ['controller-manager', 'service-endpoints', 'on-demand-share']);
+    assert.deepEqual(all.probes.map((result) => result.severity), ['minor', 'major', 'critical']);
+  });
+
+  it('severity: a configured severity overrides the critical list, and an outcome\'s own severity overrides both for that failure', () => {
+    assert.equal(twice([observe('controller-manager', fail)], { 'controller-manager': 'major' }).verdict, 'Degraded');
+    assert.equal(twice([observe('service-endpoints', fail)], { 'service-endpoints': 'critical' }).verdict, 'Unhealthy');
+    const crashLoop = twice([observe('restart-burst', { ok: false, severity: 'minor', message: 'one workload' })], { 'restart-burst': 'critical' });
+    assert.equal(crashLoop.verdict, 'Healthy');
+    assert.equal(crashLoop.probes[0]!.severity, 'minor');
+    const passing = twice([observe('service-endpoints', pass)], { 'service-endpoints': 'minor' });
+    assert.equal(passing.probes[0]!.severity, 'minor', 'a passing probe reports its configured severity');
+  });
 });
