@@ -3,6 +3,7 @@ import { certificateExpiry } from './probes/certificate-expiry.js';
 import { controllerManager } from './probes/controller-manager.js';
 import { dns } from './probes/dns.js';
 import { etcd } from './probes/etcd.js';
+import { nodeCanary } from './probes/node-canary.js';
 import { nodeHealth } from './probes/node-health.js';
 import { onDemandShare } from './probes/on-demand-share.js';
 import { restartBurst } from './probes/restart-burst.js';
@@ -22,6 +23,7 @@ import type { ProbeDefinition } from './types.js';
 export const PROBES: readonly ProbeDefinition[] = [
   apiWritePath,
   workloadLifecycle,
+  nodeCanary,
   dns,
   controllerManager,
   scheduler,

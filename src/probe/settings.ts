@@ -84,7 +84,7 @@ const canary = z.strictObject({
   /** How often the canary pods run (each run creates one small Deployment per node pool). */
   intervalSeconds: z.number().min(1).default(60),
   /** How long a canary pod has to be scheduled and reported Running by its node. */
-  timeoutSeconds: z.number().min(5).default(30),
+  timeoutSeconds: z.number().min(1).default(30),
   /** At most this many pools get a canary per run (the largest first); the others are named as not checked. */
   maxPools: z.number().int().min(1).default(10),
 });

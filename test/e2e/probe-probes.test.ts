@@ -85,7 +85,8 @@ describe('e2e: each probe against the real API server', function () {
     assert.equal(outcome.ok, true, outcome.message);
     assert.match(outcome.message, /Ready with endpoints in .* \(replicaset .*, pods .*, scheduled .*, ready .*, endpoints .*\)/);
     await eventually('the probe Deployment and Service to be deleted', async () => {
-      const left = await kubectl(['get', 'deployments,services', '-n', 'levee-system', '-l', 'levee.dev/probe=true', '-o', 'name']);
+      // The harness's own probe runs node-canary Deployments here too: those are not this run's.
+      const left = await kubectl(['get', 'deployments,services', '-n', 'levee-system', '-l', 'levee.dev/probe=true,!levee.dev/canary-pool', '-o', 'name']);
       return left.stdout.trim() === '' || left.stdout;
     }, 30_000);
     // Two creates and two deletes, and at most the two sweeps of a first run: no list while it waits.
@@ -154,6 +155,25 @@ describe('e2e: each probe against the real API server', function () {
     assert.match(share.message, /^\d+ of \d+ labelled nodes are on-demand/);
     const restarts = await run('restart-burst');
     assert.equal(restarts.ok, true, restarts.message);
+    assert.match(restarts.message, /^\d+ restart\(s\) of \d+ workload\(s\) on \d+ node\(s\) in the last 600 s/);
+  });
+
+  it('node-canary: a canary pod aimed at each node pool is scheduled there and reported Running (by kwok), then cleaned up', async () => {
+    const outcome = await run('node-canary', {}, namespace);
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /^canary Running in every pool \(.*karpenter\.sh\/nodepool=on-demand-a on ondemand-\d+ in [\d.]+ s/);
+    assert.match(outcome.message, /karpenter\.sh\/nodepool=spot-a on spot-\d+ in [\d.]+ s/);
+    await eventually('the canary Deployments to be deleted', async () => {
+      const left = await kubectl(['get', 'deployments', '-n', namespace, '-l', 'levee.dev/canary-pool', '-o', 'name']);
+      return left.stdout.trim() === '' || left.stdout;
+    }, 30_000);
+  });
+
+  it('node-health: counts the Ready nodes of the real cluster', async () => {
+    const outcome = await run('node-health');
+    assert.equal(outcome.ok, true, outcome.message);
+    assert.match(outcome.message, /^(\d+) of \1 nodes Ready|^\d+ of \d+ nodes Ready; NotReady: /);
+    assert.ok((outcome.details?.ready as number) >= 9, outcome.message);
   });
 
   it('service-endpoints: names a Service whose selector matches no pod', async () => {
