@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VerdictDocument } from '../../src/probe-verdict.js';
+import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from '../support/e2e.js';
+import { verdictStatus } from '../support/gate.js';
+
+/**
+ * Every node NotReady (kwok, which plays every kubelet of the local cluster, stopped): the
+ * verdict must name that as the cause, naming the nodes, and must not send the reader to
+ * kube-scheduler because the probe's pod stays unscheduled. Seen in a `levee probe` of the
+ * test's own (its verdict file) and in what the harness's probe publishes (ProbeVerdict
+ * `cluster`, its message and an Event FailingProbesChanged as more probes fail under the same
+ * verdict). The times it prints are measurements for the README, not assertions.
+ */
+
+const stamp = Date.now().toString(36);
+const dir = join(process.cwd(), '.levee', 'e2e', `cause-${stamp}`);
+const verdictFile = join(dir, 'verdict.json');
+
+function current(): VerdictDocument | undefined {
+  if (!existsSync(verdictFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(verdictFile, 'utf8')) as VerdictDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeVerdict(document: VerdictDocument | undefined): string {
+  return document ? `${document.verdict} (failing ${document.failing.join(', ') || '-'}; cause ${document.cause?.rule ?? '-'})` : 'no verdict yet';
+}
+
+function probePort(log: string): number {
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line.includes('levee probe running')) return (JSON.parse(line) as { port: number }).port;
+  }
+  throw new Error('levee probe did not say which port it listens on');
+}
+
+async function notReadyNodes(): Promise<string[]> {
+  const listed = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+  return listed.stdout.split('\n').filter((line) => line && !line.endsWith('=True')).map((line) => line.split('=')[0]!);
+}
+
+describe('e2e: every node NotReady: the cause is the nodes, named, not kube-scheduler', function () {
+  this.timeout(600_000);
+  let probe: ChildProcess;
+  let log: string;
+  let stopped = 0;
+
+  before(async function () {
+    this.timeout(1_800_000);
+    const env = await e2e();
+    mkdirSync(dir, { recursive: true });
+    const config = join(dir, 'config.json');
+    // The harness's timing (3 s interval, 15 s lifecycle), its own Lease and verdict file, nothing published (the harness's probe publishes).
+    writeFileSync(config, JSON.stringify({
+      probe: { httpPort: 0, publish: false, verdictFile, lease: { name: `levee-probe-cause-${stamp}` }, intervalSeconds: 3, lifecycleTimeoutSeconds: 15, timeoutSeconds: 8, canary: { intervalSeconds: 10, timeoutSeconds: 10 } },
+    }));
+    probe = spawn(process.execPath, ['bin/levee.js', 'probe', '--config', config, '--kubeconfig', env.cluster.kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+    log = join(dir, 'probe.log');
+    const out = createWriteStream(log);
+    probe.stdout!.pipe(out);
+    probe.stderr!.pipe(out);
+    await eventually('every node Ready and the probe\'s verdict not Unhealthy', async () => {
+      const document = current();
+      const nodes = document?.probes.find((result) => result.probe === 'node-health');
+      return (nodes?.status === 'Passing' && document!.verdict !== 'Unhealthy') || describeVerdict(document);
+    }, 240_000);
+  });
+
+  after(async function () {
+    this.timeout(300_000);
+    probe?.kill('SIGTERM');
+    await restartStoppedComponents();
+    await eventually('every node Ready again', async () => {
+      const left = await notReadyNodes();
+      return left.length === 0 || `NotReady: ${left.join(', ')}`;
+    }, 180_000).catch(() => undefined);
+  });
+
+  it('names no Ready node as the cause, listing the nodes, and gives it as the hint of the probes it explains', async () => {
+    stopped = Date.now();
+    process.kill(await componentPid('kwok'), 'SIGKILL');
+    await eventually('the cause no-ready-nodes', async () => current()?.cause?.rule === 'no-ready-nodes' || describeVerdict(current()), 240_000);
+    const named = (Date.now() - stopped) / 1000;
+    const document = current()!;
+    assert.equal(document.verdict, 'Unhealthy', describeVerdict(document));
+    assert.ok(document.failing.includes('node-health'), describeVerdict(document));
+    assert.match(document.cause!.message, /^no node is Ready \(\d+ NotReady: ondemand-1, /);
+    assert.match(document.cause!.message, /are the kubelets running and reaching the API server\?$/);
+    const nodeHealth = document.probes.find((result) => result.probe === 'node-health')!;
+    assert.equal(nodeHealth.severity, 'critical');
+    for (const explained of document.cause!.explains) {
+      assert.equal(document.probes.find((result) => result.probe === explained)?.hint, document.cause!.message, `${explained}'s hint`);
+    }
+    console.log(`      (cause named ${named.toFixed(1)} s after kwok was killed: ${document.cause!.message})`);
+
+    // The lifecycle's pod stays unscheduled: the hint is the nodes, never kube-scheduler.
+    await eventually('workload-lifecycle to fail too', async () => {
+      const lifecycle = current()?.probes.find((result) => result.probe === 'workload-lifecycle');
+      return lifecycle?.status === 'Failing' || `workload-lifecycle ${lifecycle?.status ?? 'absent'}: ${lifecycle?.message ?? ''}`;
+    }, 120_000);
+    const later = current()!;
+    const lifecycle = later.probes.find((result) => result.probe === 'workload-lifecycle')!;
+    assert.doesNotMatch(lifecycle.hint ?? '', /kube-scheduler/, lifecycle.hint);
+    assert.match(lifecycle.hint ?? '', /^no node is Ready/);
+    assert.ok(later.cause?.explains.includes('workload-lifecycle'), describeVerdict(later));
+    console.log(`      (workload-lifecycle: ${lifecycle.message}; hint: the cause above)`);
+  });
+
+  it('publishes it: the ProbeVerdict\'s cause and message, and an Event FailingProbesChanged as more probes fail under the same verdict', async () => {
+    await eventually('the published cause', async () => {
+      const status = (await verdictStatus()) as Awaited<ReturnType<typeof verdictStatus>> & { cause?: { rule?: string } };
+      return (status.cause?.rule === 'no-ready-nodes' && /^cause: no node is Ready/.test(status.message ?? '')) || `${status.verdict}: ${status.message ?? ''}`;
+    }, 120_000);
+    await eventually('an Event FailingProbesChanged since kwok stopped', async () => {
+      const listed = await kubectl(['get', 'events', '-n', 'default', '--field-selector', 'reason=FailingProbesChanged', '-o', 'json']);
+      const events = (JSON.parse(listed.stdout || '{"items":[]}') as { items: Array<{ lastTimestamp?: string; message?: string }> }).items;
+      const recent = events.filter((event) => Date.parse(event.lastTimestamp ?? '') >= stopped - 1000);
+      return recent.length > 0 || `${events.length} such Events, none since kwok stopped`;
+    }, 120_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${probePort(log)}/metrics`)).text();
+    const changes = Number(/^levee_probe_failing_set_changes_total\{verdict="Unhealthy"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    assert.ok(changes >= 1, `levee_probe_failing_set_changes_total{verdict="Unhealthy"} is ${changes}`);
+  });
+
+  it('clears the cause once kwok is back', async () => {
+    const restarted = Date.now();
+    await restartStoppedComponents();
+    await eventually('the verdict to leave Unhealthy without a cause about nodes', async () => {
+      const document = current();
+      return (document?.verdict !== 'Unhealthy' && document?.cause?.rule !== 'no-ready-nodes') || describeVerdict(document);
+    }, 300_000);
+    console.log(`      (no longer Unhealthy ${((Date.now() - restarted) / 1000).toFixed(1)} s after kwok was restarted)`);
+  });
+});
