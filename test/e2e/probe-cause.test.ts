@@ -45,20 +45,24 @@ async function notReadyNodes(): Promise<string[]> {
 }
 
 /**
- * After kwok is back: waits for every node to be Ready, then deletes the controller-owned pods
- * the node controller marked not Ready meanwhile (CoreDNS's among them). A real kubelet
- * reports its pods Ready again; kwok only readies Pending pods, so they are made anew, and the
- * next test file finds the cluster as it was (DNS answering, Services with endpoints).
+ * Before kwok comes back: deletes the controller-owned pods the node controller marked not
+ * Ready meanwhile (CoreDNS's among them). A real kubelet reports its pods Ready again; kwok
+ * only readies Pending pods, so they are made anew and readied once kwok is back, and the
+ * next test file (and the cluster script, which waits for DNS) finds the cluster as it was.
  */
-async function settlePods(): Promise<void> {
+async function replaceUnreadyPods(): Promise<void> {
+  const listed = await kubectl(['get', 'pods', '-A', '-o', 'json']);
+  const pods = (JSON.parse(listed.stdout || '{"items":[]}') as { items: Array<{ metadata: { namespace: string; name: string; ownerReferences?: unknown[]; deletionTimestamp?: string }; status?: { phase?: string; conditions?: Array<{ type: string; status: string }> } }> }).items;
+  const stale = pods.filter((pod) => !pod.metadata.deletionTimestamp && (pod.metadata.ownerReferences ?? []).length > 0 && pod.status?.phase === 'Running' && !pod.status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
+  for (const pod of stale) await kubectl(['delete', 'pod', pod.metadata.name, '-n', pod.metadata.namespace, '--grace-period=0', '--force', '--wait=false']);
+}
+
+/** After kwok is back: every node Ready, and DNS with a ready endpoint again. */
+async function settled(): Promise<void> {
   await eventually('every node Ready again', async () => {
     const left = await notReadyNodes();
     return left.length === 0 || `NotReady: ${left.join(', ')}`;
   }, 180_000);
-  const listed = await kubectl(['get', 'pods', '-A', '-o', 'json']);
-  const pods = (JSON.parse(listed.stdout || '{"items":[]}') as { items: Array<{ metadata: { namespace: string; name: string; ownerReferences?: unknown[]; deletionTimestamp?: string }; status?: { phase?: string; conditions?: Array<{ type: string; status: string }> } }> }).items;
-  const stale = pods.filter((pod) => !pod.metadata.deletionTimestamp && (pod.metadata.ownerReferences ?? []).length > 0 && pod.status?.phase === 'Running' && !pod.status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
-  for (const pod of stale) await kubectl(['delete', 'pod', pod.metadata.name, '-n', pod.metadata.namespace, '--wait=false']);
   await eventually('kube-system/kube-dns to have a ready endpoint again', async () => {
     const ready = await kubectl(['get', 'endpointslices', '-n', 'kube-system', '-l', 'kubernetes.io/service-name=kube-dns', '-o', 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[0]}']);
     return ready.stdout.trim() !== '' || 'no ready endpoint yet';
@@ -95,8 +99,9 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
   after(async function () {
     this.timeout(300_000);
     probe?.kill('SIGTERM');
+    await replaceUnreadyPods().catch(() => undefined);
     await restartStoppedComponents();
-    await settlePods().catch(() => undefined);
+    await settled().catch(() => undefined);
   });
 
   it('names no Ready node as the cause, listing the nodes, and gives it as the hint of the probes it explains', async () => {
@@ -148,9 +153,10 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
   });
 
   it('clears the cause once kwok is back', async () => {
+    await replaceUnreadyPods();
     const restarted = Date.now();
     await restartStoppedComponents();
-    await settlePods();
+    await settled();
     await eventually('the verdict to leave Unhealthy without a cause about nodes', async () => {
       const document = current();
       return (document?.verdict !== 'Unhealthy' && document?.cause?.rule !== 'no-ready-nodes') || describeVerdict(document);
