@@ -19,6 +19,8 @@ export interface FailingProbe {
   message: string;
   /** Where a multi-step probe stopped (workload-lifecycle, node-canary), or how it failed (node-health, restart-burst). */
   stage?: string;
+  /** What the probe found, as its outcome's `details` (node-canary: each pool, its Ready nodes and the stage its canary reached). */
+  details?: Record<string, unknown>;
 }
 
 export interface RecentTrigger {
@@ -65,6 +67,34 @@ const fromApiServer = (failure: FailingProbe, pattern: RegExp): boolean => API_P
 const PODS_WAITING_FOR_A_NODE = new Set(['scheduled', 'ready', 'running', 'endpoints']);
 
 const stageOf = (failure: FailingProbe, probe: string, stages: readonly string[]): boolean => failure.probe === probe && stages.includes(failure.stage ?? '');
+
+interface CanaryPool {
+  pool: string;
+  nodes: number;
+  ready: number;
+  reached: string;
+}
+
+/** The pools whose canary stopped at one of `stages`, from node-canary's details; undefined when it gave none. */
+function canaryPoolsAt(failure: FailingProbe, stages: readonly string[]): CanaryPool[] | undefined {
+  const pools = failure.details?.pools;
+  if (!Array.isArray(pools)) return undefined;
+  return (pools as CanaryPool[]).filter((pool) => typeof pool?.ready === 'number' && typeof pool.nodes === 'number' && stages.includes(pool.reached));
+}
+
+/**
+ * A canary stopped at `stages` in a pool the condition holds for (e.g. "has NotReady nodes"):
+ * a canary that never left a fully Ready pool is not explained by NotReady nodes elsewhere.
+ * Without details (a leader's copied result), its stage alone decides.
+ */
+function canaryStoppedWhere(failure: FailingProbe, stages: readonly string[], holds: (pool: CanaryPool) => boolean): boolean {
+  if (!stageOf(failure, 'node-canary', stages)) return false;
+  const pools = canaryPoolsAt(failure, stages);
+  return pools === undefined || pools.some(holds);
+}
+
+const hasNotReadyNodes = (pool: CanaryPool): boolean => pool.ready < pool.nodes;
+const hasReadyNodes = (pool: CanaryPool): boolean => pool.ready > 0;
 
 const RULES: readonly CauseRule[] = [
   {
@@ -122,8 +152,8 @@ const RULES: readonly CauseRule[] = [
     id: 'nodes-not-ready',
     applies: ({ nodes }, failing) => {
       if (!nodes || nodes.notReady.length === 0) return undefined;
-      const canary = failing.get('node-canary')?.stage;
-      const affected = failing.has('node-health') || canary === 'running' || canary === 'scheduled' || failing.get('workload-lifecycle')?.stage === 'ready';
+      const canary = failing.get('node-canary');
+      const affected = failing.has('node-health') || (canary !== undefined && canaryStoppedWhere(canary, ['scheduled', 'running'], hasNotReadyNodes)) || failing.get('workload-lifecycle')?.stage === 'ready';
       if (!affected) return undefined;
       return {
         statement: `${nodes.notReady.length} of ${nodes.total} nodes are NotReady (${listNames(nodes.notReady.map((node) => `${node.name}: ${node.reason}`))})`,
@@ -131,20 +161,22 @@ const RULES: readonly CauseRule[] = [
       };
     },
     // A pool whose nodes are all NotReady carries the not-ready taint: its canary is never scheduled.
-    explains: (failure) => failure.probe === 'node-health' || stageOf(failure, 'node-canary', ['scheduled', 'running']) || stageOf(failure, 'workload-lifecycle', ['ready']),
+    explains: (failure) => failure.probe === 'node-health' || canaryStoppedWhere(failure, ['scheduled', 'running'], hasNotReadyNodes) || stageOf(failure, 'workload-lifecycle', ['ready']),
     triggers: /^node .* NotReady$/,
   },
   {
     id: 'no-room',
     applies: ({ nodes }, failing) => {
-      const waiting = [failing.get('workload-lifecycle'), failing.get('node-canary')].filter((failure) => failure?.stage === 'scheduled');
+      const lifecycle = failing.get('workload-lifecycle');
+      const canary = failing.get('node-canary');
+      const waiting = [...(lifecycle?.stage === 'scheduled' ? [lifecycle] : []), ...(canary && canaryStoppedWhere(canary, ['scheduled'], hasReadyNodes) ? [canary] : [])];
       if (waiting.length === 0 || failing.has('scheduler') || !nodes || nodes.ready === 0) return undefined;
       return {
         statement: `pods stay unscheduled although kube-scheduler renews its Lease and ${nodes.ready} node(s) are Ready`,
         advice: 'is there no room for them? look at cordoned nodes, requests, taints, node selectors and quotas',
       };
     },
-    explains: (failure) => stageOf(failure, 'workload-lifecycle', ['scheduled']) || stageOf(failure, 'node-canary', ['scheduled']),
+    explains: (failure) => stageOf(failure, 'workload-lifecycle', ['scheduled']) || canaryStoppedWhere(failure, ['scheduled'], hasReadyNodes),
   },
 ];
 

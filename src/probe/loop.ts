@@ -134,8 +134,8 @@ export class ProbeLoop {
     for (const probe of document.failing) {
       const history = this.state.histories[probe as ProbeId];
       if (!history) continue;
-      const failure = history.last.outcome.ok ? history.lastFailure : { message: history.last.outcome.message, stage: history.last.outcome.stage };
-      failing.push({ probe, severity: history.severity, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}) });
+      const failure = history.last.outcome.ok ? history.lastFailure : { message: history.last.outcome.message, stage: history.last.outcome.stage, details: history.last.outcome.details };
+      failing.push({ probe, severity: history.severity, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}), ...(failure?.details ? { details: failure.details } : {}) });
     }
     const nodeHealth = this.state.histories['node-health']?.last.outcome;
     const nodes = nodeHealth && !nodeHealth.skipped ? nodeHealthDetails(nodeHealth.details) : undefined;

@@ -17,7 +17,9 @@ interface WorkloadRestarts {
  * Mass restarts: restarts (not restarting containers) counted per workload within the window.
  * Many restarts of several workloads spread over several nodes point at a shared cause (DNS,
  * a config push, the image registry); the same number from one or two workloads is their own
- * fault (a bad rollout, a crash loop) and is reported as a minor failure naming them, and
+ * fault (a bad rollout, a crash loop) and is reported as a minor failure naming them, as is a
+ * burst one workload accounts for more than half of (the odd restart of a few others beside
+ * one crash loop shares nothing), and
  * several workloads restarting on one node only is that node's problem, minor too. Restarts
  * are counted from successive looks at the pod cache (restart-ledger.ts), so each probe
  * process keeps its own ledger: make one per cluster with `createRestartBurst()`.
@@ -78,6 +80,17 @@ function judge(records: readonly RestartRecord[], thresholds: Thresholds): Probe
       severity: 'minor',
       stage: 'workload',
       message: `${text}, all from ${named}: that workload's own fault, not a cause shared across the cluster`,
+      details,
+    };
+  }
+  const largest = workloads[0]!;
+  if (largest.restarts * 2 > restarts) {
+    // A few restarts elsewhere (there are always some in a big cluster) do not make one crash loop a shared cause.
+    return {
+      ok: false,
+      severity: 'minor',
+      stage: 'workload',
+      message: `${text}, ${largest.restarts} of them from ${describe(largest)}: that workload's own fault, not a cause shared across the cluster`,
       details,
     };
   }

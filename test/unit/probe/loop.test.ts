@@ -10,6 +10,12 @@ import { ProbeMetrics } from '../../../src/probe/metrics.js';
 import type { VerdictDocument } from '../../../src/probe-verdict.js';
 import type { ProbeDefinition } from '../../../src/probe/types.js';
 import { kubeconfigFor } from '../../support/kubeconfig.js';
+import { filledCache } from '../../support/probe-context.js';
+import { customProbeDefinitions } from '../../../src/probe/custom/probes.js';
+import { nodeHealth } from '../../../src/probe/probes/node-health.js';
+import { createRestartBurst } from '../../../src/probe/probes/restart-burst.js';
+import { statusOf } from '../../../src/probe-verdict-status.js';
+import type { ProbeOutcome } from '../../../src/probe/types.js';
 
 const silent = createLogger('silent');
 
@@ -265,5 +271,204 @@ describe('probe/loop', () => {
     assert.match(text, /^levee_probe_failing_set_changes_total\{verdict="Healthy"\} 0$/m);
     assert.match(text, /^levee_probe_failing_probes\{severity="critical"\} 2$/m);
     await probes.stop();
+  });
+
+  describe('the hint tree, attacked through the loop (real node-health and restart-burst over a filled cache)', () => {
+    const longAgo = '2026-01-01T00:00:00Z';
+    /** A node created long ago (not joining), Ready or not, in a pool. */
+    const clusterNode = (name: string, ready: boolean, pool: string) => ({
+      metadata: { name, creationTimestamp: longAgo, labels: { 'karpenter.sh/nodepool': pool } },
+      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown', reason: ready ? 'KubeletReady' : 'NodeStatusUnknown' }] },
+    });
+    const fixed = (id: ProbeDefinition['id'], outcome: ProbeOutcome): ProbeDefinition => ({ id, summary: 'x', run: async () => outcome });
+    const byProbe = (document: VerdictDocument, probe: string) => document.probes.find((result) => result.probe === probe)!;
+    const NINE = ['ondemand-1', 'ondemand-2', 'ondemand-3', 'ondemand-4', 'ondemand-5', 'spot-1', 'spot-2', 'spot-3', 'spot-4'];
+
+    it('all nine nodes NotReady and kube-scheduler dead: the nodes are the cause of the unscheduled pod; the scheduler keeps its own, named failure', async () => {
+      const cache = filledCache({ nodes: NINE.map((name) => clusterNode(name, false, name.replace(/-\d$/, ''))) });
+      const probes = loop(
+        [
+          nodeHealth,
+          fixed('scheduler', { ok: false, message: 'Lease kube-system/kube-scheduler last renewed 48 s ago (duration 15 s)' }),
+          fixed('workload-lifecycle', { ok: false, stage: 'scheduled', message: 'the pod was created but never scheduled to a node' }),
+        ],
+        { cache },
+        { failuresToUnhealthy: 1 },
+      );
+      await probes.trigger('Lease kube-system/kube-scheduler not renewed');
+      const document = await probes.trigger('node spot-1 NotReady');
+      assert.equal(document.verdict, 'Unhealthy');
+      assert.equal(document.cause?.rule, 'no-ready-nodes', JSON.stringify(document.cause));
+      assert.match(document.cause!.message, /^no node is Ready \(9 NotReady: ondemand-1, .*; NodeStatusUnknown\); first seen \d+ s ago: node spot-1 NotReady; /);
+      assert.deepEqual([...document.cause!.explains].sort(), ['node-health', 'workload-lifecycle']);
+      assert.match(byProbe(document, 'workload-lifecycle').hint!, /^no node is Ready/);
+      assert.doesNotMatch(byProbe(document, 'workload-lifecycle').hint!, /scheduler/);
+      // The scheduler is a second fault, not explained away by the nodes: its hint names it and the trigger that saw it.
+      assert.match(byProbe(document, 'scheduler').hint!, /^kube-scheduler is not renewing its leader Lease; first seen \d+ s ago: Lease kube-system\/kube-scheduler not renewed; .*is kube-scheduler running\?$/);
+      assert.equal(byProbe(document, 'node-health').severity, 'critical');
+      assert.match(statusOf(document).message!, /^cause: no node is Ready .*; node-health: no node is Ready: .*; scheduler: Lease .* \(hint: kube-scheduler is not renewing/);
+      await probes.stop();
+    });
+
+    it('one pool\'s nodes NotReady only: Degraded, not Unhealthy; the cause names that pool\'s nodes, and the lifecycle (on a Ready pool) passes', async () => {
+      const nodes = [...['ondemand-1', 'ondemand-2', 'ondemand-3', 'ondemand-4', 'ondemand-5', 'ondemand-6', 'ondemand-7', 'ondemand-8'].map((name) => clusterNode(name, true, 'ondemand')), clusterNode('spot-1', false, 'spot'), clusterNode('spot-2', false, 'spot')];
+      const canaryDetails = { pools: [{ pool: 'karpenter.sh/nodepool=ondemand', nodes: 8, ready: 8, reached: 'done' }, { pool: 'karpenter.sh/nodepool=spot', nodes: 2, ready: 0, reached: 'scheduled' }] };
+      const probes = loop(
+        [
+          nodeHealth,
+          fixed('node-canary', { ok: false, stage: 'scheduled', message: 'canary not Running in 1 of 2 pool(s): karpenter.sh/nodepool=spot (0 of 2 nodes Ready): the pod was never scheduled to a node of the pool', details: canaryDetails }),
+          fixed('workload-lifecycle', { ok: true, message: 'Ready with an endpoint in 2.1 s' }),
+        ],
+        { cache: filledCache({ nodes }) },
+        { failuresToUnhealthy: 1 },
+      );
+      const document = await probes.execute(['test']);
+      // 8 of 10 Ready is not below the 0.8 minimum: node-health passes, and names the two.
+      assert.equal(byProbe(document, 'node-health').status, 'Passing');
+      assert.match(byProbe(document, 'node-health').message, /^8 of 10 nodes Ready; NotReady: spot-1 \(NodeStatusUnknown\), spot-2 \(NodeStatusUnknown\)$/);
+      assert.equal(document.verdict, 'Degraded');
+      assert.deepEqual(document.failing, ['node-canary']);
+      assert.equal(document.cause?.rule, 'nodes-not-ready');
+      assert.match(document.cause!.message, /^2 of 10 nodes are NotReady \(spot-1: NodeStatusUnknown, spot-2: NodeStatusUnknown\)/);
+      await probes.stop();
+    });
+
+    it('a Ready pool\'s canary unscheduled while another pool has a NotReady node: no room in that pool, not the NotReady node', async () => {
+      const nodes = [clusterNode('gpu-1', true, 'gpu'), clusterNode('gpu-2', true, 'gpu'), ...['general-1', 'general-2', 'general-3', 'general-4', 'general-5', 'general-6', 'general-7'].map((name) => clusterNode(name, true, 'general')), clusterNode('general-8', false, 'general')];
+      const canaryDetails = { pools: [{ pool: 'karpenter.sh/nodepool=general', nodes: 8, ready: 7, reached: 'done' }, { pool: 'karpenter.sh/nodepool=gpu', nodes: 2, ready: 2, reached: 'scheduled' }] };
+      const probes = loop(
+        [nodeHealth, fixed('node-canary', { ok: false, stage: 'scheduled', message: 'canary not Running in 1 of 2 pool(s): karpenter.sh/nodepool=gpu (2 of 2 nodes Ready): the pod was never scheduled to a node of the pool', details: canaryDetails })],
+        { cache: filledCache({ nodes }) },
+        { failuresToUnhealthy: 1 },
+      );
+      const document = await probes.execute(['test']);
+      assert.equal(document.verdict, 'Degraded');
+      assert.equal(document.cause?.rule, 'no-room', JSON.stringify(document.cause));
+      assert.doesNotMatch(byProbe(document, 'node-canary').hint ?? '', /general-8/);
+      await probes.stop();
+    });
+
+    /** Pods of `workload` (a Deployment, through its ReplicaSet) on the given nodes, each with one container restarted `restarts` times lately. */
+    function restartingPods(workload: string, nodes: readonly string[], restarts: number, hash = '5d8f7c9b6') {
+      return nodes.map((node, index) => ({
+        metadata: { namespace: 'shop', name: `${workload}-${hash}-${index}`, uid: `${workload}-${hash}-${index}`, labels: { 'pod-template-hash': hash }, ownerReferences: [{ kind: 'ReplicaSet', name: `${workload}-${hash}`, controller: true }] },
+        spec: { nodeName: node },
+        status: { phase: 'Running', startTime: '2026-06-01T11:58:00Z', containerStatuses: [{ name: 'app', restartCount: restarts, lastState: { terminated: { finishedAt: '2026-06-01T11:59:30Z' } } }] },
+      }));
+    }
+    const restartsLoop = (pods: unknown[]) =>
+      loop([createRestartBurst()], { cache: filledCache({ pods }), now: () => new Date('2026-06-01T12:00:00Z') }, { failuresToUnhealthy: 1 });
+
+    it('restarts in one Deployment (30, on six nodes, across a rollout\'s two ReplicaSets): its own fault, minor, the verdict stays Healthy', async () => {
+      const pods = [...restartingPods('checkout', ['n1', 'n2', 'n3'], 5, '5d8f7c9b6'), ...restartingPods('checkout', ['n4', 'n5', 'n6'], 5, '7f6c5b4a3')];
+      const probes = restartsLoop(pods);
+      const document = await probes.execute(['test']);
+      assert.equal(document.verdict, 'Healthy');
+      assert.deepEqual(document.failing, ['restart-burst']);
+      const burst = byProbe(document, 'restart-burst');
+      assert.equal(burst.severity, 'minor');
+      assert.match(burst.message, /^30 restart\(s\) of 1 workload\(s\) on 6 node\(s\).*all from Deployment shop\/checkout 30 restart\(s\) in 6 pod\(s\)/);
+      assert.match(burst.hint ?? '', /one or two workloads/);
+      assert.equal(document.cause, undefined);
+      await probes.stop();
+    });
+
+    it('restarts in one Deployment beside two others restarting once each: still that Deployment\'s own fault, not a shared cause', async () => {
+      const pods = [...restartingPods('checkout', ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'], 5), ...restartingPods('search', ['n7'], 1), ...restartingPods('cart', ['n8'], 1)];
+      const probes = restartsLoop(pods);
+      const document = await probes.execute(['test']);
+      const burst = byProbe(document, 'restart-burst');
+      assert.equal(burst.severity, 'minor', burst.message);
+      assert.equal(document.verdict, 'Healthy', burst.message);
+      assert.match(burst.message, /Deployment shop\/checkout 30 restart\(s\)/);
+      await probes.stop();
+    });
+
+    it('restarts in three Deployments on three nodes: a shared cause, major, Degraded', async () => {
+      const pods = [...restartingPods('checkout', ['n1'], 4), ...restartingPods('search', ['n2'], 4), ...restartingPods('cart', ['n3'], 4)];
+      const probes = restartsLoop(pods);
+      const document = await probes.execute(['test']);
+      assert.equal(document.verdict, 'Degraded');
+      const burst = byProbe(document, 'restart-burst');
+      assert.equal(burst.severity, 'major');
+      assert.match(burst.message, /^12 restart\(s\) of 3 workload\(s\) on 3 node\(s\).*: a cause they share/);
+      assert.match(burst.hint ?? '', /several workloads restart on many nodes at once/);
+      await probes.stop();
+    });
+
+    it('a custom probe failing alone (its target refuses connections): Unhealthy when declared critical, no cause, and its own hint, never the API server', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const probeConfig = { custom: [{ name: 'ingress', critical: true, hint: 'is the ingress controller running?', http: { url: `http://127.0.0.1:${port}/healthz` } }], failuresToUnhealthy: 1 };
+      const config = buildConfig({ probe: { timeoutSeconds: 2, intervalSeconds: 3600, ...probeConfig } });
+      const probes = loop([...customProbeDefinitions(config), fixed('scheduler', { ok: true, message: 'Lease renewed 1 s ago' })], {}, probeConfig);
+      const document = await probes.execute(['test']);
+      assert.equal(document.verdict, 'Unhealthy');
+      assert.deepEqual(document.failing, ['custom:ingress']);
+      assert.equal(document.cause, undefined);
+      const ingress = byProbe(document, 'custom:ingress');
+      assert.match(ingress.message, /ECONNREFUSED|connection refused/i);
+      assert.equal(ingress.hint, 'is the ingress controller running?');
+      assert.match(statusOf(document).message!, /^custom:ingress: .* \(hint: is the ingress controller running\?\)$/);
+      await probes.stop();
+    });
+
+    it('a custom probe failing beside all nodes NotReady keeps its own hint: the nodes explain only the probes they explain', async () => {
+      const probeConfig = { custom: [{ name: 'quorum', severity: 'major', hint: 'is the database quorum lost?', command: { argv: [process.execPath, '-e', 'process.exit(3)'] } }], failuresToUnhealthy: 1 };
+      const config = buildConfig({ probe: { timeoutSeconds: 5, intervalSeconds: 3600, ...probeConfig } });
+      const cache = filledCache({ nodes: NINE.map((name) => clusterNode(name, false, 'general')) });
+      const probes = loop([...customProbeDefinitions(config), nodeHealth], { cache }, probeConfig);
+      const document = await probes.execute(['test']);
+      assert.equal(document.cause?.rule, 'no-ready-nodes');
+      assert.deepEqual(document.cause!.explains, ['node-health']);
+      assert.equal(byProbe(document, 'custom:quorum').hint, 'is the database quorum lost?');
+      assert.equal(byProbe(document, 'custom:quorum').severity, 'major');
+      await probes.stop();
+    });
+
+    it('minor failures only: the verdict stays Healthy and says so, yet lists them (last), counts them by severity, and counts the change of the failing set', async () => {
+      const metrics = new ProbeMetrics();
+      let shareFails = false;
+      const probes = loop(
+        [
+          fixed('etcd', { ok: true, message: 'ok' }),
+          { id: 'on-demand-share', summary: 'x', run: async () => (shareFails ? { ok: false, message: 'on-demand share 10% is below 20%' } : { ok: true, message: 'on-demand share 50%' }) },
+          fixed('restart-burst', { ok: false, severity: 'minor', stage: 'workload', message: '30 restart(s) of 1 workload(s): that workload\'s own fault' }),
+        ],
+        { metrics },
+        { failuresToUnhealthy: 1, successesToHealthy: 1, critical: ['etcd'] },
+      );
+      const first = await probes.execute(['a']);
+      assert.deepEqual([first.verdict, first.failing], ['Healthy', ['restart-burst']]);
+      shareFails = true;
+      const document = await probes.execute(['b']);
+      assert.equal(document.verdict, 'Healthy');
+      assert.deepEqual(document.failing, ['on-demand-share', 'restart-burst']);
+      assert.deepEqual(document.probes.filter((result) => result.status === 'Failing').map((result) => [result.probe, result.severity, result.critical]), [['on-demand-share', 'minor', false], ['restart-burst', 'minor', false]]);
+      const status = statusOf(document);
+      assert.equal(status.verdict, 'Healthy');
+      assert.equal(status.failing, 'on-demand-share, restart-burst');
+      assert.doesNotMatch(status.message!, /all \d+ probes pass/);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^levee_probe_failing_probes\{severity="minor"\} 2$/m);
+      assert.match(text, /^levee_probe_failing_probes\{severity="critical"\} 0$/m);
+      assert.match(text, /^levee_probe_verdict\{verdict="Healthy"\} 1$/m);
+      assert.match(text, /^levee_probe_failing_set_changes_total\{verdict="Healthy"\} 1$/m);
+      await probes.stop();
+    });
+
+    it('a minor failure listed after a major one: the major one decides (Degraded), and failing lists the worse first', async () => {
+      const probes = loop(
+        [fixed('on-demand-share', { ok: false, message: 'share low' }), fixed('service-endpoints', { ok: false, message: '1 Service has no ready endpoint' })],
+        {},
+        { failuresToUnhealthy: 1 },
+      );
+      const document = await probes.execute(['test']);
+      assert.equal(document.verdict, 'Degraded');
+      assert.deepEqual(document.failing, ['service-endpoints', 'on-demand-share']);
+      await probes.stop();
+    });
   });
 });
