@@ -6,7 +6,7 @@ import { etcd } from './probes/etcd.js';
 import { nodeCanary } from './probes/node-canary.js';
 import { nodeHealth } from './probes/node-health.js';
 import { onDemandShare } from './probes/on-demand-share.js';
-import { restartBurst } from './probes/restart-burst.js';
+import { createRestartBurst, restartBurst } from './probes/restart-burst.js';
 import { scheduler } from './probes/scheduler.js';
 import { serviceEndpoints } from './probes/service-endpoints.js';
 import { versionSkew } from './probes/version-skew.js';
@@ -36,9 +36,13 @@ export const PROBES: readonly ProbeDefinition[] = [
   certificateExpiry,
 ];
 
-/** The built-in probes, then the user's own declared under probe.custom. */
+/**
+ * The built-in probes, then the user's own declared under probe.custom, for one probe loop:
+ * restart-burst remembers restart counts between looks, so each loop (each cluster of a
+ * fleet) gets a ledger of its own, never another cluster's restarts.
+ */
 export function probesFor(config: LeveeConfig): ProbeDefinition[] {
-  return [...PROBES, ...customProbeDefinitions(config)];
+  return [...PROBES.map((probe) => (probe === restartBurst ? createRestartBurst() : probe)), ...customProbeDefinitions(config)];
 }
 
 export function probeById(id: ProbeId): ProbeDefinition | undefined {

@@ -42,7 +42,16 @@ export const nodeHealth: ProbeDefinition = {
   },
 };
 
-/** Ready and NotReady nodes; a node created after `joinedBefore` (ms) that is not Ready yet is joining. */
+/**
+ * The node lifecycle controller's reason for a node whose kubelet posted its status and then
+ * stopped (one that never posted gets NodeStatusNeverUpdated): such a node has joined, however young.
+ */
+const STOPPED_POSTING = 'NodeStatusUnknown';
+
+/**
+ * Ready and NotReady nodes; a node created after `joinedBefore` (ms) that is not Ready yet is
+ * joining, unless its kubelet reported and then went silent: that node is down, not joining.
+ */
 export function nodeHealthOf(nodes: readonly NodeView[], joinedBefore: number): NodeHealthDetails {
   const details: NodeHealthDetails = { total: 0, ready: 0, notReady: [], joining: [] };
   for (const node of nodes) {
@@ -51,7 +60,7 @@ export function nodeHealthOf(nodes: readonly NodeView[], joinedBefore: number): 
       details.ready++;
       continue;
     }
-    if (node.createdAt > joinedBefore) {
+    if (node.createdAt > joinedBefore && node.notReadyReason !== STOPPED_POSTING) {
       details.joining.push(node.name);
       continue;
     }

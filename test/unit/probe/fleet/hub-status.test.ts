@@ -49,4 +49,13 @@ describe('probe/fleet/hub-status: a member\'s ProbeVerdict in the hub', () => {
   it('has nothing to say for a reachable member before its first verdict', () => {
     assert.equal(memberStatus(member, undefined, { reachable: true }, 'fleet-1', new Date(at)), undefined);
   });
+
+  it('carries the member\'s own cause, found by its own loop, and leads its message with it', () => {
+    const cause = { rule: 'scheduler-down', message: 'kube-scheduler is not renewing its leader Lease: new pods stay Pending; is kube-scheduler running?', explains: ['scheduler'] };
+    const written = memberStatus(member, { ...document, cause }, { reachable: true }, 'fleet-1', new Date(at));
+    assert.ok(written);
+    assert.deepEqual(written.status.cause, cause);
+    assert.match(written.status.message ?? '', /^cause: kube-scheduler is not renewing its leader Lease: .*; scheduler: Lease kube-system\/kube-scheduler not renewed for 40 s$/);
+    assert.equal(written.summary, written.status.message);
+  });
 });

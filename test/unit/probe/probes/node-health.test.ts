@@ -43,4 +43,14 @@ describe('probe/probes/node-health', () => {
     assert.deepEqual(await run([]).then((o) => [o.ok, o.message]), [true, 'no nodes']);
     assert.equal((await run([joining])).ok, true);
   });
+
+  it('counts a young node whose kubelet reported and then went silent (NodeStatusUnknown) as NotReady, not joining: a fresh cluster whose nodes all died is not "no nodes"', async () => {
+    const young = new Date(now.getTime() - 30_000).toISOString();
+    const died = ['ondemand-1', 'ondemand-2', 'spot-1'].map((name) => node(name, 'Unknown', { created: young, reason: 'NodeStatusUnknown' }));
+    const outcome = await run([...died, node('never-posted', 'Unknown', { created: young, reason: 'NodeStatusNeverUpdated' })]);
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.stage, 'none-ready');
+    assert.equal(outcome.message, 'no node is Ready: ondemand-1 (NodeStatusUnknown), ondemand-2 (NodeStatusUnknown), spot-1 (NodeStatusUnknown)');
+    assert.deepEqual(outcome.details?.joining, ['never-posted']);
+  });
 });
