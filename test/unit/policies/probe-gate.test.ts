@@ -327,6 +327,12 @@ describe('policies/probe-gate context', () => {
       }
     });
 
+    it('has nothing to judge while only minor probes fail: a Healthy verdict that lists failing probes keeps the gate open', () => {
+      const failingMinor = (probe: string) => ({ probe, status: 'Failing' as const, critical: false, severity: 'minor' as const, lastOk: false, latencyMs: 1, message: `${probe} fails`, consecutiveFailures: 3, consecutiveSuccesses: 0, failingSince: '2026-06-01T11:50:00.000Z', lastTransitionTime: '2026-06-01T11:50:00.000Z', checkedAt: '2026-06-01T11:59:57.000Z' });
+      const minorOnly = verdict(5, { verdict: 'Healthy', failing: ['on-demand-share', 'restart-burst'], probes: [failingMinor('on-demand-share'), failingMinor('restart-burst')] });
+      assert.equal(contextFor(create, served(minorOnly)), undefined);
+    });
+
     it('follows a configured maximum age', () => {
       const { cluster, verdict: current } = served(verdict(30, { verdict: 'Healthy', failing: [] }));
       const strict = buildConfig({ policies: { 'probe-gate': { maxVerdictAgeSeconds: 10 } } });

@@ -59,4 +59,20 @@ describe('probe/publisher', () => {
     assert.equal(failingChange(['a', 'b'], ['b', 'a']), undefined);
     assert.deepEqual(failingChange(['a'], ['b']), { added: ['b'], removed: ['a'], text: 'now failing b; no longer failing a' });
   });
+
+  it('a minor failure under a Healthy verdict: the ProbeVerdict stays Healthy, names it, and a FailingProbesChanged Event says so (and when it clears)', async () => {
+    const { api, events } = fakeApi();
+    const publisher = new VerdictPublisher(api, createLogger('silent'));
+    await publisher.publish(document('Healthy', []));
+    const minor = document('Healthy', ['on-demand-share']);
+    minor.probes[0]!.severity = 'minor';
+    await publisher.publish(minor);
+    await publisher.publish(document('Healthy', []));
+    assert.deepEqual(events.map((event) => [event.reason, event.type]), [
+      ['VerdictChanged', 'Normal'],
+      ['FailingProbesChanged', 'Warning'],
+      ['FailingProbesChanged', 'Normal'],
+    ]);
+    assert.match(events[1]!.message, /^failing probes changed, cluster verdict still Healthy: now failing on-demand-share; on-demand-share: on-demand-share fails/);
+  });
 });
