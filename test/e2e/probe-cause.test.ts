@@ -44,6 +44,14 @@ async function notReadyNodes(): Promise<string[]> {
   return listed.stdout.split('\n').filter((line) => line && !line.endsWith('=True')).map((line) => line.split('=')[0]!);
 }
 
+/** The harness's published verdict (ProbeVerdict `cluster`, which serve gates on) is Healthy: the next file may roll out again. */
+async function publishedHealthy(): Promise<void> {
+  await eventually('the published ProbeVerdict cluster to be Healthy again', async () => {
+    const status = await verdictStatus();
+    return status.verdict === 'Healthy' || `${status.verdict}: ${status.message ?? ''}`;
+  }, 180_000);
+}
+
 /** After kwok is back: every node Ready, and DNS with a ready endpoint again. */
 async function settled(): Promise<void> {
   await eventually('every node Ready again', async () => {
@@ -88,6 +96,7 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
     probe?.kill('SIGTERM');
     await restartStoppedComponents();
     await settled().catch(() => undefined);
+    await publishedHealthy().catch(() => undefined);
   });
 
   it('names no Ready node as the cause, listing the nodes, and gives it as the hint of the probes it explains', async () => {
@@ -157,6 +166,9 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
       const nodeHealth = document.probes.find((result) => result.probe === 'node-health');
       return (document.verdict === 'Healthy' && nodeHealth?.status === 'Passing' && document.cause === undefined) || describeVerdict(document);
     }, 300_000);
-    console.log(`      (Healthy again ${((Date.now() - restarted) / 1000).toFixed(1)} s after kwok was restarted)`);
+    const ownHealthy = (Date.now() - restarted) / 1000;
+    // What serve gates on recovers too, so that rollouts (the next test file's among them) go through again.
+    await publishedHealthy();
+    console.log(`      (Healthy again ${ownHealthy.toFixed(1)} s after kwok was restarted; the published ProbeVerdict after ${((Date.now() - restarted) / 1000).toFixed(1)} s)`);
   });
 });
