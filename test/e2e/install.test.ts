@@ -169,7 +169,8 @@ describe('e2e: the production install (manifests/base)', function () {
     const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, ...as])).stdout.trim();
     assert.equal(await can('watch', 'endpointslices.discovery.k8s.io', '--all-namespaces'), 'yes');
     assert.equal(await can('create', 'subjectaccessreviews.authorization.k8s.io'), 'yes');
-    assert.equal(await can('patch', 'probeverdicts.levee.dev'), 'yes');
+    assert.equal(await can('patch', 'probeverdicts.levee.dev/cluster', '--subresource=status'), 'yes');
+    assert.equal(await can('update', 'probeverdicts.levee.dev/cluster'), 'no');
     assert.equal(await can('get', 'secrets', '--all-namespaces'), 'no');
     assert.equal(await can('delete', 'deployments', '-n', 'default'), 'no');
     assert.equal(await can('create', 'configmaps', '-n', 'levee-system'), 'yes');
