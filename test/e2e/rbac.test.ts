@@ -102,7 +102,8 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['patch', 'events', '-n', 'payments'],
       ['patch', 'probeverdicts.levee.dev/cluster', '--subresource=status'],
       ['create', 'probeverdicts.levee.dev'],
-      ['get', 'namespaces/levee-system'],
+      // The API server authorizes a read of a Namespace as a request in that namespace.
+      ['get', 'namespaces/levee-system', '-n', 'levee-system'],
       ['update', 'reports.openreports.io/levee', '-n', 'payments'],
       ['delete', 'reports.openreports.io/levee', '-n', 'payments'],
       ['list', 'reports.openreports.io', '--all-namespaces'],
@@ -152,6 +153,8 @@ describe('e2e: levee\'s RBAC (manifests/base), as the API server answers for its
       ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/levee'],
       ['list', 'namespaces'],
       ['get', 'namespaces/default'],
+      ['get', 'namespaces/kube-system', '-n', 'kube-system'],
+      ['update', 'namespaces/levee-system', '-n', 'levee-system'],
       ['update', 'probeverdicts.levee.dev/cluster'],
       ['watch', 'probeverdicts.levee.dev'],
       ['get', '/livez/etcd'],
