@@ -124,6 +124,12 @@ describe('webhook matchConditions (what the API server sends levee)', function (
     assert.deepEqual(keptAway('validating', (entry) => entry.remembered, () => 'remembered'), []);
   });
 
+  it('every subresource write /validate refuses reaches /validate (/mutate never runs for one, so nothing puts its stamps back)', () => {
+    const refusedSubresourceWrite = (entry: CorpusEntry) => entry.refused && entry.request.subResource !== undefined && entry.request.operation === 'UPDATE';
+    assert.ok(corpus.some((entry) => refusedSubresourceWrite(entry) && entry.request.subResource === 'status' && entry.findings.length === 0), 'the corpus holds a status write refused for its stamps');
+    assert.deepEqual(keptAway('validating', refusedSubresourceWrite, () => 'refused'), []);
+  });
+
   it('every request /mutate patches reaches /mutate', () => {
     assert.ok(corpus.some((entry) => entry.patched));
     assert.deepEqual(keptAway('mutating', (entry) => entry.patched, () => 'patched'), []);

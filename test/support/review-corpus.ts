@@ -28,6 +28,8 @@ export interface CorpusEntry {
   patched: boolean;
   /** Whether /validate would remember what the request changes in a protected count (engine/remember.ts). */
   remembered: boolean;
+  /** Whether /validate refused it with levee's own configuration (a policy's denial or a forged stamp). */
+  refused: boolean;
   /** Set when levee could not judge the request (a fixture no API server would send). */
   error?: string;
 }
@@ -93,6 +95,7 @@ function record(loaded: Evaluators, { request, cluster, config, now, verdict }: 
       findings: [...new Set(validated.flatMap((judgement) => (judgement.decision?.findings ?? []).map((finding) => `${finding.policy}/${finding.rule}:${finding.action}`)))],
       patched: mutated.some((judgement) => (judgement.patch?.length ?? 0) > 0),
       remembered: validated.some((judgement) => (judgement.changes?.length ?? 0) > 0),
+      refused: validated[0]?.decision?.allowed === false,
       ...(error ? { error: error.message } : {}),
     };
   });

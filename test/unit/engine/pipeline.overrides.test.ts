@@ -232,6 +232,22 @@ describe('engine/pipeline: overrides', () => {
       assert.match((await answer(deps(), removed, 'validate')).response.status?.message ?? '', /overridden-at is written by levee alone, and this request removes it/);
     });
 
+    it('refuses a record or stamp written through a status subresource, where /mutate never runs, and lets the status itself through', async () => {
+      const throughStatus = (annotations: Record<string, string>, oldAnnotations: Record<string, string>) => ({
+        ...ledgerRequest({ replicas: 3, oldReplicas: 3, annotations, oldAnnotations }),
+        subResource: 'status',
+      });
+      const forgedRecord = throughStatus({ ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, overrideAnnotations);
+      assert.match((await answer(deps(), forgedRecord, 'validate')).response.status?.message ?? '', /levee\.dev\/override-authorized-by is written by levee alone/);
+      assert.equal((await answer(deps(), forgedRecord, 'mutate')).response.patch, undefined, '/mutate leaves subresources alone');
+      const forgedStamp = throughStatus({ [OVERRIDDEN_BY]: 'mallory' }, {});
+      assert.equal((await answer(deps(), forgedStamp, 'validate')).response.allowed, false);
+      const ownOverride = throughStatus({ ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, {});
+      assert.equal((await answer(deps(), { ...ownOverride, userInfo: bob }, 'validate')).response.allowed, true, 'an override written with a record of its own writer is no forgery');
+      const statusOnly = throughStatus({ ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) });
+      assert.equal((await answer(deps(), statusOnly, 'validate')).response.allowed, true);
+    });
+
     it('accepts what /mutate writes for the same request', async () => {
       const authorizer = fakeAuthorizer(['scale-to-zero']);
       const request = ledgerRequest({ replicas: 0, annotations: overrideAnnotations, oldAnnotations: {} });
