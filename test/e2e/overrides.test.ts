@@ -153,6 +153,20 @@ describe('e2e: overrides', function () {
     assert.equal(await annotation('billing', 'levee.dev/override-authorized-by'), stored);
   });
 
+  it('a record forged through the status subresource, which stores annotations and skips /mutate, is refused', async () => {
+    const stored = await annotation('billing', 'levee.dev/override-authorized-by');
+    assert.notEqual(stored, '', 'billing carries a record from the earlier case');
+    const throughStatus = (annotations: Record<string, string>) =>
+      kubectl(['patch', 'deployment', 'billing', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { annotations } })]);
+    const plain = await throughStatus({ 'team.example/owner': 'payments' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(await annotation('billing', 'team.example/owner'), 'payments', 'the API server stores annotations written through deployments/status');
+    const forged = stored.replace(/"username":"[^"]*"/, '"username":"mallory"');
+    refused(await throughStatus({ 'levee.dev/override-authorized-by': forged }), /levee\.dev\/override-authorized-by is written by levee alone/);
+    refused(await throughStatus({ 'levee.dev/overridden-by': 'mallory' }), /levee\.dev\/overridden-by is written by levee alone/);
+    assert.equal(await annotation('billing', 'levee.dev/override-authorized-by'), stored);
+  });
+
   describe('GitOps: Argo CD\'s controller, which may do anything', () => {
     before(async () => {
       const bound = await kubectl(['create', 'clusterrolebinding', `argocd-admin-${namespace}`, '--clusterrole=cluster-admin', `--serviceaccount=argocd:argocd-application-controller`]);

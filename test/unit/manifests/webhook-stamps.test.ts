@@ -20,6 +20,8 @@ interface WebhookConfiguration {
   webhooks: Webhook[];
 }
 
+const STAMPS_BACKSTOP = 'validate-levee-annotations.levee.dev';
+
 function registrations(): { validating: Webhook[]; mutating: Webhook[] } {
   const documents = manifestObjects(readFileSync('manifests/components/webhooks/webhooks.yaml', 'utf8'), 'webhooks.yaml') as unknown as WebhookConfiguration[];
   const of = (kind: string) => documents.find((doc) => doc.kind === kind)?.webhooks ?? [];
@@ -42,7 +44,7 @@ function sent(webhooks: Webhook[], path: string): Map<string, string> {
 describe('manifests/components/webhooks: stamps', () => {
   it('sends /mutate every create and update of a kind /validate judges that can carry a stamp, under the same failure policy', () => {
     const { validating, mutating } = registrations();
-    const judged = sent(validating, '/validate');
+    const judged = sent(validating.filter((webhook) => webhook.name !== STAMPS_BACKSTOP), '/validate');
     const mutated = sent(mutating, '/mutate');
     const missing: string[] = [];
     for (const [key, failurePolicy] of judged) {
@@ -52,6 +54,16 @@ describe('manifests/components/webhooks: stamps', () => {
       if (mutated.get(key) !== failurePolicy) missing.push(`${key} (${failurePolicy}; /mutate: ${mutated.get(key) ?? 'not sent'})`);
     }
     assert.deepEqual(missing, []);
+  });
+
+  it('fails closed on every write that changes a levee.dev/ annotation where /mutate is skipped or may be: Pods, Nodes, subresources', () => {
+    const backstop = registrations().validating.find((webhook) => webhook.name === STAMPS_BACKSTOP);
+    assert.ok(backstop, `${STAMPS_BACKSTOP} is registered`);
+    assert.equal(backstop.failurePolicy, 'Fail');
+    const keys = [...sent([backstop], '/validate').keys()];
+    for (const expected of ['CREATE pods.core/v1', 'UPDATE pods.core/v1', 'CREATE nodes.core/v1', 'UPDATE nodes.core/v1', 'UPDATE */*.core/*', 'UPDATE */*.apps/*']) {
+      assert.ok(keys.includes(expected), `${expected} in ${keys.join(', ')}`);
+    }
   });
 
   it('sends /mutate nothing /validate does not judge', () => {
