@@ -5,7 +5,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
-import { answeredRequests, auditEvents, describeRequest, refusedRequests, requestKinds } from '../support/audit-log.js';
+import { answeredRequests, auditEvents, describeRequest, refusedForWhoAsked, refusedRequests, requestKinds } from '../support/audit-log.js';
 import { serviceAccountOf } from '../support/chart-credentials.js';
 import { e2e, e2ePort, eventually, kubectl, readyEndpoints, type E2eEnvironment } from '../support/e2e.js';
 import { renderKustomize } from '../support/helm.js';
@@ -179,7 +179,7 @@ describe('e2e-chart: levee with only the Helm chart\'s ServiceAccounts, configur
     const { chart } = await chartEnvironment();
     const events = auditEvents(chart.auditLog);
     // No ServiceAccount of the release's namespace, with any token, was refused anything.
-    const refusedAccounts = events.filter((event) => event.user.username.startsWith(`system:serviceaccount:${chart.namespace}:`) && (event.responseStatus?.code === 401 || event.responseStatus?.code === 403));
+    const refusedAccounts = events.filter((event) => event.user.username.startsWith(`system:serviceaccount:${chart.namespace}:`) && refusedForWhoAsked(event));
     assert.deepEqual(refusedAccounts.map((event) => `${event.user.username}: ${event.responseStatus!.code} ${describeRequest(event)}`), []);
     assert.ok(events.length > 0, 'the API server audited the chart\'s ServiceAccounts');
     for (const container of ['serve', 'probe'] as const) {
@@ -194,6 +194,7 @@ describe('e2e-chart: levee with only the Helm chart\'s ServiceAccounts, configur
     assert.ok(probeWrites.some((event) => event.objectRef?.resource === 'probeverdicts'), 'the probe published its verdict');
     assert.ok(probeWrites.some((event) => event.objectRef?.resource === 'leases'), 'the probe held its Lease');
     assert.ok(probeWrites.some((event) => event.objectRef?.resource === 'configmaps'), 'the probe wrote its ConfigMaps');
+    assert.ok(probeWrites.some((event) => event.objectRef?.resource === 'reports' || event.objectRef?.resource === 'clusterreports'), 'the probe wrote openreports.io Reports');
   });
 
   it('used its rights as the README says: serve writes nothing in the release namespace but its certificates\' Secret, the probe asks no SubjectAccessReview', async () => {

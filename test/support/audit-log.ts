@@ -12,6 +12,7 @@ export interface AuditEvent {
   user: { username: string; extra?: Record<string, string[]> };
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string };
   responseStatus?: { code?: number };
+  annotations?: Record<string, string>;
 }
 
 /** Whose requests: a user, and optionally one of its credentials (`JTI=<id>` of a token). */
@@ -45,9 +46,19 @@ export function describeRequest(event: AuditEvent, withName = true): string {
   return [event.verb, resource, ref.namespace ? `-n ${ref.namespace}` : '', withName ? ref.name ?? '' : ''].filter(Boolean).join(' ');
 }
 
+/**
+ * Refused for who asked: unauthenticated (401), or forbidden (403) by authorization. A 403 that
+ * authorization allowed came from admission instead (e.g. a create in a namespace being
+ * deleted): no missing right.
+ */
+export function refusedForWhoAsked(event: AuditEvent): boolean {
+  const code = event.responseStatus?.code;
+  return code === 401 || (code === 403 && event.annotations?.['authorization.k8s.io/decision'] !== 'allow');
+}
+
 /** The requests the API server refused as unauthenticated or forbidden, each once. */
 export function refusedRequests(events: AuditEvent[], requester: Requester): string[] {
-  const refused = events.filter(madeBy(requester)).filter((event) => event.responseStatus?.code === 401 || event.responseStatus?.code === 403);
+  const refused = events.filter(madeBy(requester)).filter(refusedForWhoAsked);
   return [...new Set(refused.map((event) => `${event.responseStatus!.code} ${describeRequest(event, false)}`))].sort();
 }
 

@@ -147,6 +147,9 @@ export async function installChart(options: ChartInstallOptions): Promise<ChartC
   // The pod's all-interfaces probe endpoint stays on loopback here.
   const config = chartConfig(objects, CHART_RELEASE);
   config.probe = { ...(config.probe as Record<string, unknown> | undefined), httpHost: '127.0.0.1' };
+  // The leader's first Reports run comes one interval after start: within the run, so that the
+  // Reports' rights are used with the chart's token too.
+  config.reports = { ...(config.reports as Record<string, unknown> | undefined), intervalSeconds: 20 };
   const certificates = (config.server as { certificates?: { source?: string; secretName?: string; validatingWebhookConfigurations?: string[] } } | undefined)?.certificates;
   if (certificates?.source !== 'self' || !certificates.secretName) throw new Error(`the chart's default configuration does not have levee keep its own certificates: ${JSON.stringify(certificates)}`);
 
