@@ -28,10 +28,14 @@ export interface StampWrites {
   now: Date;
 }
 
-/** Annotations whose stamps are only levee's, or undefined when the request's are so already. */
+/**
+ * Annotations whose stamps are only levee's, or undefined when the request's are so already.
+ * Nothing for a subresource write or a Binding (whose annotations the API server copies onto the
+ * Pod it binds): /mutate is never sent those, and /validate refuses a stamp in them.
+ */
 export function stampedAnnotations(request: AdmissionRequest, writes: StampWrites): Record<string, string> | undefined {
   const object = request.object;
-  if (!object || request.subResource || request.operation === 'DELETE') return undefined;
+  if (!object || request.subResource || request.operation === 'DELETE' || object.kind === 'Binding') return undefined;
   const annotations: Record<string, string> = { ...(object.metadata?.annotations ?? {}) };
   const stored = request.oldObject?.metadata?.annotations ?? {};
   for (const key of stampKeys(annotations, stored)) {

@@ -125,8 +125,11 @@ describe('webhook matchConditions (what the API server sends levee)', function (
   });
 
   it('every subresource write /validate refuses reaches /validate (/mutate never runs for one, so nothing puts its stamps back)', () => {
-    const refusedSubresourceWrite = (entry: CorpusEntry) => entry.refused && entry.request.subResource !== undefined && entry.request.operation === 'UPDATE';
+    // A Binding (pods/binding, or the bindings resource) is a create whose annotations the API server copies onto the Pod.
+    const refusedSubresourceWrite = (entry: CorpusEntry) =>
+      entry.refused && (entry.request.operation === 'UPDATE' ? entry.request.subResource !== undefined : entry.request.operation === 'CREATE' && entry.request.kind.kind === 'Binding');
     assert.ok(corpus.some((entry) => refusedSubresourceWrite(entry) && entry.request.subResource === 'status' && entry.findings.length === 0), 'the corpus holds a status write refused for its stamps');
+    assert.ok(corpus.some((entry) => refusedSubresourceWrite(entry) && entry.request.resource.resource === 'bindings'), 'the corpus holds a Binding refused for its stamps');
     assert.deepEqual(keptAway('validating', refusedSubresourceWrite, () => 'refused'), []);
   });
 

@@ -5,7 +5,7 @@ import type { PolicyEvaluator } from '../../../src/engine/evaluator.js';
 import { EXPIRES_ANNOTATION, OVERRIDDEN_AT, OVERRIDDEN_BY, OVERRIDE_ANNOTATION, type OverrideAuthorizer } from '../../../src/engine/overrides.js';
 import type { PipelineDeps } from '../../../src/engine/pipeline.js';
 import { workloadKey } from '../../../src/kube/workload.js';
-import type { UserInfo } from '../../../src/kube/types.js';
+import type { AdmissionRequest, KubeObject, UserInfo } from '../../../src/kube/types.js';
 import { toWorkloadView } from '../../../src/cluster/views.js';
 import { answer, fakeAuthorizer, ledgerRequest, loadEvaluator, monzoCluster, overrideAnnotations, patchedObject, pipelineDeps, STABLE } from '../../support/pipeline.js';
 import { admissionRequest, requestOf } from '../../support/requests.js';
@@ -246,6 +246,27 @@ describe('engine/pipeline: overrides', () => {
       assert.equal((await answer(deps(), { ...ownOverride, userInfo: bob }, 'validate')).response.allowed, true, 'an override written with a record of its own writer is no forgery');
       const statusOnly = throughStatus({ ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) });
       assert.equal((await answer(deps(), statusOnly, 'validate')).response.allowed, true);
+    });
+
+    it('refuses a Binding carrying a stamp or a record (the API server copies its annotations onto the Pod, with no admission of the Pod), and lets a plain one through', async () => {
+      const binding = (annotations: Record<string, string> | undefined, subResource: string | undefined): AdmissionRequest =>
+        admissionRequest({
+          kind: { group: '', version: 'v1', kind: 'Binding' },
+          resource: { group: '', version: 'v1', resource: subResource ? 'pods' : 'bindings' },
+          ...(subResource ? { subResource } : {}),
+          operation: 'CREATE',
+          namespace: 'payments',
+          name: 'ledger-0',
+          object: { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'ledger-0', namespace: 'payments', ...(annotations ? { annotations } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: 'od-1' } } as KubeObject,
+          username: 'system:serviceaccount:payments:binder',
+        });
+      for (const subResource of ['binding', undefined]) {
+        const forgedRecord = await answer(deps(), binding({ ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(bob) }, subResource), 'validate');
+        assert.match(forgedRecord.response.status?.message ?? '', /levee\.dev\/override-authorized-by is written by levee alone/);
+        assert.equal((await answer(deps(), binding({ [OVERRIDDEN_BY]: 'mallory' }, subResource), 'validate')).response.allowed, false);
+        assert.equal((await answer(deps(), binding(undefined, subResource), 'validate')).response.allowed, true);
+        assert.equal((await answer(deps(), binding({ [OVERRIDDEN_BY]: 'mallory' }, subResource), 'mutate')).response.patch, undefined, '/mutate is never sent a Binding');
+      }
     });
 
     it('accepts what /mutate writes for the same request', async () => {

@@ -56,12 +56,12 @@ describe('manifests/components/webhooks: stamps', () => {
     assert.deepEqual(missing, []);
   });
 
-  it('fails closed on every write that changes a levee.dev/ annotation where /mutate is skipped or may be: Pods, Nodes, subresources', () => {
+  it('fails closed on every write that changes a levee.dev/ annotation where /mutate is skipped or may be: Pods, Nodes, subresources, Bindings', () => {
     const backstop = registrations().validating.find((webhook) => webhook.name === STAMPS_BACKSTOP);
     assert.ok(backstop, `${STAMPS_BACKSTOP} is registered`);
     assert.equal(backstop.failurePolicy, 'Fail');
     const keys = [...sent([backstop], '/validate').keys()];
-    for (const expected of ['CREATE pods.core/v1', 'UPDATE pods.core/v1', 'CREATE nodes.core/v1', 'UPDATE nodes.core/v1', 'UPDATE */*.core/*', 'UPDATE */*.apps/*']) {
+    for (const expected of ['CREATE pods.core/v1', 'UPDATE pods.core/v1', 'CREATE pods/binding.core/v1', 'CREATE bindings.core/v1', 'CREATE nodes.core/v1', 'UPDATE nodes.core/v1', 'UPDATE */*.core/*', 'UPDATE */*.apps/*']) {
       assert.ok(keys.includes(expected), `${expected} in ${keys.join(', ')}`);
     }
   });

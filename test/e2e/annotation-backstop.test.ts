@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { recordValue } from '../../src/engine/authorship.js';
+import type { UserInfo } from '../../src/kube/types.js';
+import { e2e, eventually, kubectl, readyEndpoints, type KubectlResult } from '../support/e2e.js';
+
+/**
+ * "Only levee writes its stamps", against the real API server: every path that stores
+ * metadata.annotations on an object levee reads a stamp from (status and other subresources,
+ * server-side apply through a subresource, JSON patch removals, a Binding) either drops the
+ * stamp or is refused with the README's message; and a record forged where levee does not see
+ * it is never honoured for the admin it names.
+ */
+
+const namespace = `stamps-${Date.now().toString(36)}`;
+const FORGED_BY = 'levee.dev/overridden-by';
+const RECORD = 'levee.dev/override-authorized-by';
+const FORGED = /is written by levee alone/;
+const inOneHour = (): string => new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const overrideOf = (expires: string): Record<string, string> => ({
+  'levee.dev/override': 'scale-to-zero',
+  'levee.dev/override-reason': `INC-91: retiring ${namespace}`,
+  'levee.dev/override-expires': expires,
+});
+
+interface Stored {
+  metadata: { annotations?: Record<string, string> | null; resourceVersion?: string };
+}
+
+async function read(path: string): Promise<Stored> {
+  const result = await kubectl(['get', '--raw', path]);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as Stored;
+}
+
+async function annotationsAt(path: string): Promise<Record<string, string>> {
+  return (await read(path)).metadata.annotations ?? {};
+}
+
+/** A PUT of the stored object through `subresource`, with `annotations` added to it. */
+async function putThrough(path: string, subresource: string, annotations: Record<string, string>, as: 'admin' | 'developer' = 'admin'): Promise<KubectlResult> {
+  const object = await read(path);
+  object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...annotations };
+  return kubectl(['replace', '--raw', `${path}/${subresource}`, '-f', '-'], { input: JSON.stringify(object), as });
+}
+
+function refused(result: KubectlResult, pattern: RegExp): void {
+  assert.notEqual(result.code, 0, `expected a refusal, got: ${result.stdout}`);
+  assert.match(result.stderr, pattern);
+}
+
+async function whoAmI(as: 'admin' | 'developer' = 'admin'): Promise<UserInfo> {
+  const result = await kubectl(['auth', 'whoami', '-o', 'json'], { as });
+  assert.equal(result.code, 0, result.stderr);
+  const review = JSON.parse(result.stdout) as { status: { userInfo: UserInfo } };
+  return review.status.userInfo;
+}
+
+const apply = async (object: unknown, as: 'admin' | 'developer' = 'admin'): Promise<KubectlResult> => kubectl(['apply', '-f', '-'], { input: JSON.stringify(object), as });
+
+const labels = (name: string): Record<string, string> => ({ app: name });
+const podSpec = { containers: [{ name: 'app', image: 'registry.example/app:1', resources: { requests: { cpu: '100m' } } }] };
+const template = (name: string) => ({ metadata: { labels: labels(name) }, spec: podSpec });
+
+describe('e2e: only levee writes its stamps, whatever path a write takes', function () {
+  this.timeout(240_000);
+
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
+    const objects = [
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ledger', namespace }, spec: { replicas: 1, serviceName: 'ledger', selector: { matchLabels: labels('ledger') }, template: template('ledger') } },
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'cache', namespace }, spec: { replicas: 1, selector: { matchLabels: labels('cache') }, template: template('cache') } },
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace }, spec: { selector: { matchLabels: labels('agent') }, template: template('agent') } },
+      { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'report', namespace }, spec: { suspend: true, template: { ...template('report'), spec: { ...podSpec, restartPolicy: 'Never' } } } },
+      { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace }, spec: { suspend: true, schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { ...podSpec, restartPolicy: 'Never' } } } } } },
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace }, spec: { replicas: 1, selector: { matchLabels: labels('web') }, template: template('web') } },
+      { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace }, spec: { minReplicas: 1, maxReplicas: 3, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lone', namespace, labels: labels('lone') }, spec: podSpec },
+      // Unbound (no scheduler of that name): kwok's nodes take no in-place resize.
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'waiting', namespace, labels: labels('waiting') }, spec: { ...podSpec, schedulerName: 'nobody' } },
+    ];
+    for (const object of objects) {
+      const result = await apply(object);
+      assert.equal(result.code, 0, result.stderr);
+    }
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'clusterrole,clusterrolebinding', `binder-${namespace}`, '--ignore-not-found']);
+    await kubectl(['delete', 'pod', 'stamped', '-n', 'kube-system', '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+
+  describe('subresources: a forged stamp is never stored, and where annotations are stored it is refused', () => {
+    // Which subresources store metadata.annotations on this API server (true), and which put the stored ones back.
+    const targets: Array<[string, string, string, boolean]> = [
+      ['statefulsets/status', `/apis/apps/v1/namespaces/${namespace}/statefulsets/ledger`, 'status', true],
+      ['replicasets/status', `/apis/apps/v1/namespaces/${namespace}/replicasets/cache`, 'status', true],
+      ['daemonsets/status', `/apis/apps/v1/namespaces/${namespace}/daemonsets/agent`, 'status', true],
+      ['deployments/status', `/apis/apps/v1/namespaces/${namespace}/deployments/web`, 'status', true],
+      ['jobs/status', `/apis/batch/v1/namespaces/${namespace}/jobs/report`, 'status', true],
+      ['cronjobs/status', `/apis/batch/v1/namespaces/${namespace}/cronjobs/nightly`, 'status', true],
+      ['horizontalpodautoscalers/status', `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/web`, 'status', true],
+      ['pods/status', `/api/v1/namespaces/${namespace}/pods/lone`, 'status', true],
+      ['pods/ephemeralcontainers', `/api/v1/namespaces/${namespace}/pods/lone`, 'ephemeralcontainers', false],
+      ['pods/resize', `/api/v1/namespaces/${namespace}/pods/waiting`, 'resize', false],
+    ];
+    for (const [name, path, subresource, stores] of targets) {
+      it(`${name} ${stores ? 'stores annotations: a forged stamp is refused' : 'drops annotations: a forged stamp goes with them'}`, async () => {
+        const plain = await putThrough(path, subresource, { 'team.example/note': subresource });
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.equal((await annotationsAt(path))['team.example/note'] === subresource, stores, `${name} stores annotations`);
+        const forged = await putThrough(path, subresource, { [FORGED_BY]: 'mallory', [RECORD]: '{"username":"mallory","groups":["system:masters"],"override":""}' });
+        if (stores) refused(forged, FORGED);
+        const now = await annotationsAt(path);
+        assert.equal(now[FORGED_BY], undefined, `${name} stored a forged ${FORGED_BY}`);
+        assert.equal(now[RECORD], undefined, `${name} stored a forged ${RECORD}`);
+      });
+    }
+
+    it('nodes/status (stores annotations): a forged stamp is refused', async () => {
+      const node = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout.trim();
+      const path = `/api/v1/nodes/${node}`;
+      const forged = await putThrough(path, 'status', { [RECORD]: '{"username":"mallory","groups":["system:masters"],"override":""}' });
+      refused(forged, FORGED);
+      assert.equal((await annotationsAt(path))[RECORD], undefined);
+    });
+
+    it('deployments/scale: annotations on the Scale are not stored on the Deployment', async () => {
+      const path = `/apis/apps/v1/namespaces/${namespace}/deployments/web`;
+      const scale = await read(`${path}/scale`);
+      scale.metadata.annotations = { [FORGED_BY]: 'mallory' };
+      await kubectl(['replace', '--raw', `${path}/scale`, '-f', '-'], { input: JSON.stringify(scale) });
+      assert.equal((await annotationsAt(path))[FORGED_BY], undefined);
+    });
+
+    it('server-side apply through --subresource=status is refused the same way', async () => {
+      const manifest = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ledger', namespace, annotations: { [FORGED_BY]: 'mallory' } } };
+      const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=stamper', '--subresource=status', '-f', '-'], { input: JSON.stringify(manifest) });
+      refused(result, FORGED);
+      assert.equal((await annotationsAt(`/apis/apps/v1/namespaces/${namespace}/statefulsets/ledger`))[FORGED_BY], undefined);
+    });
+  });
+
+  describe('a stored record', () => {
+    const path = `/apis/apps/v1/namespaces/${namespace}/deployments/web`;
+
+    before(async () => {
+      const annotated = await kubectl(['annotate', '--overwrite', 'deployment', 'web', '-n', namespace, ...Object.entries(overrideOf(inOneHour())).map(([k, v]) => `${k}=${v}`)]);
+      assert.equal(annotated.code, 0, annotated.stderr);
+      assert.notEqual((await annotationsAt(path))[RECORD] ?? '', '', 'levee recorded the admin as the author');
+    });
+
+    it('a JSON patch through status that removes it is refused, and it stays', async () => {
+      const stored = (await annotationsAt(path))[RECORD];
+      const result = await kubectl(['patch', 'deployment', 'web', '-n', namespace, '--subresource=status', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/metadata/annotations/levee.dev~1override-authorized-by' }])]);
+      refused(result, /levee\.dev\/override-authorized-by is written by levee alone, and this request removes it/);
+      assert.equal((await annotationsAt(path))[RECORD], stored);
+    });
+
+    it('a JSON patch on the Deployment itself that removes it leaves it in place', async () => {
+      const stored = (await annotationsAt(path))[RECORD];
+      const result = await kubectl(['patch', 'deployment', 'web', '-n', namespace, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/metadata/annotations/levee.dev~1override-authorized-by' }])], { as: 'developer' });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((await annotationsAt(path))[RECORD], stored);
+    });
+  });
+
+  describe('a record forged where levee does not read it is not honoured', () => {
+    it('a key spelled in capitals (which the API server accepts) is no record: the developer\'s scale to 0 is still refused', async () => {
+      const name = 'caps';
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } };
+      assert.equal((await apply(deployment)).code, 0);
+      assert.equal((await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels(name), ports: [{ port: 80 }] } })).code, 0);
+      await eventually(`ready endpoints behind ${name}`, async () => (await readyEndpoints(namespace, name)) > 0, 120_000);
+      await eventually('levee to see the endpoints', async () => (await kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0', '--dry-run=server'])).code !== 0);
+      const override = overrideOf(inOneHour());
+      const set = await kubectl(['annotate', 'deployment', name, '-n', namespace, ...Object.entries(override).map(([k, v]) => `${k}=${v}`)], { as: 'developer' });
+      assert.equal(set.code, 0, set.stderr);
+      const forged = recordValue(await whoAmI('admin'), override);
+      const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`;
+      const capitals = await putThrough(path, 'status', { 'LEVEE.DEV/override-authorized-by': forged });
+      assert.equal(capitals.code, 0, `the API server takes a key in capitals: ${capitals.stderr}`);
+      assert.equal((await annotationsAt(path))['LEVEE.DEV/override-authorized-by'], forged);
+      const scaled = await kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0'], { as: 'developer' });
+      refused(scaled, /override ignored: not authorized: levee has no record of who set this override/);
+      assert.equal((await kubectl(['get', 'deployment', name, '-n', namespace, '-o', 'jsonpath={.spec.replicas}'])).stdout, '1');
+    });
+
+    it('a Binding (pods/binding, which copies its annotations onto the Pod) carrying a forged record is refused, and the developer\'s relabel of the last backend is still refused', async () => {
+      const name = 'solo';
+      const binder = `system:serviceaccount:${namespace}:binder`;
+      const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `binder-${namespace}` }, rules: [{ apiGroups: [''], resources: ['pods/binding', 'bindings'], verbs: ['create'] }] };
+      const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `binder-${namespace}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name }, subjects: [{ kind: 'ServiceAccount', name: 'binder', namespace }] };
+      assert.equal((await apply(role)).code, 0);
+      assert.equal((await apply(binding)).code, 0);
+      assert.equal((await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels(name), ports: [{ port: 80 }] } })).code, 0);
+      const override = overrideOf(inOneHour());
+      // A pod for a scheduler of its own: it waits, unbound, for the binder.
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: labels(name), annotations: override }, spec: { ...podSpec, schedulerName: 'binder' } };
+      const created = await apply(pod, 'developer');
+      assert.equal(created.code, 0, created.stderr);
+      const node = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout.trim();
+      const forged = recordValue(await whoAmI('admin'), override);
+      const bind = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, annotations: { [RECORD]: forged } }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+      const bound = await kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, '-f', '-', '--as', binder], { input: JSON.stringify(bind) });
+      const podPath = `/api/v1/namespaces/${namespace}/pods/${name}`;
+      refused(bound, FORGED);
+      assert.equal((await annotationsAt(podPath))[RECORD], undefined, 'a Binding stored a forged record on the Pod');
+      const plain = { ...bind, metadata: { name, namespace } };
+      const rebound = await kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, '-f', '-', '--as', binder], { input: JSON.stringify(plain) });
+      assert.equal(rebound.code, 0, rebound.stderr);
+      await eventually(`ready endpoints behind ${name}`, async () => (await readyEndpoints(namespace, name)) > 0, 120_000);
+      await eventually('levee to see the endpoint', async () => (await kubectl(['label', 'pod', name, '-n', namespace, `app=elsewhere`, '--overwrite', '--dry-run=server'])).code !== 0);
+      const relabel = await kubectl(['label', 'pod', name, '-n', namespace, 'app=elsewhere', '--overwrite'], { as: 'developer' });
+      refused(relabel, /scale-to-zero/);
+      assert.equal((await kubectl(['get', 'pod', name, '-n', namespace, '-o', 'jsonpath={.metadata.labels.app}'])).stdout, name);
+    });
+
+    it('the legacy bindings resource is held to the same', async () => {
+      const name = 'solo-legacy';
+      const binder = `system:serviceaccount:${namespace}:binder`;
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: labels(name) }, spec: { ...podSpec, schedulerName: 'binder' } };
+      assert.equal((await apply(pod, 'developer')).code, 0);
+      const node = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout.trim();
+      const bind = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, annotations: { [FORGED_BY]: 'mallory' } }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+      const bound = await kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/bindings`, '-f', '-', '--as', binder], { input: JSON.stringify(bind) });
+      refused(bound, FORGED);
+      assert.equal((await annotationsAt(`/api/v1/namespaces/${namespace}/pods/${name}`))[FORGED_BY], undefined, 'a Binding stored a forged stamp on the Pod');
+    });
+  });
+
+  describe('kube-system is held to it too', () => {
+    it('a Pod created in kube-system with a forged stamp is refused, and so is one written later through pods/status', async () => {
+      const pod = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stamped', namespace: 'kube-system', annotations }, spec: { ...podSpec, schedulerName: 'binder' } });
+      refused(await apply(pod({ [FORGED_BY]: 'mallory' })), FORGED);
+      const created = await apply(pod({ 'team.example/note': 'plain' }));
+      assert.equal(created.code, 0, created.stderr);
+      refused(await putThrough('/api/v1/namespaces/kube-system/pods/stamped', 'status', { [RECORD]: '{"username":"mallory","groups":[],"override":""}' }), FORGED);
+    });
+
+    it('a Node created with a forged record is refused, or stored without it', async () => {
+      const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: `forged-${namespace}`, annotations: { [RECORD]: '{"username":"mallory","groups":["system:masters"],"override":""}' } } };
+      const created = await apply(node);
+      if (created.code !== 0) assert.match(created.stderr, FORGED);
+      else {
+        // mutate-nodes dropped it before the Node was stored.
+        const stored = await kubectl(['get', 'node', node.metadata.name, '-o', 'json']);
+        await kubectl(['delete', 'node', node.metadata.name, '--wait=false']);
+        assert.equal((JSON.parse(stored.stdout) as Stored).metadata.annotations?.[RECORD], undefined);
+      }
+    });
+  });
+});
