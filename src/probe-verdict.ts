@@ -43,6 +43,11 @@ export interface ProbeResult {
   checkedAt: string;
 }
 
+/** A result's severity; a document of an older levee gives only `critical`: critical, or else major. */
+export function severityOf(result: Pick<ProbeResult, 'severity' | 'critical'>): Severity {
+  return result.severity ?? (result.critical ? 'critical' : 'major');
+}
+
 /** The document `levee probe` writes to the verdict file and publishes as ProbeVerdict `cluster`. */
 export interface VerdictDocument {
   verdict: Verdict;

@@ -7,7 +7,7 @@ import type { KubeApi } from './kube-api.js';
 import type { ProbeMetrics } from './metrics.js';
 import { failingChange, readPublishedVerdict } from './publisher.js';
 import { configuredSeverities, criticalProbes, type ProbeId } from './settings.js';
-import { verdictAgeSeconds, type VerdictDocument } from '../probe-verdict.js';
+import { severityOf, verdictAgeSeconds, type VerdictDocument } from '../probe-verdict.js';
 import { nodeHealthDetails } from './probes/node-health.js';
 import type { ProbeContext, ProbeDefinition, ProbeOutcome } from './types.js';
 import { documentOf, initialState, recordObservation, unsettled, type Hysteresis, type Observation, type SeverityOptions, type VerdictState } from './verdict.js';
@@ -269,7 +269,7 @@ export class ProbeLoop {
       ok: !failing,
       settled: true,
       message: `${result.message} (as the leader ${leaderVerdict.reporter || '?'} saw it at ${result.checkedAt})`,
-      ...(failing ? { severity: result.severity ?? (result.critical ? 'critical' : 'major') } : {}),
+      ...(failing ? { severity: severityOf(result) } : {}),
     };
     return { probe: probe.id, outcome, latencyMs: 0, ...(failing && result.hint ? { hint: result.hint } : {}) };
   }

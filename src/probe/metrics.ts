@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROBE_IDS } from './settings.js';
-import { SEVERITIES, VERDICTS, type VerdictDocument } from '../probe-verdict.js';
+import { SEVERITIES, VERDICTS, severityOf, type VerdictDocument } from '../probe-verdict.js';
 import type { ApiVerb } from './kube-api.js';
 import type { Observation } from './verdict.js';
 
@@ -100,7 +100,7 @@ export class ProbeMetrics {
     }
     for (const verdict of VERDICTS) this.verdict.set({ verdict }, verdict === document.verdict ? 1 : 0);
     const failing = document.probes.filter((result) => result.status === 'Failing');
-    for (const severity of SEVERITIES) this.failingBySeverity.set({ severity }, failing.filter((result) => (result.severity ?? (result.critical ? 'critical' : 'major')) === severity).length);
+    for (const severity of SEVERITIES) this.failingBySeverity.set({ severity }, failing.filter((result) => severityOf(result) === severity).length);
     this.lastRun.set(Date.parse(document.generatedAt) / 1000);
     this.leader.set(leader ? 1 : 0);
   }

@@ -1,5 +1,5 @@
 import type { ProbeId } from './settings.js';
-import { SEVERITIES, type ProbeResult, type Severity, type Verdict, type VerdictDocument } from '../probe-verdict.js';
+import { SEVERITIES, severityOf, type ProbeResult, type Severity, type Verdict, type VerdictDocument } from '../probe-verdict.js';
 import type { ProbeOutcome } from './types.js';
 
 /**
@@ -107,10 +107,9 @@ export function documentOf(state: VerdictState, order: readonly ProbeId[], optio
     if (history) results.push(resultOf(probe, history, options));
   }
   const failing = results.filter((result) => result.status === 'Failing');
-  const severityOfResult = (result: ProbeResult): Severity => result.severity ?? (result.critical ? 'critical' : 'major');
-  const verdict = verdictOf(failing.map(severityOfResult));
+  const verdict = verdictOf(failing.map(severityOf));
   const since = verdict === state.verdict && state.run > 0 ? state.since : at;
-  const ordered = [...failing].sort((a, b) => severityRank(severityOfResult(a)) - severityRank(severityOfResult(b)) || a.probe.localeCompare(b.probe));
+  const ordered = [...failing].sort((a, b) => severityRank(severityOf(a)) - severityRank(severityOf(b)) || a.probe.localeCompare(b.probe));
   const next: VerdictState = { ...state, run: state.run + 1, verdict, since };
   return {
     state: next,
