@@ -134,7 +134,8 @@ export class ProbeLoop {
     for (const probe of document.failing) {
       const history = this.state.histories[probe as ProbeId];
       if (!history) continue;
-      const failure = history.last.outcome.ok ? history.lastFailure : { message: history.last.outcome.message, stage: history.last.outcome.stage, details: history.last.outcome.details };
+      // Every failed run records itself as lastFailure; while the probe recovers, the failure that made it Failing stays there.
+      const failure = history.lastFailure;
       failing.push({ probe, severity: history.severity, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}), ...(failure?.details ? { details: failure.details } : {}) });
     }
     const nodeHealth = this.state.histories['node-health']?.last.outcome;
