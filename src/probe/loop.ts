@@ -66,6 +66,8 @@ export class ProbeLoop {
   private active = false;
   private emitting: Promise<void> = Promise.resolve();
   private readonly runAbort = new AbortController();
+  /** Each probe's configured severity, from configuration that is validated once and frozen. */
+  private readonly severities: SeverityOptions;
   /** Why runs were asked for lately (a node NotReady, a Lease not renewed): the hint tree names them. */
   private triggers: RecentTrigger[] = [];
   private resolveFirstVerdict!: () => void;
@@ -75,6 +77,7 @@ export class ProbeLoop {
     this.options = options;
     this.now = options.now ?? (() => new Date());
     this.state = initialState(this.now());
+    this.severities = { critical: criticalProbes(options.config.probe), severities: configuredSeverities(options.config.probe) };
     const disabled = new Set<ProbeId>(options.config.probe.disabled);
     for (const definition of options.probes) {
       if (!disabled.has(definition.id)) this.slots.set(definition.id, { definition, running: false, again: false, timer: undefined, current: [], next: [] });
@@ -160,7 +163,7 @@ export class ProbeLoop {
     slot.running = true;
     const observation = await this.observeOne(slot.definition);
     slot.running = false;
-    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), ...this.severities() }, this.now());
+    this.state = recordObservation(this.state, observation, { hysteresis: this.hysteresis(), ...this.severities }, this.now());
     this.lastFinished = observation.at ?? this.now();
     if (!observation.outcome.ok) this.options.logger.info({ probe: observation.probe, message: observation.outcome.message, hint: observation.hint }, 'probe failed');
     if (this.complete()) await this.queueEmit([observation]);
@@ -204,7 +207,7 @@ export class ProbeLoop {
     const previous = this.last;
     const reduced = documentOf(this.state, [...this.slots.keys()], {
       hysteresis: this.hysteresis(),
-      ...this.severities(),
+      ...this.severities,
       now: this.now(),
       reporter: this.options.identity,
       leader,
@@ -226,11 +229,6 @@ export class ProbeLoop {
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'verdict not recorded');
     }
-  }
-
-  private severities(): SeverityOptions {
-    const { probe } = this.options.config;
-    return { critical: criticalProbes(probe), severities: configuredSeverities(probe) };
   }
 
   private hysteresis(): Hysteresis {
