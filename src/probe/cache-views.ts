@@ -1,4 +1,6 @@
 import { fieldAt, textOf } from '../kube/fields.js';
+import { controllerOf } from '../kube/owners.js';
+import { POD_TEMPLATE_HASH_LABEL } from '../kube/template-hash.js';
 import type { KubeObject } from '../kube/types.js';
 import { PROBE_LABEL } from '../probe-verdict.js';
 
@@ -108,9 +110,7 @@ export function toNodeView(object: KubeObject): NodeView {
 
 export function toPodView(object: KubeObject): PodView {
   const labels = record(object.metadata?.labels);
-  const owner = array(object.metadata?.ownerReferences).find((reference) => (reference as { controller?: unknown } | null)?.controller === true) as
-    | { kind?: unknown; name?: unknown }
-    | undefined;
+  const owner = controllerOf(object);
   const containers = array(fieldAt(object, 'status.containerStatuses')).map((status): ContainerView => {
     const container = (status ?? {}) as { name?: unknown; restartCount?: unknown; lastState?: { terminated?: { finishedAt?: unknown } } };
     return {
@@ -126,8 +126,8 @@ export function toPodView(object: KubeObject): PodView {
     node: textOf(fieldAt(object, 'spec.nodeName')),
     phase: textOf(fieldAt(object, 'status.phase')),
     ready: conditionOf(object, 'Ready')?.status === 'True',
-    owner: owner ? `${textOf(owner.kind)}/${textOf(owner.name)}` : '',
-    templateHash: labels['pod-template-hash'] ?? '',
+    owner: owner ? `${owner.kind}/${owner.name}` : '',
+    templateHash: labels[POD_TEMPLATE_HASH_LABEL] ?? '',
     startedAt: time(fieldAt(object, 'status.startTime')),
     containers,
     ...(PROBE_LABEL in labels ? { probeLabels: labels } : {}),
