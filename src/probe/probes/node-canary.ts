@@ -19,7 +19,9 @@ import { ensureNamespace, pause, runSuffix, seconds, sweepSoon, sweepStaleWhenDu
  * status as a kubelet would; no container runs.
  */
 
-type Stage = 'replicaset' | 'pods' | 'scheduled' | 'running';
+/** In the order a canary goes through them. */
+const STAGES = ['replicaset', 'pods', 'scheduled', 'running'] as const;
+type Stage = (typeof STAGES)[number];
 type Progress = Stage | 'done';
 
 const RUN_LABEL = 'levee.dev/probe-run';
@@ -44,6 +46,8 @@ interface List<T> {
 
 interface Canary {
   pool: NodePool;
+  /** Its place in the run, as its pods' POOL_LABEL says it. */
+  index: string;
   deployment: string;
   progress: Progress;
   node?: string;
@@ -75,11 +79,11 @@ export const nodeCanary: ProbeDefinition = {
     if (!context.inCluster) await ensureNamespace(api, namespace, signal);
     await sweepStaleWhenDue(api, `${apps}/deployments`, 2 * Math.max(config.probe.canary.timeoutSeconds, config.probe.lifecycleTimeoutSeconds) * 1000, signal);
 
-    const canaries: Canary[] = pools.map((pool, index) => ({ pool, deployment: `levee-canary-${id}-${index}`, progress: 'replicaset' }));
+    const canaries: Canary[] = pools.map((pool, index) => ({ pool, index: String(index), deployment: `levee-canary-${id}-${index}`, progress: 'replicaset' }));
     const started = performance.now();
     try {
       for (const canary of canaries) {
-        const body = deploymentBody(canary, namespace, id, String(canaries.indexOf(canary)), config.probe.lifecycleImage);
+        const body = deploymentBody(canary, namespace, id, config.probe.lifecycleImage);
         expectStatus(await api.post(`${apps}/deployments`, body, { signal }), `creating canary Deployment ${namespace}/${canary.deployment}`, 201);
       }
       const waiting = AbortSignal.any([signal, AbortSignal.timeout(config.probe.canary.timeoutSeconds * 1000)]);
@@ -126,7 +130,7 @@ function outcomeOf(canaries: readonly Canary[], unchecked: readonly string[], el
   }
   const lines = failed.map((canary) => `${canary.pool.name} (${canary.pool.ready} of ${canary.pool.nodes.length} nodes Ready): ${WAITING_FOR[canary.progress as Stage]}`);
   // The stage the furthest-behind canary stopped at is what the hint rules read.
-  const stage = (['replicaset', 'pods', 'scheduled', 'running'] as const).find((candidate) => failed.some((canary) => canary.progress === candidate))!;
+  const stage = STAGES.find((candidate) => failed.some((canary) => canary.progress === candidate))!;
   return {
     ok: false,
     stage,
@@ -158,10 +162,9 @@ function watchedPods(cache: ProbeCache, namespace: string, id: string): CanaryPo
 function advance(canaries: Canary[], pods: readonly CanaryPod[], replicaSets: ReadonlySet<string> = new Set()): void {
   for (const canary of canaries) {
     if (canary.progress === 'done') continue;
-    const index = poolIndex(canaries, canary);
-    const mine = pods.filter((pod) => pod.pool === index);
+    const mine = pods.filter((pod) => pod.pool === canary.index);
     if (mine.length === 0) {
-      canary.progress = replicaSets.has(index) ? 'pods' : 'replicaset';
+      canary.progress = replicaSets.has(canary.index) ? 'pods' : 'replicaset';
       continue;
     }
     const running = mine.find((pod) => pod.node && pod.phase === 'Running');
@@ -181,7 +184,7 @@ async function observe(api: KubeApi, apps: string, core: string, id: string, can
   const selector = encodeURIComponent(`${RUN_LABEL}=${id}`);
   const listed = expectStatus(await api.get<List<Pod>>(`${core}/pods?labelSelector=${selector}`, { signal }), 'listing canary pods', 200).body.items ?? [];
   const pods = listed.map((pod) => ({ pool: pod.metadata?.labels?.[POOL_LABEL] ?? '', node: pod.spec?.nodeName ?? '', phase: pod.status?.phase ?? '' }));
-  const withoutPod = canaries.some((canary) => canary.progress !== 'done' && !pods.some((pod) => pod.pool === poolIndex(canaries, canary)));
+  const withoutPod = canaries.some((canary) => canary.progress !== 'done' && !pods.some((pod) => pod.pool === canary.index));
   const replicaSets = new Set<string>();
   if (withoutPod) {
     const sets = expectStatus(await api.get<List<{ metadata?: { labels?: Record<string, string> } }>>(`${apps}/replicasets?labelSelector=${selector}`, { signal }), 'listing canary ReplicaSets', 200);
@@ -190,19 +193,15 @@ async function observe(api: KubeApi, apps: string, core: string, id: string, can
   advance(canaries, pods, replicaSets);
 }
 
-function poolIndex(canaries: readonly Canary[], canary: Canary): string {
-  return String(canaries.indexOf(canary));
-}
-
-function deploymentBody(canary: Canary, namespace: string, id: string, index: string, image: string): unknown {
-  const labels = { [PROBE_LABEL]: 'true', [RUN_LABEL]: id, [POOL_LABEL]: index };
+function deploymentBody(canary: Canary, namespace: string, id: string, image: string): unknown {
+  const labels = { [PROBE_LABEL]: 'true', [RUN_LABEL]: id, [POOL_LABEL]: canary.index };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: canary.deployment, namespace, labels, annotations: { 'levee.dev/canary-pool': canary.pool.name } },
     spec: {
       replicas: 1,
-      selector: { matchLabels: { [RUN_LABEL]: id, [POOL_LABEL]: index } },
+      selector: { matchLabels: { [RUN_LABEL]: id, [POOL_LABEL]: canary.index } },
       template: {
         metadata: { labels },
         spec: {
