@@ -74,25 +74,16 @@ function judge(records: readonly RestartRecord[], thresholds: Thresholds): Probe
   const text = `${restarts} restart(s) of ${workloads.length} workload(s) on ${nodes.size} node(s) in the last ${thresholds.window} s`;
   const named = listNames(workloads.map(describe), 3);
   if (restarts < thresholds.restarts) return { ok: true, message: text, details };
-  if (workloads.length < thresholds.workloads) {
-    return {
-      ok: false,
-      severity: 'minor',
-      stage: 'workload',
-      message: `${text}, all from ${named}: that workload's own fault, not a cause shared across the cluster`,
-      details,
-    };
-  }
   const largest = workloads[0]!;
-  if (largest.restarts * 2 > restarts) {
-    // A few restarts elsewhere (there are always some in a big cluster) do not make one crash loop a shared cause.
-    return {
-      ok: false,
-      severity: 'minor',
-      stage: 'workload',
-      message: `${text}, ${largest.restarts} of them from ${describe(largest)}: that workload's own fault, not a cause shared across the cluster`,
-      details,
-    };
+  // A few restarts elsewhere (there are always some in a big cluster) do not make one crash loop a shared cause.
+  const ownFault =
+    workloads.length < thresholds.workloads
+      ? `all from ${named}`
+      : largest.restarts * 2 > restarts
+        ? `${largest.restarts} of them from ${describe(largest)}`
+        : undefined;
+  if (ownFault) {
+    return { ok: false, severity: 'minor', stage: 'workload', message: `${text}, ${ownFault}: that workload's own fault, not a cause shared across the cluster`, details };
   }
   if (nodes.size < thresholds.nodes) {
     return { ok: false, severity: 'minor', stage: 'node', message: `${text}, only on ${listNames([...nodes].sort())}: look at that node (${named})`, details };
