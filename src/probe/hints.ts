@@ -15,6 +15,12 @@ interface HintRule {
 
 const DEADLINE = /context deadline exceeded|no answer within|timed out/i;
 
+/** Matches a failure of `id`; with `stages`, only one that stopped at one of them. */
+const probeAt =
+  (id: ProbeId, ...stages: string[]) =>
+  (probe: ProbeId, outcome: ProbeOutcome): boolean =>
+    probe === id && (stages.length === 0 || stages.includes(outcome.stage ?? ''));
+
 const RULES: readonly HintRule[] = [
   {
     id: 'etcd-deadline',
@@ -28,32 +34,32 @@ const RULES: readonly HintRule[] = [
   },
   {
     id: 'etcd-unready',
-    matches: (probe) => probe === 'etcd',
+    matches: probeAt('etcd'),
     hint: 'the API server reports etcd not ready: is etcd running and reachable from kube-apiserver?',
   },
   {
     id: 'no-replicaset',
-    matches: (probe, outcome) => probe === 'workload-lifecycle' && outcome.stage === 'replicaset',
+    matches: probeAt('workload-lifecycle', 'replicaset'),
     hint: 'Deployment never gets a ReplicaSet: is kube-controller-manager running?',
   },
   {
     id: 'no-pods',
-    matches: (probe, outcome) => probe === 'workload-lifecycle' && outcome.stage === 'pods',
+    matches: probeAt('workload-lifecycle', 'pods'),
     hint: 'ReplicaSet never creates pods: is kube-controller-manager running? is a webhook or a quota refusing pods?',
   },
   {
     id: 'unscheduled',
-    matches: (probe, outcome) => probe === 'workload-lifecycle' && outcome.stage === 'scheduled',
+    matches: probeAt('workload-lifecycle', 'scheduled'),
     hint: 'pods created but never scheduled: is kube-scheduler running, and do the nodes have room?',
   },
   {
     id: 'never-ready',
-    matches: (probe, outcome) => probe === 'workload-lifecycle' && outcome.stage === 'ready',
+    matches: probeAt('workload-lifecycle', 'ready'),
     hint: 'pods scheduled but never Ready: are the kubelets healthy, can the image be pulled, can sandboxes be created?',
   },
   {
     id: 'no-endpoints',
-    matches: (probe, outcome) => probe === 'workload-lifecycle' && outcome.stage === 'endpoints',
+    matches: probeAt('workload-lifecycle', 'endpoints'),
     hint: 'pods Ready but the Service gets no endpoints: is kube-controller-manager (EndpointSlice controller) running?',
   },
   {
@@ -64,12 +70,12 @@ const RULES: readonly HintRule[] = [
   },
   {
     id: 'controller-manager-lease',
-    matches: (probe) => probe === 'controller-manager',
+    matches: probeAt('controller-manager'),
     hint: 'kube-controller-manager is not renewing its leader Lease: is kube-controller-manager running?',
   },
   {
     id: 'scheduler-lease',
-    matches: (probe) => probe === 'scheduler',
+    matches: probeAt('scheduler'),
     hint: 'kube-scheduler is not renewing its leader Lease: is kube-scheduler running?',
   },
   {
@@ -84,7 +90,7 @@ const RULES: readonly HintRule[] = [
   },
   {
     id: 'dns',
-    matches: (probe) => probe === 'dns',
+    matches: probeAt('dns'),
     hint: 'in-cluster DNS does not resolve: is CoreDNS running, and do pods reach it?',
   },
   {
@@ -94,62 +100,62 @@ const RULES: readonly HintRule[] = [
   },
   {
     id: 'version-skew',
-    matches: (probe) => probe === 'version-skew',
+    matches: probeAt('version-skew'),
     hint: 'kubelets outside the supported skew: upgrade the old nodes before the next control-plane upgrade',
   },
   {
     id: 'restart-burst-workload',
-    matches: (probe, outcome) => probe === 'restart-burst' && outcome.stage === 'workload',
+    matches: probeAt('restart-burst', 'workload'),
     hint: 'the restarts come from one or two workloads: read their logs and last rollout (kubectl logs --previous, kubectl rollout history); the cluster is not the cause',
   },
   {
     id: 'restart-burst-node',
-    matches: (probe, outcome) => probe === 'restart-burst' && outcome.stage === 'node',
+    matches: probeAt('restart-burst', 'node'),
     hint: 'workloads restart on one node only: look at that node (memory pressure and OOM kills, disk, its kubelet and runtime); cordon and drain it if it is sick',
   },
   {
     id: 'restart-burst',
-    matches: (probe) => probe === 'restart-burst',
+    matches: probeAt('restart-burst'),
     hint: 'several workloads restart on many nodes at once: look for what they share (DNS, a config push, the image registry, the nodes)',
   },
   {
     id: 'node-health-none',
-    matches: (probe, outcome) => probe === 'node-health' && outcome.stage === 'none-ready',
+    matches: probeAt('node-health', 'none-ready'),
     hint: 'no node is Ready: the kubelets stopped reporting (their network to the API server, the nodes themselves); no new pod can start',
   },
   {
     id: 'node-health',
-    matches: (probe) => probe === 'node-health',
+    matches: probeAt('node-health'),
     hint: 'nodes are NotReady: check their kubelets, their network to the API server and their pressure conditions (kubectl describe node)',
   },
   {
     id: 'node-canary-before-scheduling',
-    matches: (probe, outcome) => probe === 'node-canary' && (outcome.stage === 'replicaset' || outcome.stage === 'pods'),
+    matches: probeAt('node-canary', 'replicaset', 'pods'),
     hint: 'the canary Deployment never got its pod: is kube-controller-manager running? is a webhook or a quota refusing pods?',
   },
   {
     id: 'node-canary-unscheduled',
-    matches: (probe, outcome) => probe === 'node-canary' && outcome.stage === 'scheduled',
+    matches: probeAt('node-canary', 'scheduled'),
     hint: 'the canary pod found no node in its pool: are the pool\'s nodes Ready and schedulable (cordons, taints, full)? is kube-scheduler running?',
   },
   {
     id: 'node-canary',
-    matches: (probe) => probe === 'node-canary',
+    matches: probeAt('node-canary'),
     hint: 'a pod placed on a node of that pool was never reported Running: check that pool\'s kubelets, container runtime, image pulls and network plugin',
   },
   {
     id: 'on-demand-share',
-    matches: (probe) => probe === 'on-demand-share',
+    matches: probeAt('on-demand-share'),
     hint: 'most capacity is spot or preemptible: one spot shortage can take the workloads down',
   },
   {
     id: 'service-endpoints',
-    matches: (probe) => probe === 'service-endpoints',
+    matches: probeAt('service-endpoints'),
     hint: 'Services select pods but have no ready endpoints: their clients get errors; check the workloads behind them',
   },
   {
     id: 'certificate-expiry',
-    matches: (probe) => probe === 'certificate-expiry',
+    matches: probeAt('certificate-expiry'),
     hint: "renew levee's serving certificate (cert-manager, or `levee certs`); the API server refuses an expired one",
   },
   {
@@ -164,14 +170,17 @@ const RULES: readonly HintRule[] = [
   },
 ];
 
+function ruleFor(probe: ProbeId, outcome: ProbeOutcome): HintRule | undefined {
+  if (outcome.ok || outcome.skipped) return undefined;
+  return RULES.find((rule) => rule.matches(probe, outcome));
+}
+
 /** The hint for a failed outcome, or undefined when it passed or no rule knows the failure. */
 export function hintFor(probe: ProbeId, outcome: ProbeOutcome): string | undefined {
-  if (outcome.ok || outcome.skipped) return undefined;
-  return RULES.find((rule) => rule.matches(probe, outcome))?.hint;
+  return ruleFor(probe, outcome)?.hint;
 }
 
 /** The id of the rule that matched, for tests and logs. */
 export function hintRuleFor(probe: ProbeId, outcome: ProbeOutcome): string | undefined {
-  if (outcome.ok || outcome.skipped) return undefined;
-  return RULES.find((rule) => rule.matches(probe, outcome))?.id;
+  return ruleFor(probe, outcome)?.id;
 }
