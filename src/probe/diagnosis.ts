@@ -1,4 +1,4 @@
-import type { Cause, Severity, VerdictDocument } from '../probe-verdict.js';
+import type { Cause, VerdictDocument } from '../probe-verdict.js';
 import { listNames } from './probes/nodes.js';
 import type { NodeHealthDetails } from './probes/node-health.js';
 
@@ -15,7 +15,6 @@ import type { NodeHealthDetails } from './probes/node-health.js';
 
 export interface FailingProbe {
   probe: string;
-  severity: Severity;
   message: string;
   /** Where a multi-step probe stopped (workload-lifecycle, node-canary), or how it failed (node-health, restart-burst). */
   stage?: string;

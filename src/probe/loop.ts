@@ -139,7 +139,7 @@ export class ProbeLoop {
       if (!history) continue;
       // Every failed run records itself as lastFailure; while the probe recovers, the failure that made it Failing stays there.
       const failure = history.lastFailure;
-      failing.push({ probe, severity: history.severity, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}), ...(failure?.details ? { details: failure.details } : {}) });
+      failing.push({ probe, message: failure?.message ?? '', ...(failure?.stage ? { stage: failure.stage } : {}), ...(failure?.details ? { details: failure.details } : {}) });
     }
     const nodeHealth = this.state.histories['node-health']?.last.outcome;
     const nodes = nodeHealth && !nodeHealth.skipped ? nodeHealthDetails(nodeHealth.details) : undefined;

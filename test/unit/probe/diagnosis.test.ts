@@ -11,8 +11,8 @@ function nodes(ready: number, notReady: readonly string[] = [], reason = 'NodeSt
   return { total: ready + notReady.length, ready, notReady: notReady.map((name) => ({ name, reason })), joining: [] };
 }
 
-const lifecycleAt = (stage: string): FailingProbe => ({ probe: 'workload-lifecycle', severity: 'critical', stage, message: `Deployment levee-system/levee-probe-x: stopped at ${stage} within 60.0 s` });
-const lease = (probe: 'scheduler' | 'controller-manager'): FailingProbe => ({ probe, severity: 'critical', message: `Lease kube-system/kube-${probe} last renewed 40 s ago` });
+const lifecycleAt = (stage: string): FailingProbe => ({ probe: 'workload-lifecycle', stage, message: `Deployment levee-system/levee-probe-x: stopped at ${stage} within 60.0 s` });
+const lease = (probe: 'scheduler' | 'controller-manager'): FailingProbe => ({ probe, message: `Lease kube-system/kube-${probe} last renewed 40 s ago` });
 
 function run(input: Partial<DiagnosisInput> & { failing: FailingProbe[] }) {
   return diagnose({ now, nodes: nodes(9), ...input });
@@ -22,7 +22,7 @@ describe('probe/diagnosis: the hint tree over all failing probes', () => {
   it('all nine nodes NotReady: names no Ready node and the nodes, and does not blame kube-scheduler for the unscheduled probe pod', () => {
     const diagnosis = run({
       nodes: nodes(0, NINE),
-      failing: [lifecycleAt('scheduled'), { probe: 'node-health', severity: 'critical', stage: 'none-ready', message: 'no node is Ready: ...' }, { probe: 'service-endpoints', severity: 'major', message: '2 Services have no ready endpoint' }],
+      failing: [lifecycleAt('scheduled'), { probe: 'node-health', stage: 'none-ready', message: 'no node is Ready: ...' }, { probe: 'service-endpoints', message: '2 Services have no ready endpoint' }],
     });
     assert.equal(diagnosis.cause?.rule, 'no-ready-nodes');
     assert.match(diagnosis.cause!.message, /^no node is Ready \(9 NotReady: ondemand-1, ondemand-2, ondemand-3, ondemand-4, ondemand-5 and 4 more; NodeStatusUnknown\)/);
@@ -46,7 +46,7 @@ describe('probe/diagnosis: the hint tree over all failing probes', () => {
   });
 
   it('a dead controller-manager: explains the missing ReplicaSet and the Services without endpoints', () => {
-    const diagnosis = run({ failing: [lifecycleAt('replicaset'), lease('controller-manager'), { probe: 'service-endpoints', severity: 'major', message: 'x' }] });
+    const diagnosis = run({ failing: [lifecycleAt('replicaset'), lease('controller-manager'), { probe: 'service-endpoints', message: 'x' }] });
     assert.equal(diagnosis.cause?.rule, 'controller-manager-down');
     assert.match(diagnosis.cause!.message, /is kube-controller-manager running\?$/, 'probe-gate\'s refusal quotes the hint: it ends with the question');
     assert.deepEqual(diagnosis.cause!.explains.sort(), ['controller-manager', 'service-endpoints', 'workload-lifecycle']);
@@ -54,27 +54,27 @@ describe('probe/diagnosis: the hint tree over all failing probes', () => {
 
   it('a down API server comes before everything it makes fail, whichever probe saw it first', () => {
     const refused = 'GET /readyz/etcd: connection refused (connect ECONNREFUSED 127.0.0.1:16443)';
-    const diagnosis = run({ nodes: nodes(0, NINE), failing: [{ probe: 'etcd', severity: 'critical', message: refused }, { probe: 'scheduler', severity: 'critical', message: 'GET lease: context deadline exceeded (no answer within 5000 ms)' }] });
+    const diagnosis = run({ nodes: nodes(0, NINE), failing: [{ probe: 'etcd', message: refused }, { probe: 'scheduler', message: 'GET lease: context deadline exceeded (no answer within 5000 ms)' }] });
     assert.equal(diagnosis.cause?.rule, 'api-server-unreachable');
     assert.deepEqual(diagnosis.cause!.explains.sort(), ['etcd', 'scheduler']);
     assert.match(diagnosis.cause!.message, /is kube-apiserver running\?$/);
   });
 
   it('etcd unhealthy explains a failing write path', () => {
-    const diagnosis = run({ failing: [{ probe: 'etcd', severity: 'critical', message: '/readyz/etcd: HTTP 500' }, { probe: 'api-write-path', severity: 'critical', message: 'creating ConfigMap: HTTP 500' }] });
+    const diagnosis = run({ failing: [{ probe: 'etcd', message: '/readyz/etcd: HTTP 500' }, { probe: 'api-write-path', message: 'creating ConfigMap: HTTP 500' }] });
     assert.equal(diagnosis.cause?.rule, 'etcd-unhealthy');
     assert.deepEqual(diagnosis.cause!.explains.sort(), ['api-write-path', 'etcd']);
   });
 
   it('some nodes NotReady: names them with their reasons when node-health or a canary on them fails', () => {
-    const diagnosis = run({ nodes: nodes(6, ['spot-1', 'spot-2', 'spot-3'], 'KubeletNotReady'), failing: [{ probe: 'node-health', severity: 'major', stage: 'some-not-ready', message: '6 of 9 nodes Ready' }, { probe: 'node-canary', severity: 'major', stage: 'running', message: 'pool spot-a: ...' }] });
+    const diagnosis = run({ nodes: nodes(6, ['spot-1', 'spot-2', 'spot-3'], 'KubeletNotReady'), failing: [{ probe: 'node-health', stage: 'some-not-ready', message: '6 of 9 nodes Ready' }, { probe: 'node-canary', stage: 'running', message: 'pool spot-a: ...' }] });
     assert.equal(diagnosis.cause?.rule, 'nodes-not-ready');
     assert.match(diagnosis.cause!.message, /^3 of 9 nodes are NotReady \(spot-1: KubeletNotReady, spot-2: KubeletNotReady, spot-3: KubeletNotReady\)/);
     assert.deepEqual(diagnosis.cause!.explains.sort(), ['node-canary', 'node-health']);
   });
 
   it('a pool whose nodes are all NotReady: its unscheduled canary is put on those nodes, not on the scheduler or a lack of room', () => {
-    const diagnosis = run({ nodes: nodes(5, ['spot-1', 'spot-2', 'spot-3', 'spot-4']), failing: [{ probe: 'node-health', severity: 'major', stage: 'some-not-ready', message: '5 of 9 nodes Ready' }, { probe: 'node-canary', severity: 'major', stage: 'scheduled', message: 'karpenter.sh/nodepool=spot-a (0 of 4 nodes Ready): never scheduled' }] });
+    const diagnosis = run({ nodes: nodes(5, ['spot-1', 'spot-2', 'spot-3', 'spot-4']), failing: [{ probe: 'node-health', stage: 'some-not-ready', message: '5 of 9 nodes Ready' }, { probe: 'node-canary', stage: 'scheduled', message: 'karpenter.sh/nodepool=spot-a (0 of 4 nodes Ready): never scheduled' }] });
     assert.equal(diagnosis.cause?.rule, 'nodes-not-ready');
     assert.deepEqual(diagnosis.cause!.explains.sort(), ['node-canary', 'node-health']);
   });
@@ -86,19 +86,19 @@ describe('probe/diagnosis: the hint tree over all failing probes', () => {
   });
 
   it('a failure no cause explains gets no hint from the tree (it keeps its own), and there is no cause', () => {
-    const diagnosis = run({ failing: [{ probe: 'certificate-expiry', severity: 'major', message: 'expires in 3 days' }] });
+    const diagnosis = run({ failing: [{ probe: 'certificate-expiry', message: 'expires in 3 days' }] });
     assert.equal(diagnosis.cause, undefined);
     assert.deepEqual(diagnosis.hints, {});
   });
 
   it('a user\'s HTTP check refused is about its own target, not the API server', () => {
-    const diagnosis = run({ failing: [{ probe: 'custom:ingress', severity: 'critical', message: 'GET https://shop.example/healthz: connection refused (connect ECONNREFUSED 10.0.0.7:443)' }] });
+    const diagnosis = run({ failing: [{ probe: 'custom:ingress', message: 'GET https://shop.example/healthz: connection refused (connect ECONNREFUSED 10.0.0.7:443)' }] });
     assert.equal(diagnosis.cause, undefined);
     assert.deepEqual(diagnosis.hints, {});
   });
 
   it('a fact that explains none of the failures is not their cause (NotReady nodes beside an expiring certificate)', () => {
-    const diagnosis = run({ nodes: nodes(0, NINE), failing: [{ probe: 'certificate-expiry', severity: 'major', message: 'expires in 3 days' }] });
+    const diagnosis = run({ nodes: nodes(0, NINE), failing: [{ probe: 'certificate-expiry', message: 'expires in 3 days' }] });
     assert.equal(diagnosis.cause, undefined);
   });
 
