@@ -63,7 +63,7 @@ const UNANSWERED = /no answer within|deadline exceeded|timed out|aborted/i;
 /** Probes whose requests go to the API server: only their network errors speak of it (a user's HTTP check refused is about its own target). */
 const API_PROBES = new Set(['api-write-path', 'workload-lifecycle', 'node-canary', 'controller-manager', 'scheduler', 'etcd', 'version-skew', 'node-health', 'restart-burst', 'on-demand-share', 'service-endpoints']);
 const fromApiServer = (failure: FailingProbe, pattern: RegExp): boolean => API_PROBES.has(failure.probe) && pattern.test(failure.message);
-const PODS_WAITING_FOR_A_NODE = new Set(['scheduled', 'ready', 'running', 'endpoints']);
+const PODS_WAITING_FOR_A_NODE = ['scheduled', 'ready', 'running', 'endpoints'];
 
 const stageOf = (failure: FailingProbe, probe: string, stages: readonly string[]): boolean => failure.probe === probe && stages.includes(failure.stage ?? '');
 
@@ -124,8 +124,8 @@ const RULES: readonly CauseRule[] = [
     },
     explains: (failure) =>
       ['node-health', 'service-endpoints', 'dns'].includes(failure.probe) ||
-      stageOf(failure, 'workload-lifecycle', [...PODS_WAITING_FOR_A_NODE]) ||
-      stageOf(failure, 'node-canary', [...PODS_WAITING_FOR_A_NODE]),
+      stageOf(failure, 'workload-lifecycle', PODS_WAITING_FOR_A_NODE) ||
+      stageOf(failure, 'node-canary', PODS_WAITING_FOR_A_NODE),
     triggers: /^node .* NotReady$/,
   },
   {
