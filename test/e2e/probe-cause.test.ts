@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from '../support/e2e.js';
 import { verdictStatus } from '../support/gate.js';
+import { probePortOf, readVerdictFile } from '../support/levee-processes.js';
 
 /**
  * Every node NotReady (kwok, which plays every kubelet of the local cluster, stopped): the
@@ -19,24 +20,10 @@ const stamp = Date.now().toString(36);
 const dir = join(process.cwd(), '.levee', 'e2e', `cause-${stamp}`);
 const verdictFile = join(dir, 'verdict.json');
 
-function current(): VerdictDocument | undefined {
-  if (!existsSync(verdictFile)) return undefined;
-  try {
-    return JSON.parse(readFileSync(verdictFile, 'utf8')) as VerdictDocument;
-  } catch {
-    return undefined;
-  }
-}
+const current = (): VerdictDocument | undefined => readVerdictFile(verdictFile);
 
 function describeVerdict(document: VerdictDocument | undefined): string {
   return document ? `${document.verdict} (failing ${document.failing.join(', ') || '-'}; cause ${document.cause?.rule ?? '-'})` : 'no verdict yet';
-}
-
-function probePort(log: string): number {
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (line.includes('levee probe running')) return (JSON.parse(line) as { port: number }).port;
-  }
-  throw new Error('levee probe did not say which port it listens on');
 }
 
 async function notReadyNodes(): Promise<string[]> {
@@ -149,7 +136,7 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
       const recent = events.filter((event) => Date.parse(event.lastTimestamp ?? '') >= stopped - 1000);
       return recent.length > 0 || `${events.length} such Events, none since kwok stopped`;
     }, 120_000);
-    const metrics = await (await fetch(`http://127.0.0.1:${probePort(log)}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${probePortOf(log)}/metrics`)).text();
     const changes = Number(/^levee_probe_failing_set_changes_total\{verdict="Unhealthy"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
     assert.ok(changes >= 1, `levee_probe_failing_set_changes_total{verdict="Unhealthy"} is ${changes}`);
   });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { componentPid, e2e, eventually, restartStoppedComponents, sleep } from '../support/e2e.js';
+import { probePortOf, readVerdictFile } from '../support/levee-processes.js';
 
 /**
  * How long a `levee probe` with the shipped settings (30 s interval, hysteresis 2 and 2,
@@ -18,19 +20,7 @@ const stamp = Date.now().toString(36);
 const dir = join(process.cwd(), '.levee', 'e2e', `timing-${stamp}`);
 const verdictFile = join(dir, 'verdict.json');
 
-interface FileVerdict {
-  verdict: string;
-  failing: string[];
-}
-
-function current(): FileVerdict | undefined {
-  if (!existsSync(verdictFile)) return undefined;
-  try {
-    return JSON.parse(readFileSync(verdictFile, 'utf8')) as FileVerdict;
-  } catch {
-    return undefined;
-  }
-}
+const current = (): VerdictDocument | undefined => readVerdictFile(verdictFile);
 
 /** levee_probe_api_requests_total from the probe's /metrics, summed by probe. */
 async function requestCounts(port: number): Promise<Map<string, number>> {
@@ -66,14 +56,7 @@ async function requestsOver(port: number, seconds: number): Promise<RequestsOver
   return { by, total, probes, text: `${total} requests in ${seconds} s, ${probes} of them by the probes (${[...by].map(([probe, count]) => `${probe} ${count}`).join(', ')})` };
 }
 
-function probePort(log: string): number {
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (line.includes('levee probe running')) return (JSON.parse(line) as { port: number }).port;
-  }
-  throw new Error('levee probe did not say which port it listens on');
-}
-
-async function waitFor(verdict: string, timeoutMs: number): Promise<FileVerdict> {
+async function waitFor(verdict: string, timeoutMs: number): Promise<VerdictDocument> {
   await eventually(`the verdict to read ${verdict}`, async () => {
     const now = current();
     return now?.verdict === verdict || `verdict ${now?.verdict ?? 'none'} (failing ${now?.failing.join(', ') || '-'})`;
@@ -98,7 +81,7 @@ describe('e2e: time to Unhealthy and back with the shipped probe settings', func
     probe.stdout!.pipe(log);
     probe.stderr!.pipe(log);
     await waitFor('Healthy', 180_000);
-    port = probePort(join(dir, 'probe.log'));
+    port = probePortOf(join(dir, 'probe.log'));
     const healthy = await requestsOver(port, 30);
     console.log(`      (Healthy: ${healthy.text})`);
     // Each probe runs once in 30 s while it passes: ten requests a run, two more when the lifecycle sweeps leftovers (every 10 min).

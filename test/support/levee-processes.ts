@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { call } from './https.js';
 
 /**
@@ -203,4 +204,22 @@ async function waitForReady(levee: ChildProcess, port: number, ca: string, logFi
 
 export function tail(file: string, lines = 20): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)';
+}
+
+/** The verdict a `levee probe` last wrote to `file`, or undefined while it has written none. */
+export function readVerdictFile(file: string): VerdictDocument | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as VerdictDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The port a `levee probe` started with `httpPort: 0` listens on, from the line it logs once running. */
+export function probePortOf(log: string): number {
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line.includes('levee probe running')) return (JSON.parse(line) as { port: number }).port;
+  }
+  throw new Error('levee probe did not say which port it listens on');
 }
