@@ -3,11 +3,10 @@ import { workloadKey, type WorkloadView } from '../kube/workload.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { CLUSTER_API_GROUP, isWorkerPoolKind } from '../cluster/worker-pools.js';
 import { isAutoscaler } from '../cluster/autoscalers.js';
-import { ClusterState } from '../cluster/state.js';
+import { ClusterState, ownerKey } from '../cluster/state.js';
 import { groupOf } from '../kube/fields.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../cluster/views.js';
 import { controllerOf } from '../kube/owners.js';
-import { ownerKey } from '../cluster/state.js';
 import { podTemplateOf } from '../kube/pod-template.js';
 
 /** Endpoints levee imagines per workload; enough to count as "backed", small enough to stay cheap. */

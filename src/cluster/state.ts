@@ -160,8 +160,12 @@ export class ClusterState {
 
   private deploymentOwning(namespace: string, replicaSet: ReplicaSetView | undefined): OwnerWithUid | undefined {
     const owner = replicaSet?.owner;
-    if (owner?.kind !== 'Deployment' || owner.uid === '') return undefined;
-    return this.ownerUid('Deployment', namespace, owner.name) === owner.uid ? owner : undefined;
+    return owner?.kind === 'Deployment' && this.holds(namespace, owner) ? owner : undefined;
+  }
+
+  /** Whether levee caches the owner a reference names, of that kind, with that very uid. */
+  holds(namespace: string, owner: OwnerWithUid): boolean {
+    return owner.uid !== '' && this.ownerUid(owner.kind, namespace, owner.name) === owner.uid;
   }
 
   /** The uid of a cached object that can own pods, ReplicaSets or Jobs; undefined when levee does not hold it. */
@@ -260,8 +264,7 @@ export class ClusterState {
   podController(pod: PodView): PodController {
     const owner = pod.owner;
     if (!owner || !makes(owner.kind, 'Pod')) return NO_CONTROLLER;
-    if (owner.uid !== '' && this.ownerUid(owner.kind, pod.namespace, owner.name) === owner.uid) return { kind: 'confirmed', owner };
-    return UNCONFIRMED;
+    return this.holds(pod.namespace, owner) ? { kind: 'confirmed', owner } : UNCONFIRMED;
   }
 
   /**

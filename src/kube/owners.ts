@@ -35,7 +35,7 @@ export function controllerOf(object: KubeObject): ControllerRef | undefined {
  * of each of them; anything else named as a controller (a ConfigMap, an operator's object) makes
  * nothing levee can vouch for.
  */
-export const CONTROLLER_KINDS_OF: Readonly<Record<string, readonly string[]>> = {
+const CONTROLLER_KINDS_OF: Readonly<Record<string, readonly string[]>> = {
   Pod: ['ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController'],
   ReplicaSet: ['Deployment'],
   Job: ['CronJob'],

@@ -19,8 +19,7 @@ import type { KubeObject, UserInfo } from '../kube/types.js';
 /** The object's controller, when it is an owner of the right kind that exists in the cache with that uid. */
 export function cachedController(kind: string, namespace: string, object: KubeObject | null, cluster: ClusterState): ControllerRef | undefined {
   const owner = object ? controllerOf(object) : undefined;
-  if (!owner || !makes(owner.kind, kind) || owner.uid === '') return undefined;
-  return cluster.ownerUid(owner.kind, namespace, owner.name) === owner.uid ? owner : undefined;
+  return owner && makes(owner.kind, kind) && cluster.holds(namespace, owner) ? owner : undefined;
 }
 
 /** Whether the requester is one of the configured controller identities (by username). */

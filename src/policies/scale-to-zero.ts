@@ -210,7 +210,6 @@ function scheduledPods(object: KubeObject | null): number {
   return typeof scheduled === 'number' ? scheduled : 1;
 }
 
-
 /**
  * ReplicaSets a Deployment controls are scaled by the Deployment controller on every rollout;
  * the Deployment is what levee judges. Only a ReplicaSet whose controller is a Deployment

@@ -37,6 +37,8 @@ import {
   withTemplateLabels,
   workload,
   type Labels,
+  as,
+  dryRun,
 } from '../support/workload-reviews.js';
 
 const RELABEL = /new pod labels of/;
@@ -47,15 +49,6 @@ const noRelabelRefusal = (response: AdmissionResponse): void => {
   notWarnedFor(response, RELABEL);
 };
 
-type Review = { request: { userInfo: UserInfo; dryRun?: boolean } };
-function as<T>(body: T, user: UserInfo): T {
-  (body as Review).request.userInfo = user;
-  return body;
-}
-function dryRun<T>(body: T): T {
-  (body as Review).request.dryRun = true;
-  return body;
-}
 
 /** A Deployment's template with `labels`, its selector as given (the API server insists the two agree). */
 function deployment(name: string, replicas: number, labels: Labels, selector: Labels = labels, annotations?: Labels): KubeObject {

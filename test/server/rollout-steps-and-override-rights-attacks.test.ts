@@ -31,22 +31,13 @@ import {
   STZ,
   useWorkloadLevee,
   type Judge,
+  as,
+  dryRun,
 } from '../support/workload-reviews.js';
 
 const KCM_STS = 'system:serviceaccount:kube-system:statefulset-controller';
 const ARGO = 'system:serviceaccount:argocd:argocd-application-controller';
 
-type Review = { request: { userInfo: UserInfo; dryRun?: boolean } };
-
-/** Sets the whole userInfo of a review, as the API server would have authenticated it. */
-function as<T>(body: T, user: UserInfo): T {
-  (body as Review).request.userInfo = user;
-  return body;
-}
-function dryRun<T>(body: T): T {
-  (body as Review).request.dryRun = true;
-  return body;
-}
 
 const admin: UserInfo = { username: 'alice', uid: 'alice-full', groups: ['system:masters', 'system:authenticated'] };
 /** The same person through a scoped credential: same name, another uid, fewer groups. */

@@ -11,7 +11,7 @@ import type { AdmissionResponse } from '../../src/admission/types.js';
 import { toControllerRevisionView } from '../../src/cluster/controller-revisions.js';
 import { ClusterState, ownerKey } from '../../src/cluster/state.js';
 import { objectKey, toEndpointSliceView, toPodView, toReplicaSetView, toServiceView, toWorkloadView } from '../../src/cluster/views.js';
-import type { GroupVersionResource, KubeObject } from '../../src/kube/types.js';
+import type { GroupVersionResource, KubeObject, UserInfo } from '../../src/kube/types.js';
 import { workloadKey } from '../../src/kube/workload.js';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
 import { review, scaleSubresourceReview, type Operation } from './capacity-reviews.js';
@@ -199,6 +199,20 @@ export function scaleReview(kind: string, name: string, from: number, to: number
     groups: username.startsWith('system:') ? ['system:serviceaccounts', 'system:authenticated'] : ['system:authenticated'],
     scaleKind: { group: scaleGroup, version: scaleVersion, kind: 'Scale' },
   });
+}
+
+type ReviewBody = { request: { userInfo: UserInfo; dryRun?: boolean } };
+
+/** Sets the whole userInfo of a review, as the API server would have authenticated it. */
+export function as<T>(body: T, user: UserInfo): T {
+  (body as ReviewBody).request.userInfo = user;
+  return body;
+}
+
+/** Marks a review as a server-side dry run. */
+export function dryRun<T>(body: T): T {
+  (body as ReviewBody).request.dryRun = true;
+  return body;
 }
 
 export function withReplicas(object: KubeObject, replicas: number | undefined): KubeObject {
