@@ -60,6 +60,22 @@ export function apiClient(kubeconfig, { connections = 16 } = {}) {
   return clusterApiClient({ server: `https://127.0.0.1:${port}`, ca, cert, key, connections, timeoutMs: 0 });
 }
 
+/**
+ * What kube-apiserver's own metrics say its webhook calls took, in seconds since it started: every
+ * webhook's wait as the API server timed it (apiserver_admission_webhook_admission_duration_seconds:
+ * building the review, the call, reading the answer; a request its matchConditions leave out adds
+ * only their evaluation), and the matchConditions' evaluation alone.
+ */
+export async function apiServerWebhookSeconds(api) {
+  const { status, text } = await api.request('GET', '/metrics', undefined, { timeoutMs: 10_000 });
+  if (status !== 200) throw new Error(`GET /metrics on the API server answered ${status}`);
+  const sum = (prefix) => text.split('\n').filter((line) => line.startsWith(prefix)).reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return {
+    webhooks: sum('apiserver_admission_webhook_admission_duration_seconds_sum{'),
+    conditions: sum('apiserver_admission_match_condition_evaluation_seconds_sum{'),
+  };
+}
+
 /** Runs `task(i)` for i in [0, count) with `parallel` in flight at once. */
 export async function inParallel(count, parallel, task) {
   let next = 0;

@@ -19,6 +19,28 @@ export function report({ summary, memory, counts, writers, check, crdCount, gate
   ));
   out('(p50/p99: each write as the writer saw it, through kube-apiserver; added p99: against no webhook at the same writer count; CPU from /proc/<pid>/stat;');
   out(' handshakes: TLS connections levee\'s listener completed, levee_connections_total{stage="tls"})');
+  out();
+  out('where a write\'s webhook time went, in ms per write (seconds per 1000 writes), from the API server\'s and each webhook\'s own metrics:');
+  out();
+  const waits = summary.rows.filter((row) => row.key !== 'none');
+  const perCall = (ms, row) => (row.calls > 0 ? (ms / row.calls) * 1000 : 0);
+  out(formatTable(
+    ['target', 'writers', 'calls/1k', 'API server waited', 'matchConditions', 'in the webhook', 'outside it', 'waited per call', 'in the webhook per call'],
+    waits.map((row) => [
+      row.name,
+      String(row.writers),
+      row.calls.toFixed(0),
+      row.apiserverWaitMs.toFixed(3),
+      row.conditionsMs.toFixed(3),
+      row.answeringMs === undefined ? '-' : row.answeringMs.toFixed(3),
+      row.answeringMs === undefined ? '-' : (row.apiserverWaitMs - row.answeringMs).toFixed(3),
+      perCall(row.apiserverWaitMs, row).toFixed(3),
+      row.answeringMs === undefined ? '-' : perCall(row.answeringMs, row).toFixed(3),
+    ]),
+  ));
+  out('(API server waited: apiserver_admission_webhook_admission_duration_seconds, every webhook of the target, review built to answer read;');
+  out(' matchConditions: apiserver_admission_match_condition_evaluation_seconds; in the webhook: levee_admission_duration_seconds,');
+  out(' gatekeeper_validation_request_duration_seconds, each from the decoded review to the answer (the sidecar keeps no such count); outside it: the API server\'s side and the connection)');
   if (breakdown) {
     out();
     out('reviews levee was sent, per 1000 writes, by route, requester, resource and operation (--breakdown: levee logging every decision):');

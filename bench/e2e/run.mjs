@@ -18,13 +18,13 @@ import { startNodeTarget } from '../processes.mjs';
 import { imageNodeFlags } from '../run.mjs';
 import { checkAnswers } from './check.mjs';
 import { applyScaleToZeroConstraint, installGatekeeperResources, startGatekeeper } from './gatekeeper.mjs';
-import { adminCredentials, apiClient, cpuSeconds, kubectl } from './kube.mjs';
+import { adminCredentials, apiClient, apiServerWebhookSeconds, cpuSeconds, kubectl } from './kube.mjs';
 import { writerObjects } from './mix.mjs';
 import { createBenchObjects, createFiller } from './objects.mjs';
 import { benchService, gatekeeperWebhooks, leveeWebhooks, serviceDnsName, switchTo, unregisterAll } from './registrations.mjs';
 import { report } from './report.mjs';
 import { summarizeChunks } from './summary.mjs';
-import { ask, cachedCounts, decisionsLoggedSince, gatekeeperRequests, leveeCounters, logOffset, memoryOf, sidecarStats, startLevee, stopFork, sumCpu, waitForCaches } from './targets.mjs';
+import { ask, cachedCounts, decisionsLoggedSince, gatekeeperCounters, leveeCounters, logOffset, memoryOf, sidecarStats, startLevee, stopFork, sumCpu, waitForCaches } from './targets.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
@@ -137,11 +137,12 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     const gatekeeper = await startGatekeeper({ binary: gatekeeperPath, kubeconfig, certDir, logFile: join(work, 'gatekeeper.log') });
     processes.push(gatekeeper);
 
-    // Each target's counters: webhook calls, and for levee the TLS handshakes its listener completed.
+    // Each target's counters: webhook calls, the seconds it spent answering them (levee and
+    // Gatekeeper count these; the sidecar does not), and for levee the TLS handshakes its listener completed.
     const countersOf = {
       levee: () => leveeCounters(levee.port, certs.caCert),
       sidecar: async () => ({ calls: (await sidecarStats(sidecar)).decisions }),
-      gatekeeper: async () => ({ calls: await gatekeeperRequests(gatekeeper.metricsPort) }),
+      gatekeeper: () => gatekeeperCounters(gatekeeper.metricsPort),
     };
     const leveeLogged = breakdown ? { offset: () => logOffset(leveeLog), since: (offset) => decisionsLoggedSince(leveeLog, offset) } : undefined;
     const targets = [
@@ -167,14 +168,18 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     const chunk = async (target, n, seconds) => {
       const cpuBefore = { apiserver: cpuSeconds(apiServerPid), webhook: sumCpu(target.pids) };
       const before = await target.counters();
+      const waitedBefore = await apiServerWebhookSeconds(api);
       const logOffsetBefore = target.logged?.offset();
       const result = await ask(writers, { type: 'run', writers: n, requests: MAX_WRITES, seconds, objects: objectsFor(n), seq }, 'result');
       seq += result.requests ?? 0;
       if (result.error) throw new Error(`the load generator failed: ${result.error}`);
       const after = await target.counters();
+      const waitedAfter = await apiServerWebhookSeconds(api);
       return {
         ...result,
         calls: after.calls - before.calls,
+        waited: { webhooks: waitedAfter.webhooks - waitedBefore.webhooks, conditions: waitedAfter.conditions - waitedBefore.conditions },
+        ...(after.seconds !== undefined ? { answering: after.seconds - before.seconds } : {}),
         ...(after.connections !== undefined ? { connections: after.connections - before.connections } : {}),
         ...(target.logged ? { logged: target.logged.since(logOffsetBefore) } : {}),
         cpu: { apiserver: cpuSeconds(apiServerPid) - cpuBefore.apiserver, webhook: sumCpu(target.pids) - cpuBefore.webhook },

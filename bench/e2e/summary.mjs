@@ -24,6 +24,10 @@ export function summarizeChunks({ targets, writers, chunks }) {
         apiserverCpu: per1k((chunk) => chunk.cpu.apiserver),
         webhookCpu: per1k((chunk) => chunk.cpu.webhook),
         calls: per1k((chunk) => chunk.calls),
+        // Milliseconds per write: seconds per thousand writes.
+        apiserverWaitMs: per1k((chunk) => chunk.waited.webhooks),
+        conditionsMs: per1k((chunk) => chunk.waited.conditions),
+        ...(measured.some((chunk) => chunk.answering !== undefined) ? { answeringMs: per1k((chunk) => chunk.answering ?? 0) } : {}),
         ...(measured.some((chunk) => chunk.connections !== undefined) ? { connections: per1k((chunk) => chunk.connections ?? 0) } : {}),
         ...(measured.some((chunk) => chunk.logged) ? { logged: loggedPer1k(measured, requests), sent: sentPer1k(measured, requests) } : {}),
         errors,

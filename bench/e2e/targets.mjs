@@ -67,10 +67,17 @@ export function sumMetric(text, prefix) {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-/** levee's reviews answered and the TLS handshakes its listener completed, from its /metrics. */
+/**
+ * levee's reviews answered, the seconds it spent answering them (read to response) and the TLS
+ * handshakes its listener completed, from its /metrics.
+ */
 export async function leveeCounters(port, ca) {
   const text = (await getLocal(port, '/metrics', { tls: true, ca })).text;
-  return { calls: sumMetric(text, 'levee_decisions_total{'), connections: sumMetric(text, 'levee_connections_total{stage="tls"}') };
+  return {
+    calls: sumMetric(text, 'levee_decisions_total{'),
+    seconds: sumMetric(text, 'levee_admission_duration_seconds_sum'),
+    connections: sumMetric(text, 'levee_connections_total{stage="tls"}'),
+  };
 }
 
 /** The size of a log file now: where the lines written from now on start. */
@@ -106,8 +113,10 @@ export function decisionsLoggedSince(file, offset) {
   }
 }
 
-export async function gatekeeperRequests(port) {
-  return sumMetric((await getLocal(port, '/metrics')).text, 'gatekeeper_validation_request_count');
+/** Gatekeeper's validation requests answered and the seconds it spent on them, from its metrics port. */
+export async function gatekeeperCounters(port) {
+  const text = (await getLocal(port, '/metrics')).text;
+  return { calls: sumMetric(text, 'gatekeeper_validation_request_count'), seconds: sumMetric(text, 'gatekeeper_validation_request_duration_seconds_sum') };
 }
 
 export function sidecarStats(sidecar) {
