@@ -25,7 +25,7 @@ export function report({ summary, memory, counts, writers, check, crdCount, gate
   const waits = summary.rows.filter((row) => row.key !== 'none');
   const perCall = (ms, row) => (row.calls > 0 ? (ms / row.calls) * 1000 : 0);
   out(formatTable(
-    ['target', 'writers', 'calls/1k', 'API server waited', 'matchConditions', 'in the webhook', 'outside it', 'waited per call', 'in the webhook per call'],
+    ['target', 'writers', 'calls/1k', 'API server waited', 'of it, matchConditions', 'in the webhook', 'outside it', 'waited per call', 'in the webhook per call'],
     waits.map((row) => [
       row.name,
       String(row.writers),
@@ -38,7 +38,8 @@ export function report({ summary, memory, counts, writers, check, crdCount, gate
       row.answeringMs === undefined ? '-' : perCall(row.answeringMs, row).toFixed(3),
     ]),
   ));
-  out('(API server waited: apiserver_admission_webhook_admission_duration_seconds, every webhook of the target, review built to answer read;');
+  out('(API server waited: apiserver_admission_webhook_admission_duration_seconds summed over the target\'s webhook entries (validating ones run side by side),');
+  out(' from its matchConditions to the answer read; an entry whose conditions leave the request out adds their evaluation alone;');
   out(' matchConditions: apiserver_admission_match_condition_evaluation_seconds; in the webhook: levee_admission_duration_seconds,');
   out(' gatekeeper_validation_request_duration_seconds, each from the decoded review to the answer (the sidecar keeps no such count); outside it: the API server\'s side and the connection)');
   if (breakdown) {
