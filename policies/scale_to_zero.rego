@@ -5,9 +5,10 @@
 # Context (built by src/policies/scale-to-zero.ts):
 #   input.context["scale-to-zero"] = {
 #     target: {kind, namespace, name},
-#     change: "replicas" | "autoscaled" | "paused" | "delete" | "autoscaler" | "relabel",
-#     (target.kind is also DaemonSet or Pod for "delete" and "relabel"; for "relabel", services
-#     are those its pods back today and its new pod labels no longer match)
+#     change: "replicas" | "autoscaled" | "paused" | "delete" | "evict" | "autoscaler" | "relabel",
+#     (target.kind is also DaemonSet or Pod for "delete" and "relabel", and Pod for "evict"; for
+#     "relabel", services are those its pods back today and its new pod labels no longer match;
+#     for "evict", those the pod is an endpoint of)
 #     replicasBefore: number | null (null: the workload is created), replicasAfter: number,
 #     autoscaler: {kind, name} (for "autoscaled", "autoscaler" and "paused"),
 #     services: [{name, readyEndpoints, ownReadyEndpoints, otherReadyEndpoints, otherBackends: [string]}],
@@ -101,6 +102,17 @@ violations contains violation("last-backend-deleted", msg) if {
 	count(unbacked) > 0
 	msg := sprintf(
 		"deleting %s leaves Service %s in namespace %s with no endpoints; delete the Service too if it is no longer needed",
+		[target, service_list, ctx.target.namespace],
+	)
+}
+
+# An eviction (kubectl drain) deletes the pod as surely, and no controller recreates a bare one.
+violations contains violation("last-backend-deleted", msg) if {
+	ctx.change == "evict"
+	not exempt
+	count(unbacked) > 0
+	msg := sprintf(
+		"evicting %s leaves Service %s in namespace %s with no endpoints, and nothing recreates a pod no controller owns; run it under a Deployment or StatefulSet, or delete the Service too if it is no longer needed",
 		[target, service_list, ctx.target.namespace],
 	)
 }

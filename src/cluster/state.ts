@@ -222,6 +222,22 @@ export class ClusterState {
   }
 
   /**
+   * Services in `namespace` that `podName` is an endpoint of, read from the EndpointSlices. A
+   * walk over every slice: asked only for the rare request that names a pod and carries none of
+   * its labels (an eviction of a pod no controller owns).
+   */
+  servicesWithEndpointsOf(namespace: string, podName: string): ServiceView[] {
+    const names = new Set<string>();
+    for (const slice of this.endpointSlices.values()) {
+      if (slice.namespace === namespace && slice.serviceName && slice.endpoints.some((endpoint) => endpoint.podName === podName)) names.add(slice.serviceName);
+    }
+    return [...names]
+      .sort()
+      .map((name) => this.services.get(objectKey(namespace, name)))
+      .filter((service): service is ServiceView => service !== undefined);
+  }
+
+  /**
    * The workload that ultimately owns a pod, following controller ownerReferences
    * (Pod -> ReplicaSet -> Deployment) to owners cached with the uids they name, never by
    * matching selectors.
@@ -274,6 +290,12 @@ export class ClusterState {
    * parallel no longer backs anything, though the watch does not show it yet.
    */
   private goingToZero(ref: BackendRef): boolean {
+    if (ref.kind === 'Pod') {
+      // A bare pod levee let someone delete or evict moments ago.
+      const podKey = objectKey(ref.namespace, ref.name);
+      const cachedPod = this.pods.get(podKey);
+      return cachedPod !== undefined && this.recentDecisions.overlay(this.pods.name, podKey, cachedPod) === undefined;
+    }
     const key = workloadKey(ref);
     const cached = this.workloads.get(key);
     const expected = this.recentDecisions.overlay(this.workloads.name, key, cached);

@@ -17,7 +17,7 @@ import { isClusterMachinery } from '../kube/identities.js';
 import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
 import { selectorMatches, type ClusterState } from '../cluster/state.js';
-import type { ServiceView } from '../cluster/views.js';
+import { objectKey, type ServiceView } from '../cluster/views.js';
 import type { LeveeConfig } from '../config.js';
 import { cachedController, isControllerIdentity, madeByItsController } from './controllers.js';
 import { DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICASETS, REPLICATIONCONTROLLERS, PODS } from './judged-kinds.js';
@@ -30,10 +30,12 @@ import type { ContextInput, JudgedKind, PolicyDefinition } from './types.js';
  * - `paused`: a KEDA ScaledObject pins its workload at `paused-replicas: "0"`;
  * - `autoscaler`: an HPA, ScaledObject or HTTPScaledObject written so that it can reach zero;
  * - `delete`: the workload is deleted (a DaemonSet, or a Pod no controller owns, too);
+ * - `evict`: a Pod no controller owns is evicted (`pods/eviction`, as `kubectl drain` sends): deleted
+ *   like any other, and nothing recreates it;
  * - `relabel`: new pod labels that the Services its pods back today no longer select (a
  *   Deployment's, StatefulSet's or DaemonSet's template, replacing every pod; a bare Pod's own).
  */
-export type ScaleChange = 'replicas' | 'autoscaled' | 'paused' | 'delete' | 'autoscaler' | 'relabel';
+export type ScaleChange = 'replicas' | 'autoscaled' | 'paused' | 'delete' | 'evict' | 'autoscaler' | 'relabel';
 
 export interface ScaleToZeroContext {
   target: BackendRef;
@@ -82,6 +84,11 @@ export const scaleToZero: PolicyDefinition<ScaleToZeroContext> = {
   // A workload allowed to zero (or deleted) stops backing its Services before the watch shows
   // it: the next decision about another backend of the same Service must count that.
   pendingChanges: (input: ContextInput, context = scaleToZero.buildContext(input)): PendingChange[] => {
+    // A bare pod deleted or evicted: `kubectl drain` evicts a node's pods all at once, and two
+    // bare pods behind one Service must not each count the other as the backend that stays.
+    if (context?.target.kind === 'Pod' && (context.change === 'delete' || context.change === 'evict')) {
+      return [{ store: input.cluster.pods.name, key: objectKey(context.target.namespace, context.target.name), after: null }];
+    }
     if (!context || !isScalableKind(context.target.kind) || context.replicasAfter !== 0 || context.replicasBefore === 0 || context.change === 'autoscaler') return [];
     const store = input.cluster.workloads.name;
     if (context.change === 'delete') return [{ store, key: workloadKey(context.target), after: null }];
@@ -108,10 +115,13 @@ const ROLLING_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet',
 
 /**
  * The Services that may lose this target's endpoints: those its pods match before or after the
- * request; for a relabel, those its pods match before and no longer after.
+ * request; for a relabel, those its pods match before and no longer after; for an eviction,
+ * those the pod is an endpoint of.
  */
 function servicesLosing(change: Change, cluster: ClusterState): ServiceView[] {
   const namespace = change.target.namespace;
+  // The cache keeps no pod's labels: an evicted pod's Services are those it is an endpoint of.
+  if (change.kind === 'evict') return cluster.servicesWithEndpointsOf(namespace, change.target.name);
   if (change.kind === 'relabel') {
     return cluster.servicesSelecting(namespace, change.previousLabels ?? {}).filter((service) => !selectorMatches(service.selector, change.podLabels));
   }
@@ -133,9 +143,10 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   // pods/status can change a pod's labels: the API server puts back only its spec,
   // deletionTimestamp and ownerReferences there (podStatusStrategy), so it is a relabel too.
   const podStatus = request.subResource === 'status' && group === '' && kind === 'Pod';
+  const namespace = request.namespace ?? 'default';
+  if (isEviction(request)) return isClusterMachinery(request.userInfo) ? undefined : evictionChange(request, namespace, cluster);
   if (request.subResource && !podStatus) return undefined;
 
-  const namespace = request.namespace ?? 'default';
   if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
     // The machinery's deletes carry out what was decided elsewhere (a cascade, a teardown, a
     // scale-down): judging them would only refuse the cluster its own cleanup. Its relabels are
@@ -202,6 +213,23 @@ function barePodChange(request: AdmissionRequest, namespace: string, cluster: Cl
   const target: BackendRef = { kind: 'Pod', namespace, name: request.name || old.metadata?.name || '' };
   if (!podLabels) return { kind: 'delete', target, podLabels: previousLabels, before: 1, after: 0 };
   return { kind: 'relabel', target, podLabels, previousLabels, before: 1, after: 1 };
+}
+
+/** An Eviction of a pod (policy/v1, or v1beta1 converted): a create of the pod's `eviction` subresource. */
+function isEviction(request: AdmissionRequest): boolean {
+  return request.operation === 'CREATE' && request.subResource === 'eviction' && request.resource.group === '' && request.resource.resource === 'pods';
+}
+
+/**
+ * An Eviction names the pod and carries nothing of it: the pod is read from the cache. A pod
+ * levee does not hold is not judged; one whose controller levee holds is replaced by it (a
+ * PodDisruptionBudget is what guards those).
+ */
+function evictionChange(request: AdmissionRequest, namespace: string, cluster: ClusterState): Change | undefined {
+  const name = request.name || request.object?.metadata?.name || '';
+  const pod = cluster.pods.get(objectKey(namespace, name));
+  if (!pod || cluster.podController(pod).kind === 'confirmed') return undefined;
+  return { kind: 'evict', target: { kind: 'Pod', namespace, name }, podLabels: {}, before: 1, after: 0 };
 }
 
 /** The pods a DaemonSet runs, as its status last said (1 before the controller has written it). */

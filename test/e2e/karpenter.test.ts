@@ -44,8 +44,9 @@ import {
  *   - DELETE nodes (before or after the taint: on expiry the Node is deleted while still
  *     schedulable), then UPDATE nodes removing the finalizer;
  *   - UPDATE nodepools: annotations karpenter.sh/nodepool-hash and -hash-version.
- * Not sent to levee: nodeclaims and nodeclaims/status, nodepools/status, pods/eviction (the
- * drain), leases and events. Karpenter never writes nodes/status (kwok does, for the kubelet).
+ * Not sent to levee: nodeclaims and nodeclaims/status, nodepools/status, leases and events.
+ * Karpenter never writes nodes/status (kwok does, for the kubelet). Its drain's pods/eviction
+ * creates reach validate-pods, which only warns on them (a bare pod that is a Service's last endpoint).
  */
 
 const namespace = `karpenter-${Date.now().toString(36)}`;

@@ -3,9 +3,9 @@ import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * The other ways to empty a Service, on a real API server: new pod labels that its selector no
- * longer matches (refused), and deleting a DaemonSet or a bare Pod that is its last backend
- * (warned). The API server sends each as it really does: a Deployment patch, a DaemonSet and a
- * Pod DELETE with the stored object as oldObject.
+ * longer matches (refused), and deleting or evicting a DaemonSet or a bare Pod that is its last
+ * backend (warned). The API server sends each as it really does: a Deployment patch, a DaemonSet
+ * and a Pod DELETE with the stored object as oldObject, an Eviction that names the pod alone.
  */
 
 const namespace = `relabel-${Date.now().toString(36)}`;
@@ -90,6 +90,34 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
     const pods = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}']);
     assert.equal(pods.code, 0, pods.stderr);
     const replaced = await kubectl(['delete', `pod/${pods.stdout}`, '-n', namespace, '--wait=false']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.doesNotMatch(replaced.stderr, /scale-to-zero/);
+  });
+
+  it('warns when a bare Pod that is the last backend of its Service is evicted (kubectl drain), dry-run or not, and not for a Deployment pod', async () => {
+    await loneBackend('drained');
+    const evict = (pod: string, dryRun: boolean) =>
+      kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${pod}/eviction${dryRun ? '?dryRun=All' : ''}`, '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace } }),
+      });
+    const warning = /Warning: levee \[scale-to-zero\] evicting Pod\/drained leaves Service drained in namespace \S+ with no endpoints, and nothing recreates a pod no controller owns/;
+
+    const dryRun = await evict('drained', true);
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    assert.match(dryRun.stderr, warning);
+    assert.equal((await kubectl(['get', 'pod/drained', '-n', namespace, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout, '', 'a dry-run eviction left the pod alone');
+
+    const evicted = await evict('drained', false);
+    assert.equal(evicted.code, 0, evicted.stderr);
+    assert.match(evicted.stderr, warning);
+    await eventually('pod drained to be on its way out', async () => {
+      const got = await kubectl(['get', 'pod/drained', '-n', namespace, '-o', 'jsonpath={.metadata.deletionTimestamp}']);
+      return got.code !== 0 || got.stdout !== '' || 'still there';
+    });
+
+    const pods = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}']);
+    assert.equal(pods.code, 0, pods.stderr);
+    const replaced = await evict(pods.stdout, false);
     assert.equal(replaced.code, 0, replaced.stderr);
     assert.doesNotMatch(replaced.stderr, /scale-to-zero/);
   });

@@ -4,7 +4,10 @@ import type { PolicyEvaluator } from '../../../src/engine/evaluator.js';
 import type { OverrideAuthorizer } from '../../../src/engine/overrides.js';
 import type { Judgement, PipelineDeps } from '../../../src/engine/pipeline.js';
 import type { ClusterState } from '../../../src/cluster/state.js';
-import { answer, ledgerRequest, loadEvaluator, overrideAnnotations, pipelineDeps } from '../../support/pipeline.js';
+import { answer, ledgerRequest, loadEvaluator, monzoCluster, overrideAnnotations, pipelineDeps } from '../../support/pipeline.js';
+import { addService } from '../../support/cluster.js';
+import { toPodView } from '../../../src/cluster/views.js';
+import type { CurrentVerdict } from '../../../src/probe-verdict.js';
 import { admissionRequest, GVK, GVR, hpaObject, requestOf } from '../../support/requests.js';
 import { scaleReview } from '../../support/reviews.js';
 
@@ -84,6 +87,26 @@ describe('engine/pipeline', () => {
       const judgement = await answer(deps(), request, 'validate');
       assert.equal(judgement.response.allowed, true);
       assert.ok(judgement.response.warnings?.some((warning) => /HorizontalPodAutoscaler\/ledger can scale Deployment\/ledger to 0 replicas/.test(warning)));
+    });
+
+    it('never refuses an eviction: it warns when a bare pod takes its Service\'s last endpoint away, even while the cluster is Unhealthy', async () => {
+      const cluster = monzoCluster();
+      cluster.pods.upsert('payments/solo', toPodView({ kind: 'Pod', metadata: { name: 'solo', namespace: 'payments' } }));
+      addService(cluster, 'solo', 'payments', { app: 'solo' }, ['solo']);
+      const unhealthy = { document: { verdict: 'Unhealthy', since: '2026-11-23T11:50:00.000Z', generatedAt: '2026-11-23T11:59:58.000Z', reporter: 'probe-1', leader: true, run: 9, failing: ['etcd'], probes: [] }, file: 'verdict.json' } as unknown as CurrentVerdict;
+      const evict = (pod: string) =>
+        admissionRequest({ kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, resource: GVR.pods, subResource: 'eviction', operation: 'CREATE', namespace: 'payments', name: pod, object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: 'payments' } } });
+      const lastBackend = await answer({ ...deps({ cluster }), verdict: () => unhealthy }, evict('solo'), 'validate');
+      assert.equal(lastBackend.response.allowed, true);
+      assert.deepEqual(lastBackend.judged, ['scale-to-zero']);
+      assert.ok(lastBackend.response.warnings?.some((warning) => /^levee \[scale-to-zero\] evicting Pod\/solo leaves Service solo in namespace payments with no endpoints/.test(warning)), String(lastBackend.response.warnings));
+      const controllers = await answer({ ...deps({ cluster }), verdict: () => unhealthy }, evict('ledger-rs-0'), 'validate');
+      assert.deepEqual(controllers.response, { uid: 'uid-request', allowed: true });
+      // The same verdict refuses a new bare pod: the gate is shut, and evictions still pass.
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'new', namespace: 'payments' }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+      const created = await answer({ ...deps({ cluster }), verdict: () => unhealthy }, admissionRequest({ kind: GVK.pod, resource: GVR.pods, operation: 'CREATE', namespace: 'payments', name: 'new', object: pod }), 'validate');
+      assert.equal(created.response.allowed, false);
+      assert.match(created.response.status?.message ?? '', /probe-gate/);
     });
 
     it('gives a dry run the identical response', async () => {

@@ -3,7 +3,7 @@ import { admissionResponse, conflictRefusal } from '../../../src/admission/respo
 import { offlineAuthorizer } from '../../../src/cluster/authorizer.js';
 import { DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from '../../../src/cluster/options.js';
 import { ClusterState } from '../../../src/cluster/state.js';
-import { toWorkloadView } from '../../../src/cluster/views.js';
+import { toPodView, toWorkloadView } from '../../../src/cluster/views.js';
 import { buildConfig } from '../../../src/config.js';
 import { readBundle } from '../../../src/engine/bundle.js';
 import { PolicyEvaluator } from '../../../src/engine/evaluator.js';
@@ -116,6 +116,39 @@ describe('policies/scale-to-zero: decisions taken at the same moment', () => {
     // Whichever is decided second sees the first: the scale is refused, or the deletion warns
     // that it deletes the last backend (last-backend-deleted warns by default).
     assert.ok(!scaled!.response.allowed || (deleted!.response.warnings ?? []).some((warning) => /leaves Service web/.test(warning)), JSON.stringify([deleted, scaled].map((a) => a!.response)));
+  });
+
+  it('a node drained at once: of two bare pods behind one Service, evicted or deleted in parallel, whichever is judged second warns', async () => {
+    const barePods = () => {
+      const cluster = new ClusterState();
+      for (const name of ['solo-a', 'solo-b']) cluster.pods.upsert(`default/${name}`, toPodView({ kind: 'Pod', metadata: { name, namespace: 'default', labels } }));
+      addService(cluster, 'web', 'default', labels, ['solo-a', 'solo-b']);
+      for (const store of cluster.allStores()) store.markSynced();
+      return cluster;
+    };
+    const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels } });
+    const removal = {
+      evict: (name: string) =>
+        admissionRequest({ kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, resource: GVR.pods, subResource: 'eviction', operation: 'CREATE', name, object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } } }),
+      delete: (name: string) => admissionRequest({ kind: GVK.pod, resource: GVR.pods, operation: 'DELETE', name, oldObject: pod(name) }),
+    };
+    const warned = (answered: Awaited<ReturnType<typeof answer>>) => (answered.response.warnings ?? []).some((warning) => /leaves Service web in namespace default with no endpoints/.test(warning));
+    for (const [how, request] of Object.entries(removal)) {
+      const cluster = barePods();
+      const answers = await Promise.all(['solo-a', 'solo-b'].map((name) => answer(deps(cluster, slow(evaluator)), request(name))));
+      assert.ok(answers.every((answered) => answered.response.allowed), how);
+      assert.equal(answers.filter(warned).length, 1, `${how}: ${JSON.stringify(answers.map((answered) => answered.response))}`);
+      // One after the other, and the first's pod gone from the cache: the second still warns, the watch having confirmed it.
+      const sequential = barePods();
+      assert.equal(warned(await answer(deps(sequential), request('solo-a'))), false, how);
+      assert.deepEqual([...sequential.recentDecisions.pending('pods').entries()], [['default/solo-a', null]], how);
+      sequential.pods.remove('default/solo-a');
+      assert.equal(sequential.recentDecisions.size, 0, `${how}: confirmed by the watch`);
+    }
+    // A dry-run eviction is remembered by nobody.
+    const dry = barePods();
+    assert.equal(warned(await answer(deps(dry), { ...removal.evict('solo-a'), dryRun: true })), false);
+    assert.equal(warned(await answer(deps(dry), removal.evict('solo-b'))), false, 'the dry-run of solo-a counts for nothing');
   });
 
   it('a dry-run and a refusal leave nothing behind', async () => {

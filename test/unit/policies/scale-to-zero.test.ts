@@ -3,7 +3,7 @@ import type { AdmissionRequest } from '../../../src/kube/types.js';
 import { ClusterState } from '../../../src/cluster/state.js';
 import { buildConfig } from '../../../src/config.js';
 import { scaleToZero, type ScaleToZeroContext } from '../../../src/policies/scale-to-zero.js';
-import { toPodView } from '../../../src/cluster/views.js';
+import { toPodView, toServiceView } from '../../../src/cluster/views.js';
 import { addDeploymentWithPods, addEndpointSlice, addReplicaSet, addService, clusterWithBackedService } from '../../support/cluster.js';
 import {
   admissionRequest,
@@ -214,6 +214,51 @@ describe('policies/scale-to-zero context', () => {
       for (const subResource of ['ephemeralcontainers', 'resize', 'binding', 'eviction']) {
         assert.equal(contextFor({ ...podRequest('UPDATE', 'alice', { app: 'quarantined' }), subResource }, barePodCluster()), undefined, subResource);
       }
+    });
+
+    const eviction = (pod: string, username = 'alice') =>
+      admissionRequest({
+        kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+        resource: GVR.pods,
+        subResource: 'eviction',
+        operation: 'CREATE',
+        name: pod,
+        object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: 'default' } },
+        username,
+      });
+
+    it("describes evicting a bare Pod (kubectl drain) as its Service's backend going to 0, its Services read from the endpoints", () => {
+      const cluster = barePodCluster();
+      // A second Service the pod is an endpoint of, with another bare pod behind it too.
+      cluster.pods.upsert('default/other', toPodView({ kind: 'Pod', metadata: { name: 'other', namespace: 'default' } }));
+      addEndpointSlice(cluster, 'shared', 'default', 'shared-abcde', [{ pod: 'solo' }, { pod: 'other' }]);
+      cluster.services.upsert('default/shared', toServiceView({ kind: 'Service', metadata: { name: 'shared', namespace: 'default' }, spec: { selector: { tier: 'web' } } }));
+      const context = contextFor(eviction('solo'), cluster);
+      assert.deepEqual(context, {
+        target: { kind: 'Pod', namespace: 'default', name: 'solo' },
+        change: 'evict',
+        replicasBefore: 1,
+        replicasAfter: 0,
+        services: [
+          { name: 'shared', readyEndpoints: 2, ownReadyEndpoints: 1, otherReadyEndpoints: 1, otherBackends: ['Pod/other'] },
+          { name: 'solo', readyEndpoints: 1, ownReadyEndpoints: 1, otherReadyEndpoints: 0, otherBackends: [] },
+        ],
+      });
+    });
+
+    it("leaves evictions of a controller's pod, of a pod levee does not hold, and the machinery's evictions alone", () => {
+      const cluster = clusterWithBackedService();
+      assert.equal(contextFor(eviction('web-rs-0'), cluster), undefined, "a ReplicaSet's pod: its controller replaces it");
+      assert.equal(contextFor(eviction('ghost'), barePodCluster()), undefined, 'not in the cache');
+      for (const username of MACHINERY) assert.equal(contextFor(eviction('solo', username), barePodCluster()), undefined, username);
+    });
+
+    it('judges the eviction of a pod whose controller reference levee cannot vouch for as a bare pod\'s', () => {
+      const cluster = barePodCluster();
+      cluster.pods.upsert('default/solo', toPodView({ kind: 'Pod', metadata: { name: 'solo', namespace: 'default', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'uid-x', controller: true }] } }));
+      assert.equal(contextFor(eviction('solo'), cluster)?.change, 'evict', 'a ConfigMap makes no pods');
+      cluster.pods.upsert('default/solo', toPodView({ kind: 'Pod', metadata: { name: 'solo', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'invented', uid: 'uid-invented', controller: true }] } }));
+      assert.equal(contextFor(eviction('solo'), cluster)?.change, 'evict', 'a ReplicaSet levee does not hold');
     });
 
     it("leaves the cluster's own machinery's pod deletes alone", () => {
