@@ -70,10 +70,22 @@ export function decodeAdmissionReview(body: unknown): Decoded {
       userInfo,
       object,
       oldObject,
-      dryRun: request.dryRun === true,
+      dryRun: request.dryRun === true || dryRunInEviction(resource, request.subResource, object),
       ...(request.options !== undefined ? { options: request.options } : {}),
     },
   };
+}
+
+/**
+ * An Eviction may carry its dry run in its own deleteOptions instead of the `?dryRun` query. The
+ * API server then evicts nothing, yet the review it sends says `dryRun: false` (kube-apiserver
+ * v1.34: the review's flag is read from the query alone). Taken at its word, such an eviction
+ * would be remembered as done and counted by the next decisions.
+ */
+function dryRunInEviction(resource: GroupVersionResource, subResource: unknown, object: KubeObject | null): boolean {
+  if (resource.group !== '' || resource.resource !== 'pods' || subResource !== 'eviction' || !object) return false;
+  const deleteOptions = (object as { deleteOptions?: unknown }).deleteOptions;
+  return isRecord(deleteOptions) && Array.isArray(deleteOptions.dryRun) && deleteOptions.dryRun.length > 0;
 }
 
 /**

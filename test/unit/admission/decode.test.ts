@@ -13,6 +13,36 @@ describe('admission/decode', () => {
     assert.equal(decoded.request.dryRun, false);
   });
 
+  it("takes an Eviction whose dry run is written in its deleteOptions as a dry run (the API server's review says dryRun: false for it)", () => {
+    const eviction = (deleteOptions: unknown, resource = { group: '', version: 'v1', resource: 'pods' }, subResource = 'eviction') => ({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'evict-1',
+        kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+        resource,
+        subResource,
+        name: 'solo',
+        namespace: 'default',
+        operation: 'CREATE',
+        userInfo: { username: 'alice', groups: ['system:authenticated'] },
+        object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'solo', namespace: 'default' }, ...(deleteOptions === undefined ? {} : { deleteOptions }) },
+        oldObject: null,
+        dryRun: false,
+      },
+    });
+    const dryRunOf = (body: unknown) => {
+      const decoded = decodeAdmissionReview(body);
+      assert.equal(decoded.ok, true);
+      return decoded.ok && decoded.request.dryRun;
+    };
+    assert.equal(dryRunOf(eviction({ dryRun: ['All'] })), true);
+    for (const options of [undefined, {}, { dryRun: [] }, { dryRun: 'All' }, { gracePeriodSeconds: 0 }, null]) assert.equal(dryRunOf(eviction(options)), false, JSON.stringify(options));
+    // Only the eviction subresource of pods carries one.
+    assert.equal(dryRunOf(eviction({ dryRun: ['All'] }, { group: '', version: 'v1', resource: 'pods' }, 'binding')), false);
+    assert.equal(dryRunOf(eviction({ dryRun: ['All'] }, { group: 'apps', version: 'v1', resource: 'pods' })), false);
+  });
+
   for (const [what, body, pattern] of [
     ['an array', [], /not a JSON object/],
     ['a string', 'hello', /not a JSON object/],
