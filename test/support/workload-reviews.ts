@@ -82,7 +82,7 @@ export function service(name: string, selector: Labels | undefined, type?: strin
 
 /** Caches as informers fill them: every object given exists, with the endpoints listed ready (or not). */
 export class Caches {
-  readonly cluster = new ClusterState();
+  constructor(readonly cluster: ClusterState = new ClusterState()) {}
 
   add(...objects: KubeObject[]): this {
     const { cluster } = this;

@@ -246,6 +246,16 @@ describe('policies/scale-to-zero context', () => {
       });
     });
 
+    it('describes evictions by autoscalers outside kube-system and by people as a bare pod\'s, whatever the Eviction\'s version or where its dry run is written', () => {
+      for (const username of ['system:serviceaccount:karpenter:karpenter', 'system:serviceaccount:cluster-autoscaler:cluster-autoscaler', 'system:admin']) {
+        assert.equal(contextFor(eviction('solo', username), barePodCluster())?.change, 'evict', username);
+      }
+      const spelled = eviction('solo');
+      spelled.kind = { group: 'policy', version: 'v1beta1', kind: 'Eviction' };
+      spelled.object = { apiVersion: 'policy/v1beta1', kind: 'Eviction', metadata: { name: 'solo', namespace: 'default' }, deleteOptions: { dryRun: ['All'] } } as typeof spelled.object;
+      assert.equal(contextFor(spelled, barePodCluster())?.change, 'evict');
+    });
+
     it("leaves evictions of a controller's pod, of a pod levee does not hold, and the machinery's evictions alone", () => {
       const cluster = clusterWithBackedService();
       assert.equal(contextFor(eviction('web-rs-0'), cluster), undefined, "a ReplicaSet's pod: its controller replaces it");
