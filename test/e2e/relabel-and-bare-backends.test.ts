@@ -122,6 +122,61 @@ describe('e2e: relabels and bare backends (labels-leave-service, last-backend-de
     assert.doesNotMatch(replaced.stderr, /scale-to-zero/);
   });
 
+  it('takes an Eviction as the API server sends it whatever its spelling: policy/v1beta1, another pod named in its body, its dry run in deleteOptions', async () => {
+    await loneBackend('spelled');
+    const evict = (pod: string, body: Record<string, unknown>, query = '') =>
+      kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${pod}/eviction${query}`, '-f', '-'], { input: JSON.stringify({ kind: 'Eviction', ...body }) });
+    const warning = /Warning: levee \[scale-to-zero\] evicting Pod\/spelled leaves Service spelled in namespace/;
+    const deletionTimestamp = async (pod: string) => (await kubectl(['get', `pod/${pod}`, '-n', namespace, '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout;
+
+    // policy/v1beta1 is still decoded at the pods/eviction subresource and reaches levee as the same request.
+    const beta = await evict('spelled', { apiVersion: 'policy/v1beta1', metadata: { name: 'spelled', namespace } }, '?dryRun=All');
+    assert.equal(beta.code, 0, beta.stderr);
+    assert.match(beta.stderr, warning);
+
+    // The API server refuses a body naming another pod than its URL before any webhook is asked.
+    const other = await evict('spelled', { apiVersion: 'policy/v1', metadata: { name: 'someone-else', namespace } });
+    assert.notEqual(other.code, 0, 'an Eviction naming another pod than its URL went through');
+    assert.match(other.stderr, /name in URL does not match name in Eviction object/);
+    assert.doesNotMatch(other.stderr, /scale-to-zero/);
+
+    // A pod that does not exist: levee is asked first and answers without refusing; the API server's 404 follows.
+    const missing = await evict('no-such-pod', { apiVersion: 'policy/v1', metadata: { name: 'no-such-pod', namespace } });
+    assert.notEqual(missing.code, 0, 'evicted a pod that does not exist');
+    assert.match(missing.stderr, /NotFound|not found/);
+    assert.doesNotMatch(missing.stderr, /levee/);
+
+    // The dry run written in the body's deleteOptions alone: still warned, the pod left alone.
+    const inBody = await evict('spelled', { apiVersion: 'policy/v1', metadata: { name: 'spelled', namespace }, deleteOptions: { dryRun: ['All'] } });
+    assert.equal(inBody.code, 0, inBody.stderr);
+    assert.match(inBody.stderr, warning);
+    assert.equal(await deletionTimestamp('spelled'), '', 'a dry-run eviction left the pod alone');
+  });
+
+  it('remembers no eviction whose dry run is written in its deleteOptions: the other bare pod of the Service is still not its last backend', async () => {
+    for (const pod of ['pair-a', 'pair-b']) {
+      await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace, labels: { app: 'pair' } }, spec: template({}).spec }));
+    }
+    await apply(service('pair', { app: 'pair' }));
+    await eventually('2 ready endpoints behind Service pair', async () => (await readyEndpoints(namespace, 'pair')) === 2 || `${await readyEndpoints(namespace, 'pair')}`, 120_000);
+    const evict = (pod: string, body: Record<string, unknown>, query = '') =>
+      kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${pod}/eviction${query}`, '-f', '-'], { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace }, ...body }) });
+    // Until levee holds both endpoints, a dry-run delete of pair-a warns.
+    await untilLeveeSees('both pair endpoints', async () => {
+      const dry = await kubectl(['delete', 'pod/pair-a', '-n', namespace, '--dry-run=server']);
+      return dry.code === 0 && !/scale-to-zero/.test(dry.stderr);
+    });
+
+    const inBody = await evict('pair-a', { deleteOptions: { dryRun: ['All'] } });
+    assert.equal(inBody.code, 0, inBody.stderr);
+    assert.doesNotMatch(inBody.stderr, /scale-to-zero/, 'pair-b stays behind Service pair');
+    const second = await evict('pair-b', {}, '?dryRun=All');
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /scale-to-zero/, 'the dry-run eviction of pair-a was counted as done');
+    const pods = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=pair', '-o', 'jsonpath={.items[*].metadata.name}']);
+    assert.equal(pods.stdout, 'pair-a pair-b');
+  });
+
   /** Creates bare pod `name` (labels app=<name>, these ownerReferences) and Service `name`, and waits until levee judges its delete as the last backend's. */
   async function loneBackend(name: string, ownerReferences?: unknown[]): Promise<void> {
     await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: name }, ...(ownerReferences ? { ownerReferences } : {}) }, spec: template({}).spec }));
