@@ -95,26 +95,22 @@ way_out := "delete the Service first, scale another workload behind it, or overr
 
 way_out := "delete the Service first, scale another workload behind it, create first the autoscaler meant to own it at zero (an HPA, ScaledObject or HTTPScaledObject with a minimum of 0), or override with levee.dev/override: scale-to-zero" if created
 
-violations contains violation("last-backend-deleted", msg) if {
-	ctx.change == "delete"
+removal := sprintf(
+	"deleting %s leaves Service %s in namespace %s with no endpoints; delete the Service too if it is no longer needed",
+	[target, service_list, ctx.target.namespace],
+) if ctx.change == "delete"
+
+# An eviction (kubectl drain) deletes the pod as surely, and no controller recreates a bare one.
+removal := sprintf(
+	"evicting %s leaves Service %s in namespace %s with no endpoints, and nothing recreates a pod no controller owns; run it under a Deployment or StatefulSet, or delete the Service too if it is no longer needed",
+	[target, service_list, ctx.target.namespace],
+) if ctx.change == "evict"
+
+violations contains violation("last-backend-deleted", removal) if {
+	ctx.change in {"delete", "evict"}
 	ctx.replicasBefore > 0
 	not exempt
 	count(unbacked) > 0
-	msg := sprintf(
-		"deleting %s leaves Service %s in namespace %s with no endpoints; delete the Service too if it is no longer needed",
-		[target, service_list, ctx.target.namespace],
-	)
-}
-
-# An eviction (kubectl drain) deletes the pod as surely, and no controller recreates a bare one.
-violations contains violation("last-backend-deleted", msg) if {
-	ctx.change == "evict"
-	not exempt
-	count(unbacked) > 0
-	msg := sprintf(
-		"evicting %s leaves Service %s in namespace %s with no endpoints, and nothing recreates a pod no controller owns; run it under a Deployment or StatefulSet, or delete the Service too if it is no longer needed",
-		[target, service_list, ctx.target.namespace],
-	)
 }
 
 violations contains violation("autoscaler-to-zero", msg) if {

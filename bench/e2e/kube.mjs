@@ -69,11 +69,18 @@ export function apiClient(kubeconfig, { connections = 16 } = {}) {
 export async function apiServerWebhookSeconds(api) {
   const { status, text } = await api.request('GET', '/metrics', undefined, { timeoutMs: 10_000 });
   if (status !== 200) throw new Error(`GET /metrics on the API server answered ${status}`);
-  const sum = (prefix) => text.split('\n').filter((line) => line.startsWith(prefix)).reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   return {
-    webhooks: sum('apiserver_admission_webhook_admission_duration_seconds_sum{'),
-    conditions: sum('apiserver_admission_match_condition_evaluation_seconds_sum{'),
+    webhooks: sumMetric(text, 'apiserver_admission_webhook_admission_duration_seconds_sum{'),
+    conditions: sumMetric(text, 'apiserver_admission_match_condition_evaluation_seconds_sum{'),
   };
+}
+
+/** The sum of every sample in a Prometheus text exposition whose line starts with `prefix`. */
+export function sumMetric(text, prefix) {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 /** Runs `task(i)` for i in [0, count) with `parallel` in flight at once. */

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import { join } from 'node:path';
 import { freePort, rssMiB, spawnLogged } from '../processes.mjs';
 import { syncedObjects } from './gatekeeper.mjs';
-import { cpuSeconds, getLocal, waitFor } from './kube.mjs';
+import { cpuSeconds, getLocal, sumMetric, waitFor } from './kube.mjs';
 
 const repo = new URL('../../', import.meta.url).pathname;
 
@@ -58,13 +58,6 @@ export function ask(child, message, answerType) {
 
 export function sumCpu(pids) {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-}
-
-export function sumMetric(text, prefix) {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(prefix))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 /**

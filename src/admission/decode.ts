@@ -1,4 +1,5 @@
 import { ReviewError } from '../errors.js';
+import { isPodEviction } from '../kube/eviction.js';
 import { isRecord } from '../kube/fields.js';
 import type { AdmissionRequest, GroupVersionKind, GroupVersionResource, KubeObject, Operation, UserInfo } from '../kube/types.js';
 
@@ -83,7 +84,7 @@ export function decodeAdmissionReview(body: unknown): Decoded {
  * would be remembered as done and counted by the next decisions.
  */
 function dryRunInEviction(resource: GroupVersionResource, subResource: unknown, object: KubeObject | null): boolean {
-  if (resource.group !== '' || resource.resource !== 'pods' || subResource !== 'eviction' || !object) return false;
+  if (!isPodEviction(resource, subResource) || !object) return false;
   const deleteOptions = (object as { deleteOptions?: unknown }).deleteOptions;
   return isRecord(deleteOptions) && Array.isArray(deleteOptions.dryRun) && deleteOptions.dryRun.length > 0;
 }

@@ -290,18 +290,13 @@ export class ClusterState {
    * parallel no longer backs anything, though the watch does not show it yet.
    */
   private goingToZero(ref: BackendRef): boolean {
-    if (ref.kind === 'Pod') {
-      // A bare pod levee let someone delete or evict moments ago.
-      const podKey = objectKey(ref.namespace, ref.name);
-      const cachedPod = this.pods.get(podKey);
-      return cachedPod !== undefined && this.recentDecisions.overlay(this.pods.name, podKey, cachedPod) === undefined;
-    }
-    const key = workloadKey(ref);
-    const cached = this.workloads.get(key);
-    const expected = this.recentDecisions.overlay(this.workloads.name, key, cached);
+    // A bare pod is cached as a pod, and only its deletion (or eviction) takes it to zero.
+    const [store, key] = ref.kind === 'Pod' ? [this.pods, objectKey(ref.namespace, ref.name)] : [this.workloads, workloadKey(ref)];
+    const cached: PodView | WorkloadView | undefined = store.get(key);
+    const expected = this.recentDecisions.overlay(store.name, key, cached);
     // Undefined while cached: levee allowed its deletion.
     if (expected === undefined) return cached !== undefined;
-    return expected.replicas === 0;
+    return 'replicas' in expected && expected.replicas === 0;
   }
 
   /**

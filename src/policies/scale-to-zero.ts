@@ -13,6 +13,7 @@ import {
 import { podTemplateOf } from '../kube/pod-template.js';
 import type { KubeObject } from '../kube/types.js';
 import { sameLabels } from '../kube/fields.js';
+import { isPodEviction } from '../kube/eviction.js';
 import { isClusterMachinery } from '../kube/identities.js';
 import { autoscalerOf, AUTOSCALER_KINDS, type AutoscalerView } from '../cluster/autoscalers.js';
 import type { PendingChange } from '../cluster/recent-decisions.js';
@@ -144,7 +145,7 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   // deletionTimestamp and ownerReferences there (podStatusStrategy), so it is a relabel too.
   const podStatus = request.subResource === 'status' && group === '' && kind === 'Pod';
   const namespace = request.namespace ?? 'default';
-  if (isEviction(request)) return isClusterMachinery(request.userInfo) ? undefined : evictionChange(request, namespace, cluster);
+  if (request.operation === 'CREATE' && isPodEviction(request.resource, request.subResource)) return isClusterMachinery(request.userInfo) ? undefined : evictionChange(request, namespace, cluster);
   if (request.subResource && !podStatus) return undefined;
 
   if ((group === 'apps' && kind === 'DaemonSet') || (group === '' && kind === 'Pod')) {
@@ -213,11 +214,6 @@ function barePodChange(request: AdmissionRequest, namespace: string, cluster: Cl
   const target: BackendRef = { kind: 'Pod', namespace, name: request.name || old.metadata?.name || '' };
   if (!podLabels) return { kind: 'delete', target, podLabels: previousLabels, before: 1, after: 0 };
   return { kind: 'relabel', target, podLabels, previousLabels, before: 1, after: 1 };
-}
-
-/** An Eviction of a pod (policy/v1, or v1beta1 converted): a create of the pod's `eviction` subresource. */
-function isEviction(request: AdmissionRequest): boolean {
-  return request.operation === 'CREATE' && request.subResource === 'eviction' && request.resource.group === '' && request.resource.resource === 'pods';
 }
 
 /**

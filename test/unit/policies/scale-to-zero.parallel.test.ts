@@ -145,6 +145,10 @@ describe('policies/scale-to-zero: decisions taken at the same moment', () => {
       sequential.pods.remove('default/solo-a');
       assert.equal(sequential.recentDecisions.size, 0, `${how}: confirmed by the watch`);
     }
+    // A delete and an eviction of the two at once count each other the same way.
+    const mixed = barePods();
+    const both = await Promise.all([answer(deps(mixed, slow(evaluator)), removal.delete('solo-a')), answer(deps(mixed, slow(evaluator)), removal.evict('solo-b'))]);
+    assert.equal(both.filter(warned).length, 1, JSON.stringify(both.map((answered) => answered.response)));
     // A dry-run eviction is remembered by nobody.
     const dry = barePods();
     assert.equal(warned(await answer(deps(dry), { ...removal.evict('solo-a'), dryRun: true })), false);
