@@ -4,6 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { buildConfig } from '../../src/config.js';
+import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
 import { CORPUS_ENV, type CorpusEntry } from '../support/review-corpus.js';
 
 /**
@@ -59,8 +61,31 @@ function recordCorpus(): CorpusEntry[] {
   }
 }
 
-function webhookConfigurations(): unknown[] {
-  return parseAllDocuments(readFileSync(WEBHOOKS, 'utf8')).map((doc) => doc.toJSON());
+interface Registration {
+  kind?: string;
+  metadata: { name: string };
+  webhooks?: Array<{ name: string; matchConditions?: Array<{ name: string; expression: string }> }>;
+}
+
+function webhookConfigurations(): Registration[] {
+  return parseAllDocuments(readFileSync(WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as Registration);
+}
+
+/** The configuration name under which the shipped mutating registration carries the /mutate condition rendered as `expression`. */
+const renderedName = (index: number): string => `levee-rendered-${index}`;
+
+/** The shipped mutating registration, once per expression, with its /mutate condition replaced by that expression. */
+function withRenderedConditions(expressions: string[]): Registration[] {
+  const mutating = webhookConfigurations().find((object) => object.kind === 'MutatingWebhookConfiguration');
+  assert.ok(mutating, `${WEBHOOKS} registers no MutatingWebhookConfiguration`);
+  return expressions.map((expression, index) => {
+    const copy = structuredClone(mutating);
+    copy.metadata.name = renderedName(index);
+    const condition = copy.webhooks?.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((each) => each.name === MUTATE_CONDITION_NAME);
+    assert.ok(condition, `${MUTATE_WEBHOOK} has no condition ${MUTATE_CONDITION_NAME}`);
+    condition.expression = expression;
+    return copy;
+  });
 }
 
 function describeRequest(entry: CorpusEntry): string {
@@ -73,12 +98,20 @@ describe('webhook matchConditions (what the API server sends levee)', function (
   this.timeout(15 * 60_000);
   let corpus: CorpusEntry[] = [];
   let calls: Call[][] = [];
+  /** The /mutate conditions rendered from the configurations the corpus was judged with. */
+  let rendered: string[] = [];
+  /** Per request, the calls of the mutating registrations carrying `rendered` (named by renderedName). */
+  let renderedCalls: Call[][] = [];
 
   before(() => {
     const tool = run('tools/build.sh', ['webhook-match']).trim();
     corpus = recordCorpus();
-    const answer = JSON.parse(run(tool, [], { input: JSON.stringify({ configurations: webhookConfigurations(), requests: corpus.map((entry) => entry.request) }) })) as { results: Array<{ calls: Call[] }> };
-    calls = answer.results.map((result) => result.calls);
+    rendered = [...new Set(corpus.flatMap((entry) => entry.patchedUnder))];
+    const configurations = [...webhookConfigurations(), ...withRenderedConditions(rendered)];
+    const answer = JSON.parse(run(tool, [], { input: JSON.stringify({ configurations, requests: corpus.map((entry) => entry.request) }) })) as { results: Array<{ calls: Call[] }> };
+    const shipped = new Set(webhookConfigurations().map((object) => object.metadata.name));
+    calls = answer.results.map((result) => result.calls.filter((call) => shipped.has(call.configuration)));
+    renderedCalls = answer.results.map((result) => result.calls.filter((call) => !shipped.has(call.configuration)));
     assert.equal(calls.length, corpus.length);
   });
 
@@ -102,10 +135,10 @@ describe('webhook matchConditions (what the API server sends levee)', function (
    * registration leaves out on purpose (levee's own, kube-system for the failing-closed
    * entries) is the namespaceSelector's business, not the conditions'.
    */
-  function keptAway(type: Call['type'], needs: (entry: CorpusEntry) => boolean, what: (entry: CorpusEntry) => string): string[] {
+  function keptAway(type: Call['type'], needs: (entry: CorpusEntry) => boolean, what: (entry: CorpusEntry) => string, callsOf = (i: number): Call[] => calls[i]!): string[] {
     return corpus.flatMap((entry, i) => {
       if (!needs(entry)) return [];
-      const ofType = calls[i]!.filter((call) => call.type === type && call.rules);
+      const ofType = callsOf(i).filter((call) => call.type === type && call.rules);
       const sent = ofType.filter((call) => call.selected);
       if (sent.some((call) => call.conditions === 'match')) return [];
       if (sent.length === 0 && ofType.length > 0) return [];
@@ -133,13 +166,32 @@ describe('webhook matchConditions (what the API server sends levee)', function (
     assert.deepEqual(keptAway('validating', refusedSubresourceWrite, () => 'refused'), []);
   });
 
-  it('every request /mutate patches reaches /mutate', () => {
+  it('every request /mutate patches reaches /mutate, under the condition rendered from the configuration that patched it', () => {
     assert.ok(corpus.some((entry) => entry.patched));
-    assert.deepEqual(keptAway('mutating', (entry) => entry.patched, () => 'patched'), []);
+    assert.ok(corpus.every((entry) => entry.patched === entry.patchedUnder.length > 0));
+    // The corpus's configurations differ in what is critical: more than one condition is rendered and checked.
+    assert.ok(rendered.length >= 2, `only ${rendered.length} rendered /mutate condition(s)`);
+    const missed = rendered.flatMap((expression, index) =>
+      keptAway('mutating', (entry) => entry.patchedUnder.includes(expression), () => `patched under ${renderedName(index)}`, (i) => renderedCalls[i]!.filter((call) => call.configuration === renderedName(index))),
+    );
+    assert.deepEqual(missed, []);
+  });
+
+  it('the shipped /mutate condition is the one rendered from the default configuration', () => {
+    const shipped = webhookConfigurations()
+      .flatMap((object) => object.webhooks ?? [])
+      .find((webhook) => webhook.name === MUTATE_WEBHOOK)
+      ?.matchConditions?.find((condition) => condition.name === MUTATE_CONDITION_NAME);
+    assert.equal(shipped?.expression, mutateConditionExpression(buildConfig().policies['spot-capacity']));
+  });
+
+  it('no rendered /mutate condition fails to evaluate on any request', () => {
+    const failures = corpus.flatMap((entry, i) => renderedCalls[i]!.filter((call) => call.conditions === 'error').map((call) => `${describeRequest(entry)} on ${call.configuration}: ${call.error}`));
+    assert.deepEqual(failures, []);
   });
 
   it('every condition leaves out some request the unit tests judge (one that leaves out nothing is a typo or dead weight)', () => {
-    const registered = (webhookConfigurations() as Array<{ webhooks?: Array<{ matchConditions?: Array<{ name: string }> }> }>)
+    const registered = webhookConfigurations()
       .flatMap((object) => (object.webhooks ?? []).flatMap((webhook) => (webhook.matchConditions ?? []).map((condition) => condition.name)));
     const skippedBy = new Set(calls.flat().filter((call) => call.rules && call.selected && call.conditions === 'skip').map((call) => call.failedCondition));
     assert.ok(registered.length >= 5, `only ${registered.length} conditions registered`);
@@ -147,7 +199,7 @@ describe('webhook matchConditions (what the API server sends levee)', function (
   });
 
   it('no /validate condition reads ownerReferences: the sender writes them, only levee can tell whether to believe one', () => {
-    const readers = (webhookConfigurations() as Array<{ kind?: string; webhooks?: Array<{ name: string; matchConditions?: Array<{ name: string; expression: string }> }> }>)
+    const readers = webhookConfigurations()
       .filter((object) => object.kind === 'ValidatingWebhookConfiguration')
       .flatMap((object) => (object.webhooks ?? []).flatMap((webhook) => (webhook.matchConditions ?? []).filter((condition) => /ownerReferences/.test(condition.expression)).map((condition) => `${webhook.name}: ${condition.name}`)));
     assert.deepEqual(readers, []);

@@ -3,6 +3,7 @@ import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
 import { buildConfig, type LeveeConfig } from '../../src/config.js';
 import type { PolicyEvaluator } from '../../src/engine/evaluator.js';
 import { judge as judgeRequest, type Judgement, type PipelineDeps, type Route } from '../../src/engine/pipeline.js';
+import { mutateConditionExpression } from '../../src/policies/mutate-condition.js';
 import type { ContextInput, Mutator, PolicyDefinition } from '../../src/policies/types.js';
 import type { CurrentVerdict } from '../../src/probe-verdict.js';
 import { shippedEvaluator } from './bundle.js';
@@ -26,6 +27,8 @@ export interface CorpusEntry {
   findings: string[];
   /** Whether /mutate answered with a patch. */
   patched: boolean;
+  /** The /mutate condition (src/policies/mutate-condition.ts) rendered from each configuration under which /mutate patched it. */
+  patchedUnder: string[];
   /** Whether /validate would remember what the request changes in a protected count (engine/remember.ts). */
   remembered: boolean;
   /** Whether /validate refused it with levee's own configuration (a policy's denial or a forged stamp). */
@@ -85,7 +88,10 @@ function record(loaded: Evaluators, { request, cluster, config, now, verdict }: 
   const eagerVerdict = unhealthy(now);
   // judge() reads the cluster before its first await: both judgements see the state the test built.
   const own = judgeBoth({ evaluator: loaded.own, cluster, config, now: () => now, authorizer, ...(verdict ? { verdict: () => verdict } : {}) }, request);
-  const eager = judgeBoth({ evaluator: loaded.eager, cluster, config: eagerConfig(request.namespace ?? ''), now: () => now, authorizer, verdict: () => eagerVerdict }, request);
+  const eagerSettings = eagerConfig(request.namespace ?? '');
+  const eager = judgeBoth({ evaluator: loaded.eager, cluster, config: eagerSettings, now: () => now, authorizer, verdict: () => eagerVerdict }, request);
+  // In the order of the judgements: the /mutate condition each configuration renders.
+  const conditions = [config, eagerSettings].map((settings) => mutateConditionExpression(settings.policies['spot-capacity']));
   return Promise.all([own, eager]).then((judgements) => {
     const validated = judgements.map(([validate]) => validate);
     const mutated = judgements.map(([, mutate]) => mutate);
@@ -94,6 +100,7 @@ function record(loaded: Evaluators, { request, cluster, config, now, verdict }: 
       request: structuredClone(request),
       findings: [...new Set(validated.flatMap((judgement) => (judgement.decision?.findings ?? []).map((finding) => `${finding.policy}/${finding.rule}:${finding.action}`)))],
       patched: mutated.some((judgement) => (judgement.patch?.length ?? 0) > 0),
+      patchedUnder: [...new Set(mutated.flatMap((judgement, i) => ((judgement.patch?.length ?? 0) > 0 ? [conditions[i]!] : [])))],
       remembered: validated.some((judgement) => (judgement.changes?.length ?? 0) > 0),
       refused: validated[0]?.decision?.allowed === false,
       ...(error ? { error: error.message } : {}),

@@ -74,6 +74,42 @@ describe('policies/spot-capacity mutation', () => {
     assert.equal((spread(mutated(request(DEPLOYMENT, 'UPDATE', rolled, before))) as unknown[]).length, 1);
   });
 
+  it('spreads every kind that scales, critical in every way the configuration allows (each one reaches /mutate: test/policies/webhook-match-conditions)', () => {
+    const custom = buildConfig({
+      policies: { 'spot-capacity': { critical: { labels: { 'tier.example.com/class': 'gold' }, namespaces: ['ledger-prod'], priorityClassNames: ['business-critical'] } } },
+    });
+    const ways: Array<{ what: string; options: WorkloadOptions; config: LeveeConfig }> = [
+      { what: 'its own label', options: critical, config: buildConfig() },
+      { what: 'its pods\' label only', options: { podLabels: { app: 'ledger', 'levee.dev/critical': 'true' } }, config: buildConfig() },
+      { what: 'a default priority class', options: { priorityClassName: 'system-cluster-critical' }, config: buildConfig() },
+      { what: 'a configured label', options: { labels: { 'tier.example.com/class': 'gold' } }, config: custom },
+      { what: 'a configured label on its pods', options: { podLabels: { app: 'ledger', 'tier.example.com/class': 'gold' } }, config: custom },
+      { what: 'a configured namespace', options: { namespace: 'ledger-prod' }, config: custom },
+      { what: 'a configured priority class', options: { priorityClassName: 'business-critical' }, config: custom },
+    ];
+    const kinds = [
+      { kind: DEPLOYMENT, apiVersion: 'apps/v1' },
+      { kind: { ...DEPLOYMENT, kind: 'StatefulSet', resource: 'statefulsets' }, apiVersion: 'apps/v1' },
+      { kind: { ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' }, apiVersion: 'apps/v1' },
+      { kind: { group: '', version: 'v1', kind: 'ReplicationController', resource: 'replicationcontrollers' }, apiVersion: 'v1' },
+    ];
+    for (const { kind, apiVersion } of kinds) {
+      for (const { what, options, config } of ways) {
+        const object = { ...workloadObject('ledger', options), apiVersion, kind: kind.kind };
+        const created = mutated(request(kind, 'CREATE', object, null), config);
+        assert.equal((spread(created) as unknown[] | undefined)?.length, 1, `${kind.kind} critical by ${what}, created`);
+        const rolled = { ...workloadObject('ledger', { ...options, image: 'registry.example/ledger:2.0' }), apiVersion, kind: kind.kind };
+        const updated = mutated(request(kind, 'UPDATE', rolled, object), config);
+        assert.equal((spread(updated) as unknown[] | undefined)?.length, 1, `${kind.kind} critical by ${what}, new pod template`);
+      }
+    }
+  });
+
+  it('leaves a workload critical only by another configuration alone', () => {
+    const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', { namespace: 'ledger-prod', priorityClassName: 'business-critical' }), null);
+    assert.deepEqual(mutated(admission), admission.object);
+  });
+
   it('can be turned off', () => {
     const off = buildConfig({ policies: { 'spot-capacity': { spread: { enabled: false } } } });
     const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', critical), null);

@@ -1,0 +1,71 @@
+import { SCALABLE_KINDS } from '../kube/workload.js';
+import type { PolicyConfigs } from '../config.js';
+
+/**
+ * The CEL condition on `mutate.levee.dev`: which writes the API server sends to /mutate at all.
+ * /mutate has work only when the object (or its previous version) carries a `levee.dev/`
+ * annotation (an override to stamp, a forged stamp to drop), or when spot-capacity's spread
+ * may apply (spot-capacity-mutation.ts): a workload of a kind that scales, that no controller
+ * owns, critical by levee's configuration, created or given a new pod template.
+ *
+ * Criticality is configuration (labels, namespaces, priority classes), which a condition cannot
+ * read, so the condition is rendered from it: by `levee webhook-condition` and the chart from
+ * values, and kept in step by `levee serve` where it manages its own webhook configurations.
+ * Rendered wider than the mutator is harmless (a call with nothing to do); narrower loses a
+ * critical workload its spread.
+ */
+
+export const MUTATE_WEBHOOK = 'mutate.levee.dev';
+export const MUTATE_CONDITION_NAME = 'levee-annotation-or-critical-pod-template';
+
+type SpotCapacitySettings = Pick<PolicyConfigs['spot-capacity'], 'critical' | 'spread'>;
+
+const celString = (value: string): string => JSON.stringify(value);
+const celList = (values: readonly string[]): string => `[${values.map(celString).join(', ')}]`;
+
+const ANNOTATED = [
+  'object.?metadata.?annotations.orValue({}).exists(k, k.startsWith("levee.dev/"))',
+  'request.operation == "UPDATE" && oldObject.?metadata.?annotations.orValue({}).exists(k, k.startsWith("levee.dev/"))',
+];
+
+/** The ways a workload can be critical (spot-capacity.ts criticalBecause), as CEL over the object. */
+function criticalClauses({ labels, namespaces, priorityClassNames }: SpotCapacitySettings['critical']): string[] {
+  const byLabel = Object.entries(labels).flatMap(([key, value]) => [
+    `object.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
+    `object.?spec.?template.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
+  ]);
+  // An empty name never makes a workload critical (criticalBecause); leaving it out keeps every pod without a class from matching.
+  const classes = priorityClassNames.filter((name) => name !== '');
+  return [
+    ...byLabel,
+    ...(namespaces.length > 0 ? [`request.namespace in ${celList(namespaces)}`] : []),
+    ...(classes.length > 0 ? [`object.?spec.?template.?spec.?priorityClassName.orValue("") in ${celList(classes)}`] : []),
+  ];
+}
+
+/** The part that lets the spread's candidates through, or undefined when no workload can get one. */
+function spreadClause(settings: SpotCapacitySettings): string | undefined {
+  const critical = criticalClauses(settings.critical);
+  if (!settings.spread.enabled || critical.length === 0) return undefined;
+  return [
+    `object.?kind.orValue("") in ${celList(SCALABLE_KINDS)}`,
+    '!object.?metadata.?ownerReferences.orValue([]).exists(r, r.?controller.orValue(false) == true)',
+    '(request.operation == "CREATE" || object.?spec.?template != oldObject.?spec.?template)',
+    `(${critical.join(' ||\n  ')})`,
+  ].join(' &&\n');
+}
+
+/** The condition's expression for these settings; clauses are joined by newlines, which CEL reads as spaces. */
+export function mutateConditionExpression(settings: SpotCapacitySettings): string {
+  const spread = spreadClause(settings);
+  return [...ANNOTATED, ...(spread ? [`(${spread})`] : [])].join(' ||\n');
+}
+
+export interface MatchCondition {
+  name: string;
+  expression: string;
+}
+
+export function mutateCondition(settings: SpotCapacitySettings): MatchCondition {
+  return { name: MUTATE_CONDITION_NAME, expression: mutateConditionExpression(settings) };
+}
