@@ -30,7 +30,8 @@ const ANNOTATED = [
 
 /** The ways a workload can be critical (spot-capacity.ts criticalBecause), as CEL over the object. */
 function criticalClauses({ labels, namespaces, priorityClassNames }: SpotCapacitySettings['critical']): string[] {
-  const byLabel = Object.entries(labels).flatMap(([key, value]) => [
+  // Sorted by key, as the chart's Go templates range over a map: both render the same text.
+  const byLabel = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([key, value]) => [
     `object.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
     `object.?spec.?template.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
   ]);
