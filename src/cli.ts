@@ -175,6 +175,19 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('webhook-condition')
+    .description("print the patch that gives /mutate's webhook registration the condition levee's configuration needs (which workloads are critical)")
+    .option('--config <file>', 'YAML/JSON configuration file, as serve is given (default: $LEVEE_CONFIG)')
+    .option('--name <name>', 'the MutatingWebhookConfiguration', 'levee')
+    .action(async (flags: { config?: string; name: string }) => {
+      const file = flags.config ?? configFromEnvironment().configFile;
+      const config = buildConfig(file ? readConfigFile(file) : {});
+      const { mutateCondition, mutateConditionPatch } = await import('./policies/mutate-condition.js');
+      const { stringify } = await import('yaml');
+      process.stdout.write(stringify(mutateConditionPatch(flags.name, mutateCondition(config.policies['spot-capacity'])), { lineWidth: 0 }));
+    });
+
+  program
     .command('certs')
     .description('make a dev CA and a serving certificate; prints the caBundle for a webhook configuration')
     .option('--dns <name>', 'DNS name for the certificate (repeatable)', collect, [])

@@ -1,10 +1,16 @@
 // Registers and removes the dev overlay's webhooks for a levee running on the host.
 // Imported after `npm run build`: manifests are read as levee reads them everywhere.
+import { buildConfig } from '../../dist/src/config.js';
 import { manifestObjects } from '../../dist/src/manifests/read.js';
+import { MUTATE_WEBHOOK, mutateCondition } from '../../dist/src/policies/mutate-condition.js';
 import { kubectl } from './kubectl.mjs';
 
-/** The dev overlay, rendered by kustomize, pointed at https://127.0.0.1:<port> with the given CA. */
-export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }) {
+/**
+ * The dev overlay, rendered by kustomize, pointed at https://127.0.0.1:<port> with the given CA,
+ * with the /mutate condition rendered from `config` (the configuration file serve is given, or none).
+ */
+export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee', config = {} }) {
+  const condition = mutateCondition(buildConfig(config).policies['spot-capacity']);
   const rendered = kubectl(kubeconfig, ['kustomize', 'manifests/overlays/dev']);
   return manifestObjects(rendered, 'kubectl kustomize manifests/overlays/dev')
     .map((object) => {
@@ -15,6 +21,10 @@ export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee' }
         url.port = String(port);
         webhook.clientConfig.url = url.toString();
         webhook.clientConfig.caBundle = caBundle;
+        if (webhook.name !== MUTATE_WEBHOOK) continue;
+        for (const registered of webhook.matchConditions ?? []) {
+          if (registered.name === condition.name) registered.expression = condition.expression;
+        }
       }
       return object;
     });

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { LeveeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { conditionPatch, MUTATE_WEBHOOK, type MatchCondition, type PatchOperation, type RegisteredWebhook } from '../policies/mutate-condition.js';
 import type { ApiResponse, KubeApi } from '../probe/kube-api.js';
 import {
   CA_BUNDLE,
@@ -50,6 +51,8 @@ export interface SelfManagedOptions {
   secretName: string;
   spec: ServingSpec;
   webhooks: WebhookConfigurationNames;
+  /** The /mutate condition levee's configuration renders, kept on the mutating configurations' `mutate.levee.dev` (policies/mutate-condition.ts). */
+  mutateCondition?: MatchCondition;
   logger: Logger;
   intervalMs: number;
   /** A new pair to serve: the first, and each rotation. */
@@ -74,7 +77,7 @@ interface SecretObject {
 
 interface WebhookConfiguration {
   metadata: { name: string; resourceVersion?: string };
-  webhooks?: Array<{ name: string; clientConfig?: { caBundle?: string } }>;
+  webhooks?: Array<RegisteredWebhook & { clientConfig?: { caBundle?: string } }>;
 }
 
 const ATTEMPTS = 4;
@@ -152,14 +155,17 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
     }
   };
 
-  /** Puts the CA bundle into every webhook of the named configurations; a missing configuration is skipped. */
+  /**
+   * Puts the CA bundle into every webhook of the named configurations, and the configuration's
+   * /mutate condition into the mutating ones; a missing configuration is skipped.
+   */
   const injectCaBundle = async (bundle: string): Promise<void> => {
     const caBundle = Buffer.from(bundle).toString('base64');
-    const kinds = [
+    const kinds: Array<{ name: string; plural: string; condition?: MatchCondition | undefined }> = [
       ...options.webhooks.validating.map((name) => ({ name, plural: 'validatingwebhookconfigurations' })),
-      ...options.webhooks.mutating.map((name) => ({ name, plural: 'mutatingwebhookconfigurations' })),
+      ...options.webhooks.mutating.map((name) => ({ name, plural: 'mutatingwebhookconfigurations', condition: options.mutateCondition })),
     ];
-    for (const { name, plural } of kinds) {
+    for (const { name, plural, condition } of kinds) {
       const path = `/apis/admissionregistration.k8s.io/v1/${plural}/${encodeURIComponent(name)}`;
       for (let attempt = 1; ; attempt++) {
         const response = await api.get<WebhookConfiguration>(path);
@@ -168,11 +174,14 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
           break;
         }
         const configuration = expectOk(response, `reading ${plural}/${name}`, 'CERTS_WEBHOOKS').body;
-        const patch = caBundlePatch(configuration, caBundle);
+        const bundlePatch = caBundlePatch(configuration, caBundle);
+        const conditionOps = condition ? conditionPatch(configuration.webhooks ?? [], MUTATE_WEBHOOK, condition) : [];
+        const patch = withResourceVersion(configuration, [...bundlePatch.slice(1), ...conditionOps]);
         if (patch.length === 0) break;
         const patched = await api.request(`PATCH`, path, { body: patch, contentType: 'application/json-patch+json' });
         if (patched.status >= 200 && patched.status < 300) {
-          logger.info({ configuration: `${plural}/${name}`, webhooks: (patch.length - 1) / 2 }, 'CA bundle injected');
+          if (bundlePatch.length > 0) logger.info({ configuration: `${plural}/${name}`, webhooks: (bundlePatch.length - 1) / 2 }, 'CA bundle injected');
+          if (conditionOps.length > 0) logger.info({ configuration: `${plural}/${name}`, webhook: MUTATE_WEBHOOK, condition: condition?.name }, 'match condition set from the configuration');
           break;
         }
         // A test op that failed: the configuration changed since it was read (helm upgrade, another replica).
@@ -249,8 +258,8 @@ async function retrying(reconcile: () => Promise<void>, logger: Logger): Promise
  * The JSON patch that sets `caBundle` on every webhook lacking it, after testing that the
  * configuration and each webhook's position are still the ones read; empty when none lacks it.
  */
-export function caBundlePatch(configuration: WebhookConfiguration, caBundle: string): Array<{ op: string; path: string; value: unknown }> {
-  const operations = (configuration.webhooks ?? []).flatMap((webhook, i) =>
+export function caBundlePatch(configuration: WebhookConfiguration, caBundle: string): PatchOperation[] {
+  const operations = (configuration.webhooks ?? []).flatMap((webhook, i): PatchOperation[] =>
     webhook.clientConfig?.caBundle === caBundle
       ? []
       : [
@@ -258,6 +267,11 @@ export function caBundlePatch(configuration: WebhookConfiguration, caBundle: str
           { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle },
         ],
   );
+  return withResourceVersion(configuration, operations);
+}
+
+/** `operations` after a test of the resourceVersion read; empty when there are none. */
+function withResourceVersion(configuration: WebhookConfiguration, operations: PatchOperation[]): PatchOperation[] {
   if (operations.length === 0) return [];
   return [{ op: 'test', path: '/metadata/resourceVersion', value: configuration.metadata.resourceVersion }, ...operations];
 }

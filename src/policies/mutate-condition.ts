@@ -70,3 +70,49 @@ export interface MatchCondition {
 export function mutateCondition(settings: SpotCapacitySettings): MatchCondition {
   return { name: MUTATE_CONDITION_NAME, expression: mutateConditionExpression(settings) };
 }
+
+export interface RegisteredWebhook {
+  name: string;
+  matchConditions?: MatchCondition[];
+}
+
+export interface PatchOperation {
+  op: 'test' | 'add' | 'replace';
+  path: string;
+  value: unknown;
+}
+
+/**
+ * The JSON patch operations that give the registered condition named `condition.name` on
+ * webhook `webhook` this expression, after testing both names at their positions; none when it
+ * already has it, or when the registration carries no such condition (removing it was the
+ * installer's choice: levee never narrows a registration it was not given).
+ */
+export function conditionPatch(webhooks: readonly RegisteredWebhook[], webhook: string, condition: MatchCondition): PatchOperation[] {
+  return webhooks.flatMap((registered, i) => {
+    if (registered.name !== webhook) return [];
+    return (registered.matchConditions ?? []).flatMap((current, j) =>
+      current.name !== condition.name || current.expression === condition.expression
+        ? []
+        : [
+            { op: 'test' as const, path: `/webhooks/${i}/name`, value: registered.name },
+            { op: 'test' as const, path: `/webhooks/${i}/matchConditions/${j}/name`, value: current.name },
+            { op: 'replace' as const, path: `/webhooks/${i}/matchConditions/${j}/expression`, value: condition.expression },
+          ],
+    );
+  });
+}
+
+/**
+ * A strategic merge patch of MutatingWebhookConfiguration `name` that sets the condition (the
+ * API server merges webhooks and their matchConditions by name): for kustomize's `patches`, or
+ * `kubectl patch mutatingwebhookconfiguration <name> --type=strategic --patch-file`.
+ */
+export function mutateConditionPatch(name: string, condition: MatchCondition): object {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name },
+    webhooks: [{ name: MUTATE_WEBHOOK, matchConditions: [condition] }],
+  };
+}

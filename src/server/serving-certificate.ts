@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server } from 'node:https';
+import { mutateCondition } from '../policies/mutate-condition.js';
 import { startSelfManagedCertificates, type SelfManagedCertificates } from '../certs/self-managed.js';
 import type { LeveeConfig } from '../config.js';
 import { LeveeError } from '../errors.js';
@@ -57,6 +58,7 @@ async function selfManaged(config: LeveeConfig, logger: Logger, kubeconfig: Kube
       servingValiditySeconds: settings.servingValiditySeconds,
     },
     webhooks: { validating: settings.validatingWebhookConfigurations, mutating: settings.mutatingWebhookConfigurations },
+    mutateCondition: mutateCondition(config.policies['spot-capacity']),
     logger,
     intervalMs: settings.checkIntervalSeconds * 1000,
     onPair: (served) => {

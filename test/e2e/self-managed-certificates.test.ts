@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadKubeConfig } from '../../src/cluster/kubeconfig.js';
 import { manifestObjects } from '../../src/manifests/read.js';
+import { buildConfig } from '../../src/config.js';
+import { MUTATE_WEBHOOK, mutateCondition } from '../../src/policies/mutate-condition.js';
 import { KubeApi } from '../../src/probe/kube-api.js';
 import { e2e, e2ePort, eventually, kubectl, sleep, type E2eEnvironment } from '../support/e2e.js';
 import { call } from '../support/https.js';
@@ -35,7 +37,7 @@ interface Secret {
   data?: Record<string, string>;
 }
 interface Configuration {
-  webhooks: Array<{ name: string; clientConfig: { caBundle?: string } }>;
+  webhooks: Array<{ name: string; clientConfig: { caBundle?: string }; matchConditions?: Array<{ name: string; expression: string }> }>;
 }
 
 async function json<T>(args: string[]): Promise<T> {
@@ -127,6 +129,8 @@ describe('e2e: self-managed certificates (server.certificates.source: self)', fu
         config,
         JSON.stringify({
           leveeNamespace: NAMESPACE,
+          // Critical by namespace only: the registered /mutate condition (the default one) lets none of its workloads through until levee sets it.
+          policies: { 'spot-capacity': { critical: { namespaces: [workloads] } } },
           server: {
             host: '127.0.0.1',
             port: replica.port,
@@ -184,6 +188,25 @@ describe('e2e: self-managed certificates (server.certificates.source: self)', fu
     }
     const issued = replicas.map((replica) => (readFileSync(replica.logFile, 'utf8').match(/"msg":"serving certificate issued"/g) ?? []).length);
     assert.equal(issued[0]! + issued[1]!, 1, `one replica wrote the certificates, the other used them: ${issued.join(', ')}\n${logs()}`);
+  });
+
+  it("sets /mutate's condition from its configuration, so a workload critical only by its namespace gets the spread through the API server", async () => {
+    const expected = mutateCondition(buildConfig({ policies: { 'spot-capacity': { critical: { namespaces: [workloads] } } } }).policies['spot-capacity']);
+    assert.notEqual(expected.expression, mutateCondition(buildConfig().policies['spot-capacity']).expression);
+    await eventually('levee to set the condition on mutatingwebhookconfiguration levee', async () => {
+      const configuration = await json<Configuration>(['get', 'mutatingwebhookconfiguration', NAME]);
+      const registered = configuration.webhooks.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((condition) => condition.name === expected.name);
+      return registered?.expression === expected.expression || `registered: ${registered?.expression}`;
+    });
+    const labels = { app: 'payments' };
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'payments', namespace: workloads }, spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/payments:1.0' }] } } } };
+    // The API server reads the new condition from its watch a moment after the patch.
+    await eventually('the API server to send the create to /mutate and return the spread', async () => {
+      const created = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(deployment) });
+      assert.equal(created.code, 0, created.stderr);
+      const spread = (JSON.parse(created.stdout) as { spec: { template: { spec: { topologySpreadConstraints?: Array<{ topologyKey: string }> } } } }).spec.template.spec.topologySpreadConstraints ?? [];
+      return spread.some((constraint) => constraint.topologyKey === 'karpenter.sh/capacity-type') || JSON.stringify(spread);
+    });
   });
 
   it('refuses the Monzo replay (scale to zero behind a Service) through the API server, over that TLS', async () => {

@@ -62,7 +62,8 @@ export interface LeveeProcesses {
 }
 
 interface WebhookScripts {
-  registerDevWebhooks(options: { kubeconfig: string; port: number; caBundle: string; name: string }): string[];
+  /** `config`: the configuration serve runs with, which the /mutate condition is rendered from. */
+  registerDevWebhooks(options: { kubeconfig: string; port: number; caBundle: string; name: string; config?: unknown }): string[];
   unregisterDevWebhooks(options: { kubeconfig: string; name: string }): void;
 }
 
@@ -172,7 +173,7 @@ export async function startLevee(options: LeveeOptions): Promise<LeveeProcesses>
   try {
     if (servingSecret) ({ ca, caBundle } = await selfManagedCertificate(levee, leveeLog, kubeconfig, servingSecret, probeCertificate));
     await waitForReady(levee, port, ca, leveeLog);
-    if (!credentials) (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName });
+    if (!credentials) (await webhookScripts()).registerDevWebhooks({ kubeconfig, port, caBundle, name: options.webhookName, config: serveLayers ?? {} });
   } catch (error) {
     // A harness that failed to start must not leave serve and probe behind: mocha would never exit.
     await Promise.all([stopProcess(levee), stopProcess(probe)]);

@@ -11,14 +11,16 @@ import {
   type SelfManagedOptions,
   type ServedPair,
 } from '../../../src/certs/self-managed.js';
+import { buildConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
+import { MUTATE_CONDITION_NAME, mutateCondition } from '../../../src/policies/mutate-condition.js';
 import type { ApiResponse, RequestOptionsExtra } from '../../../src/probe/kube-api.js';
 
 type Json = Record<string, unknown>;
 interface Stored {
   metadata: { name: string; resourceVersion: string; annotations?: Record<string, string> };
   data?: Record<string, string>;
-  webhooks?: Array<{ name: string; clientConfig: { url?: string; caBundle?: string } }>;
+  webhooks?: Array<{ name: string; clientConfig: { url?: string; caBundle?: string }; matchConditions?: Array<{ name: string; expression: string }> }>;
 }
 
 const SECRET = '/api/v1/namespaces/levee-system/secrets/levee-tls';
@@ -27,7 +29,7 @@ const MUTATING = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigura
 
 /**
  * The API server as far as these calls go: objects with resourceVersions, a PUT that must
- * carry the current one (409 otherwise), and JSON patches of `test` and `add` (422 when a test
+ * carry the current one (409 otherwise), and JSON patches of `test`, `add` and `replace` (422 when a test
  * fails). `hooks` change an answer or the store before one, to stage races and faults.
  */
 class FakeApi implements CertificatesApi {
@@ -65,7 +67,8 @@ class FakeApi implements CertificatesApi {
         const last = keys.pop()!;
         const parent = keys.reduce<Json>((node, key) => node[key] as Json, next);
         if (op.op === 'test' && parent[last] !== op.value) return answer(422, { message: `test of ${op.path} failed` });
-        if (op.op === 'add') parent[last] = op.value;
+        if (op.op === 'replace' && !(last in parent)) return answer(422, { message: `replace of a missing ${op.path}` });
+        if (op.op === 'add' || op.op === 'replace') parent[last] = op.value;
       }
       return answer(200, this.store(path, next as unknown as Stored));
     }
@@ -292,6 +295,37 @@ describe('certs/self-managed: one Secret, every replica, levee\'s own webhook co
     certificates.stop();
     assert.equal(started.pairs.length, 1);
     assert.ok(started.logs.some((line) => line.msg === 'webhook configuration not found; its caBundle is set once it exists' && line.configuration === 'mutatingwebhookconfigurations/levee'));
+  });
+
+  it('keeps the /mutate condition its configuration renders on mutate.levee.dev, in the same patch as the bundle, and nothing else', async () => {
+    const api = cluster();
+    const mutating = api.objects.get(MUTATING)!;
+    const other = { name: 'installer-own', expression: 'true' };
+    mutating.webhooks![0]!.matchConditions = [other, { name: MUTATE_CONDITION_NAME, expression: 'stale' }];
+    api.objects.get(VALIDATING)!.webhooks![0]!.matchConditions = [{ name: MUTATE_CONDITION_NAME, expression: 'stale' }];
+    const started = newStarted();
+    const condition = mutateCondition(buildConfig({ policies: { 'spot-capacity': { critical: { namespaces: ['ledger-prod'] } } } }).policies['spot-capacity']);
+    const certificates = await startSelfManagedCertificates({ ...options(api, started), mutateCondition: condition });
+    certificates.stop();
+    assert.deepEqual(api.objects.get(MUTATING)!.webhooks![0]!.matchConditions, [other, condition]);
+    assert.match(condition.expression, /request\.namespace in \["ledger-prod"\]/);
+    // A validating webhook is not /mutate: its condition of the same name is left as it is.
+    assert.deepEqual(api.objects.get(VALIDATING)!.webhooks![0]!.matchConditions, [{ name: MUTATE_CONDITION_NAME, expression: 'stale' }]);
+    assert.equal(api.calls.filter((call) => call === `PATCH ${MUTATING}`).length, 1, 'bundle and condition in one patch');
+    assert.ok(started.logs.some((line) => line.msg === 'match condition set from the configuration'));
+    api.calls.length = 0;
+    await certificates.reconcile();
+    assert.deepEqual(api.calls, [`GET ${SECRET}`, `GET ${VALIDATING}`, `GET ${MUTATING}`], 'nothing to patch the next time round');
+  });
+
+  it('never adds the /mutate condition to a registration that does not carry it (the installer removed it)', async () => {
+    const api = cluster();
+    const started = newStarted();
+    const condition = mutateCondition(buildConfig().policies['spot-capacity']);
+    const certificates = await startSelfManagedCertificates({ ...options(api, started), mutateCondition: condition });
+    certificates.stop();
+    assert.equal(api.objects.get(MUTATING)!.webhooks![0]!.matchConditions, undefined);
+    assert.ok(api.bundles().every((bundle) => bundle !== ''));
   });
 
   it('patches only the webhooks that lack the bundle, after testing the resourceVersion and their names', () => {
