@@ -20,7 +20,13 @@ export const MUTATE_CONDITION_NAME = 'levee-annotation-or-critical-pod-template'
 
 type SpotCapacitySettings = Pick<PolicyConfigs['spot-capacity'], 'critical' | 'spread'>;
 
-const celString = (value: string): string => JSON.stringify(value);
+/**
+ * A CEL string literal: JSON's escapes are CEL's. U+2028 and U+2029 are escaped too, as Go's
+ * encoding/json does (the chart's `toRawJson`), so both render the same text.
+ */
+const celString = (value: string): string => JSON.stringify(value).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
+/** Byte order of the UTF-8 encodings: Go's order of strings, in which the chart's templates range over a map. */
+const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const celList = (values: readonly string[]): string => `[${values.map(celString).join(', ')}]`;
 
 const ANNOTATED = [
@@ -30,8 +36,8 @@ const ANNOTATED = [
 
 /** The ways a workload can be critical (spot-capacity.ts criticalBecause), as CEL over the object. */
 function criticalClauses({ labels, namespaces, priorityClassNames }: SpotCapacitySettings['critical']): string[] {
-  // Sorted by key, as the chart's Go templates range over a map: both render the same text.
-  const byLabel = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([key, value]) => [
+  // Sorted by key as Go sorts strings (by UTF-8 bytes; JavaScript's < compares UTF-16 units), as the chart's templates range over a map: both render the same text.
+  const byLabel = Object.entries(labels).sort(([a], [b]) => byUtf8(a, b)).flatMap(([key, value]) => [
     `object.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
     `object.?spec.?template.?metadata.?labels[?${celString(key)}] == optional.of(${celString(value)})`,
   ]);
