@@ -199,7 +199,8 @@ the chart's.
 {{/*
 The webhook registrations of manifests/components/webhooks: reached through the release's
 Service (or admission.url), never judging the release namespace, with each entry's
-failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when set.
+failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when set, and
+mutate.levee.dev's condition rendered from levee's configuration (levee.mutateCondition).
 */}}
 {{- define "levee.webhooks" -}}
 {{- $root := .root -}}
@@ -247,8 +248,65 @@ failurePolicy, timeoutSeconds and selectors from admission.webhooks.<entry> when
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if eq $webhook.name "mutate.levee.dev" -}}
+{{- $condition := dict -}}
+{{- range $each := default list $webhook.matchConditions -}}
+{{- if eq $each.name "levee-annotation-or-critical-pod-template" -}}
+{{- $condition = $each -}}
+{{- end -}}
+{{- end -}}
+{{- if not $condition -}}
+{{- fail "mutate.levee.dev has no matchCondition levee-annotation-or-critical-pod-template to render from config" -}}
+{{- end -}}
+{{- $_ := set $condition "expression" (include "levee.mutateCondition" (include "levee.config" $root | fromYaml)) -}}
+{{- end -}}
 {{- end -}}
 {{- $object | toYaml -}}
+{{- end -}}
+
+{{/*
+The expression of mutate.levee.dev's condition levee-annotation-or-critical-pod-template for
+levee's configuration (the ConfigMap's, levee.config): the text mutateConditionExpression() in
+src/policies/mutate-condition.ts renders from it, byte for byte (test/unit/chart-mutate-condition
+compares the two). Keys left out take levee's defaults (src/policies/spot-capacity-settings.ts);
+a key that is set replaces its default whole. String literals are JSON without HTML escapes,
+label keys in Go's order of strings.
+*/}}
+{{- define "levee.mutateCondition" -}}
+{{- $settings := dig "policies" "spot-capacity" dict . -}}
+{{- $critical := default dict $settings.critical -}}
+{{- $labels := hasKey $critical "labels" | ternary $critical.labels (dict "levee.dev/critical" "true") -}}
+{{- $namespaces := hasKey $critical "namespaces" | ternary $critical.namespaces list -}}
+{{- $priorityClassNames := hasKey $critical "priorityClassNames" | ternary $critical.priorityClassNames (list "system-cluster-critical" "system-node-critical") -}}
+{{- $clauses := list `object.?metadata.?annotations.orValue({}).exists(k, k.startsWith("levee.dev/"))` `request.operation == "UPDATE" && oldObject.?metadata.?annotations.orValue({}).exists(k, k.startsWith("levee.dev/"))` -}}
+{{- $criticalClauses := list -}}
+{{- range $key := keys (default dict $labels) | sortAlpha -}}
+{{- $value := index $labels $key | toRawJson -}}
+{{- $criticalClauses = append $criticalClauses (printf "object.?metadata.?labels[?%s] == optional.of(%s)" (toRawJson $key) $value) -}}
+{{- $criticalClauses = append $criticalClauses (printf "object.?spec.?template.?metadata.?labels[?%s] == optional.of(%s)" (toRawJson $key) $value) -}}
+{{- end -}}
+{{- $quoted := list -}}
+{{- range $namespace := default list $namespaces -}}
+{{- $quoted = append $quoted (toRawJson $namespace) -}}
+{{- end -}}
+{{- if $quoted -}}
+{{- $criticalClauses = append $criticalClauses (printf "request.namespace in [%s]" (join ", " $quoted)) -}}
+{{- end -}}
+{{- /* An empty class name never makes a workload critical: left out, as levee leaves it out. */ -}}
+{{- $quoted = list -}}
+{{- range $name := default list $priorityClassNames -}}
+{{- if ne $name "" -}}
+{{- $quoted = append $quoted (toRawJson $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if $quoted -}}
+{{- $criticalClauses = append $criticalClauses (printf "object.?spec.?template.?spec.?priorityClassName.orValue(\"\") in [%s]" (join ", " $quoted)) -}}
+{{- end -}}
+{{- if and (dig "spread" "enabled" true $settings) $criticalClauses -}}
+{{- $spread := list `object.?kind.orValue("") in ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]` `!object.?metadata.?ownerReferences.orValue([]).exists(r, r.?controller.orValue(false) == true)` `(request.operation == "CREATE" || object.?spec.?template != oldObject.?spec.?template)` (printf "(%s)" (join " ||\n  " $criticalClauses)) -}}
+{{- $clauses = append $clauses (printf "(%s)" (join " &&\n" $spread)) -}}
+{{- end -}}
+{{- join " ||\n" $clauses -}}
 {{- end -}}
 
 {{/*

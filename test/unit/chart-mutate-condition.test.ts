@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { buildConfig, type LeveeConfig } from '../../src/config.js';
+import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
+import { helmPath, renderChart, type KubeObject } from '../support/helm.js';
+
+/**
+ * The chart registers /mutate's condition rendered from the configuration it renders (its
+ * ConfigMap: manifests/base/config.yaml with values.config over it), in its own Go templates:
+ * the same text levee renders from that ConfigMap (src/policies/mutate-condition.ts), whatever
+ * the configuration calls critical and however its labels are spelled.
+ */
+
+interface MatchCondition {
+  name: string;
+  expression: string;
+}
+
+interface Webhook {
+  name: string;
+  matchConditions?: MatchCondition[];
+}
+
+const RELEASE = 'levee';
+const NAMESPACE = 'levee-system';
+const SHIPPED_WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
+
+function mutateConditionOf(objects: Array<Pick<KubeObject, 'kind'> & { webhooks?: Webhook[] }>): string {
+  const condition = objects
+    .filter((object) => object.kind === 'MutatingWebhookConfiguration')
+    .flatMap((object) => object.webhooks ?? [])
+    .find((webhook) => webhook.name === MUTATE_WEBHOOK)
+    ?.matchConditions?.find((each) => each.name === MUTATE_CONDITION_NAME);
+  assert.ok(condition, `${MUTATE_WEBHOOK} has no condition ${MUTATE_CONDITION_NAME}`);
+  return condition.expression;
+}
+
+/** What levee reads from the chart's ConfigMap, the way `levee serve --config` reads it. */
+function configOf(objects: KubeObject[]): LeveeConfig {
+  const configMap = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === `${RELEASE}-config`);
+  assert.ok(configMap, 'the ConfigMap levee-config is rendered');
+  return buildConfig(parseYaml((configMap.data as Record<string, string>)['config.yaml']!) as Record<string, unknown>);
+}
+
+type SpotCapacity = Record<string, unknown>;
+
+/** Label keys and values Go and JavaScript write or order differently unless the two are made to agree. */
+const ODD_LABELS: Record<string, string> = {
+  'tier.example.com/class': 'gold',
+  'quote"d': 'back\\slash',
+  'html<key>': 'a&b<c>',
+  'ünïcødé/ключ': '値',
+  // Go orders strings by UTF-8 bytes: U+FF01 before U+1F600; JavaScript's < by UTF-16 units: the other way round.
+  '\uff01': 'fullwidth',
+  '\u{1f600}': 'emoji \u{1f600}',
+  // Integer-like keys come first in JavaScript's own order of an object's keys.
+  '10': 'ten',
+  '9': 'nine',
+  'controls': 'tab\tnewline\nbell\u0007backspace\bformfeed\f',
+  // Beside a tab, helm writes U+2028 and U+2029 escaped.
+  'separators': 'tab\tline\u2028paragraph\u2029',
+  'empty value': '',
+};
+
+const CASES: Array<{ what: string; spotCapacity?: SpotCapacity; check?: (config: LeveeConfig, expression: string) => void }> = [
+  {
+    what: 'the default configuration (values.config left empty)',
+    check: (config, expression) => {
+      assert.deepEqual(config.policies['spot-capacity'].critical.labels, { 'levee.dev/critical': 'true' });
+      // The chart installs what `kubectl apply -k manifests/base` does.
+      assert.equal(expression, mutateConditionOf(parseAllDocuments(readFileSync(SHIPPED_WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as KubeObject & { webhooks?: Webhook[] })));
+    },
+  },
+  {
+    what: 'labels with odd characters (replacing the default label, not added to it)',
+    spotCapacity: { critical: { labels: ODD_LABELS } },
+    check: (config, expression) => {
+      assert.deepEqual(config.policies['spot-capacity'].critical.labels, ODD_LABELS);
+      assert.doesNotMatch(expression, /levee\.dev\/critical/);
+      assert.match(expression, /system-cluster-critical/);
+    },
+  },
+  {
+    what: 'namespaces (labels and priority classes left at their defaults)',
+    spotCapacity: { critical: { namespaces: ['ledger-prod', 'payments', ''] } },
+    check: (_config, expression) => {
+      assert.match(expression, /request\.namespace in \["ledger-prod", "payments", ""\]/);
+      assert.match(expression, /"levee\.dev\/critical"/);
+    },
+  },
+  {
+    what: 'priority classes, with an empty name among them',
+    spotCapacity: { critical: { labels: {}, priorityClassNames: ['', 'business-critical', 'tier "1"'] } },
+    check: (_config, expression) => assert.match(expression, /priorityClassName\.orValue\(""\) in \["business-critical", "tier \\"1\\""\]\)\)$/),
+  },
+  {
+    what: 'only an empty priority class name (no criterion left)',
+    spotCapacity: { critical: { labels: {}, namespaces: [], priorityClassNames: [''] } },
+    check: (_config, expression) => assert.doesNotMatch(expression, /ownerReferences/),
+  },
+  {
+    what: 'the spread disabled',
+    spotCapacity: { critical: { namespaces: ['ledger-prod'] }, spread: { enabled: false } },
+    check: (_config, expression) => assert.doesNotMatch(expression, /ownerReferences|ledger-prod/),
+  },
+  {
+    what: 'the spread enabled explicitly, with another topology key',
+    spotCapacity: { spread: { enabled: true, topologyKey: 'topology.example.com/capacity' } },
+    check: (_config, expression) => assert.match(expression, /ownerReferences/),
+  },
+  {
+    what: 'no criterion at all',
+    spotCapacity: { critical: { labels: {}, namespaces: [], priorityClassNames: [] } },
+    check: (_config, expression) => assert.doesNotMatch(expression, /ownerReferences/),
+  },
+  {
+    what: 'every criterion at once',
+    spotCapacity: { critical: { labels: { 'b.example.com/x': 'y', 'a.example.com/x': 'z' }, namespaces: ['ledger-prod'], priorityClassNames: ['business-critical'] } },
+    check: (_config, expression) => assert.match(expression, /"a\.example\.com\/x"[^]*"b\.example\.com\/x"[^]*ledger-prod[^]*business-critical/),
+  },
+];
+
+describe('charts/levee: /mutate\'s condition follows config (helm template)', function () {
+  let scratch = '';
+  before(function () {
+    // The pinned helm, built from its Go module the first time (tools/build.sh helm).
+    this.timeout(1_800_000);
+    helmPath();
+    scratch = mkdtempSync(join(tmpdir(), 'levee-chart-condition-'));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  const rendered = new Map<string, string>();
+  CASES.forEach(({ what, spotCapacity, check }, index) => {
+    it(`${what}: the chart's condition is levee's rendering of the chart's ConfigMap`, async () => {
+      const values = join(scratch, `values-${index}.json`);
+      // JSON is YAML: written as JSON, the odd characters reach helm exactly as the test spells them (the
+      // ones YAML forbids raw, or reads as line breaks, as JSON escapes).
+      const json = JSON.stringify({ config: spotCapacity ? { policies: { 'spot-capacity': spotCapacity } } : {} });
+      writeFileSync(values, json.replace(/[\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
+      const objects = await renderChart(RELEASE, NAMESPACE, ['--values', values]);
+      const config = configOf(objects);
+      const expression = mutateConditionOf(objects as Array<KubeObject & { webhooks?: Webhook[] }>);
+      assert.equal(expression, mutateConditionExpression(config.policies['spot-capacity']));
+      check?.(config, expression);
+      rendered.set(what, expression);
+    });
+  });
+
+  it('the configurations above render different conditions (each case tests something of its own)', () => {
+    assert.equal(rendered.size, CASES.length, 'every case rendered');
+    const distinct = new Set(rendered.values());
+    // On purpose the same text: another topology key is the default condition; disabling the spread, no
+    // criterion and only an empty class name all leave the annotation clauses alone.
+    assert.equal(distinct.size, CASES.length - 3);
+  });
+});
