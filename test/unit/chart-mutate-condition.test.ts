@@ -60,7 +60,7 @@ const ODD_LABELS: Record<string, string> = {
   '10': 'ten',
   '9': 'nine',
   'controls': 'tab\tnewline\nbell\u0007backspace\bformfeed\f',
-  // Beside a tab, helm writes U+2028 and U+2029 escaped.
+  // Beside a tab, helm writes U+2028 and U+2029 escaped (alone, U+2028 breaks the YAML helm writes: refused, below).
   'separators': 'tab\tline\u2028paragraph\u2029',
   'empty value': '',
 };
@@ -149,6 +149,19 @@ describe('charts/levee: /mutate\'s condition follows config (helm template)', fu
       rendered.set(what, expression);
     });
   });
+
+  // Refused by the chart's own check (DEL: helm's toYaml writes nothing) or by helm parsing what the chart wrote (U+2028).
+  const refusals: Array<[string, string, RegExp]> = [
+    ['DEL', 'delete\u007f', /config: cannot be written as YAML/],
+    ['a lone U+2028', 'line\u2028', /YAML parse error on levee\/templates\/config\.yaml/],
+  ];
+  for (const [what, value, refusal] of refusals) {
+    it(`a configuration string with ${what}, which the chart cannot write as YAML, is refused (never installed as an empty configuration)`, async () => {
+      const values = join(scratch, 'refused.json');
+      writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical: { labels: { tier: value } } } } } }).replace(/[\u007f\u2028]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
+      await assert.rejects(renderChart(RELEASE, NAMESPACE, ['--values', values]), refusal);
+    });
+  }
 
   it('the configurations above render different conditions (each case tests something of its own)', () => {
     assert.equal(rendered.size, CASES.length, 'every case rendered');

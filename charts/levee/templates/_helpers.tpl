@@ -141,7 +141,12 @@ the chart's.
 {{- $owned := dict "leveeNamespace" .Release.Namespace "server" (pick (default dict $base.server) "tlsCertFile" "tlsKeyFile") "probe" (dict "lease" (dict "name" $lease)) -}}
 {{- $config := mergeOverwrite (deepCopy $base) (deepCopy (default dict .Values.config)) $owned -}}
 {{- $_ := set $config.server "certificates" (include "levee.certificatesConfig" . | fromYaml) -}}
-{{- $config | toYaml -}}
+{{- /* toYaml answers "" for what YAML cannot carry: levee would start with no configuration at all. */ -}}
+{{- $text := $config | toYaml -}}
+{{- if not $text -}}
+{{- fail "config: cannot be written as YAML: a string holds a character YAML does not allow (a control character such as DEL)" -}}
+{{- end -}}
+{{- $text -}}
 {{- end -}}
 
 {{/* The values that apply to a Deployment of the manifests: image, replicas, resources, placement. */}}
