@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { buildConfig, type LeveeConfig } from '../../src/config.js';
 import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
 import { helmPath, renderChart, type KubeObject } from '../support/helm.js';
+import { GVK, GVR, admissionRequest } from '../support/requests.js';
 
 /**
  * The chart registers /mutate's condition rendered from the configuration it renders (its
@@ -162,6 +164,55 @@ describe('charts/levee: /mutate\'s condition follows config (helm template)', fu
       await assert.rejects(renderChart(RELEASE, NAMESPACE, ['--values', values]), refusal);
     });
   }
+
+  it('under the API server\'s own CEL (tools/webhook-match), the chart\'s registration sends /mutate a Deployment critical by each odd label, namespace or class, and no other', async function () {
+    this.timeout(1_800_000);
+    const built = spawnSync('bash', ['tools/build.sh', 'webhook-match'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    assert.equal(built.status, 0, 'tools/build.sh webhook-match');
+    const values = join(scratch, 'cel.json');
+    const critical = { labels: ODD_LABELS, namespaces: ['ledger-prod'], priorityClassNames: ['business-critical'] };
+    writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical } } } }).replace(/[\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`));
+    const configurations = (await renderChart(RELEASE, NAMESPACE, ['--values', values])).filter((object) => object.kind === 'MutatingWebhookConfiguration');
+    const deployment = (labels: Record<string, string>, { namespace = 'shop', podLabels = {}, priorityClassName }: { namespace?: string; podLabels?: Record<string, string>; priorityClassName?: string } = {}) =>
+      admissionRequest({
+        kind: GVK.deployment,
+        resource: GVR.deployments,
+        operation: 'CREATE',
+        namespace,
+        name: 'ledger',
+        object: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'ledger', namespace, labels },
+          spec: { selector: { matchLabels: { app: 'ledger' } }, template: { metadata: { labels: { app: 'ledger', ...podLabels } }, spec: { ...(priorityClassName ? { priorityClassName } : {}), containers: [{ name: 'app', image: 'registry.example/ledger:1.0' }] } } },
+        },
+      });
+    const sent = [
+      ...Object.entries(ODD_LABELS).map(([key, value]) => ({ what: `labelled ${JSON.stringify(key)}=${JSON.stringify(value)}`, request: deployment({ [key]: value }) })),
+      { what: 'its pods labelled with an odd label', request: deployment({}, { podLabels: { 'quote"d': 'back\\slash' } }) },
+      { what: 'in a configured namespace', request: deployment({}, { namespace: 'ledger-prod' }) },
+      { what: 'of a configured priority class', request: deployment({}, { priorityClassName: 'business-critical' }) },
+    ];
+    const kept = [
+      { what: 'critical by nothing', request: deployment({ app: 'ledger' }) },
+      { what: 'labelled with the default label the configuration replaced', request: deployment({ 'levee.dev/critical': 'true' }) },
+      ...Object.entries(ODD_LABELS).map(([key, value]) => ({ what: `labelled ${JSON.stringify(key)} with another value`, request: deployment({ [key]: `${value}x` }) })),
+      { what: 'of a default priority class the configuration replaced', request: deployment({}, { priorityClassName: 'system-cluster-critical' }) },
+    ];
+    const cases = [...sent, ...kept];
+    const answer = spawnSync(built.stdout.trim(), [], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, input: JSON.stringify({ configurations, requests: cases.map((each) => each.request) }) });
+    assert.equal(answer.status, 0, answer.stderr);
+    const results = (JSON.parse(answer.stdout) as { results: Array<{ calls: Array<{ webhook: string; selected: boolean; rules: boolean; conditions: string; error?: string }> }> }).results;
+    const outcome = results.map((result) => {
+      const call = result.calls.find((each) => each.webhook === MUTATE_WEBHOOK);
+      assert.ok(call && call.selected && call.rules, `${MUTATE_WEBHOOK} takes Deployments in shop and ledger-prod`);
+      return call.conditions === 'error' ? `error: ${call.error}` : call.conditions;
+    });
+    assert.deepEqual(
+      cases.map((each, i) => `${each.what}: ${outcome[i]}`),
+      cases.map((each, i) => `${each.what}: ${i < sent.length ? 'match' : 'skip'}`),
+    );
+  });
 
   it('the configurations above render different conditions (each case tests something of its own)', () => {
     assert.equal(rendered.size, CASES.length, 'every case rendered');
