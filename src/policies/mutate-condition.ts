@@ -21,10 +21,23 @@ export const MUTATE_CONDITION_NAME = 'levee-annotation-or-critical-pod-template'
 type SpotCapacitySettings = Pick<PolicyConfigs['spot-capacity'], 'critical' | 'spread'>;
 
 /**
- * A CEL string literal: JSON's escapes are CEL's. U+2028 and U+2029 are escaped too, as Go's
- * encoding/json does (the chart's `toRawJson`), so both render the same text.
+ * The API server parses a condition with CEL's default parser limit: an expression longer than
+ * this many code points is refused when the webhook configuration is written (k8s.io/apiserver
+ * leaves cel-go's parser limit, 100,000, as it is).
  */
-const celString = (value: string): string => JSON.stringify(value).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
+export const CEL_EXPRESSION_CODE_POINT_LIMIT = 100_000;
+
+/**
+ * A CEL string literal: JSON's escapes are CEL's. U+2028 and U+2029 are escaped too, as Go's
+ * encoding/json does (the chart's `toRawJson`), so both render the same text. A lone UTF-16
+ * surrogate is refused: JSON writes it as \uD800, which CEL refuses as an invalid code point.
+ */
+function celString(value: string): string {
+  if (/\p{Surrogate}/u.test(value)) {
+    throw new Error(`spot-capacity.critical: ${JSON.stringify(value)} holds a lone UTF-16 surrogate, which no CEL string can hold (and no label, namespace or priority class is named with)`);
+  }
+  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
+}
 /** Byte order of the UTF-8 encodings: Go's order of strings, in which the chart's templates range over a map. */
 const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const celList = (values: readonly string[]): string => `[${values.map(celString).join(', ')}]`;
@@ -65,7 +78,15 @@ function spreadClause(settings: SpotCapacitySettings): string | undefined {
 /** The condition's expression for these settings; clauses are joined by newlines, which CEL reads as spaces. */
 export function mutateConditionExpression(settings: SpotCapacitySettings): string {
   const spread = spreadClause(settings);
-  return [...ANNOTATED, ...(spread ? [`(${spread})`] : [])].join(' ||\n');
+  const expression = [...ANNOTATED, ...(spread ? [`(${spread})`] : [])].join(' ||\n');
+  const codePoints = [...expression].length;
+  if (codePoints > CEL_EXPRESSION_CODE_POINT_LIMIT) {
+    throw new Error(
+      `the ${MUTATE_WEBHOOK} condition rendered from spot-capacity.critical is ${codePoints} code points long, over the ${CEL_EXPRESSION_CODE_POINT_LIMIT} ` +
+        'the API server accepts in one CEL expression: name fewer critical labels, namespaces or priority classes (a label on the workloads, one per class of criticality, says the same)',
+    );
+  }
+  return expression;
 }
 
 export interface MatchCondition {
