@@ -105,6 +105,62 @@ describe('policies/spot-capacity mutation', () => {
     }
   });
 
+  describe('cases the /mutate condition must let through (each is rendered and checked by test/policies/webhook-match-conditions)', () => {
+    const spreadCount = (object: KubeObject): number | undefined => (spread(object) as unknown[] | undefined)?.length;
+
+    it('an owner that is not a controller (controller: false, or not said) leaves the workload the user\'s', () => {
+      for (const reference of [{ controller: false }, {}]) {
+        const object = workloadObject('ledger', critical);
+        object.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'uid-owner', ...reference }];
+        assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'CREATE', object, null))), 1, JSON.stringify(reference));
+      }
+    });
+
+    it('a critical label added in the same update as a new image; the label alone adds nothing', () => {
+      const before = workloadObject('ledger');
+      assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'UPDATE', workloadObject('ledger', { ...critical, image: 'registry.example/ledger:2.0' }), before))), 1);
+      const labelled = workloadObject('ledger', critical);
+      assert.deepEqual(mutated(request(DEPLOYMENT, 'UPDATE', labelled, before)), labelled);
+    });
+
+    it('a restart (kubectl rollout restart stamps an annotation on the pod template) starts a rollout anyway: spread', () => {
+      const before = workloadObject('ledger', critical);
+      const restarted = structuredClone(before);
+      (restarted.spec as { template: { metadata: Record<string, unknown> } }).template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-30T17:00:00Z' };
+      assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'UPDATE', restarted, before))), 1);
+    });
+
+    it('configured spellings: quotes, backslashes, unicode, dots and slashes, an empty value, empty and repeated names', () => {
+      const odd = { 'a"b\\c': 'ü😀', 'tier.example.com/x_y-z.1': '', 'svc.example.com/\u2028': '\\"' };
+      const config = buildConfig({
+        policies: { 'spot-capacity': { critical: { labels: odd, namespaces: ['', 'ledger-prod', 'ledger-prod'], priorityClassNames: ['', 'gold', 'gold'] } } },
+      });
+      const ways: Array<[string, WorkloadOptions]> = [
+        ...Object.entries(odd).flatMap(([key, value]): Array<[string, WorkloadOptions]> => [
+          [`label ${JSON.stringify(key)}=${JSON.stringify(value)}`, { labels: { [key]: value } }],
+          [`pod label ${JSON.stringify(key)}=${JSON.stringify(value)}`, { podLabels: { app: 'ledger', [key]: value } }],
+        ]),
+        ['a repeated namespace', { namespace: 'ledger-prod' }],
+        ['a repeated priority class', { priorityClassName: 'gold' }],
+      ];
+      for (const [what, options] of ways) {
+        assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'CREATE', workloadObject('ledger', options), null), config)), 1, what);
+      }
+      // Near misses are not critical: the value compared exactly, an empty value only where the label is there.
+      for (const options of <WorkloadOptions[]>[{ labels: { 'a"b\\c': 'ü' } }, { labels: { 'tier.example.com/x_y-z.1': 'x' } }, { labels: { 'a"b\\': 'ü😀' } }]) {
+        const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', options), null);
+        assert.deepEqual(mutated(admission, config), admission.object, JSON.stringify(options));
+      }
+    });
+
+    it('a configuration that names 500 critical labels, the last one on the workload', () => {
+      const labels = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`example.com/l${String(i).padStart(5, '0')}`, 'true']));
+      const config = buildConfig({ policies: { 'spot-capacity': { critical: { labels } } } });
+      const object = workloadObject('ledger', { podLabels: { app: 'ledger', 'example.com/l00499': 'true' } });
+      assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'CREATE', object, null), config)), 1);
+    });
+  });
+
   it('leaves a workload critical only by another configuration alone', () => {
     const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', { namespace: 'ledger-prod', priorityClassName: 'business-critical' }), null);
     assert.deepEqual(mutated(admission), admission.object);
