@@ -92,9 +92,9 @@ describe('the /mutate condition\'s size, against the API server\'s CEL', functio
     assert.ok(count > 100, `only ${count} labels fit`);
     const length = [...expression].length;
     assert.ok(length <= CEL_EXPRESSION_CODE_POINT_LIMIT && length > CEL_EXPRESSION_CODE_POINT_LIMIT - 400, `${length} code points`);
-    // Padded with blanks (which CEL skips) to exactly the limit, and to one more.
-    const atLimit = expression + ' '.repeat(CEL_EXPRESSION_CODE_POINT_LIMIT - length);
-    const over = `${atLimit} `;
+    // Padded with a trailing CEL comment to exactly the limit, and to one more.
+    const atLimit = `${expression}\n//${'x'.repeat(CEL_EXPRESSION_CODE_POINT_LIMIT - length - 3)}`;
+    const over = `${atLimit}x`;
     const configurations = [atLimit, over].map((each, i) => ({ ...registrationWith(each), metadata: { name: `limit-${i}` } }));
     const requests = [deploymentCreate({ [labelKey(count - 1)]: 'true' }), deploymentCreate({ [labelKey(count)]: 'true' })];
     const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: Call[] }> };
