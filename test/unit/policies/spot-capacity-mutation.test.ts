@@ -159,6 +159,13 @@ describe('policies/spot-capacity mutation', () => {
       const object = workloadObject('ledger', { podLabels: { app: 'ledger', 'example.com/l00499': 'true' } });
       assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'CREATE', object, null), config)), 1);
     });
+
+    it('a configuration that names 3,000 critical namespaces, the workload in the last', () => {
+      const namespaces = Array.from({ length: 3000 }, (_, i) => `team-${String(i).padStart(5, '0')}`);
+      const config = buildConfig({ policies: { 'spot-capacity': { critical: { namespaces } } } });
+      const object = workloadObject('ledger', { namespace: 'team-02999' });
+      assert.equal(spreadCount(mutated(request(DEPLOYMENT, 'CREATE', object, null), config)), 1);
+    });
   });
 
   it('leaves a workload critical only by another configuration alone', () => {
