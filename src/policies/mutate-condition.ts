@@ -1,5 +1,6 @@
 import { SCALABLE_KINDS } from '../kube/workload.js';
 import type { PolicyConfigs } from '../config.js';
+import { LeveeError } from '../errors.js';
 
 /**
  * The CEL condition on `mutate.levee.dev`: which writes the API server sends to /mutate at all.
@@ -34,7 +35,10 @@ export const CEL_EXPRESSION_CODE_POINT_LIMIT = 100_000;
  */
 function celString(value: string): string {
   if (/\p{Surrogate}/u.test(value)) {
-    throw new Error(`spot-capacity.critical: ${JSON.stringify(value)} holds a lone UTF-16 surrogate, which no CEL string can hold (and no label, namespace or priority class is named with)`);
+    throw new LeveeError(
+      'CONFIG_INVALID',
+      `spot-capacity.critical: ${JSON.stringify(value)} holds a lone UTF-16 surrogate, which no CEL string can hold (and no label, namespace or priority class is named with)`,
+    );
   }
   return JSON.stringify(value).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
 }
@@ -81,7 +85,8 @@ export function mutateConditionExpression(settings: SpotCapacitySettings): strin
   const expression = [...ANNOTATED, ...(spread ? [`(${spread})`] : [])].join(' ||\n');
   const codePoints = [...expression].length;
   if (codePoints > CEL_EXPRESSION_CODE_POINT_LIMIT) {
-    throw new Error(
+    throw new LeveeError(
+      'CONFIG_INVALID',
       `the ${MUTATE_WEBHOOK} condition rendered from spot-capacity.critical is ${codePoints} code points long, over the ${CEL_EXPRESSION_CODE_POINT_LIMIT} ` +
         'the API server accepts in one CEL expression: name fewer critical labels, namespaces or priority classes (a label on the workloads, one per class of criticality, says the same)',
     );
