@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import yaml from 'js-yaml';
 import { recordValue } from '../../src/engine/authorship.js';
 import type { UserInfo } from '../../src/kube/types.js';
+import { minimalCrd } from '../support/crds.js';
 import { e2e, eventually, kubectl, readyEndpoints, type KubectlResult } from '../support/e2e.js';
 
 /**
@@ -56,6 +60,91 @@ async function whoAmI(as: 'admin' | 'developer' = 'admin'): Promise<UserInfo> {
 }
 
 const apply = async (object: unknown, as: 'admin' | 'developer' = 'admin'): Promise<KubectlResult> => kubectl(['apply', '-f', '-'], { input: JSON.stringify(object), as });
+
+/** One request to the test cluster's API server with the admin's client certificate: any verb, path and content type. */
+async function raw(method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+  const env = await e2e();
+  const config = yaml.load(readFileSync(env.cluster.kubeconfig, 'utf8')) as {
+    clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+    users: Array<{ user: { 'client-certificate-data': string; 'client-key-data': string } }>;
+  };
+  const decode = (b64: string) => Buffer.from(b64, 'base64');
+  const server = new URL(config.clusters[0]!.cluster.server);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: Number(server.port),
+        method,
+        path,
+        ca: decode(config.clusters[0]!.cluster['certificate-authority-data']),
+        cert: decode(config.users[0]!.user['client-certificate-data']),
+        key: decode(config.users[0]!.user['client-key-data']),
+        headers: { 'content-type': contentType, accept: 'application/json' },
+        timeout: 30_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A kind levee reads stamps from, one object of it, and the subresources its API serves. */
+interface Target {
+  name: string;
+  /** The object's path (namespaced: under the namespace given). */
+  path: (namespace: string) => string;
+  object: (namespace: string) => Record<string, unknown>;
+  subresources: string[];
+  /** Built-in kinds take strategic merge patches; custom resources do not. */
+  builtin: boolean;
+  namespaced: boolean;
+}
+
+const RECORD_FORGED = '{"username":"mallory","groups":["system:masters"],"override":""}';
+const WAYS = ['PUT', 'json-patch', 'merge-patch', 'strategic-merge-patch', 'apply'] as const;
+type Way = (typeof WAYS)[number];
+
+/** The write that adds a forged record and a forged overridden-by, `way`, through `subresource` ('' for the object itself). */
+async function forge(target: Target, namespace: string, subresource: string, way: Way, tag: string): Promise<{ status: number; text: string }> {
+  const base = target.path(namespace);
+  const path = subresource ? `${base}/${subresource}` : base;
+  const forged = { [RECORD]: RECORD_FORGED, [FORGED_BY]: `mallory-${tag}` };
+  const query = way === 'apply' ? '?fieldManager=forger&force=true' : '';
+  switch (way) {
+    case 'PUT': {
+      const read = await raw('GET', path);
+      assert.equal(read.status, 200, `GET ${path}: ${read.text}`);
+      const object = JSON.parse(read.text) as Stored;
+      object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...forged };
+      return raw('PUT', path, JSON.stringify(object));
+    }
+    case 'json-patch': {
+      const read = await raw('GET', path);
+      assert.equal(read.status, 200, `GET ${path}: ${read.text}`);
+      const current = (JSON.parse(read.text) as Stored).metadata.annotations;
+      const ops = current
+        ? Object.entries(forged).map(([key, value]) => ({ op: 'add', path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, value }))
+        : [{ op: 'add', path: '/metadata/annotations', value: forged }];
+      return raw('PATCH', path, JSON.stringify(ops), 'application/json-patch+json');
+    }
+    case 'merge-patch':
+      return raw('PATCH', path, JSON.stringify({ metadata: { annotations: forged } }), 'application/merge-patch+json');
+    case 'strategic-merge-patch':
+      return raw('PATCH', path, JSON.stringify({ metadata: { annotations: forged } }), 'application/strategic-merge-patch+json');
+    case 'apply': {
+      const object = target.object(namespace) as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+      const manifest = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), annotations: forged } };
+      return raw('PATCH', `${path}${query}`, JSON.stringify(manifest), 'application/apply-patch+yaml');
+    }
+  }
+}
 
 const labels = (name: string): Record<string, string> => ({ app: name });
 const podSpec = { containers: [{ name: 'app', image: 'registry.example/app:1', resources: { requests: { cpu: '100m' } } }] };
@@ -228,6 +317,144 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
       const bound = await kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/bindings`, '-f', '-', '--as', binder], { input: JSON.stringify(bind) });
       refused(bound, FORGED);
       assert.equal((await annotationsAt(`/api/v1/namespaces/${namespace}/pods/${name}`))[FORGED_BY], undefined, 'a Binding stored a forged stamp on the Pod');
+    });
+  });
+
+  describe('every subresource of every kind levee reads stamps from, in kube-system and elsewhere, every way of writing', () => {
+    const meta = (name: string, ns: string, namespaced = true) => ({ name, ...(namespaced ? { namespace: ns } : {}), annotations: { 'team.example/owner': 'payments' } });
+    const core = (ns: string, plural: string, name: string) => `/api/v1/namespaces/${ns}/${plural}/${name}`;
+    const grouped = (group: string, version: string, plural: string, name: string) => (ns: string) => `/apis/${group}/${version}/namespaces/${ns}/${plural}/${name}`;
+    const suspendedPod = { ...podSpec, restartPolicy: 'Never' };
+    const targets: Target[] = [
+      { name: 'Deployment', builtin: true, namespaced: true, subresources: ['status', 'scale'], path: grouped('apps', 'v1', 'deployments', 'forge-web'), object: (ns) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('forge-web', ns), spec: { replicas: 1, paused: true, selector: { matchLabels: labels('forge-web') }, template: template('forge-web') } }) },
+      { name: 'StatefulSet', builtin: true, namespaced: true, subresources: ['status', 'scale'], path: grouped('apps', 'v1', 'statefulsets', 'forge-ledger'), object: (ns) => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta('forge-ledger', ns), spec: { replicas: 0, serviceName: 'forge-ledger', selector: { matchLabels: labels('forge-ledger') }, template: template('forge-ledger') } }) },
+      { name: 'ReplicaSet', builtin: true, namespaced: true, subresources: ['status', 'scale'], path: grouped('apps', 'v1', 'replicasets', 'forge-cache'), object: (ns) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: meta('forge-cache', ns), spec: { replicas: 0, selector: { matchLabels: labels('forge-cache') }, template: template('forge-cache') } }) },
+      { name: 'DaemonSet', builtin: true, namespaced: true, subresources: ['status'], path: grouped('apps', 'v1', 'daemonsets', 'forge-agent'), object: (ns) => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('forge-agent', ns), spec: { selector: { matchLabels: labels('forge-agent') }, template: { ...template('forge-agent'), spec: { ...podSpec, nodeSelector: { 'levee.example/none': 'none' } } } } }) },
+      { name: 'ReplicationController', builtin: true, namespaced: true, subresources: ['status', 'scale'], path: (ns) => core(ns, 'replicationcontrollers', 'forge-rc'), object: (ns) => ({ apiVersion: 'v1', kind: 'ReplicationController', metadata: meta('forge-rc', ns), spec: { replicas: 0, selector: labels('forge-rc'), template: template('forge-rc') } }) },
+      { name: 'Job', builtin: true, namespaced: true, subresources: ['status'], path: grouped('batch', 'v1', 'jobs', 'forge-report'), object: (ns) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: meta('forge-report', ns), spec: { suspend: true, template: { ...template('forge-report'), spec: suspendedPod } } }) },
+      { name: 'CronJob', builtin: true, namespaced: true, subresources: ['status'], path: grouped('batch', 'v1', 'cronjobs', 'forge-nightly'), object: (ns) => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: meta('forge-nightly', ns), spec: { suspend: true, schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: suspendedPod } } } } }) },
+      { name: 'HorizontalPodAutoscaler', builtin: true, namespaced: true, subresources: ['status'], path: grouped('autoscaling', 'v2', 'horizontalpodautoscalers', 'forge-hpa'), object: (ns) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta('forge-hpa', ns), spec: { minReplicas: 1, maxReplicas: 2, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'forge-web' }, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] } }) },
+      // Unbound (no scheduler of that name), so resize and ephemeral containers are taken as writes of the Pod.
+      { name: 'Pod', builtin: true, namespaced: true, subresources: ['status', 'ephemeralcontainers', 'resize'], path: (ns) => core(ns, 'pods', 'forge-pod'), object: (ns) => ({ apiVersion: 'v1', kind: 'Pod', metadata: meta('forge-pod', ns), spec: { ...podSpec, schedulerName: 'nobody' } }) },
+      { name: 'ScaledObject (KEDA)', builtin: false, namespaced: true, subresources: ['status'], path: grouped('keda.sh', 'v1alpha1', 'scaledobjects', 'forge-so'), object: (ns) => ({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: meta('forge-so', ns), spec: { scaleTargetRef: { name: 'forge-web' }, minReplicaCount: 1 } }) },
+      { name: 'MachineDeployment (Cluster API)', builtin: false, namespaced: true, subresources: ['status', 'scale'], path: grouped('cluster.x-k8s.io', 'v1beta2', 'machinedeployments', 'forge-md'), object: (ns) => ({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDeployment', metadata: meta('forge-md', ns), spec: { replicas: 1 } }) },
+      { name: 'KubeadmControlPlane (Cluster API)', builtin: false, namespaced: true, subresources: ['status', 'scale'], path: grouped('controlplane.cluster.x-k8s.io', 'v1beta2', 'kubeadmcontrolplanes', 'forge-kcp'), object: (ns) => ({ apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2', kind: 'KubeadmControlPlane', metadata: meta('forge-kcp', ns), spec: { replicas: 1 } }) },
+      { name: 'AWSMachineTemplate (Cluster API AWS)', builtin: false, namespaced: true, subresources: ['status'], path: grouped('infrastructure.cluster.x-k8s.io', 'v1beta2', 'awsmachinetemplates', 'forge-amt'), object: (ns) => ({ apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind: 'AWSMachineTemplate', metadata: meta('forge-amt', ns), spec: { template: { spec: { instanceType: 'm5.large' } } } }) },
+    ];
+    const nodePool: Target = {
+      name: 'NodePool (Karpenter)', builtin: false, namespaced: false, subresources: ['status'],
+      path: () => `/apis/karpenter.sh/v1/nodepools/forge-${namespace}`,
+      object: () => ({ apiVersion: 'karpenter.sh/v1', kind: 'NodePool', metadata: meta(`forge-${namespace}`, '', false), spec: { template: { spec: { requirements: [{ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['on-demand'] }] } } } }),
+    };
+    const node: Target = {
+      name: 'Node', builtin: true, namespaced: false, subresources: ['status'],
+      path: () => `/api/v1/nodes/forge-${namespace}`,
+      object: () => ({ apiVersion: 'v1', kind: 'Node', metadata: { ...meta(`forge-${namespace}`, '', false), labels: { 'kubernetes.io/hostname': `forge-${namespace}` } }, spec: { taints: [{ key: 'levee.example/forge', effect: 'NoSchedule' }] } }),
+    };
+    const crds: Array<[string, string]> = [
+      ['scaledobjects.keda.sh', minimalCrd('keda.sh', 'ScaledObject', 'scaledobjects', { versions: ['v1alpha1'] })],
+      ['machinedeployments.cluster.x-k8s.io', minimalCrd('cluster.x-k8s.io', 'MachineDeployment', 'machinedeployments', { scale: true })],
+      ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', minimalCrd('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', 'kubeadmcontrolplanes', { scale: true })],
+      ['awsmachinetemplates.infrastructure.cluster.x-k8s.io', minimalCrd('infrastructure.cluster.x-k8s.io', 'AWSMachineTemplate', 'awsmachinetemplates', { versions: ['v1beta2'] })],
+      ['nodepools.karpenter.sh', minimalCrd('karpenter.sh', 'NodePool', 'nodepools', { scope: 'Cluster', versions: ['v1'] })],
+    ];
+    const createdCrds: string[] = [];
+    const created: Array<{ target: Target; ns: string }> = [];
+    let tag = 0;
+
+    before(async function () {
+      this.timeout(600_000);
+      for (const [name, crd] of crds) {
+        if ((await kubectl(['get', 'crd', name])).code === 0) continue;
+        assert.equal((await kubectl(['apply', '-f', '-'], { input: crd })).code, 0, name);
+        createdCrds.push(name);
+      }
+      if (createdCrds.length > 0) assert.equal((await kubectl(['wait', '--for', 'condition=Established', '--timeout=60s', ...createdCrds.map((name) => `crd/${name}`)])).code, 0);
+      const all = [...targets.flatMap((target) => [namespace, 'kube-system'].map((ns) => ({ target, ns }))), { target: nodePool, ns: '' }, { target: node, ns: '' }];
+      for (const { target, ns } of all) {
+        // A platform change (kube-system workloads, NodePools, Cluster API) may be held while the probe run after the last one has no verdict.
+        await eventually(`${target.name} created in ${ns || 'the cluster'}`, async () => {
+          const result = await apply(target.object(ns));
+          return result.code === 0 || result.stderr;
+        }, 180_000);
+        created.push({ target, ns });
+      }
+    });
+
+    after(async function () {
+      this.timeout(300_000);
+      for (const { target, ns } of created.filter((each) => each.ns !== namespace)) await raw('DELETE', target.path(ns));
+      if (createdCrds.length > 0) await kubectl(['delete', 'crd', ...createdCrds, '--ignore-not-found', '--wait=false']);
+    });
+
+    /**
+     * Each write adds a forged record and a forged overridden-by through `subresource` (or to the
+     * object itself), and must either be refused by levee as forged, or be admitted with neither
+     * stored (the subresource drops annotations, or /mutate put the stored stamps back). Anything
+     * else (stored, or refused for another reason) is listed.
+     */
+    async function attack(target: Target, ns: string): Promise<string[]> {
+      const problems: string[] = [];
+      for (const subresource of ['', ...target.subresources]) {
+        for (const way of WAYS) {
+          if (way === 'strategic-merge-patch' && !target.builtin) continue;
+          // Server-side apply of a Scale takes a Scale manifest, whose annotations are never stored: its PUT and patches stand for it.
+          if (way === 'apply' && subresource === 'scale') continue;
+          const label = `${way} ${target.name}${subresource ? `/${subresource}` : ''} in ${ns || 'the cluster'}`;
+          const id = `${++tag}`;
+          const before = (await annotationsAt(target.path(ns)))[RECORD];
+          const answer = await forge(target, ns, subresource, way, id);
+          const annotations = await annotationsAt(target.path(ns));
+          if (annotations[RECORD] !== before || annotations[FORGED_BY] === `mallory-${id}`) problems.push(`${label}: stored (HTTP ${answer.status})`);
+          else if (answer.status >= 300 && !FORGED.test(answer.text)) problems.push(`${label}: HTTP ${answer.status}, not levee's refusal: ${answer.text.slice(0, 300)}`);
+        }
+      }
+      return problems;
+    }
+
+    for (const target of [...targets, nodePool, node]) {
+      const namespaces = target.namespaced ? ['elsewhere', 'kube-system'] : [''];
+      for (const where of namespaces) {
+        it(`${target.name}${where ? ` (${where})` : ''}: a forged record through ${['the object', ...target.subresources].join(', ')}, by PUT, JSON, merge${target.builtin ? ', strategic' : ''} patch and server-side apply, is refused or dropped`, async () => {
+          const ns = where === 'elsewhere' ? namespace : where;
+          assert.deepEqual(await attack(target, ns), []);
+        });
+      }
+    }
+  });
+
+  describe('kinds levee reads no stamp from reach no levee entry', () => {
+    const kinds: Array<{ name: string; path: string; object: Record<string, unknown> }> = [
+      { name: 'ConfigMap', path: `/api/v1/namespaces/${namespace}/configmaps/plain`, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plain', namespace }, data: { a: '1' } } },
+      { name: 'Secret', path: `/api/v1/namespaces/${namespace}/secrets/plain`, object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'plain', namespace }, stringData: { a: '1' } } },
+      { name: 'Event', path: `/api/v1/namespaces/${namespace}/events/plain`, object: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'plain', namespace }, involvedObject: { kind: 'ConfigMap', name: 'plain', namespace }, reason: 'Plain', message: 'plain', type: 'Normal' } },
+      { name: 'Service', path: `/api/v1/namespaces/${namespace}/services/plain`, object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'plain', namespace }, spec: { selector: labels('plain'), ports: [{ port: 80 }] } } },
+    ];
+    for (const { name, path, object } of kinds) {
+      it(`a ${name} update carrying levee.dev/override-authorized-by is stored as written: no Fail entry of levee took it (one would refuse a record levee did not write)`, async () => {
+        assert.equal((await apply(object)).code, 0);
+        const answer = await raw('PATCH', path, JSON.stringify({ metadata: { annotations: { [RECORD]: RECORD_FORGED } } }), 'application/merge-patch+json');
+        assert.equal(answer.status, 200, answer.text);
+        assert.equal((await annotationsAt(path))[RECORD], RECORD_FORGED);
+      });
+    }
+
+    it('a record naming an admin on the Service in front of a Deployment does not lift the refusal of scaling its only backend to 0', async () => {
+      const name = 'fronted';
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } };
+      assert.equal((await apply(deployment)).code, 0);
+      const override = overrideOf(inOneHour());
+      const forged = recordValue(await whoAmI('admin'), override);
+      const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, annotations: { ...override, [RECORD]: forged } }, spec: { selector: labels(name), ports: [{ port: 80 }] } };
+      const created = await apply(service);
+      assert.equal(created.code, 0, created.stderr);
+      assert.equal((await annotationsAt(`/api/v1/namespaces/${namespace}/services/${name}`))[RECORD], forged);
+      await eventually(`ready endpoints behind ${name}`, async () => (await readyEndpoints(namespace, name)) > 0, 120_000);
+      await eventually('levee to see the endpoints', async () => (await kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0', '--dry-run=server'])).code !== 0);
+      const set = await kubectl(['annotate', 'deployment', name, '-n', namespace, ...Object.entries(override).map(([k, v]) => `${k}=${v}`)], { as: 'developer' });
+      assert.equal(set.code, 0, set.stderr);
+      const scaled = await kubectl(['scale', `deployment/${name}`, '-n', namespace, '--replicas=0'], { as: 'developer' });
+      refused(scaled, /override ignored: not authorized: levee has no record of who set this override/);
     });
   });
 

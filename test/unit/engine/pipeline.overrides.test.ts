@@ -295,6 +295,43 @@ describe('engine/pipeline: overrides', () => {
     });
   });
 
+  describe('a record on a kind no policy judges is never read (validate-levee-annotations does not take their writes)', () => {
+    const kinds = [
+      { kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, name: 'ledger-settings' },
+      { kind: { group: '', version: 'v1', kind: 'Secret' }, resource: { group: '', version: 'v1', resource: 'secrets' }, name: 'ledger-token' },
+      { kind: { group: '', version: 'v1', kind: 'Event' }, resource: { group: '', version: 'v1', resource: 'events' }, name: 'ledger.1' },
+      { kind: { group: 'events.k8s.io', version: 'v1', kind: 'Event' }, resource: { group: 'events.k8s.io', version: 'v1', resource: 'events' }, name: 'ledger.2' },
+      // The Service the Monzo Deployment alone backs: scale-to-zero reads its selector, never its annotations.
+      { kind: { group: '', version: 'v1', kind: 'Service' }, resource: { group: '', version: 'v1', resource: 'services' }, name: 'ledger' },
+    ];
+    for (const { kind, resource, name } of kinds) {
+      it(`a ${kind.kind}${kind.group ? `.${kind.group}` : ''} update, the object carrying an override and a stored record naming an admin: no policy judges it, so no override is resolved and nobody is asked`, async () => {
+        const authorizer = fakeAuthorizer(['scale-to-zero'], ['alice']);
+        const object = (annotations: Record<string, string>) => ({
+          apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
+          kind: kind.kind,
+          metadata: { name, namespace: 'payments', annotations },
+          ...(kind.kind === 'Service' ? { spec: { selector: {} } } : {}),
+        });
+        const forged = { ...overrideAnnotations, [AUTHORIZED_BY]: recordOf(alice), [OVERRIDDEN_BY]: 'alice' };
+        // Stored already (the backstop no longer takes these writes), and kept by this update.
+        const request = admissionRequest({ kind, resource, operation: 'UPDATE', namespace: 'payments', name, username: 'mallory', object: object({ ...forged, team: 'payments' }), oldObject: object(forged) });
+        const judgement = await answer(deps({ authorizer }), request, 'validate');
+        assert.deepEqual(judgement.judged, [], `a policy judged a ${kind.kind}`);
+        assert.deepEqual(judgement.decision?.findings ?? [], []);
+        assert.deepEqual(judgement.decision?.overrides, { honoured: [], ignored: [] });
+        assert.deepEqual(authorizer.asked, []);
+      });
+    }
+
+    it('a forged record on the Service does not lift the refusal of scaling its only backend to 0', async () => {
+      const authorizer = fakeAuthorizer(['scale-to-zero'], ['alice']);
+      const judgement = await answer(deps({ authorizer }), ledgerRequest({ replicas: 0, username: 'mallory', annotations: overrideAnnotations }), 'validate');
+      assert.equal(judgement.response.allowed, false);
+      assert.match(judgement.response.status?.message ?? '', /levee has no record of who set this override/);
+    });
+  });
+
   describe('stamps on every kind, not only workloads', () => {
     const kinds = [
       { kind: { group: '', version: 'v1', kind: 'Node' }, resource: { group: '', version: 'v1', resource: 'nodes' }, namespace: '' },
