@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import { recordValue } from '../../src/engine/authorship.js';
 import type { UserInfo } from '../../src/kube/types.js';
 import { minimalCrd } from '../support/crds.js';
-import { e2e, eventually, kubectl, readyEndpoints, type KubectlResult } from '../support/e2e.js';
+import { e2e, eventually, kubectl, readyEndpoints, sleep, type KubectlResult } from '../support/e2e.js';
 
 /**
  * "Only levee writes its stamps", against the real API server: every path that stores
@@ -384,7 +384,12 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
     after(async function () {
       this.timeout(300_000);
       for (const { target, ns } of created.filter((each) => each.ns !== namespace)) await raw('DELETE', target.path(ns));
-      if (createdCrds.length > 0) await kubectl(['delete', 'crd', ...createdCrds, '--ignore-not-found', '--wait=false']);
+      // Gone before the next file installs its own (the real ones, or the same minimal ones).
+      for (const { target, ns } of created.filter((each) => each.ns === namespace && !each.target.builtin)) await raw('DELETE', target.path(ns));
+      if (createdCrds.length > 0) {
+        const deleted = await kubectl(['delete', 'crd', ...createdCrds, '--ignore-not-found', '--wait=true', '--timeout=120s']);
+        assert.equal(deleted.code, 0, deleted.stderr);
+      }
     });
 
     /**
@@ -459,6 +464,36 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
   });
 
   describe('kube-system is held to it too', () => {
+    it('a Deployment, DaemonSet or StatefulSet created in kube-system carrying a forged record is refused: levee reads it there when it holds a platform change, and no /mutate entry runs there', async () => {
+      const override = overrideOf(inOneHour());
+      // Naming someone other than the sender: a record naming the sender is what levee would write.
+      const forged = recordValue({ username: 'alice', uid: 'alice-uid', groups: ['system:masters', 'system:authenticated'] }, override);
+      assert.notEqual(forged, recordValue(await whoAmI('admin'), override));
+      const outcomes: string[] = [];
+      for (const kind of ['Deployment', 'DaemonSet', 'StatefulSet']) {
+        const name = `forged-${kind.toLowerCase()}-${namespace}`;
+        const spec = { selector: { matchLabels: labels(name) }, template: { ...template(name), spec: { ...podSpec, nodeSelector: { 'levee.example/none': 'none' } } }, ...(kind === 'StatefulSet' ? { serviceName: name, replicas: 0 } : kind === 'Deployment' ? { replicas: 0 } : {}) };
+        const object = { apiVersion: 'apps/v1', kind, metadata: { name, namespace: 'kube-system', annotations: { ...override, [RECORD]: forged } }, spec };
+        // A platform change may be held while the probe run after the last one has no verdict: retry those.
+        for (let attempt = 0; ; attempt++) {
+          const result = await apply(object);
+          if (result.code === 0) {
+            const stored = (await annotationsAt(`/apis/apps/v1/namespaces/kube-system/${kind.toLowerCase()}s/${name}`))[RECORD];
+            await kubectl(['delete', kind.toLowerCase(), name, '-n', 'kube-system', '--wait=false']);
+            outcomes.push(`${kind}: created${stored === forged ? ', the forged record stored' : ''}`);
+            break;
+          }
+          if (FORGED.test(result.stderr)) break;
+          if (attempt >= 30) {
+            outcomes.push(`${kind}: ${result.stderr}`);
+            break;
+          }
+          await sleep(2000);
+        }
+      }
+      assert.deepEqual(outcomes, []);
+    });
+
     it('a Pod created in kube-system with a forged stamp is refused, and so is one written later through pods/status', async () => {
       const pod = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stamped', namespace: 'kube-system', annotations }, spec: { ...podSpec, schedulerName: 'binder' } });
       refused(await apply(pod({ [FORGED_BY]: 'mallory' })), FORGED);

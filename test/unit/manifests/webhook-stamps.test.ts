@@ -9,6 +9,7 @@ interface Rule {
   apiVersions: string[];
   resources: string[];
   operations: string[];
+  scope?: string;
 }
 interface Webhook {
   name: string;
@@ -122,6 +123,24 @@ describe('manifests/components/webhooks: stamps', () => {
     const excluded = (backstop.namespaceSelector?.matchExpressions ?? []).filter((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn').flatMap((e) => e.values);
     assert.deepEqual(excluded, ['levee-system']);
     assert.ok((backstop.namespaceSelector?.matchExpressions ?? []).every((e) => e.operator === 'NotIn'), 'no other selector narrows it');
+  });
+
+  it('takes the creates of every kind levee judges in kube-system, where no /mutate entry drops a forged stamp and a refusal is only a warning', () => {
+    const { validating, mutating } = registrations();
+    const backstop = validating.find((webhook) => webhook.name === STAMPS_BACKSTOP)!;
+    const inKubeSystem = (webhook: Webhook) => !(webhook.namespaceSelector?.matchExpressions ?? []).some((e) => e.key === 'kubernetes.io/metadata.name' && (e.operator === 'NotIn' ? e.values.includes('kube-system') : !e.values.includes('kube-system')));
+    assert.ok(!mutating.some((webhook) => inKubeSystem(webhook) && webhook.rules.some((rule) => rule.scope !== 'Cluster')), 'a /mutate entry takes kube-system: then the backstop may not be alone there');
+    const missing: string[] = [];
+    for (const webhook of validating.filter((w) => w.name !== STAMPS_BACKSTOP && inKubeSystem(w))) {
+      for (const rule of webhook.rules.filter((r) => r.operations.includes('CREATE') && r.scope !== 'Cluster')) {
+        for (const group of rule.apiGroups) for (const version of rule.apiVersions) for (const resource of rule.resources) {
+          const [parent, subresource = ''] = resource.split('/');
+          if (!backstop.rules.some((each) => ruleMatches(each, 'CREATE', group, version, parent!, subresource))) missing.push(`CREATE ${resource}.${group || 'core'}/${version} (${webhook.name})`);
+        }
+      }
+    }
+    assert.ok(validating.some((webhook) => webhook.name !== STAMPS_BACKSTOP && inKubeSystem(webhook)), 'some entry judges kube-system');
+    assert.deepEqual(missing, []);
   });
 
   it('takes every update of every kind levee reads a stamp or record from, its own writes and every subresource, in every version levee reads it in', () => {
