@@ -2,7 +2,7 @@
 // Imported after `npm run build`: manifests are read as levee reads them everywhere.
 import { buildConfig } from '../../dist/src/config.js';
 import { manifestObjects } from '../../dist/src/manifests/read.js';
-import { MUTATE_WEBHOOK, mutateCondition } from '../../dist/src/policies/mutate-condition.js';
+import { mutateCondition, registeredMutateCondition } from '../../dist/src/policies/mutate-condition.js';
 import { kubectl } from './kubectl.mjs';
 
 /**
@@ -21,11 +21,9 @@ export function renderDevWebhooks({ kubeconfig, port, caBundle, name = 'levee', 
         url.port = String(port);
         webhook.clientConfig.url = url.toString();
         webhook.clientConfig.caBundle = caBundle;
-        if (webhook.name !== MUTATE_WEBHOOK) continue;
-        for (const registered of webhook.matchConditions ?? []) {
-          if (registered.name === condition.name) registered.expression = condition.expression;
-        }
       }
+      const registered = registeredMutateCondition(object.webhooks ?? []);
+      if (registered) registered.expression = condition.expression;
       return object;
     });
 }

@@ -174,13 +174,13 @@ export async function startSelfManagedCertificates(options: SelfManagedOptions):
           break;
         }
         const configuration = expectOk(response, `reading ${plural}/${name}`, 'CERTS_WEBHOOKS').body;
-        const bundlePatch = caBundlePatch(configuration, caBundle);
+        const bundleOps = caBundleOperations(configuration, caBundle);
         const conditionOps = condition ? conditionPatch(configuration.webhooks ?? [], MUTATE_WEBHOOK, condition) : [];
-        const patch = withResourceVersion(configuration, [...bundlePatch.slice(1), ...conditionOps]);
+        const patch = withResourceVersion(configuration, [...bundleOps, ...conditionOps]);
         if (patch.length === 0) break;
         const patched = await api.request(`PATCH`, path, { body: patch, contentType: 'application/json-patch+json' });
         if (patched.status >= 200 && patched.status < 300) {
-          if (bundlePatch.length > 0) logger.info({ configuration: `${plural}/${name}`, webhooks: (bundlePatch.length - 1) / 2 }, 'CA bundle injected');
+          if (bundleOps.length > 0) logger.info({ configuration: `${plural}/${name}`, webhooks: bundleOps.length / 2 }, 'CA bundle injected');
           if (conditionOps.length > 0) logger.info({ configuration: `${plural}/${name}`, webhook: MUTATE_WEBHOOK, condition: condition?.name }, 'match condition set from the configuration');
           break;
         }
@@ -259,7 +259,12 @@ async function retrying(reconcile: () => Promise<void>, logger: Logger): Promise
  * configuration and each webhook's position are still the ones read; empty when none lacks it.
  */
 export function caBundlePatch(configuration: WebhookConfiguration, caBundle: string): PatchOperation[] {
-  const operations = (configuration.webhooks ?? []).flatMap((webhook, i): PatchOperation[] =>
+  return withResourceVersion(configuration, caBundleOperations(configuration, caBundle));
+}
+
+/** The operations of caBundlePatch, without the resourceVersion's test. */
+function caBundleOperations(configuration: WebhookConfiguration, caBundle: string): PatchOperation[] {
+  return (configuration.webhooks ?? []).flatMap((webhook, i): PatchOperation[] =>
     webhook.clientConfig?.caBundle === caBundle
       ? []
       : [
@@ -267,7 +272,6 @@ export function caBundlePatch(configuration: WebhookConfiguration, caBundle: str
           { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle },
         ],
   );
-  return withResourceVersion(configuration, operations);
 }
 
 /** `operations` after a test of the resourceVersion read; empty when there are none. */

@@ -26,6 +26,11 @@ export function rolloutTemplateOf(kind: PodTemplateKind, object: KubeObject | nu
   return spec?.template;
 }
 
+/** Whether `after` runs other pods than `before`: a rollout (templates compared in canonical form). */
+export function changesRolloutTemplate(kind: PodTemplateKind, before: KubeObject | null, after: KubeObject | null): boolean {
+  return canonicalTemplate(rolloutTemplateOf(kind, before)) !== canonicalTemplate(rolloutTemplateOf(kind, after));
+}
+
 export function canonicalTemplate(template: unknown): string {
   return JSON.stringify(canonical(stripVolatile(template)) ?? null);
 }

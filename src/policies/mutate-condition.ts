@@ -114,6 +114,11 @@ export interface PatchOperation {
   value: unknown;
 }
 
+/** The condition by MUTATE_CONDITION_NAME on `mutate.levee.dev` among these webhooks (the object itself, to read or replace), if registered. */
+export function registeredMutateCondition(webhooks: readonly RegisteredWebhook[]): MatchCondition | undefined {
+  return webhooks.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((condition) => condition.name === MUTATE_CONDITION_NAME);
+}
+
 /**
  * The JSON patch operations that give the registered condition named `condition.name` on
  * webhook `webhook` this expression, after testing both names at their positions; none when it

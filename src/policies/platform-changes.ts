@@ -1,6 +1,6 @@
 import type { AdmissionRequest, KubeObject } from '../kube/types.js';
 import { isRecord } from '../kube/fields.js';
-import { canonicalTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
+import { canonicalTemplate, changesRolloutTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
 
@@ -62,8 +62,8 @@ function workloadChange(request: AdmissionRequest, config: LeveeConfig, cluster:
   const base = { area: 'workload' as const, target, holdable: true };
   if (request.operation === 'CREATE') return { ...base, what: `creating ${named(target)}`, recovery: false };
   if (request.operation === 'DELETE') return { ...base, what: `deleting ${named(target)}`, recovery: true };
+  if (!changesRolloutTemplate(kind, request.oldObject, request.object)) return undefined;
   const after = rolloutTemplateOf(kind, request.object);
-  if (canonicalTemplate(rolloutTemplateOf(kind, request.oldObject)) === canonicalTemplate(after)) return undefined;
   const uid = request.oldObject?.metadata?.uid;
   const rollback = uid !== undefined && after !== undefined && cluster.ranTemplate(uid, after);
   return { ...base, what: `${rollback ? 'rolling back' : 'changing'} the pod template of ${named(target)}`, recovery: rollback };

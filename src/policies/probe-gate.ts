@@ -1,6 +1,6 @@
 import type { AdmissionRequest } from '../kube/types.js';
 import { isPodTemplateKind, type PodTemplateKind } from '../kube/pod-template.js';
-import { canonicalTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
+import { changesRolloutTemplate, rolloutTemplateOf } from '../kube/template-hash.js';
 import { replicasOf, scaleTarget } from '../kube/workload.js';
 import type { ClusterState } from '../cluster/state.js';
 import type { LeveeConfig } from '../config.js';
@@ -103,13 +103,11 @@ function describeChange(request: AdmissionRequest, cluster: ClusterState, config
   }
   if (request.operation === 'CREATE') return { change: 'create', target };
 
-  const before = rolloutTemplateOf(kind, request.oldObject);
-  const after = rolloutTemplateOf(kind, request.object);
-  if (canonicalTemplate(before) === canonicalTemplate(after)) {
+  if (!changesRolloutTemplate(kind, request.oldObject, request.object)) {
     const scaled = kind !== 'Pod' && replicasOf(request.object) !== replicasOf(request.oldObject);
     return { change: scaled ? 'scale' : 'no-template-change', target };
   }
-  return { change: isRollback(kind, request.oldObject?.metadata?.uid, after, cluster) ? 'rollback' : 'template', target };
+  return { change: isRollback(kind, request.oldObject?.metadata?.uid, rolloutTemplateOf(kind, request.object), cluster) ? 'rollback' : 'template', target };
 }
 
 /**

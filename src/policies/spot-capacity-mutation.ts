@@ -1,16 +1,10 @@
 import { hasController } from '../kube/owners.js';
-import { recordOf } from '../kube/fields.js';
 import { placementKeys, podTemplateOf, workloadSelector } from '../kube/pod-template.js';
+import { changesRolloutTemplate } from '../kube/template-hash.js';
 import { isScalableKind } from '../kube/workload.js';
 import { mentionsCapacity } from '../cluster/capacity.js';
 import { criticalBecause } from './spot-capacity.js';
-import type { KubeObject } from '../kube/types.js';
 import type { Mutator } from './types.js';
-
-/** `spec.template` as sent, or undefined. */
-function templateOf(object: KubeObject | null): unknown {
-  return recordOf(object?.spec)?.template;
-}
 
 /**
  * For a critical workload whose placement says nothing about capacity type, a preferred
@@ -35,7 +29,7 @@ export const spotCapacitySpread: Mutator = {
     if (criticalBecause(copy, template, namespace, settings.critical) === undefined) return;
     // The whole template, annotations included: a restart (kubectl rollout restart stamps an
     // annotation on it) starts a rollout as surely as a new image does.
-    if (request.operation === 'UPDATE' && request.oldObject && JSON.stringify(templateOf(request.oldObject)) === JSON.stringify(templateOf(request.object))) return;
+    if (request.operation === 'UPDATE' && !changesRolloutTemplate(copy.kind, request.oldObject, request.object)) return;
     if (mentionsCapacity(placementKeys(template.spec), settings.capacityLabels, [settings.spread.topologyKey])) return;
     template.spec.topologySpreadConstraints = [
       ...(template.spec.topologySpreadConstraints ?? []),

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { call } from '../support/https.js';
-import { e2e, eventually, kubectl, sleep } from '../support/e2e.js';
+import { e2e, eventually, kubectl, leveeDecisions, sleep } from '../support/e2e.js';
 
 /**
  * The webhook registrations' matchConditions, evaluated by the real API server: a change no
@@ -12,16 +11,8 @@ import { e2e, eventually, kubectl, sleep } from '../support/e2e.js';
 
 const namespace = `match-${Date.now().toString(36)}`;
 
-/** Every admission decision levee has made: levee_decisions_total summed over route and outcome. */
-async function decisions(): Promise<number> {
-  const env = await e2e();
-  const answer = await call(env.port, env.ca, { method: 'GET', path: '/metrics' });
-  assert.equal(answer.status, 200);
-  return answer.text
-    .split('\n')
-    .filter((line) => line.startsWith('levee_decisions_total{'))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
+/** Every admission decision levee has made, over routes and outcomes. */
+const decisions = (): Promise<number> => leveeDecisions();
 
 /** The counter after it has stopped moving: what controllers do in the background settles first. */
 async function settledDecisions(): Promise<number> {

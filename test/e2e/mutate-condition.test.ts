@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { call } from '../support/https.js';
-import { e2e, eventually, kubectl, sleep } from '../support/e2e.js';
+import { e2e, eventually, kubectl, leveeDecisions, sleep } from '../support/e2e.js';
 import { buildConfig } from '../../src/config.js';
 import { CEL_EXPRESSION_CODE_POINT_LIMIT, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
 
@@ -96,16 +95,6 @@ async function criticalWithoutSpread(name: string): Promise<Stored> {
   return stored;
 }
 
-/** /mutate's decisions so far: levee_decisions_total{route="mutate"} summed over outcomes. */
-async function mutateDecisions(): Promise<number> {
-  const env = await e2e();
-  const answer = await call(env.port, env.ca, { method: 'GET', path: '/metrics' });
-  assert.equal(answer.status, 200);
-  return answer.text
-    .split('\n')
-    .filter((line) => line.startsWith('levee_decisions_total{') && line.includes('route="mutate"'))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
 
 describe('e2e: the /mutate condition lets every template change of a critical workload through', function () {
   this.timeout(300_000);
@@ -253,12 +242,12 @@ describe('e2e: the /mutate condition lets every template change of a critical wo
     // Something else may call /mutate in the same seconds (a levee.dev/ annotation elsewhere): retry.
     const moved: number[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      const before = await mutateDecisions();
+      const before = await leveeDecisions('mutate');
       await ok(['set', 'image', 'deployment/plain', '-n', namespace, `app=registry.example/ledger:${attempt + 2}.0`]);
       await ok(['patch', 'deployment', 'plain', '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { labels: { revision: String(attempt) } } } } })]);
       await sleep(500);
       assertNoSpread(await get('plain'), 'not critical');
-      const calls = (await mutateDecisions()) - before;
+      const calls = (await leveeDecisions('mutate')) - before;
       if (calls === 0) return;
       moved.push(calls);
     }

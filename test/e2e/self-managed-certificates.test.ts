@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { loadKubeConfig } from '../../src/cluster/kubeconfig.js';
 import { manifestObjects } from '../../src/manifests/read.js';
 import { buildConfig } from '../../src/config.js';
-import { MUTATE_WEBHOOK, mutateCondition } from '../../src/policies/mutate-condition.js';
+import { mutateCondition, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
 import { KubeApi } from '../../src/probe/kube-api.js';
 import { e2e, e2ePort, eventually, kubectl, sleep, type E2eEnvironment } from '../support/e2e.js';
 import { call } from '../support/https.js';
@@ -195,7 +195,7 @@ describe('e2e: self-managed certificates (server.certificates.source: self)', fu
     assert.notEqual(expected.expression, mutateCondition(buildConfig().policies['spot-capacity']).expression);
     await eventually('levee to set the condition on mutatingwebhookconfiguration levee', async () => {
       const configuration = await json<Configuration>(['get', 'mutatingwebhookconfiguration', NAME]);
-      const registered = configuration.webhooks.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((condition) => condition.name === expected.name);
+      const registered = registeredMutateCondition(configuration.webhooks);
       return registered?.expression === expected.expression || `registered: ${registered?.expression}`;
     });
     const labels = { app: 'payments' };

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config.js';
-import { CEL_EXPRESSION_CODE_POINT_LIMIT, MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
+import { CEL_EXPRESSION_CODE_POINT_LIMIT, MUTATE_WEBHOOK, mutateConditionExpression, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
 
 /**
  * The renderer's size limit is the API server's: k8s.io/apiserver's CEL compiler (tools/webhook-match,
@@ -37,7 +37,7 @@ function registrationWith(expression: string): Registration {
     .map((doc) => doc.toJSON() as Registration)
     .find((object) => object.kind === 'MutatingWebhookConfiguration');
   assert.ok(mutating);
-  const condition = mutating.webhooks?.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((each) => each.name === MUTATE_CONDITION_NAME);
+  const condition = registeredMutateCondition(mutating.webhooks ?? []);
   assert.ok(condition);
   condition.expression = expression;
   return mutating;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config.js';
-import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
+import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
 import { CORPUS_ENV, type CorpusEntry } from '../support/review-corpus.js';
 
 /**
@@ -81,7 +81,7 @@ function withRenderedConditions(expressions: string[]): Registration[] {
   return expressions.map((expression, index) => {
     const copy = structuredClone(mutating);
     copy.metadata.name = renderedName(index);
-    const condition = copy.webhooks?.find((webhook) => webhook.name === MUTATE_WEBHOOK)?.matchConditions?.find((each) => each.name === MUTATE_CONDITION_NAME);
+    const condition = registeredMutateCondition(copy.webhooks ?? []);
     assert.ok(condition, `${MUTATE_WEBHOOK} has no condition ${MUTATE_CONDITION_NAME}`);
     condition.expression = expression;
     return copy;
@@ -178,10 +178,7 @@ describe('webhook matchConditions (what the API server sends levee)', function (
   });
 
   it('the shipped /mutate condition is the one rendered from the default configuration', () => {
-    const shipped = webhookConfigurations()
-      .flatMap((object) => object.webhooks ?? [])
-      .find((webhook) => webhook.name === MUTATE_WEBHOOK)
-      ?.matchConditions?.find((condition) => condition.name === MUTATE_CONDITION_NAME);
+    const shipped = registeredMutateCondition(webhookConfigurations().flatMap((object) => object.webhooks ?? []));
     assert.equal(shipped?.expression, mutateConditionExpression(buildConfig().policies['spot-capacity']));
   });
 

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { call } from './https.js';
 import { auditPolicy, installChart, type ChartCredentials } from './chart-credentials.js';
 import { startLevee, stopProcess, type LeveeOptions, type LeveeProcesses } from './levee-processes.js';
 
@@ -260,3 +261,14 @@ after(async function teardown() {
   // The test cluster is this run's alone: take it down whole (its webhooks go with it).
   if (testCluster) await (await clusterScripts()).clusterDown({ dir: testCluster.dir, quiet: true });
 });
+
+/** The admission decisions the e2e levee has made: levee_decisions_total summed over outcomes (and routes, unless one is named). */
+export async function leveeDecisions(route?: 'validate' | 'mutate'): Promise<number> {
+  const env = await e2e();
+  const answer = await call(env.port, env.ca, { method: 'GET', path: '/metrics' });
+  if (answer.status !== 200) throw new Error(`levee's /metrics answered ${answer.status}`);
+  return answer.text
+    .split('\n')
+    .filter((line) => line.startsWith('levee_decisions_total{') && (route === undefined || line.includes(`route="${route}"`)))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { buildConfig, type LeveeConfig } from '../../src/config.js';
-import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
+import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression, registeredMutateCondition, type RegisteredWebhook } from '../../src/policies/mutate-condition.js';
 import { helmPath, renderChart, type KubeObject } from '../support/helm.js';
 import { GVK, GVR, admissionRequest } from '../support/requests.js';
 
@@ -16,26 +16,12 @@ import { GVK, GVR, admissionRequest } from '../support/requests.js';
  * the configuration calls critical and however its labels are spelled.
  */
 
-interface MatchCondition {
-  name: string;
-  expression: string;
-}
-
-interface Webhook {
-  name: string;
-  matchConditions?: MatchCondition[];
-}
-
 const RELEASE = 'levee';
 const NAMESPACE = 'levee-system';
 const SHIPPED_WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
 
-function mutateConditionOf(objects: Array<Pick<KubeObject, 'kind'> & { webhooks?: Webhook[] }>): string {
-  const condition = objects
-    .filter((object) => object.kind === 'MutatingWebhookConfiguration')
-    .flatMap((object) => object.webhooks ?? [])
-    .find((webhook) => webhook.name === MUTATE_WEBHOOK)
-    ?.matchConditions?.find((each) => each.name === MUTATE_CONDITION_NAME);
+function mutateConditionOf(objects: Array<Pick<KubeObject, 'kind'> & { webhooks?: RegisteredWebhook[] }>): string {
+  const condition = registeredMutateCondition(objects.filter((object) => object.kind === 'MutatingWebhookConfiguration').flatMap((object) => object.webhooks ?? []));
   assert.ok(condition, `${MUTATE_WEBHOOK} has no condition ${MUTATE_CONDITION_NAME}`);
   return condition.expression;
 }
@@ -73,7 +59,7 @@ const CASES: Array<{ what: string; spotCapacity?: SpotCapacity; check?: (config:
     check: (config, expression) => {
       assert.deepEqual(config.policies['spot-capacity'].critical.labels, { 'levee.dev/critical': 'true' });
       // The chart installs what `kubectl apply -k manifests/base` does.
-      assert.equal(expression, mutateConditionOf(parseAllDocuments(readFileSync(SHIPPED_WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as KubeObject & { webhooks?: Webhook[] })));
+      assert.equal(expression, mutateConditionOf(parseAllDocuments(readFileSync(SHIPPED_WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as KubeObject & { webhooks?: RegisteredWebhook[] })));
     },
   },
   {
@@ -145,7 +131,7 @@ describe('charts/levee: /mutate\'s condition follows config (helm template)', fu
       writeFileSync(values, json.replace(/[\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
       const objects = await renderChart(RELEASE, NAMESPACE, ['--values', values]);
       const config = configOf(objects);
-      const expression = mutateConditionOf(objects as Array<KubeObject & { webhooks?: Webhook[] }>);
+      const expression = mutateConditionOf(objects as Array<KubeObject & { webhooks?: RegisteredWebhook[] }>);
       assert.equal(expression, mutateConditionExpression(config.policies['spot-capacity']));
       check?.(config, expression);
       rendered.set(what, expression);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config.js';
-import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
+import { mutateConditionExpression, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
 
 interface Registration {
   kind: string;
@@ -39,7 +39,7 @@ describe('cli: levee webhook-condition', function () {
     const shipped = parseAllDocuments(base.stdout).map((doc) => doc.toJSON() as Registration);
     const mutating = (list: Registration[]) => list.find((object) => object.kind === 'MutatingWebhookConfiguration')!;
     const expected = structuredClone(mutating(shipped));
-    const condition = expected.webhooks!.find((webhook) => webhook.name === MUTATE_WEBHOOK)!.matchConditions!.find((each) => each.name === MUTATE_CONDITION_NAME)!;
+    const condition = registeredMutateCondition(expected.webhooks ?? [])!;
     condition.expression = mutateConditionExpression(buildConfig(layer).policies['spot-capacity']);
     assert.notEqual(condition.expression, mutateConditionExpression(buildConfig().policies['spot-capacity']));
     assert.deepEqual(mutating(objects), expected);

@@ -168,6 +168,27 @@ describe('policies/spot-capacity mutation', () => {
     });
   });
 
+  it('asks what probe-gate asks of a rollout: a template differing only in what the cluster adds (pod-template-hash, a null creationTimestamp) is not new', () => {
+    const replicaSet = { ...DEPLOYMENT, kind: 'ReplicaSet', resource: 'replicasets' };
+    const before = workloadObject('ledger', { ...critical, kind: 'ReplicaSet' });
+    const after = structuredClone(before);
+    const metadata = (after.spec as { template: { metadata: Record<string, unknown> & { labels: Record<string, string> } } }).template.metadata;
+    metadata.labels['pod-template-hash'] = '5d8f7c';
+    metadata.creationTimestamp = null;
+    assert.deepEqual(mutated(request(replicaSet, 'UPDATE', after, before)), after);
+  });
+
+  it('leaves subresource writes and deletes of a critical workload alone (/mutate never patches those)', () => {
+    const object = workloadObject('ledger', critical);
+    const older = workloadObject('ledger', { ...critical, image: 'registry.example/ledger:0.9' });
+    for (const admission of [request(DEPLOYMENT, 'UPDATE', object, older, { subResource: 'status' }), request(DEPLOYMENT, 'UPDATE', object, older, { subResource: 'scale' })]) {
+      assert.deepEqual(mutated(admission), admission.object, `UPDATE ${admission.subResource}`);
+    }
+    const copy = structuredClone(object);
+    mutateWith(spotCapacitySpread, { request: request(DEPLOYMENT, 'DELETE', null, object), cluster: new ClusterState(), config: buildConfig(), now: new Date(0), copy });
+    assert.deepEqual(copy, object, 'DELETE');
+  });
+
   it('leaves a workload critical only by another configuration alone', () => {
     const admission = request(DEPLOYMENT, 'CREATE', workloadObject('ledger', { namespace: 'ledger-prod', priorityClassName: 'business-critical' }), null);
     assert.deepEqual(mutated(admission), admission.object);
