@@ -61,10 +61,11 @@ export function apiClient(kubeconfig, { connections = 16 } = {}) {
 }
 
 /**
- * What kube-apiserver's own metrics say its webhook calls took, in seconds since it started: every
- * webhook's wait as the API server timed it (apiserver_admission_webhook_admission_duration_seconds:
- * building the review, the call, reading the answer; a request its matchConditions leave out adds
- * only their evaluation), and the matchConditions' evaluation alone.
+ * What kube-apiserver's own metrics say its webhook calls took, in seconds since it started, in
+ * all and per webhook entry. k8s.io/apiserver times a call (apiserver_admission_webhook_admission_duration_seconds)
+ * from after the entry's matchConditions to the answer read, and times matchConditions
+ * (apiserver_admission_match_condition_evaluation_seconds) only where they leave the request out
+ * or fail (webhook/matchconditions/matcher.go): conditions that let a request through are timed nowhere.
  */
 export async function apiServerWebhookSeconds(api) {
   const { status, text } = await api.request('GET', '/metrics', undefined, { timeoutMs: 10_000 });
@@ -72,7 +73,34 @@ export async function apiServerWebhookSeconds(api) {
   return {
     webhooks: sumMetric(text, 'apiserver_admission_webhook_admission_duration_seconds_sum{'),
     conditions: sumMetric(text, 'apiserver_admission_match_condition_evaluation_seconds_sum{'),
+    entries: {
+      waited: sumByWebhook(text, 'apiserver_admission_webhook_admission_duration_seconds_sum'),
+      calls: sumByWebhook(text, 'apiserver_admission_webhook_admission_duration_seconds_count'),
+      conditions: sumByWebhook(text, 'apiserver_admission_match_condition_evaluation_seconds_sum'),
+      exclusions: sumByWebhook(text, 'apiserver_admission_match_condition_exclusions_total'),
+    },
   };
+}
+
+/** Per webhook entry (the `name` label), the sum of a metric's samples: `{ [entry]: value }`. */
+export function sumByWebhook(text, metric) {
+  const sums = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const name = /[{,]name="([^"]*)"/.exec(line)?.[1];
+    if (name === undefined) continue;
+    sums[name] = (sums[name] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sums;
+}
+
+/** `after - before` for each entry of each per-webhook sum. */
+export function entriesSince(before, after) {
+  const out = {};
+  for (const [measure, sums] of Object.entries(after)) {
+    out[measure] = Object.fromEntries(Object.entries(sums).map(([name, value]) => [name, value - (before[measure]?.[name] ?? 0)]).filter(([, value]) => value > 0));
+  }
+  return out;
 }
 
 /** The sum of every sample in a Prometheus text exposition whose line starts with `prefix`. */

@@ -18,7 +18,7 @@ import { startNodeTarget } from '../processes.mjs';
 import { imageNodeFlags } from '../run.mjs';
 import { checkAnswers } from './check.mjs';
 import { applyScaleToZeroConstraint, installGatekeeperResources, startGatekeeper } from './gatekeeper.mjs';
-import { adminCredentials, apiClient, apiServerWebhookSeconds, cpuSeconds, kubectl } from './kube.mjs';
+import { adminCredentials, apiClient, apiServerWebhookSeconds, cpuSeconds, entriesSince, kubectl } from './kube.mjs';
 import { writerObjects } from './mix.mjs';
 import { createBenchObjects, createFiller } from './objects.mjs';
 import { benchService, gatekeeperWebhooks, leveeWebhooks, serviceDnsName, switchTo, unregisterAll } from './registrations.mjs';
@@ -179,6 +179,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
         ...result,
         calls: after.calls - before.calls,
         waited: { webhooks: waitedAfter.webhooks - waitedBefore.webhooks, conditions: waitedAfter.conditions - waitedBefore.conditions },
+        entries: entriesSince(waitedBefore.entries, waitedAfter.entries),
         ...(after.seconds !== undefined ? { answering: after.seconds - before.seconds } : {}),
         ...(after.connections !== undefined ? { connections: after.connections - before.connections } : {}),
         ...(target.logged ? { logged: target.logged.since(logOffsetBefore) } : {}),

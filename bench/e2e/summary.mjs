@@ -27,6 +27,7 @@ export function summarizeChunks({ targets, writers, chunks }) {
         // Milliseconds per write: seconds per thousand writes.
         apiserverWaitMs: per1k((chunk) => chunk.waited.webhooks),
         conditionsMs: per1k((chunk) => chunk.waited.conditions),
+        entries: entriesPer1k(measured, requests),
         ...(measured.some((chunk) => chunk.answering !== undefined) ? { answeringMs: per1k((chunk) => chunk.answering ?? 0) } : {}),
         ...(measured.some((chunk) => chunk.connections !== undefined) ? { connections: per1k((chunk) => chunk.connections ?? 0) } : {}),
         ...(measured.some((chunk) => chunk.logged) ? { logged: loggedPer1k(measured, requests), sent: sentPer1k(measured, requests) } : {}),
@@ -40,6 +41,23 @@ export function summarizeChunks({ targets, writers, chunks }) {
     row.addedP99Share = row.addedP99 / floor.p99;
   }
   return { rows };
+}
+
+/**
+ * Per webhook entry, per thousand writes: calls and writes its conditions left out (counts), and the
+ * seconds the API server spent in conditions that left a write out and waited on calls (so ms per write).
+ */
+function entriesPer1k(measured, requests) {
+  const totals = {};
+  for (const chunk of measured) {
+    for (const [measure, sums] of Object.entries(chunk.entries ?? {})) {
+      for (const [name, value] of Object.entries(sums)) {
+        totals[name] ??= { waited: 0, calls: 0, conditions: 0, exclusions: 0 };
+        totals[name][measure] += value;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(totals).map(([name, sums]) => [name, Object.fromEntries(Object.entries(sums).map(([measure, value]) => [measure, (value / requests) * 1000]))]));
 }
 
 /** The reviews levee logged during these chunks, by route, requester, resource and operation, per thousand writes. */
