@@ -42,9 +42,15 @@ async function annotationsAt(path: string): Promise<Record<string, string>> {
 
 /** A PUT of the stored object through `subresource`, with `annotations` added to it. */
 async function putThrough(path: string, subresource: string, annotations: Record<string, string>, as: 'admin' | 'developer' = 'admin'): Promise<KubectlResult> {
-  const object = await read(path);
-  object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...annotations };
-  return kubectl(['replace', '--raw', `${path}/${subresource}`, '-f', '-'], { input: JSON.stringify(object), as });
+  const put = async (): Promise<KubectlResult> => {
+    const object = await read(path);
+    object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...annotations };
+    return kubectl(['replace', '--raw', `${path}/${subresource}`, '-f', '-'], { input: JSON.stringify(object), as });
+  };
+  // A controller's or kwok's status write between the read and the PUT is a 409: read again.
+  let result = await put();
+  for (let attempt = 1; attempt < 5 && result.stderr.includes('the object has been modified'); attempt++) result = await put();
+  return result;
 }
 
 function refused(result: KubectlResult, pattern: RegExp): void {
@@ -119,11 +125,17 @@ async function forge(target: Target, namespace: string, subresource: string, way
   const query = way === 'apply' ? '?fieldManager=forger&force=true' : '';
   switch (way) {
     case 'PUT': {
-      const read = await raw('GET', path);
-      assert.equal(read.status, 200, `GET ${path}: ${read.text}`);
-      const object = JSON.parse(read.text) as Stored;
-      object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...forged };
-      return raw('PUT', path, JSON.stringify(object));
+      const put = async (): Promise<{ status: number; text: string }> => {
+        const read = await raw('GET', path);
+        assert.equal(read.status, 200, `GET ${path}: ${read.text}`);
+        const object = JSON.parse(read.text) as Stored;
+        object.metadata.annotations = { ...(object.metadata.annotations ?? {}), ...forged };
+        return raw('PUT', path, JSON.stringify(object));
+      };
+      // A controller's or kwok's status write between the read and the PUT is a 409: read again.
+      let answer = await put();
+      for (let attempt = 1; attempt < 5 && answer.status === 409; attempt++) answer = await put();
+      return answer;
     }
     case 'json-patch': {
       const read = await raw('GET', path);
