@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VerdictDocument } from '../../src/probe-verdict.js';
-import { componentPid, e2e, eventually, kubectl, restartStoppedComponents } from '../support/e2e.js';
+import { componentPid, e2e, eventually, kubectl, restartStoppedComponents, sleep } from '../support/e2e.js';
 import { verdictStatus } from '../support/gate.js';
 import { probePortOf, readVerdictFile } from '../support/levee-processes.js';
 
@@ -37,6 +37,26 @@ async function publishedHealthy(): Promise<void> {
     const status = await verdictStatus();
     return status.verdict === 'Healthy' || `${status.verdict}: ${status.message ?? ''}`;
   }, 180_000);
+}
+
+/**
+ * Every node Ready and the published verdict Healthy, without a break, for one node-monitor grace
+ * period (30 s on the local cluster) and a little more: just after kwok's restart the node
+ * lifecycle controller can still mark nodes Unknown once, which would close the gate on the next file.
+ */
+async function stayedHealthy(seconds = 40): Promise<void> {
+  let since = Date.now();
+  await eventually(`every node Ready and the published verdict Healthy for ${seconds} s in a row`, async () => {
+    const notReady = await notReadyNodes();
+    const status = await verdictStatus();
+    if (notReady.length > 0 || status.verdict !== 'Healthy') {
+      since = Date.now();
+      return `NotReady: ${notReady.join(', ') || 'none'}; published: ${status.verdict ?? 'none'}`;
+    }
+    if (Date.now() - since >= seconds * 1000) return true;
+    await sleep(2000);
+    return `Healthy for ${((Date.now() - since) / 1000).toFixed(0)} s`;
+  }, 240_000);
 }
 
 /** After kwok is back: every node Ready, and DNS with a ready endpoint again. */
@@ -84,6 +104,7 @@ describe('e2e: every node NotReady: the cause is the nodes, named, not kube-sche
     await restartStoppedComponents();
     await settled().catch(() => undefined);
     await publishedHealthy().catch(() => undefined);
+    await stayedHealthy().catch(() => undefined);
   });
 
   it('names no Ready node as the cause, listing the nodes, and gives it as the hint of the probes it explains', async () => {
