@@ -26,6 +26,23 @@ async function settledDecisions(): Promise<number> {
   throw new Error(`levee's decision counter kept moving (${previous}); something in the background keeps calling it`);
 }
 
+/**
+ * `writes` reach no levee entry: the counter stays put around them. Something else in the
+ * cluster (a node taint, another test's leftovers) may call levee in the same seconds, so this
+ * tries three times; a write that reached levee would move the counter every time.
+ */
+async function assertNeverReachesLevee(what: string, writes: () => Promise<void>): Promise<void> {
+  const moved: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await settledDecisions();
+    await writes();
+    const calls = (await settledDecisions()) - before;
+    if (calls === 0) return;
+    moved.push(calls);
+  }
+  assert.fail(`levee's decision counter moved in every attempt (${moved.join(', ')}): ${what} reached levee`);
+}
+
 describe('e2e: matchConditions keep what no policy judges away from levee', function () {
   this.timeout(240_000);
 
@@ -46,11 +63,8 @@ describe('e2e: matchConditions keep what no policy judges away from levee', func
   });
 
   it('an annotation-only update of a Deployment and ConfigMap writes never reach levee', async () => {
-    // Something else in the cluster (a node taint, another test's leftovers) may call levee
-    // in the same few seconds; a write that reached levee would move the counter every time.
-    const moved: number[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const before = await settledDecisions();
+    let attempt = 0;
+    await assertNeverReachesLevee('an annotation-only update and ConfigMap writes', async () => {
       const owner = `team-${attempt}`;
       const annotated = await kubectl(['annotate', 'deployment', 'ledger', '-n', namespace, `team.example/owner=${owner}`, '--overwrite']);
       assert.equal(annotated.code, 0, annotated.stderr);
@@ -60,25 +74,45 @@ describe('e2e: matchConditions keep what no policy judges away from levee', func
       assert.equal(patched.code, 0, patched.stderr);
       const stored = await kubectl(['get', 'deployment', 'ledger', '-n', namespace, '-o', 'jsonpath={.metadata.annotations.team\\.example/owner}']);
       assert.equal(stored.stdout, owner);
-      const calls = (await settledDecisions()) - before;
-      if (calls === 0) return;
-      moved.push(calls);
-    }
-    assert.fail(`levee's decision counter moved in every attempt (${moved.join(', ')}): it was called for changes no policy judges`);
+      attempt++;
+    });
   });
 
-  it('a change a policy judges still reaches levee: a scale, and an annotation levee reads', async () => {
+  it('a scale between counts above 0 never reaches levee; a scale to 0 does, though a Scale at 0 carries no replicas field', async () => {
+    // Created paused, a Deployment gets no ReplicaSet, so a scale writes the Deployment and
+    // nothing else: no ReplicaSet update, no pod create (pod creates always reach levee).
+    const paused = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'paused-ledger', namespace },
+      spec: { replicas: 1, paused: true, selector: { matchLabels: { app: 'paused-ledger' } }, template: { metadata: { labels: { app: 'paused-ledger' } }, spec: { containers: [{ name: 'app', image: 'registry.example/ledger:1.0' }] } } },
+    };
+    const created = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(paused) });
+    assert.equal(created.code, 0, created.stderr);
+    const scale = async (replicas: number): Promise<void> => {
+      const scaled = await kubectl(['scale', 'deployment', 'paused-ledger', '-n', namespace, `--replicas=${replicas}`]);
+      assert.equal(scaled.code, 0, scaled.stderr);
+    };
+    await assertNeverReachesLevee('scales between counts above 0', async () => {
+      await scale(3);
+      await scale(1);
+    });
+
+    // The API server encodes a Scale at 0 with no spec.replicas (omitempty): the condition must
+    // read that as 0, or every kubectl scale --replicas=0 would skip scale-to-zero.
     const before = await settledDecisions();
-    const scaled = await kubectl(['scale', 'deployment', 'ledger', '-n', namespace, '--replicas=2']);
-    assert.equal(scaled.code, 0, scaled.stderr);
-    await eventually('levee to be asked about the scale', async () => (await decisions()) > before || 'not yet');
-    const afterScale = await settledDecisions();
+    await scale(0);
+    await eventually('levee to be asked about the scale to 0', async () => (await decisions()) > before || 'not yet');
+  });
+
+  it('a levee.dev/ annotation reaches levee', async () => {
+    const before = await settledDecisions();
     // A levee.dev/ annotation goes to /mutate (an override to stamp, a forged stamp to drop).
     // As the developer: levee runs with the admin's credentials, and its own stamps are not forgeries.
     const forged = await kubectl(['annotate', 'deployment', 'ledger', '-n', namespace, 'levee.dev/overridden-by=mallory'], { as: 'developer' });
     assert.equal(forged.code, 0, forged.stderr);
     const stamp = await kubectl(['get', 'deployment', 'ledger', '-n', namespace, '-o', 'jsonpath={.metadata.annotations.levee\\.dev/overridden-by}']);
     assert.equal(stamp.stdout, '', 'the forged stamp was dropped by /mutate');
-    assert.ok((await decisions()) > afterScale, 'the levee.dev/ annotation reached levee');
+    assert.ok((await decisions()) > before, 'the levee.dev/ annotation reached levee');
   });
 });
