@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, inFreshNamespace, kubectl } from '../support/e2e.js';
 
 /** `levee audit` as CI and on-call people run it: the real binary, real files, a real cluster. */
 
@@ -74,15 +74,7 @@ describe('e2e: levee audit', function () {
   describe('--cluster', () => {
     const namespace = `audit-${Date.now().toString(36)}`;
 
-    before(async function () {
-      this.timeout(1_800_000);
-      await e2e();
-      assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
-    });
-
-    after(async () => {
-      await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-    });
+    inFreshNamespace(namespace);
 
     it('judges the object kubectl applies: merge keys, YAML 1.1 scalars and duplicate keys read as kubectl reads them', async () => {
       // What the API server stores from each manifest (kubectl create --dry-run=server) is the

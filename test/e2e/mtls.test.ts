@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { generateCerts } from '../../src/certs/generate.js';
-import { e2e, eventually, kubectl } from '../support/e2e.js';
+import { e2e, eventually, inFreshNamespace, kubectl } from '../support/e2e.js';
 import { call } from '../support/https.js';
 import { deploymentReview } from '../support/reviews.js';
 
@@ -32,15 +32,7 @@ async function refusals(port: number, ca: string): Promise<Record<string, number
 describe('e2e: mutual TLS between the API server and levee', function () {
   this.timeout(180_000);
 
-  before(async function () {
-    this.timeout(1_800_000);
-    await e2e();
-    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
-  });
-
-  after(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  });
+  inFreshNamespace(namespace);
 
   it('answers the API server, which presents its admission client certificate: a refusal reaches kubectl', async () => {
     const env = await e2e();

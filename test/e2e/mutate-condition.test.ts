@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl, leveeDecisions, sleep } from '../support/e2e.js';
+import { eventually, inFreshNamespace, kubectl, leveeDecisions, sleep } from '../support/e2e.js';
 import { buildConfig } from '../../src/config.js';
 import { CEL_EXPRESSION_CODE_POINT_LIMIT, mutateConditionExpression } from '../../src/policies/mutate-condition.js';
 
@@ -99,15 +99,7 @@ async function criticalWithoutSpread(name: string): Promise<Stored> {
 describe('e2e: the /mutate condition lets every template change of a critical workload through', function () {
   this.timeout(300_000);
 
-  before(async function () {
-    this.timeout(1_800_000);
-    await e2e();
-    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
-  });
-
-  after(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  });
+  inFreshNamespace(namespace);
 
   it('kubectl apply (client side): created critical, and made critical in the same apply as a new image', async () => {
     await ok(['apply', '-f', '-'], manifest('apply-new', { labels: CRITICAL }));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl, readyEndpoints } from '../support/e2e.js';
+import { eventually, inFreshNamespace, kubectl, readyEndpoints } from '../support/e2e.js';
 
 /**
  * The other ways to empty a Service, on a real API server: new pod labels that its selector no
@@ -28,15 +28,7 @@ async function untilLeveeSees(what: string, dryRun: () => Promise<boolean>): Pro
 describe('e2e: relabels and bare backends (labels-leave-service, last-backend-deleted)', function () {
   this.timeout(240_000);
 
-  before(async function () {
-    this.timeout(1_800_000);
-    await e2e();
-    assert.equal((await kubectl(['create', 'namespace', namespace])).code, 0);
-  });
-
-  after(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
-  });
+  inFreshNamespace(namespace);
 
   it('refuses a template that drops the label the Service selects, keeping the selector, and stores nothing', async () => {
     await apply(JSON.stringify({

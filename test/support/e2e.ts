@@ -233,6 +233,23 @@ export async function kubectl(args: string[], options: { as?: 'admin' | 'develop
   });
 }
 
+/**
+ * Registers the hooks of a describe block that works in a namespace of its own: the cluster
+ * (started once per process) and the namespace before its tests, the namespace deleted after.
+ */
+export function inFreshNamespace(namespace: string): void {
+  before(async function () {
+    this.timeout(1_800_000);
+    await e2e();
+    const created = await kubectl(['create', 'namespace', namespace]);
+    if (created.code !== 0) throw new Error(`kubectl create namespace ${namespace} failed: ${created.stderr}`);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  });
+}
+
 /** The ready endpoints behind a Service, over all its EndpointSlices, as kubectl reads them; -1 when the read fails. */
 export async function readyEndpoints(namespace: string, service: string): Promise<number> {
   const result = await kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service}`, '-o', 'json']);
