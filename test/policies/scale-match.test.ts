@@ -12,7 +12,8 @@ import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
  * removing spec.replicas), every scalable kind, worker pools at v1beta1 and v1beta2, kube-system.
  * A drop to 0 reaches levee however it is spelled; a scale between counts above 0 of a workload
  * does not (no policy judges it: test/unit/policies/scale-to-zero.counts.test.ts); a worker pool's
- * reaches it at any count (spot-capacity counts its replicas).
+ * always does (spot-capacity counts its replicas, and warns on any write to a pool it cannot tell:
+ * test/unit/policies/spot-capacity.scales.test.ts).
  */
 
 const WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
@@ -174,7 +175,7 @@ describe('webhook matchConditions: which scales reach levee', function () {
     expectSent(cases);
   });
 
-  it("a worker pool's scale reaches levee at any count that changes, at v1beta1 and v1beta2; one that changes nothing does not", () => {
+  it("a worker pool's scale reaches levee at any count, one that changes nothing included, at v1beta1 and v1beta2", () => {
     const cases: Array<[string, AdmissionRequest, string[]]> = [];
     for (const resource of ['machinedeployments', 'machinepools']) {
       for (const version of ['v1beta1', 'v1beta2']) {
@@ -182,7 +183,8 @@ describe('webhook matchConditions: which scales reach levee', function () {
           cases.push([`${resource}/scale ${version} ${from} -> ${to}`, subresourceScale('cluster.x-k8s.io', version, resource, 'capi', from, to), [VALIDATE]]);
           cases.push([`${resource}/scale ${version} ${from} -> ${to}, 0 spelled out`, subresourceScale('cluster.x-k8s.io', version, resource, 'capi', from, to, { spelled: true }), [VALIDATE]]);
         }
-        for (const [from, to] of UNCHANGED) cases.push([`${resource}/scale ${version} ${from} -> ${to}`, subresourceScale('cluster.x-k8s.io', version, resource, 'capi', from, to), []]);
+        // Even one that changes nothing: unknown-capacity warns on every write to a pool levee cannot tell.
+        for (const [from, to] of UNCHANGED) cases.push([`${resource}/scale ${version} ${from} -> ${to}`, subresourceScale('cluster.x-k8s.io', version, resource, 'capi', from, to), [VALIDATE]]);
       }
     }
     expectSent(cases);
