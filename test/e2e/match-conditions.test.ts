@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { e2e, eventually, kubectl, leveeDecisions, sleep } from '../support/e2e.js';
+import { e2e, eventually, kubectl, leveeDecisions, readyEndpoints, sleep } from '../support/e2e.js';
 
 /**
  * The webhook registrations' matchConditions, evaluated by the real API server: a change no
@@ -103,6 +103,80 @@ describe('e2e: matchConditions keep what no policy judges away from levee', func
     const before = await settledDecisions();
     await scale(0);
     await eventually('levee to be asked about the scale to 0', async () => (await decisions()) > before || 'not yet');
+  });
+
+  it('a drop to 0 reaches levee however it is spelled: /scale patched (replicas removed, set to null), replaced, `kubectl scale --current-replicas`, the object patched or applied server-side', async () => {
+    // One replica each behind its own Service, so that every drop to 0 is a refusal: a request
+    // the conditions kept away would be stored instead.
+    const kinds = [
+      { resource: 'deployment', name: 'shape-deploy', apiVersion: 'apps/v1', kind: 'Deployment' },
+      { resource: 'statefulset', name: 'shape-sts', apiVersion: 'apps/v1', kind: 'StatefulSet' },
+      { resource: 'replicationcontroller', name: 'shape-rc', apiVersion: 'v1', kind: 'ReplicationController' },
+    ] as const;
+    const objectOf = (kind: (typeof kinds)[number], replicas: number) => {
+      const labels = { app: kind.name };
+      return {
+        apiVersion: kind.apiVersion,
+        kind: kind.kind,
+        metadata: { name: kind.name, namespace },
+        spec: {
+          replicas,
+          selector: kind.kind === 'ReplicationController' ? labels : { matchLabels: labels },
+          ...(kind.kind === 'StatefulSet' ? { serviceName: kind.name } : {}),
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/ledger:1.0' }] } },
+        },
+      };
+    };
+    for (const kind of kinds) {
+      const created = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(objectOf(kind, 1)) });
+      assert.equal(created.code, 0, created.stderr);
+      const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: kind.name, namespace }, spec: { selector: { app: kind.name }, ports: [{ port: 80 }] } };
+      assert.equal((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(service) })).code, 0);
+    }
+    for (const kind of kinds) {
+      await eventually(`a ready endpoint behind Service ${kind.name}`, async () => (await readyEndpoints(namespace, kind.name)) === 1, 120_000);
+      await eventually(`levee to see the endpoint of ${kind.name}`, async () => {
+        // Through the object: whether /scale reaches levee is what is tested below.
+        const probe = await kubectl(['patch', kind.resource, kind.name, '-n', namespace, '--type=merge', '-p', '{"spec":{"replicas":0}}', '--dry-run=server']);
+        return probe.code !== 0 || probe.stdout + probe.stderr;
+      });
+    }
+
+    const refusals: string[] = [];
+    for (const kind of kinds) {
+      const target = [kind.resource, kind.name, '-n', namespace];
+      // The Scale as read just before the PUT (its resourceVersion current), without replicas.
+      const scaleAtZero = async (): Promise<string> => {
+        const read = await kubectl(['get', ...target, '--subresource=scale', '-o', 'json']);
+        assert.equal(read.code, 0, read.stderr);
+        const scale = JSON.parse(read.stdout) as { spec: Record<string, unknown> };
+        delete scale.spec.replicas;
+        return JSON.stringify(scale);
+      };
+      const ways: Array<[string, string[], (() => Promise<string>)?]> = [
+        ['a JSON patch of /scale removing spec.replicas', ['patch', ...target, '--subresource=scale', '--type=json', '-p', '[{"op":"remove","path":"/spec/replicas"}]']],
+        ['a merge patch of /scale setting spec.replicas to null', ['patch', ...target, '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":null}}']],
+        // A raw PUT: kubectl maps no resource to the kind Scale from a file.
+        ['a PUT of a Scale with no spec.replicas', ['replace', '--raw', `${kind.apiVersion === 'v1' ? '/api/v1' : '/apis/apps/v1'}/namespaces/${namespace}/${kind.resource}s/${kind.name}/scale`, '-f', '-'], scaleAtZero],
+        ['kubectl scale --current-replicas=1 --replicas=0', ['scale', `${kind.resource}/${kind.name}`, '-n', namespace, '--current-replicas=1', '--replicas=0']],
+        ['a strategic merge patch of the object', ['patch', ...target, '-p', '{"spec":{"replicas":0}}']],
+        ['a JSON patch of the object', ['patch', ...target, '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":0}]']],
+        ['server-side apply of the object', ['apply', '--server-side', '--force-conflicts', '--field-manager=e2e-shapes', '-f', '-'], async () => JSON.stringify(objectOf(kind, 0))],
+      ];
+      for (const [way, args, input] of ways) {
+        let result = await kubectl(args, input === undefined ? {} : { input: await input() });
+        // A read-then-PUT reads again on 409: a controller's status write in between is not levee's answer.
+        for (let retry = 0; retry < 5 && input && /\(Conflict\)/.test(result.stderr); retry++) result = await kubectl(args, { input: await input() });
+        const stored = await kubectl(['get', ...target, '-o', 'jsonpath={.spec.replicas}']);
+        const said = result.stderr + result.stdout;
+        if (result.code === 0 || !/admission webhook \\?"validate\.levee\.dev\\?" denied the request/.test(said) || !/\[scale-to-zero\]/.test(said) || stored.stdout !== '1') {
+          refusals.push(`${kind.kind} through ${way}: exit ${result.code}, stored replicas ${stored.stdout}: ${said.trim().slice(0, 300)}`);
+          // Back to 1 (a scale up from 0 is judged by nobody), so that the next way is a drop to 0 again.
+          if (stored.stdout !== '1') assert.equal((await kubectl(['scale', `${kind.resource}/${kind.name}`, '-n', namespace, '--replicas=1'])).code, 0);
+        }
+      }
+    }
+    assert.deepEqual(refusals, [], 'every drop to 0 was refused by scale-to-zero and stored nothing');
   });
 
   it('a levee.dev/ annotation reaches levee', async () => {
