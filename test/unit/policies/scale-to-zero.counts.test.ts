@@ -286,6 +286,16 @@ describe('policies/scale-to-zero: scales between counts above 0 (what validate.l
         assert.ok(findingsOf(own).includes('scale-to-zero/scale-to-zero:deny'), `kube-system ${kind.kind} 2 -> 0: ${findingsOf(own).join(', ')}`);
       }
     });
+
+    it('finds nothing in a kubectl scale of one between counts above 0; its kubectl scale to 0 is found, as its update to 0 is', async () => {
+      for (const kind of KINDS.slice(0, 2)) {
+        for (const [from, to] of [[2, 5], [5, 1], [0, 2]] as const) {
+          await assertNothingFound(backedBy(kind.kind, 'kube-system'), scaleRequest(kind.gvr, 'web', from, to, { namespace: 'kube-system' }), `kube-system ${kind.kind}/scale ${from} -> ${to}`);
+        }
+        const { own } = await judgedBoth(backedBy(kind.kind, 'kube-system'), scaleRequest(kind.gvr, 'web', 2, 0, { namespace: 'kube-system' }));
+        assert.ok(findingsOf(own).includes('scale-to-zero/scale-to-zero:deny'), `kube-system ${kind.kind}/scale 2 -> 0: ${findingsOf(own).join(', ')}`);
+      }
+    });
   });
 
   describe('spot-capacity and probe-gate', () => {
