@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
+import { matchWebhooks, shippedWebhookConfigurations } from '../support/webhook-match.js';
 
 /**
  * Which of levee's entries the API server evaluates matchConditions for (their rules and
@@ -14,23 +12,8 @@ import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
  * Secret, Event or Service write costs levee nothing, even one that carries a levee.dev/ key.
  */
 
-const WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
 const BACKSTOP = 'validate-levee-annotations.levee.dev';
 const RECORD = 'levee.dev/override-authorized-by';
-
-interface Call {
-  webhook: string;
-  selected: boolean;
-  rules: boolean;
-  conditions: 'match' | 'skip' | 'error';
-}
-
-function run(command: string, args: string[], input?: string): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}:\n${result.stderr.slice(-4000)}`);
-  return result.stdout;
-}
 
 const admin = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 
@@ -90,12 +73,8 @@ describe('what levee costs the API server: entries whose rules take a write (too
   let evaluated: (requests: AdmissionRequest[]) => string[][];
 
   before(() => {
-    const tool = run('tools/build.sh', ['webhook-match']).trim();
-    const configurations = parseAllDocuments(readFileSync(WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as unknown);
-    evaluated = (requests) => {
-      const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: Call[] }> };
-      return answer.results.map((result) => result.calls.filter((call) => call.rules && call.selected).map((call) => call.webhook));
-    };
+    const configurations = shippedWebhookConfigurations();
+    evaluated = (requests) => matchWebhooks(configurations, requests).map((calls) => calls.filter((call) => call.rules && call.selected).map((call) => call.webhook));
   });
 
   it("the bench's mix: the backstop is evaluated for the writes of kinds levee stamps (apply, scale, cordon, annotate), never for the ConfigMap write", () => {

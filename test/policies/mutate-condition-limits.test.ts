@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config.js';
 import { CEL_EXPRESSION_CODE_POINT_LIMIT, MUTATE_WEBHOOK, mutateConditionExpression, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
+import { matchWebhooks, shippedWebhookConfigurations } from '../support/webhook-match.js';
 
 /**
  * The renderer's size limit is the API server's: k8s.io/apiserver's CEL compiler (tools/webhook-match,
@@ -17,25 +15,9 @@ interface Registration {
   webhooks?: Array<{ name: string; matchConditions?: Array<{ name: string; expression: string }> }>;
 }
 
-interface Call {
-  configuration: string;
-  webhook: string;
-  conditions: 'match' | 'skip' | 'error';
-  error?: string;
-}
-
-function run(command: string, args: string[], input?: string): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...(input === undefined ? {} : { input }) });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}:\n${result.stderr.slice(-4000)}`);
-  return result.stdout;
-}
-
 /** The shipped mutating registration with /mutate's condition replaced by `expression`. */
 function registrationWith(expression: string): Registration {
-  const mutating = parseAllDocuments(readFileSync('manifests/components/webhooks/webhooks.yaml', 'utf8'))
-    .map((doc) => doc.toJSON() as Registration)
-    .find((object) => object.kind === 'MutatingWebhookConfiguration');
+  const mutating = shippedWebhookConfigurations<Registration>().find((object) => object.kind === 'MutatingWebhookConfiguration');
   assert.ok(mutating);
   const condition = registeredMutateCondition(mutating.webhooks ?? []);
   assert.ok(condition);
@@ -87,7 +69,6 @@ describe('the /mutate condition\'s size, against the API server\'s CEL', functio
   this.timeout(10 * 60_000);
 
   it('the largest condition levee renders compiles and lets its last label through; one code point past the limit is refused by the API server\'s parser', () => {
-    const tool = run('tools/build.sh', ['webhook-match']).trim();
     const { count, expression } = largestRendered();
     assert.ok(count > 100, `only ${count} labels fit`);
     const length = [...expression].length;
@@ -97,8 +78,8 @@ describe('the /mutate condition\'s size, against the API server\'s CEL', functio
     const over = `${atLimit}x`;
     const configurations = [atLimit, over].map((each, i) => ({ ...registrationWith(each), metadata: { name: `limit-${i}` } }));
     const requests = [deploymentCreate({ [labelKey(count - 1)]: 'true' }), deploymentCreate({ [labelKey(count)]: 'true' })];
-    const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: Call[] }> };
-    const mutateCall = (request: number, configuration: string) => answer.results[request]!.calls.find((each) => each.configuration === configuration && each.webhook === MUTATE_WEBHOOK)!;
+    const results = matchWebhooks(configurations, requests);
+    const mutateCall = (request: number, configuration: string) => results[request]!.find((each) => each.configuration === configuration && each.webhook === MUTATE_WEBHOOK)!;
     assert.equal(mutateCall(0, 'limit-0').conditions, 'match', JSON.stringify(mutateCall(0, 'limit-0')));
     assert.equal(mutateCall(1, 'limit-0').conditions, 'skip', 'a label the configuration does not name');
     const refused = mutateCall(0, 'limit-1');

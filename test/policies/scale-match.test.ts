@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
+import { matchWebhooks, shippedWebhookConfigurations } from '../support/webhook-match.js';
 
 /**
  * Which scales the API server sends levee, by kube-apiserver's own matcher (tools/webhook-match)
@@ -16,26 +14,8 @@ import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
  * test/unit/policies/spot-capacity.scales.test.ts).
  */
 
-const WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
 const VALIDATE = 'validate.levee.dev';
 const KUBE_SYSTEM = 'validate-kube-system.levee.dev';
-
-interface Call {
-  webhook: string;
-  type: 'validating' | 'mutating';
-  selected: boolean;
-  rules: boolean;
-  conditions: 'match' | 'skip' | 'error';
-  failedCondition?: string;
-  error?: string;
-}
-
-function run(command: string, args: string[], input?: string): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}:\n${result.stderr.slice(-4000)}`);
-  return result.stdout;
-}
 
 const admin = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 const HPA_CONTROLLER = { username: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] };
@@ -94,17 +74,11 @@ const subresourceScale = (group: string, version: string, resource: string, name
 
 describe('webhook matchConditions: which scales reach levee', function () {
   this.timeout(120_000);
-  let tool = '';
-  const configurations = parseAllDocuments(readFileSync(WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as unknown);
-
-  before(() => {
-    tool = run('tools/build.sh', ['webhook-match']).trim();
-  });
+  const configurations = shippedWebhookConfigurations();
 
   /** The validating entries that call levee for each request, or the condition errors. */
   function sentTo(requests: AdmissionRequest[]): string[][] {
-    const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: Call[] }> };
-    return answer.results.map(({ calls }) => {
+    return matchWebhooks(configurations, requests).map((calls) => {
       const errors = calls.filter((call) => call.conditions === 'error');
       assert.deepEqual(errors, [], 'no condition may fail to evaluate');
       return calls

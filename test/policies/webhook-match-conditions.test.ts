@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config.js';
 import { MUTATE_CONDITION_NAME, MUTATE_WEBHOOK, mutateConditionExpression, registeredMutateCondition } from '../../src/policies/mutate-condition.js';
 import { CORPUS_ENV, type CorpusEntry } from '../support/review-corpus.js';
+import type { WebhookMatchCall as Call } from '../support/webhook-match.js';
 
 /**
  * The webhook registrations' matchConditions (manifests/components/webhooks/webhooks.yaml)
@@ -18,20 +19,6 @@ import { CORPUS_ENV, type CorpusEntry } from '../support/review-corpus.js';
  */
 
 const WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
-
-interface Call {
-  configuration: string;
-  webhook: string;
-  type: 'validating' | 'mutating';
-  path: string;
-  /** The namespace and object selectors take the request. */
-  selected: boolean;
-  /** One of the webhook's rules matches the request. */
-  rules: boolean;
-  conditions: 'match' | 'skip' | 'error';
-  failedCondition?: string;
-  error?: string;
-}
 
 function files(dir: string, suffix: string): string[] {
   return readdirSync(dir).flatMap((entry) => {

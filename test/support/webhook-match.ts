@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+
+/** levee's webhook registrations as the base install and the dev overlay ship them. */
+export const SHIPPED_WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
+
+/** What tools/webhook-match says of one webhook entry for one request, as k8s.io/apiserver decides it. */
+export interface WebhookMatchCall {
+  configuration: string;
+  webhook: string;
+  type: 'validating' | 'mutating';
+  path: string;
+  /** The namespace and object selectors take the request. */
+  selected: boolean;
+  /** One of the entry's rules matches the request. */
+  rules: boolean;
+  conditions: 'match' | 'skip' | 'error';
+  failedCondition?: string;
+  error?: string;
+}
+
+/** The shipped ValidatingWebhookConfiguration and MutatingWebhookConfiguration, parsed. */
+export function shippedWebhookConfigurations<T = unknown>(): T[] {
+  return parseAllDocuments(readFileSync(SHIPPED_WEBHOOKS, 'utf8')).map((doc) => doc.toJSON() as T);
+}
+
+function run(command: string, args: string[], input?: string): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...(input === undefined ? {} : { input }) });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}:\n${result.stderr.slice(-4000)}`);
+  return result.stdout;
+}
+
+let tool: string | undefined;
+
+/**
+ * Runs kube-apiserver's own rules and matchConditions matcher (tools/webhook-match, built once
+ * per process, cached across runs) over `requests` against `configurations`: per request, what
+ * each webhook entry of each configuration does with it.
+ */
+export function matchWebhooks(configurations: unknown[], requests: unknown[]): WebhookMatchCall[][] {
+  tool ??= run('tools/build.sh', ['webhook-match']).trim();
+  const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: WebhookMatchCall[] }> };
+  return answer.results.map((result) => result.calls);
+}
