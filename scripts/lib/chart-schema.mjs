@@ -93,7 +93,7 @@ export async function chartValuesSchema() {
           webhooks: {
             type: 'object',
             additionalProperties: false,
-            properties: Object.fromEntries(['validate', 'validate-nodes', 'validate-pods', 'validate-kube-system', 'validate-levee-annotations', 'mutate', 'mutate-nodes', 'mutate-pods'].map((name) => [name, webhook])),
+            properties: Object.fromEntries(['validate', 'validate-nodes', 'validate-pods', 'validate-kube-system', 'validate-levee-annotations', 'validate-kube-system-annotations', 'mutate', 'mutate-nodes', 'mutate-pods'].map((name) => [name, webhook])),
           },
         },
       },
