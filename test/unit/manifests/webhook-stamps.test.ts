@@ -249,7 +249,7 @@ describe('manifests/components/webhooks: stamps', () => {
     assert.deepEqual(missing, []);
   });
 
-  it('a write is converted for at most one guard: no two guards take the same update, so the API server converts a judged write for them once', () => {
+  it('a write is converted for at most one guard: no two guards take the same create or update, so the API server converts a judged write for them once', () => {
     const guards = stampGuards(registrations().validating);
     const twice: string[] = [];
     for (const kind of stampedKinds().values()) {
@@ -258,8 +258,10 @@ describe('manifests/components/webhooks: stamps', () => {
       for (const declared of kind.versions) {
         for (const subresource of ['', ...SUBRESOURCES]) {
           for (const namespace of namespaces) {
-            const taking = guardsTaking(guards, 'UPDATE', kind.group, declared === '*' ? ANY_VERSION : declared, resource, subresource, namespace);
-            if (taking.length > 1) twice.push(`UPDATE ${kind.resource}${subresource ? `/${subresource}` : ''}.${kind.group || 'core'}/${declared} in ${namespace || 'no namespace'}: ${taking.map((webhook) => webhook.name).join(', ')}`);
+            for (const operation of subresource ? ['UPDATE'] : ['CREATE', 'UPDATE']) {
+              const taking = guardsTaking(guards, operation, kind.group, declared === '*' ? ANY_VERSION : declared, resource, subresource, namespace);
+              if (taking.length > 1) twice.push(`${operation} ${kind.resource}${subresource ? `/${subresource}` : ''}.${kind.group || 'core'}/${declared} in ${namespace || 'no namespace'}: ${taking.map((webhook) => webhook.name).join(', ')}`);
+            }
           }
         }
       }
