@@ -553,6 +553,26 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
       assert.deepEqual(outcomes, []);
     });
 
+    it('a kube-system Deployment carrying an override still gets its ReplicaSet: the Deployment controller copies the override onto it, and that create is taken yet let through', async () => {
+      const name = `overridden-${namespace}`;
+      const object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'kube-system', annotations: overrideOf(inOneHour()) }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } };
+      try {
+        // A platform change may be held while the probe run after the last one has no verdict.
+        await eventually(`Deployment kube-system/${name} created`, async () => {
+          const result = await apply(object);
+          return result.code === 0 || result.stderr;
+        }, 120_000);
+        await eventually(`a ReplicaSet of kube-system/${name} carrying the override`, async () => {
+          const result = await kubectl(['get', 'replicasets', '-n', 'kube-system', '-l', `app=${name}`, '-o', 'json']);
+          if (result.code !== 0) return result.stderr;
+          const items = (JSON.parse(result.stdout) as { items: Stored[] }).items;
+          return items.some((each) => each.metadata.annotations?.['levee.dev/override'] === 'scale-to-zero') || `${items.length} ReplicaSets`;
+        }, 60_000);
+      } finally {
+        await kubectl(['delete', 'deployment', name, '-n', 'kube-system', '--ignore-not-found', '--wait=false']);
+      }
+    });
+
     it('a Pod created in kube-system with a forged stamp is refused, and so is one written later through pods/status', async () => {
       const pod = (annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stamped', namespace: 'kube-system', annotations }, spec: { ...podSpec, schedulerName: 'binder' } });
       refused(await apply(pod({ [FORGED_BY]: 'mallory' })), FORGED);
