@@ -438,6 +438,53 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
         });
       }
     }
+
+    it('every namespaced kind above created in kube-system carrying a forged record is refused: no /mutate entry runs there, and levee reads a record there as anywhere', async () => {
+      const outcomes: string[] = [];
+      for (const target of targets) {
+        const object = target.object('kube-system') as { metadata: { name: string; annotations: Record<string, string> } };
+        const name = `${object.metadata.name}-made`;
+        const path = target.path('kube-system').replace(/\/[^/]+$/, `/${name}`);
+        const forged = { ...object, metadata: { ...object.metadata, name, annotations: { ...object.metadata.annotations, [RECORD]: RECORD_FORGED } } };
+        // A platform change may be held while the probe run after the last one has no verdict: retry those.
+        for (let attempt = 0; ; attempt++) {
+          const result = await apply(forged);
+          if (result.code === 0) {
+            const stored = (await annotationsAt(path))[RECORD];
+            await raw('DELETE', path);
+            if (stored !== undefined) outcomes.push(`${target.name}: created with the forged record stored`);
+            break;
+          }
+          if (FORGED.test(result.stderr)) break;
+          if (attempt >= 30) {
+            outcomes.push(`${target.name}: ${result.stderr}`);
+            break;
+          }
+          await sleep(2000);
+        }
+      }
+      assert.deepEqual(outcomes, []);
+    });
+
+    it('a PUT whose metadata.annotations is null, through the object and each subresource that stores it, in kube-system and elsewhere, is no condition error (one would refuse it on a Fail entry)', async () => {
+      const problems: string[] = [];
+      for (const { target, ns } of created) {
+        for (const subresource of ['', ...target.subresources.filter((each) => each === 'status')]) {
+          const path = subresource ? `${target.path(ns)}/${subresource}` : target.path(ns);
+          let answer = { status: 0, text: '' };
+          for (let attempt = 0; attempt < 5; attempt++) {
+            const read = await raw('GET', path);
+            assert.equal(read.status, 200, `GET ${path}: ${read.text}`);
+            const object = JSON.parse(read.text) as Stored;
+            object.metadata.annotations = null;
+            answer = await raw('PUT', path, JSON.stringify(object));
+            if (answer.status !== 409) break;
+          }
+          if (answer.status >= 300 && !FORGED.test(answer.text)) problems.push(`${target.name}${subresource ? `/${subresource}` : ''} in ${ns || 'the cluster'}: HTTP ${answer.status}: ${answer.text.slice(0, 300)}`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
   });
 
   describe('kinds levee reads no stamp from reach no levee entry', () => {
@@ -504,6 +551,26 @@ describe('e2e: only levee writes its stamps, whatever path a write takes', funct
         }
       }
       assert.deepEqual(outcomes, []);
+    });
+
+    it('a kube-system Deployment carrying an override still gets its ReplicaSet: the Deployment controller copies the override onto it, and that create is taken yet let through', async () => {
+      const name = `overridden-${namespace}`;
+      const object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'kube-system', annotations: overrideOf(inOneHour()) }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } };
+      try {
+        // A platform change may be held while the probe run after the last one has no verdict.
+        await eventually(`Deployment kube-system/${name} created`, async () => {
+          const result = await apply(object);
+          return result.code === 0 || result.stderr;
+        }, 120_000);
+        await eventually(`a ReplicaSet of kube-system/${name} carrying the override`, async () => {
+          const result = await kubectl(['get', 'replicasets', '-n', 'kube-system', '-l', `app=${name}`, '-o', 'json']);
+          if (result.code !== 0) return result.stderr;
+          const items = (JSON.parse(result.stdout) as { items: Stored[] }).items;
+          return items.some((each) => each.metadata.annotations?.['levee.dev/override'] === 'scale-to-zero') || `${items.length} ReplicaSets`;
+        }, 60_000);
+      } finally {
+        await kubectl(['delete', 'deployment', name, '-n', 'kube-system', '--ignore-not-found', '--wait=false']);
+      }
     });
 
     it('a Pod created in kube-system with a forged stamp is refused, and so is one written later through pods/status', async () => {
