@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { authorOf, recordValue } from '../../src/engine/authorship.js';
 import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
-import { matchWebhooks, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
+import { STAMPED_KINDS } from '../support/stamped-kinds.js';
+import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
 
 /**
  * The stamp backstop at its edges, by kube-apiserver's own matcher (tools/webhook-match): the
@@ -18,30 +19,7 @@ const alice: UserInfo = { username: 'alice', uid: 'alice-uid', groups: ['system:
 const override = { 'levee.dev/override': 'scale-to-zero', 'levee.dev/override-reason': 'INC-7', 'levee.dev/override-expires': '2099-01-01T00:00:00Z' };
 
 /** [group, version, kind, resource]: the namespaced kinds levee reads a stamp or record from, every rule group of the registrations. */
-const NAMESPACED: ReadonlyArray<readonly [string, string, string, string]> = [
-  ['apps', 'v1', 'Deployment', 'deployments'],
-  ['apps', 'v1', 'StatefulSet', 'statefulsets'],
-  ['apps', 'v1', 'ReplicaSet', 'replicasets'],
-  ['apps', 'v1', 'DaemonSet', 'daemonsets'],
-  ['', 'v1', 'ReplicationController', 'replicationcontrollers'],
-  ['batch', 'v1', 'Job', 'jobs'],
-  ['batch', 'v1', 'CronJob', 'cronjobs'],
-  ['autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'],
-  ['keda.sh', 'v1alpha1', 'ScaledObject', 'scaledobjects'],
-  ['http.keda.sh', 'v1alpha1', 'HTTPScaledObject', 'httpscaledobjects'],
-  ['cluster.x-k8s.io', 'v1beta2', 'Cluster', 'clusters'],
-  ['cluster.x-k8s.io', 'v1beta2', 'ClusterClass', 'clusterclasses'],
-  ['cluster.x-k8s.io', 'v1beta1', 'MachineDeployment', 'machinedeployments'],
-  ['cluster.x-k8s.io', 'v1beta2', 'MachinePool', 'machinepools'],
-  ['cluster.x-k8s.io', 'v1beta2', 'MachineSet', 'machinesets'],
-  ['cluster.x-k8s.io', 'v1beta2', 'Machine', 'machines'],
-  ['controlplane.cluster.x-k8s.io', 'v1beta2', 'KubeadmControlPlane', 'kubeadmcontrolplanes'],
-  ['controlplane.cluster.x-k8s.io', 'v1alpha3', 'TalosControlPlane', 'taloscontrolplanes'],
-  ['infrastructure.cluster.x-k8s.io', 'v1beta2', 'AWSMachineTemplate', 'awsmachinetemplates'],
-  ['infrastructure.cluster.x-k8s.io', 'v1beta1', 'GCPManagedMachinePool', 'gcpmanagedmachinepools'],
-  ['infrastructure.cluster.x-k8s.io', 'v1beta1', 'AzureManagedControlPlane', 'azuremanagedcontrolplanes'],
-  ['', 'v1', 'Pod', 'pods'],
-];
+const NAMESPACED: ReadonlyArray<readonly [string, string, string, string]> = STAMPED_KINDS.filter(([, , , , namespaced]) => namespaced).map(([group, version, kind, resource]) => [group, version, kind, resource] as const);
 
 function review(operation: string, [group, version, kind, resource]: readonly [string, string, string, string], namespace: string, object: KubeObject | null, oldObject: KubeObject | null, subResource?: string): AdmissionRequest {
   return {
@@ -66,13 +44,8 @@ const objectOf = ([group, version, kind]: readonly [string, string, string, stri
   spec: { replicas: 1 },
 });
 
-const failClosed = new Set(
-  shippedWebhookConfigurations<{ kind: string; webhooks: Array<{ name: string; failurePolicy: string }> }>()
-    .filter((configuration) => configuration.kind === 'ValidatingWebhookConfiguration')
-    .flatMap((configuration) => configuration.webhooks.filter((webhook) => webhook.failurePolicy === 'Fail').map((webhook) => webhook.name)),
-);
-const reachesGuard = (calls: WebhookMatchCall[]): boolean =>
-  calls.some((call) => call.type === 'validating' && call.path === '/validate' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match');
+const failClosed = failClosedValidatingEntries(shippedWebhookConfigurations());
+const reachesGuard = (calls: WebhookMatchCall[]): boolean => reachesFailClosedValidate(calls, failClosed);
 const errors = (calls: WebhookMatchCall[][]): string[] => [...new Set(calls.flat().filter((call) => call.conditions === 'error').map((call) => `${call.webhook}: ${call.failedCondition ?? ''} ${call.error ?? ''}`))];
 
 describe('the stamp backstop at its edges (tools/webhook-match)', function () {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
-import { matchWebhooks, shippedWebhookConfigurations } from '../support/webhook-match.js';
+import { STAMPED_KINDS as STAMPED } from '../support/stamped-kinds.js';
+import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations } from '../support/webhook-match.js';
 
 /**
  * Which of levee's entries the API server evaluates matchConditions for (their rules and
@@ -98,37 +99,9 @@ describe('what levee costs the API server: entries whose rules take a write (too
   });
 });
 
-/** The kinds levee reads a stamp or record from, one per rule group of the registrations: [group, version, kind, resource, namespaced]. */
-const STAMPED: ReadonlyArray<readonly [string, string, string, string, boolean]> = [
-  ['apps', 'v1', 'Deployment', 'deployments', true],
-  ['apps', 'v1', 'StatefulSet', 'statefulsets', true],
-  ['apps', 'v1', 'ReplicaSet', 'replicasets', true],
-  ['apps', 'v1', 'DaemonSet', 'daemonsets', true],
-  ['', 'v1', 'ReplicationController', 'replicationcontrollers', true],
-  ['batch', 'v1', 'Job', 'jobs', true],
-  ['batch', 'v1', 'CronJob', 'cronjobs', true],
-  ['autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true],
-  ['keda.sh', 'v1alpha1', 'ScaledObject', 'scaledobjects', true],
-  ['http.keda.sh', 'v1alpha1', 'HTTPScaledObject', 'httpscaledobjects', true],
-  ['karpenter.sh', 'v1', 'NodePool', 'nodepools', false],
-  ['cluster.x-k8s.io', 'v1beta2', 'Cluster', 'clusters', true],
-  ['cluster.x-k8s.io', 'v1beta1', 'MachineDeployment', 'machinedeployments', true],
-  ['cluster.x-k8s.io', 'v1beta2', 'Machine', 'machines', true],
-  ['controlplane.cluster.x-k8s.io', 'v1beta2', 'KubeadmControlPlane', 'kubeadmcontrolplanes', true],
-  ['controlplane.cluster.x-k8s.io', 'v1beta1', 'RKE2ControlPlane', 'rke2controlplanes', true],
-  ['infrastructure.cluster.x-k8s.io', 'v1beta2', 'AWSMachineTemplate', 'awsmachinetemplates', true],
-  ['infrastructure.cluster.x-k8s.io', 'v1beta1', 'AzureManagedControlPlane', 'azuremanagedcontrolplanes', true],
-  ['', 'v1', 'Pod', 'pods', true],
-  ['', 'v1', 'Node', 'nodes', false],
-];
-
 describe('every write that changes a levee.dev/ annotation reaches /validate on an entry that fails closed (tools/webhook-match)', function () {
   this.timeout(10 * 60_000);
-  const failClosed = new Set(
-    shippedWebhookConfigurations<{ kind: string; webhooks: Array<{ name: string; failurePolicy: string }> }>()
-      .filter((configuration) => configuration.kind === 'ValidatingWebhookConfiguration')
-      .flatMap((configuration) => configuration.webhooks.filter((webhook) => webhook.failurePolicy === 'Fail').map((webhook) => webhook.name)),
-  );
+  const failClosed = failClosedValidatingEntries(shippedWebhookConfigurations());
   const forged = { [RECORD]: '{"user":"alice","groups":["system:masters"]}' };
   const changes: Array<[string, Record<string, string>, Record<string, string>]> = [
     ['adds a record', { ...forged, team: 'shop' }, { team: 'shop' }],
@@ -156,7 +129,7 @@ describe('every write that changes a levee.dev/ annotation reaches /validate on 
     assert.ok(writes.length >= 500, `${writes.length} writes`);
     const calls = matchWebhooks(shippedWebhookConfigurations(), writes.map(([, request]) => request));
     const missed = writes.flatMap(([name], i) =>
-      calls[i]!.some((call) => call.type === 'validating' && call.path === '/validate' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match') ? [] : [name]);
+      reachesFailClosedValidate(calls[i]!, failClosed) ? [] : [name]);
     assert.deepEqual(missed, []);
     const errors = calls.flat().filter((call) => call.conditions === 'error').map((call) => `${call.webhook}: ${call.error}`);
     assert.deepEqual([...new Set(errors)], []);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
 import { renderChart } from '../support/helm.js';
-import { matchWebhooks, type WebhookMatchCall } from '../support/webhook-match.js';
+import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate } from '../support/webhook-match.js';
 
 /**
  * The chart's per-entry settings and the stamp backstop, by kube-apiserver's own matcher
@@ -51,11 +51,10 @@ async function guarded(values: Record<string, unknown>): Promise<Record<string, 
     const file = join(dir, 'values.json');
     writeFileSync(file, JSON.stringify(values));
     const configurations = (await renderChart('levee', 'levee-system', ['--values', file])).filter((object) => object.kind.endsWith('WebhookConfiguration'));
-    const failClosed = new Set(configurations.filter((c) => c.kind === 'ValidatingWebhookConfiguration').flatMap((c) => (c.webhooks as Array<{ name: string; failurePolicy: string }>).filter((w) => w.failurePolicy === 'Fail').map((w) => w.name)));
+    const failClosed = failClosedValidatingEntries(configurations);
     // The matcher selects namespaces by kubernetes.io/metadata.name alone: no namespace carries another label.
     const calls = matchWebhooks(configurations, WRITES.map(([, request]) => request));
-    const reaches = (each: WebhookMatchCall[]) => each.some((call) => call.type === 'validating' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match');
-    return Object.fromEntries(WRITES.map(([name], i) => [name, reaches(calls[i]!)]));
+    return Object.fromEntries(WRITES.map(([name], i) => [name, reachesFailClosedValidate(calls[i]!, failClosed)]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

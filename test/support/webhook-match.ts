@@ -44,3 +44,25 @@ export function matchWebhooks(configurations: unknown[], requests: unknown[]): W
   const answer = JSON.parse(run(tool, [], JSON.stringify({ configurations, requests }))) as { results: Array<{ calls: WebhookMatchCall[] }> };
   return answer.results.map((result) => result.calls);
 }
+
+interface ValidatingConfiguration {
+  kind?: string;
+  webhooks?: Array<{ name: string; failurePolicy?: string }>;
+}
+
+/** The validating entries among `configurations` that fail closed (failurePolicy Fail), by name. */
+export function failClosedValidatingEntries(configurations: unknown[]): Set<string> {
+  return new Set(
+    (configurations as ValidatingConfiguration[])
+      .filter((configuration) => configuration.kind === 'ValidatingWebhookConfiguration')
+      .flatMap((configuration) => (configuration.webhooks ?? []).filter((webhook) => webhook.failurePolicy === 'Fail').map((webhook) => webhook.name)),
+  );
+}
+
+/**
+ * Whether the API server calls /validate, on an entry of `failClosed`, for the request these
+ * calls are the matcher's answer to: where the stamp backstop stands.
+ */
+export function reachesFailClosedValidate(calls: WebhookMatchCall[], failClosed: Set<string>): boolean {
+  return calls.some((call) => call.type === 'validating' && call.path === '/validate' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match');
+}
