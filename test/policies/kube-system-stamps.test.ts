@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
-import { matchWebhooks, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
+import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
 
 /**
  * The stamp backstop in and around kube-system, by kube-apiserver's own matcher
@@ -73,15 +73,13 @@ function objectOf([group, version, kind]: Kind, namespace: string, metadata: Rec
 const scaleOf = (namespace: string, replicas: number): KubeObject =>
   ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'x', namespace, uid: 'u', resourceVersion: '7' }, spec: replicas === 0 ? {} : { replicas }, status: { replicas: 2 } }) as KubeObject;
 
-const validating = shippedWebhookConfigurations<{ kind: string; webhooks: Array<{ name: string; failurePolicy: string }> }>().filter((configuration) => configuration.kind === 'ValidatingWebhookConfiguration');
-const failClosed = new Set(validating.flatMap((configuration) => configuration.webhooks.filter((webhook) => webhook.failurePolicy === 'Fail').map((webhook) => webhook.name)));
+const failClosed = failClosedValidatingEntries(shippedWebhookConfigurations());
 
 /** The entries the API server calls for a write: rules and selectors take it, and every condition holds. */
 const called = (calls: WebhookMatchCall[]): string[] => calls.filter((call) => call.rules && call.selected && call.conditions === 'match').map((call) => call.webhook);
 /** The validating entries called, the mutating ones left out. */
 const validated = (calls: WebhookMatchCall[]): string[] => calls.filter((call) => call.type === 'validating' && call.rules && call.selected && call.conditions === 'match').map((call) => call.webhook);
-const reachesGuard = (calls: WebhookMatchCall[]): boolean =>
-  calls.some((call) => call.type === 'validating' && call.path === '/validate' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match');
+const reachesGuard = (calls: WebhookMatchCall[]): boolean => reachesFailClosedValidate(calls, failClosed);
 const errorsOf = (calls: WebhookMatchCall[][]): string[] => [...new Set(calls.flat().filter((call) => call.conditions === 'error').map((call) => `${call.webhook}: ${call.failedCondition ?? ''} ${call.error ?? ''}`))];
 
 function run(writes: Write[]): Record<string, WebhookMatchCall[]> {
