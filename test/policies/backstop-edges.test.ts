@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { authorOf, recordValue } from '../../src/engine/authorship.js';
 import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
 import { STAMPED_KINDS } from '../support/stamped-kinds.js';
-import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
+import { failClosedValidatingEntries, matcherReview as review, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
 
 /**
  * The stamp backstop at its edges, by kube-apiserver's own matcher (tools/webhook-match): the
@@ -14,28 +14,11 @@ import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, 
  */
 
 const RECORD = 'levee.dev/override-authorized-by';
-const admin: UserInfo = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 const alice: UserInfo = { username: 'alice', uid: 'alice-uid', groups: ['system:masters', 'system:authenticated'] };
 const override = { 'levee.dev/override': 'scale-to-zero', 'levee.dev/override-reason': 'INC-7', 'levee.dev/override-expires': '2099-01-01T00:00:00Z' };
 
 /** [group, version, kind, resource]: the namespaced kinds levee reads a stamp or record from, every rule group of the registrations. */
 const NAMESPACED: ReadonlyArray<readonly [string, string, string, string]> = STAMPED_KINDS.filter(([, , , , namespaced]) => namespaced).map(([group, version, kind, resource]) => [group, version, kind, resource] as const);
-
-function review(operation: string, [group, version, kind, resource]: readonly [string, string, string, string], namespace: string, object: KubeObject | null, oldObject: KubeObject | null, subResource?: string): AdmissionRequest {
-  return {
-    uid: `${operation}-${resource}`,
-    kind: subResource === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group, version, kind },
-    resource: { group, version, resource },
-    ...(subResource ? { subResource } : {}),
-    name: 'x',
-    ...(namespace ? { namespace } : {}),
-    operation: operation as AdmissionRequest['operation'],
-    userInfo: admin,
-    object,
-    oldObject,
-    dryRun: false,
-  } as AdmissionRequest;
-}
 
 const objectOf = ([group, version, kind]: readonly [string, string, string, string], namespace: string, annotations?: Record<string, string>): KubeObject => ({
   apiVersion: group ? `${group}/${version}` : version,
@@ -84,14 +67,14 @@ describe('the stamp backstop at its edges (tools/webhook-match)', function () {
         writes.push(review('CREATE', kind, namespace, { apiVersion: 'v1', kind: kind[2] } as KubeObject, null));
         // The object and the old object without metadata, through the object and its status.
         writes.push(review('UPDATE', kind, namespace, { kind: kind[2] } as KubeObject, stored(kind, namespace)));
-        writes.push(review('UPDATE', kind, namespace, stored(kind, namespace), { kind: kind[2] } as KubeObject, 'status'));
-        writes.push(review('UPDATE', kind, namespace, { kind: kind[2] } as KubeObject, { kind: kind[2] } as KubeObject, 'status'));
+        writes.push(review('UPDATE', kind, namespace, stored(kind, namespace), { kind: kind[2] } as KubeObject, { subResource: 'status' }));
+        writes.push(review('UPDATE', kind, namespace, { kind: kind[2] } as KubeObject, { kind: kind[2] } as KubeObject, { subResource: 'status' }));
         // A Scale carries no annotations; one at 0 has no spec.replicas.
-        for (const [replicas, old] of [[0, 2], [2, 0], [3, 2], [undefined, undefined]] as const) writes.push(review('UPDATE', kind, namespace, scale(namespace, replicas), scale(namespace, old), 'scale'));
+        for (const [replicas, old] of [[0, 2], [2, 0], [3, 2], [undefined, undefined]] as const) writes.push(review('UPDATE', kind, namespace, scale(namespace, replicas), scale(namespace, old), { subResource: 'scale' }));
       }
       const pods = NAMESPACED.find((kind) => kind[3] === 'pods')!;
-      writes.push(review('CREATE', ['policy', 'v1', 'Eviction', 'pods'], namespace, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'x', namespace } }, null, 'eviction'));
-      writes.push(review('CREATE', ['', 'v1', 'Binding', 'pods'], namespace, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'x', namespace }, target: { kind: 'Node', name: 'n' } } as KubeObject, null, 'binding'));
+      writes.push(review('CREATE', ['policy', 'v1', 'Eviction', 'pods'], namespace, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'x', namespace } }, null, { subResource: 'eviction' }));
+      writes.push(review('CREATE', ['', 'v1', 'Binding', 'pods'], namespace, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'x', namespace }, target: { kind: 'Node', name: 'n' } } as KubeObject, null, { subResource: 'binding' }));
       writes.push(review('CREATE', ['', 'v1', 'Binding', 'bindings'], namespace, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'x', namespace, annotations: { [RECORD]: '{}' } }, target: { kind: 'Node', name: 'n' } } as KubeObject, null));
       writes.push(review('DELETE', pods, namespace, null, { apiVersion: 'v1', kind: 'Pod' } as KubeObject));
     }
@@ -100,7 +83,7 @@ describe('the stamp backstop at its edges (tools/webhook-match)', function () {
     for (const kind of [node, nodePool]) {
       writes.push(review('DELETE', kind, '', null, objectOf(kind, '', { [RECORD]: '{}' })));
       writes.push(review('CREATE', kind, '', objectOf(kind, ''), null));
-      writes.push(review('UPDATE', kind, '', { kind: kind[2] } as KubeObject, { kind: kind[2] } as KubeObject, 'status'));
+      writes.push(review('UPDATE', kind, '', { kind: kind[2] } as KubeObject, { kind: kind[2] } as KubeObject, { subResource: 'status' }));
     }
     const calls = matchWebhooks(shippedWebhookConfigurations(), writes);
     assert.ok(calls.flat().filter((call) => call.rules && call.selected).length > writes.length, 'the entries take these writes');
@@ -132,7 +115,7 @@ describe('the stamp backstop at its edges (tools/webhook-match)', function () {
     it('and the guards let them through (adding one to a Pod, a Node or a kube-system object reaches no stamp-only entry), but for a key under levee.dev/ in other letters, taken like any levee.dev/ key', () => {
       const writes: AdmissionRequest[] = LOOKALIKES.flatMap((key) => [
         review('UPDATE', pods, 'shop', objectOf(pods, 'shop', { [key]: '{}' }), objectOf(pods, 'shop', {})),
-        review('UPDATE', ['', 'v1', 'Node', 'nodes'], '', objectOf(['', 'v1', 'Node', 'nodes'], '', { [key]: '{}' }), objectOf(['', 'v1', 'Node', 'nodes'], '', {}), 'status'),
+        review('UPDATE', ['', 'v1', 'Node', 'nodes'], '', objectOf(['', 'v1', 'Node', 'nodes'], '', { [key]: '{}' }), objectOf(['', 'v1', 'Node', 'nodes'], '', {}), { subResource: 'status' }),
         review('UPDATE', deployments, 'kube-system', objectOf(deployments, 'kube-system', { [key]: '{}' }), objectOf(deployments, 'kube-system', {})),
         review('CREATE', ['batch', 'v1', 'CronJob', 'cronjobs'], 'kube-system', objectOf(['batch', 'v1', 'CronJob', 'cronjobs'], 'kube-system', { [key]: '{}' }), null),
       ]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../src/kube/types.js';
 import { STAMPED_KINDS as STAMPED } from '../support/stamped-kinds.js';
-import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations } from '../support/webhook-match.js';
+import { failClosedValidatingEntries, matcherReview, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations } from '../support/webhook-match.js';
 
 /**
  * Which of levee's entries the API server evaluates matchConditions for (their rules and
@@ -19,24 +19,9 @@ import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, 
 
 const RECORD = 'levee.dev/override-authorized-by';
 
-const admin = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
-
-function update(group: string, version: string, kind: string, resource: string, object: KubeObject, oldObject: KubeObject, subResource?: string): AdmissionRequest {
-  const namespace = object.metadata?.namespace;
-  return {
-    uid: `${resource}-${object.metadata?.name ?? ''}`,
-    kind: subResource === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group, version, kind },
-    resource: { group, version, resource },
-    ...(subResource ? { subResource } : {}),
-    name: object.metadata?.name ?? '',
-    ...(namespace ? { namespace } : {}),
-    operation: 'UPDATE',
-    userInfo: admin,
-    object,
-    oldObject,
-    dryRun: false,
-  };
-}
+/** An update of `object` (in its own namespace) as the API server hands it to admission. */
+const update = (group: string, version: string, kind: string, resource: string, object: KubeObject, oldObject: KubeObject, subResource?: string): AdmissionRequest =>
+  matcherReview('UPDATE', [group, version, kind, resource], object.metadata?.namespace ?? '', object, oldObject, { subResource });
 
 const namespace = 'bench';
 const template = (image: string) => ({ metadata: { labels: { app: 'writer-0' } }, spec: { containers: [{ name: 'app', image }] } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
-import { failClosedValidatingEntries, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
+import { failClosedValidatingEntries, matcherReview as review, matchWebhooks, reachesFailClosedValidate, shippedWebhookConfigurations, type WebhookMatchCall } from '../support/webhook-match.js';
 
 /**
  * The stamp backstop in and around kube-system, by kube-apiserver's own matcher
@@ -16,7 +16,6 @@ const RECORD = 'levee.dev/override-authorized-by';
 const OVERRIDE = { 'levee.dev/override': 'scale-to-zero', 'levee.dev/override-reason': 'INC-7', 'levee.dev/override-expires': '2099-01-01T00:00:00Z' };
 const FORGED = { ...OVERRIDE, [RECORD]: '{"user":"alice","groups":["system:masters"]}' };
 
-const admin: UserInfo = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 const controller = (name: string): UserInfo => ({ username: `system:serviceaccount:kube-system:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] });
 const kcm: UserInfo = { username: 'system:kube-controller-manager', groups: ['system:authenticated'] };
 
@@ -45,23 +44,6 @@ const NAMESPACED: readonly Kind[] = [DEPLOYMENT, REPLICASET, STATEFULSET, DAEMON
 interface Write {
   name: string;
   request: AdmissionRequest;
-}
-
-function review(operation: string, [group, version, kind, resource]: Kind, namespace: string, object: unknown, oldObject: unknown, options: { subResource?: string; userInfo?: UserInfo } = {}): AdmissionRequest {
-  const { subResource, userInfo = admin } = options;
-  return {
-    uid: `${operation}-${resource}-${subResource ?? ''}`,
-    kind: subResource === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group, version, kind },
-    resource: { group, version, resource },
-    ...(subResource ? { subResource } : {}),
-    name: 'x',
-    ...(namespace ? { namespace } : {}),
-    operation: operation as AdmissionRequest['operation'],
-    userInfo,
-    object: object as KubeObject,
-    oldObject: oldObject as KubeObject,
-    dryRun: false,
-  } as AdmissionRequest;
 }
 
 /** An object of `kind`; `metadata` merged over its name and namespace (undefined values dropped: an absent field). */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
+import type { AdmissionRequest, KubeObject, UserInfo } from '../../src/kube/types.js';
 
 /** levee's webhook registrations as the base install and the dev overlay ship them. */
 export const SHIPPED_WEBHOOKS = 'manifests/components/webhooks/webhooks.yaml';
@@ -65,4 +66,32 @@ export function failClosedValidatingEntries(configurations: unknown[]): Set<stri
  */
 export function reachesFailClosedValidate(calls: WebhookMatchCall[], failClosed: Set<string>): boolean {
   return calls.some((call) => call.type === 'validating' && call.path === '/validate' && failClosed.has(call.webhook) && call.rules && call.selected && call.conditions === 'match');
+}
+
+/** [group, version, kind, resource] of the object a review is about. */
+export type ReviewedKind = readonly [group: string, version: string, kind: string, resource: string];
+
+/** The local cluster's admin, who sends the reviews below unless told otherwise. */
+export const CLUSTER_ADMIN: UserInfo = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
+
+/**
+ * A request as the API server hands it to admission, for the matcher: `operation` of `kind` named
+ * `x` in `namespace` ('' for a cluster-scoped object), through `subResource` if given (a `scale`
+ * names the Scale kind), sent by `userInfo`.
+ */
+export function matcherReview(operation: string, [group, version, kind, resource]: ReviewedKind, namespace: string, object: unknown, oldObject: unknown, options: { subResource?: string | undefined; userInfo?: UserInfo } = {}): AdmissionRequest {
+  const { subResource, userInfo = CLUSTER_ADMIN } = options;
+  return {
+    uid: `${operation}-${resource}-${subResource ?? ''}`,
+    kind: subResource === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group, version, kind },
+    resource: { group, version, resource },
+    ...(subResource ? { subResource } : {}),
+    name: 'x',
+    ...(namespace ? { namespace } : {}),
+    operation: operation as AdmissionRequest['operation'],
+    userInfo,
+    object: object as KubeObject,
+    oldObject: oldObject as KubeObject,
+    dryRun: false,
+  } as AdmissionRequest;
 }
