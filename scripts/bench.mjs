@@ -13,6 +13,8 @@
 //                              levee, the sidecar design and Gatekeeper registered in turn
 //                              (bench/e2e/run.mjs); --quick works there too, and --large=N
 //                              sets the Services and Pods of the second memory reading (50000);
+//                              --rounds=N, --seconds=S and --writers=a,b set the rounds, each
+//                              chunk's seconds and the writer counts (bench/e2e/options.mjs);
 //                              --breakdown has levee log every decision and counts the reviews
 //                              it was sent by route, requester, resource and operation
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -41,8 +43,21 @@ export function buildIfStale() {
   build();
 }
 
+/** The end-to-end bench's options, read before anything is built: a bad one exits 2 at once. */
+async function e2eOverrides() {
+  const { E2eOptionError, parseE2eOptions } = await import('../bench/e2e/options.mjs');
+  try {
+    return parseE2eOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof E2eOptionError)) throw err;
+    say(`bench:e2e: ${err.message}`);
+    process.exit(2);
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
+    const e2e = process.argv.includes('--e2e') ? await e2eOverrides() : undefined;
     await onPinnedNode();
     buildIfStale();
     if (process.argv.includes('--probe')) {
@@ -64,11 +79,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       quick: process.argv.includes('--quick'),
       ...(nodeFlags !== undefined ? { nodeFlags: nodeFlags.split(/\s+/).filter(Boolean) } : {}),
     };
-    if (process.argv.includes('--e2e')) {
+    if (e2e) {
       const { runE2eBench } = await import('../bench/e2e/run.mjs');
       // Gatekeeper is built only here, the first time the end-to-end bench needs it.
-      const large = process.argv.find((arg) => arg.startsWith('--large='))?.slice('--large='.length);
-      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper'), breakdown: process.argv.includes('--breakdown'), ...(large !== undefined ? { large: Number(large) } : {}) });
+      await runE2eBench({ ...options, gatekeeperPath: toolPath('gatekeeper'), breakdown: process.argv.includes('--breakdown'), overrides: e2e });
     } else {
       const { runBench } = await import('../bench/run.mjs');
       await runBench({ ...options, boundsOnly: process.argv.includes('--bounds') });

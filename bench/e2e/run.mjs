@@ -32,24 +32,29 @@ const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
 const CLUSTER_DIR = join(repo, '.levee', 'bench-cluster');
 const LOG_DIR = join(repo, '.levee', 'bench-e2e');
 
-const WRITERS = [1, 16, 64];
+/** The writer count the warm-up before each memory reading uses, and the targets are read at (report.mjs). */
+const WARM_WRITERS = 16;
 /** One kwok Node per writer, for its cordons. */
 const NODES = 64;
 /**
  * Each target is measured for a fixed time at each writer count, after a warm-up, rather than
  * for a fixed number of writes: on a shared machine a fixed count can take many times longer
  * for one target than another, and rounds that take as long as each other are what interleaving
- * needs. `large`: Services and Pods in the cluster for the second memory reading (--large=N).
+ * needs. `large`: Services and Pods in the cluster for the second memory reading. The command
+ * line may change rounds, seconds, writers and large (options.mjs).
  */
-const FULL = { rounds: 3, warmSeconds: 3, seconds: 15, small: 1_000, large: 50_000 };
-const QUICK = { rounds: 1, warmSeconds: 2, seconds: 6, small: 1_000, large: 5_000 };
+const FULL = { rounds: 3, warmSeconds: 3, seconds: 15, writers: [1, 16, 64], small: 1_000, large: 50_000 };
+const QUICK = { rounds: 1, warmSeconds: 2, seconds: 6, writers: [1, 16, 64], small: 1_000, large: 5_000 };
 /** Most writes one chunk may send, whatever its time. */
 const MAX_WRITES = 1_000_000;
 
 const say = (message) => process.stderr.write(`bench:e2e: ${message}\n`);
 
-export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, large, breakdown = false, nodeFlags = imageNodeFlags() }) {
-  const counts = { ...(quick ? QUICK : FULL), ...(large !== undefined ? { large } : {}) };
+export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, overrides = {}, breakdown = false, nodeFlags = imageNodeFlags() }) {
+  const counts = { ...(quick ? QUICK : FULL), ...overrides };
+  const { writers: WRITERS } = counts;
+  // Enough writers' objects for every writer count measured and for the warm-up before the memory readings.
+  const writerObjectCount = Math.max(WARM_WRITERS, ...WRITERS);
   const started = Date.now();
   const loadAtStart = loadavg();
   const id = Date.now().toString(36);
@@ -114,9 +119,9 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     const configFile = join(work, 'levee-config.json');
     writeFileSync(configFile, JSON.stringify({ probe: { verdictFile } }));
 
-    say(`creating the bench's objects in namespace ${namespace} (${Math.max(...WRITERS)} writers, ${NODES} kwok nodes) and ${counts.small} filler Services and Pods...`);
+    say(`creating the bench's objects in namespace ${namespace} (${writerObjectCount} writers, ${NODES} kwok nodes) and ${counts.small} filler Services and Pods...`);
     unregisterAll(kubeconfig);
-    await createBenchObjects(api, { namespace, writers: Math.max(...WRITERS), nodes: NODES });
+    await createBenchObjects(api, { namespace, writers: writerObjectCount, nodes: NODES });
     await createFiller(api, { prefix: fillPrefix, from: 0, to: counts.small });
 
     say('starting levee, the sidecar (with opa) and Gatekeeper...');
@@ -213,7 +218,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, larg
     // Each webhook answers a few writes with the large caches before its memory is read.
     for (const target of targets.filter((t) => t.pids.length > 0)) {
       await switchTo({ kubeconfig, api, namespace, target });
-      await chunk(target, 16, counts.warmSeconds);
+      await chunk(target, WARM_WRITERS, counts.warmSeconds);
     }
     unregisterAll(kubeconfig);
     memory.large = memoryOf(targets);

@@ -1,0 +1,52 @@
+// The end-to-end bench's command line: how many rounds, how long each chunk, which writer counts
+// and how large the second memory reading's cluster is. Read before anything is built or started,
+// so a typo costs a message, not a 20-minute run with the defaults.
+//
+//   --rounds=N      interleaved rounds (1-100)
+//   --seconds=S     measured seconds per target, writer count and round (1-3600)
+//   --writers=a,b   writer counts (each 1-64, no repeats)
+//   --large=N       Services and Pods for the second memory reading (1000-1000000)
+
+export class E2eOptionError extends Error {}
+
+/** Flags the bench's entry point reads itself; they pass through here untouched. */
+const PASSED_THROUGH = new Set(['--e2e', '--quick', '--breakdown']);
+const PASSED_THROUGH_PREFIXES = ['--node-flags='];
+
+const NUMBERS = {
+  rounds: { min: 1, max: 100 },
+  seconds: { min: 1, max: 3600 },
+  large: { min: 1000, max: 1_000_000 },
+};
+const WRITER_LIMITS = { min: 1, max: 64 };
+
+/** Parses the end-to-end bench's options from argv; throws E2eOptionError, naming the option, on anything it cannot use. */
+export function parseE2eOptions(argv) {
+  const overrides = {};
+  for (const arg of argv) {
+    if (PASSED_THROUGH.has(arg) || PASSED_THROUGH_PREFIXES.some((prefix) => arg.startsWith(prefix))) continue;
+    const match = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
+    const name = match?.[1];
+    if (!match || !(name in NUMBERS || name === 'writers')) {
+      throw new E2eOptionError(`unknown option ${arg} (the end-to-end bench takes --rounds=N, --seconds=S, --writers=a,b, --large=N, --quick, --breakdown, --node-flags=...)`);
+    }
+    if (match[2] === undefined) throw new E2eOptionError(`${arg} needs a value: --${name}=...`);
+    if (name in overrides) throw new E2eOptionError(`--${name} is given more than once`);
+    overrides[name] = name === 'writers' ? writerCounts(match[2]) : wholeNumber(name, match[2], NUMBERS[name]);
+  }
+  return overrides;
+}
+
+function wholeNumber(name, text, { min, max }) {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new E2eOptionError(`--${name}=${text}: expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function writerCounts(text) {
+  const counts = text.split(',').map((part) => wholeNumber('writers', part.trim(), WRITER_LIMITS));
+  if (new Set(counts).size !== counts.length) throw new E2eOptionError(`--writers=${text}: a writer count is given twice`);
+  return counts.sort((a, b) => a - b);
+}
