@@ -1,6 +1,8 @@
 // Merges the measured chunks per target and writer count: latency quantiles over every write,
 // throughput over the time spent, CPU and webhook calls per thousand writes, and the added p99
-// against no webhook at the same writer count.
+// against no webhook at the same writer count. Also reads each round on its own: a target's
+// added p99 against the floor measured minutes apart in the same round, so a slow spell of the
+// shared machine moves both sides of the difference (pairedRounds), and the median of those.
 import { quantile } from '../load.mjs';
 
 export function summarizeChunks({ targets, writers, chunks }) {
@@ -40,7 +42,62 @@ export function summarizeChunks({ targets, writers, chunks }) {
     row.addedP99 = row.p99 - floor.p99;
     row.addedP99Share = row.addedP99 / floor.p99;
   }
-  return { rows };
+  return { rows, rounds: pairedRounds({ targets, writers, chunks }) };
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values) {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Round by round, at each writer count: every target's p99 in that round and what it added to the
+ * floor's p99 of the same round, in ms and as a share of that floor. A round missing a target's
+ * chunk or the floor's is left out.
+ */
+export function pairedRounds({ targets, writers, chunks }) {
+  const rounds = [];
+  for (const n of writers) {
+    const floors = chunks.get(`none/${n}`) ?? [];
+    floors.forEach((floorChunk, index) => {
+      const floor = p99Of(floorChunk);
+      const p99 = {};
+      const added = {};
+      const share = {};
+      for (const target of targets) {
+        const measured = chunks.get(`${target.key}/${n}`)?.[index];
+        if (!measured) continue;
+        p99[target.key] = p99Of(measured);
+        added[target.key] = p99[target.key] - floor;
+        share[target.key] = added[target.key] / floor;
+      }
+      rounds.push({ writers: n, round: index + 1, p99, added, share });
+    });
+  }
+  return rounds;
+}
+
+/**
+ * The paired reading of `key` at `writers`: the median over rounds of its added p99's share of the
+ * floor, and of its added p99 over `reference`'s in the same round. A round where the reference
+ * added nothing (or took time off the floor) gives no ratio, and is counted in `unusable`.
+ */
+export function pairedRatio(rounds, { writers, key, reference }) {
+  const at = rounds.filter((round) => round.writers === writers && key in round.added);
+  const usable = at.filter((round) => round.added[reference] > 0);
+  return {
+    rounds: at.length,
+    share: median(at.map((round) => round.share[key])),
+    ratio: median(usable.map((round) => round.added[key] / round.added[reference])),
+    unusable: at.length - usable.length,
+  };
+}
+
+function p99Of(chunk) {
+  return quantile(Float64Array.from(chunk.latencies).sort(), 0.99) / 1000;
 }
 
 /**
