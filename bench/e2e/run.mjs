@@ -32,7 +32,7 @@ const BUNDLE = join(repo, 'dist', 'policies', 'bundle.tar.gz');
 const CLUSTER_DIR = join(repo, '.levee', 'bench-cluster');
 const LOG_DIR = join(repo, '.levee', 'bench-e2e');
 
-/** The writer count the warm-up before each memory reading uses, and the targets are read at (report.mjs). */
+/** The writer count of the warm-up before the large memory reading. */
 const WARM_WRITERS = 16;
 /** One kwok Node per writer, for its cordons. */
 const NODES = 64;
@@ -52,9 +52,9 @@ const say = (message) => process.stderr.write(`bench:e2e: ${message}\n`);
 
 export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, overrides = {}, breakdown = false, nodeFlags = imageNodeFlags() }) {
   const counts = { ...(quick ? QUICK : FULL), ...overrides };
-  const { writers: WRITERS } = counts;
+  const { writers: writerCounts } = counts;
   // Enough writers' objects for every writer count measured and for the warm-up before the memory readings.
-  const writerObjectCount = Math.max(WARM_WRITERS, ...WRITERS);
+  const writerObjectCount = Math.max(WARM_WRITERS, ...writerCounts);
   const started = Date.now();
   const loadAtStart = loadavg();
   const id = Date.now().toString(36);
@@ -192,10 +192,10 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
       };
     };
 
-    say(`measuring ${targets.length} targets x ${WRITERS.join('/')} writers in ${counts.rounds} interleaved round(s)...`);
+    say(`measuring ${targets.length} targets x ${writerCounts.join('/')} writers in ${counts.rounds} interleaved round(s)...`);
     const chunks = new Map();
     for (let round = 0; round < counts.rounds; round++) {
-      for (const n of WRITERS) {
+      for (const n of writerCounts) {
         const order = targets.map((_, i) => targets[(i + round + n) % targets.length]);
         for (const target of order) {
           await switchTo({ kubeconfig, api, namespace, target });
@@ -208,7 +208,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
       }
     }
     unregisterAll(kubeconfig);
-    const summary = summarizeChunks({ targets, writers: WRITERS, chunks });
+    const summary = summarizeChunks({ targets, writers: writerCounts, chunks });
 
     say('memory with the small cluster...');
     const memory = { small: memoryOf(targets) };
@@ -223,7 +223,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
     unregisterAll(kubeconfig);
     memory.large = memoryOf(targets);
 
-    const lines = report({ summary, memory, counts, writers: WRITERS, check, crdCount, gatekeeper, quick, breakdown, started, loadAtStart });
+    const lines = report({ summary, memory, counts, writers: writerCounts, check, crdCount, gatekeeper, quick, breakdown, started, loadAtStart });
     printNow(lines);
     return lines.join('\n');
   } finally {

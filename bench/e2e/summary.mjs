@@ -10,7 +10,7 @@ export function summarizeChunks({ targets, writers, chunks }) {
   for (const n of writers) {
     for (const target of targets) {
       const measured = chunks.get(`${target.key}/${n}`) ?? [];
-      const latencies = Float64Array.from(measured.flatMap((chunk) => chunk.latencies)).sort();
+      const latencies = sortedLatencies(measured);
       const requests = latencies.length;
       const seconds = measured.reduce((sum, chunk) => sum + chunk.seconds, 0);
       const per1k = (pick) => (measured.reduce((sum, chunk) => sum + pick(chunk), 0) / requests) * 1000;
@@ -63,14 +63,14 @@ export function pairedRounds({ targets, writers, chunks }) {
   for (const n of writers) {
     const floors = chunks.get(`none/${n}`) ?? [];
     floors.forEach((floorChunk, index) => {
-      const floor = p99Of(floorChunk);
+      const floor = p99Ms([floorChunk]);
       const p99 = {};
       const added = {};
       const share = {};
       for (const target of targets) {
         const measured = chunks.get(`${target.key}/${n}`)?.[index];
         if (!measured) continue;
-        p99[target.key] = p99Of(measured);
+        p99[target.key] = p99Ms([measured]);
         added[target.key] = p99[target.key] - floor;
         share[target.key] = added[target.key] / floor;
       }
@@ -96,8 +96,13 @@ export function pairedRatio(rounds, { writers, key, reference }) {
   };
 }
 
-function p99Of(chunk) {
-  return quantile(Float64Array.from(chunk.latencies).sort(), 0.99) / 1000;
+/** Every write's latency of these chunks, in microseconds, sorted for quantile(). */
+function sortedLatencies(chunks) {
+  return Float64Array.from(chunks.flatMap((chunk) => chunk.latencies)).sort();
+}
+
+function p99Ms(chunks) {
+  return quantile(sortedLatencies(chunks), 0.99) / 1000;
 }
 
 /**
