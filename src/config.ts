@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
 import { isRecord } from './kube/fields.js';
+import { namespaceName } from './kube/name-syntax.js';
 import { DEFAULT_BUNDLE_PATH } from './package.js';
 import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
@@ -25,7 +26,7 @@ export type PolicyId = (typeof POLICY_IDS)[number];
 export type { EnforcementAction };
 
 const exemptions = z.strictObject({
-  namespaces: z.array(z.string()).default([]),
+  namespaces: z.array(namespaceName).default([]),
   users: z.array(z.string()).default([]),
   groups: z.array(z.string()).default([]),
 });
@@ -132,7 +133,7 @@ const probeGate = z
     /** Members of these groups may roll out while the cluster is Unhealthy. */
     breakGlassGroups: z.array(z.string()).default([]),
     /** Namespaces where rollouts go ahead while the cluster is Unhealthy. */
-    allowNamespaces: z.array(z.string()).default([]),
+    allowNamespaces: z.array(namespaceName).default([]),
     /**
      * Usernames whose pods, ReplicaSets and Jobs for an owner levee caches (same uid) are that
      * owner's work, not a rollout (see DEFAULT_CONTROLLERS). An operator's service account
@@ -148,7 +149,7 @@ const probeOnChange = z
     action: enforcementAction.default('deny'),
     exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
     /** Namespaces whose Deployments, DaemonSets and StatefulSets are the platform (what the cluster runs on). */
-    namespaces: z.array(z.string().min(1)).default(['kube-system']),
+    namespaces: z.array(namespaceName).default(['kube-system']),
     /**
      * Usernames whose changes carry out a change levee already admitted (the Cluster API topology
      * controller updating MachineDeployments, kube-controller-manager): they neither start a
@@ -270,7 +271,7 @@ const schema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Namespaces and users no policy judges (levee's own namespace is always exempt). */
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
-  leveeNamespace: z.string().default('levee-system'),
+  leveeNamespace: namespaceName.default('levee-system'),
   /**
    * Changes levee allowed that its watches do not show yet, which the next decisions count
    * (parallel cordons, parallel scale-downs): kept until the watch shows them or they expire.
@@ -327,7 +328,9 @@ export function buildConfig(...layers: unknown[]): LeveeConfig {
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${[...issue.path, key].join('.')}: unknown key`);
-      return [`${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`];
+      // A record's key that breaks its own rule: say what the rule says, not only "Invalid key in record".
+      const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+      return [`${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${message}`];
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }

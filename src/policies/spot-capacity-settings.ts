@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_CAPACITY_LABELS, DEFAULT_POOL_LABELS } from '../kube/capacity-labels.js';
+import { labelKey, labelValue, namespaceName } from '../kube/name-syntax.js';
 import { enforcementAction } from './action.js';
 
 /**
@@ -8,9 +9,9 @@ import { enforcementAction } from './action.js';
  */
 
 const capacityLabel = z.strictObject({
-  label: z.string().min(1),
-  spotValues: z.array(z.string()).optional(),
-  onDemandValues: z.array(z.string()).optional(),
+  label: labelKey,
+  spotValues: z.array(labelValue).optional(),
+  onDemandValues: z.array(labelValue).optional(),
 });
 
 /** The cluster's own recovery: these may always remove capacity (`{node}` is the node in question). */
@@ -84,15 +85,15 @@ export const spotCapacitySettings = {
   /** Smallest share (0..1) of schedulable nodes that must stay on-demand; 0 turns it off. */
   minOnDemandShare: z.number().min(0).max(1).default(0),
   capacityLabels: z.array(capacityLabel).default(() => structuredClone(DEFAULT_CAPACITY_LABELS) as Array<z.infer<typeof capacityLabel>>),
-  poolLabels: z.array(z.string().min(1)).default(() => [...DEFAULT_POOL_LABELS]),
+  poolLabels: z.array(labelKey).default(() => [...DEFAULT_POOL_LABELS]),
   failureHandlers: z.array(z.string().min(1)).default(() => [...DEFAULT_FAILURE_HANDLERS]),
   ownerFollowers: z.array(z.string().min(1)).default(() => [...DEFAULT_OWNER_FOLLOWERS]),
   /** Provider kinds whose machines are never spot; any other kind levee does not read is unknown, and warned about. */
   onDemandMachineKinds: z.array(z.string().min(1)).default(() => [...DEFAULT_ON_DEMAND_MACHINE_KINDS]),
   critical: z
     .strictObject({
-      labels: z.record(z.string(), z.string()).default({ 'levee.dev/critical': 'true' }),
-      namespaces: z.array(z.string()).default([]),
+      labels: z.record(labelKey, labelValue).default({ 'levee.dev/critical': 'true' }),
+      namespaces: z.array(namespaceName).default([]),
       priorityClassNames: z.array(z.string()).default(() => [...DEFAULT_CRITICAL_PRIORITY_CLASSES]),
     })
     .default(() => ({ labels: { 'levee.dev/critical': 'true' }, namespaces: [], priorityClassNames: [...DEFAULT_CRITICAL_PRIORITY_CLASSES] })),
@@ -100,7 +101,7 @@ export const spotCapacitySettings = {
   spread: z
     .strictObject({
       enabled: z.boolean().default(true),
-      topologyKey: z.string().min(1).default('karpenter.sh/capacity-type'),
+      topologyKey: labelKey.default('karpenter.sh/capacity-type'),
     })
     .default({ enabled: true, topologyKey: 'karpenter.sh/capacity-type' }),
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_CONTROL_PLANES, DEFAULT_UPGRADE_INTENTS } from '../kube/cluster-api.js';
+import { labelKey, namespaceName } from '../kube/name-syntax.js';
 import { enforcementAction } from './action.js';
 
 /**
@@ -27,8 +28,8 @@ const upgradeIntentKind = z.strictObject({
   versionField: z.string().min(1),
   fallbackVersionField: z.string().min(1).optional(),
   role: z.enum(['control-plane', 'workers', 'control-plane-and-workers']),
-  controlPlaneLabel: z.string().min(1).optional(),
-  clusterLabel: z.string().min(1).optional(),
+  controlPlaneLabel: labelKey.optional(),
+  clusterLabel: labelKey.optional(),
   clusterField: z.string().min(1).optional(),
 });
 
@@ -81,7 +82,7 @@ export const versionSkewSettings = {
   })),
   addons: z
     .strictObject({
-      namespaces: z.array(z.string()).default(['kube-system']),
+      namespaces: z.array(namespaceName).default(['kube-system']),
       images: z.array(z.strictObject({ name: z.string().min(1), repositories: z.array(z.string().min(1)) })).default(() => structuredClone(DEFAULT_ADDONS)),
     })
     .default(() => ({ namespaces: ['kube-system'], images: structuredClone(DEFAULT_ADDONS) })),

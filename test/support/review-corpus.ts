@@ -60,11 +60,10 @@ if (corpusFile) {
 
 /** The most a configuration can make levee judge a request in `namespace`: every on-demand loss below the floor, the namespace critical. */
 function eagerConfig(namespace: string): LeveeConfig {
-  return buildConfig({
-    policies: {
-      'spot-capacity': { minOnDemandNodes: 1_000_000, minOnDemandShare: 1, critical: { namespaces: [namespace] } },
-    },
-  });
+  const config = buildConfig({ policies: { 'spot-capacity': { minOnDemandNodes: 1_000_000, minOnDemandShare: 1 } } });
+  const spotCapacity = config.policies['spot-capacity'];
+  // The request's namespace as the tests spell it ('' for a cluster-scoped one), past the configuration's own name check.
+  return { ...config, policies: { ...config.policies, 'spot-capacity': { ...spotCapacity, critical: { ...spotCapacity.critical, namespaces: [namespace] } } } };
 }
 
 function unhealthy(now: Date): CurrentVerdict {

@@ -35,23 +35,31 @@ function configOf(objects: KubeObject[]): LeveeConfig {
 
 type SpotCapacity = Record<string, unknown>;
 
-/** Label keys and values Go and JavaScript write or order differently unless the two are made to agree. */
+/**
+ * Label keys and values Go and JavaScript order differently unless the two are made to agree
+ * (label syntax leaves nothing in them to escape: the configuration refuses any other key or value).
+ */
 const ODD_LABELS: Record<string, string> = {
   'tier.example.com/class': 'gold',
-  'quote"d': 'back\\slash',
-  'html<key>': 'a&b<c>',
-  'ünïcødé/ключ': '値',
-  // Go orders strings by UTF-8 bytes: U+FF01 before U+1F600; JavaScript's < by UTF-16 units: the other way round.
-  '\uff01': 'fullwidth',
-  '\u{1f600}': 'emoji \u{1f600}',
   // Integer-like keys come first in JavaScript's own order of an object's keys.
   '10': 'ten',
   '9': 'nine',
-  'controls': 'tab\tnewline\nbell\u0007backspace\bformfeed\f',
-  // Beside a tab, helm writes U+2028 and U+2029 escaped (alone, U+2028 breaks the YAML helm writes: refused, below).
-  'separators': 'tab\tline\u2028paragraph\u2029',
-  'empty value': '',
+  'Tier': 'Upper_case.1',
+  'a-b_c.d': 'mixed-punctuation',
+  'empty-value': '',
 };
+
+/** Priority class names are free text to levee: what Go and JavaScript write differently unless made to agree. */
+const ODD_PRIORITY_CLASSES = [
+  'quote"d back\\slash',
+  'html<key> a&b',
+  'ünïcødé/ключ 値',
+  '\uff01 fullwidth',
+  'emoji \u{1f600}',
+  'tab\tnewline\nbell\u0007backspace\bformfeed\f',
+  // Beside a tab, helm writes U+2028 and U+2029 escaped (alone, U+2028 breaks the YAML helm writes: refused, below).
+  'tab\tline\u2028paragraph\u2029',
+];
 
 const CASES: Array<{ what: string; spotCapacity?: SpotCapacity; check?: (config: LeveeConfig, expression: string) => void }> = [
   {
@@ -72,10 +80,18 @@ const CASES: Array<{ what: string; spotCapacity?: SpotCapacity; check?: (config:
     },
   },
   {
+    what: 'priority classes with odd characters',
+    spotCapacity: { critical: { labels: {}, priorityClassNames: ODD_PRIORITY_CLASSES } },
+    check: (config, expression) => {
+      assert.deepEqual(config.policies['spot-capacity'].critical.priorityClassNames, ODD_PRIORITY_CLASSES);
+      assert.doesNotMatch(expression, /system-cluster-critical/);
+    },
+  },
+  {
     what: 'namespaces (labels and priority classes left at their defaults)',
-    spotCapacity: { critical: { namespaces: ['ledger-prod', 'payments', ''] } },
+    spotCapacity: { critical: { namespaces: ['ledger-prod', 'payments'] } },
     check: (_config, expression) => {
-      assert.match(expression, /request\.namespace in \["ledger-prod", "payments", ""\]/);
+      assert.match(expression, /request\.namespace in \["ledger-prod", "payments"\]/);
       assert.match(expression, /"levee\.dev\/critical"/);
     },
   },
@@ -146,18 +162,24 @@ describe('charts/levee: /mutate\'s condition follows config (helm template)', fu
   for (const [what, value, refusal] of refusals) {
     it(`a configuration string with ${what}, which the chart cannot write as YAML, is refused (never installed as an empty configuration)`, async () => {
       const values = join(scratch, 'refused.json');
-      writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical: { labels: { tier: value } } } } } }).replace(/[\u007f\u2028]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
+      writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical: { priorityClassNames: [value] } } } } }).replace(/[\u007f\u2028]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
       await assert.rejects(renderChart(RELEASE, NAMESPACE, ['--values', values]), refusal);
     });
   }
+
+  it('refuses a label key no cluster can hold by the values schema, before levee would refuse it at start', async () => {
+    const values = join(scratch, 'bad-key.json');
+    writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical: { labels: { 'tier class': 'gold' } } } } } }));
+    await assert.rejects(renderChart(RELEASE, NAMESPACE, ['--values', values]), /values don't meet the specifications of the schema[^]*'tier class' does not match pattern/);
+  });
 
   it('under the API server\'s own CEL (tools/webhook-match), the chart\'s registration sends /mutate a Deployment critical by each odd label, namespace or class, and no other', async function () {
     this.timeout(1_800_000);
     const built = spawnSync('bash', ['tools/build.sh', 'webhook-match'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     assert.equal(built.status, 0, 'tools/build.sh webhook-match');
     const values = join(scratch, 'cel.json');
-    const critical = { labels: ODD_LABELS, namespaces: ['ledger-prod'], priorityClassNames: ['business-critical'] };
-    writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical } } } }).replace(/[\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`));
+    const critical = { labels: ODD_LABELS, namespaces: ['ledger-prod'], priorityClassNames: ['business-critical', ...ODD_PRIORITY_CLASSES] };
+    writeFileSync(values, JSON.stringify({ config: { policies: { 'spot-capacity': { critical } } } }).replace(/[\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`));
     const configurations = (await renderChart(RELEASE, NAMESPACE, ['--values', values])).filter((object) => object.kind === 'MutatingWebhookConfiguration');
     const deployment = (labels: Record<string, string>, { namespace = 'shop', podLabels = {}, priorityClassName }: { namespace?: string; podLabels?: Record<string, string>; priorityClassName?: string } = {}) =>
       admissionRequest({
@@ -175,15 +197,17 @@ describe('charts/levee: /mutate\'s condition follows config (helm template)', fu
       });
     const sent = [
       ...Object.entries(ODD_LABELS).map(([key, value]) => ({ what: `labelled ${JSON.stringify(key)}=${JSON.stringify(value)}`, request: deployment({ [key]: value }) })),
-      { what: 'its pods labelled with an odd label', request: deployment({}, { podLabels: { 'quote"d': 'back\\slash' } }) },
+      { what: 'its pods labelled with an odd label', request: deployment({}, { podLabels: { Tier: 'Upper_case.1' } }) },
       { what: 'in a configured namespace', request: deployment({}, { namespace: 'ledger-prod' }) },
       { what: 'of a configured priority class', request: deployment({}, { priorityClassName: 'business-critical' }) },
+      ...ODD_PRIORITY_CLASSES.map((name) => ({ what: `of priority class ${JSON.stringify(name)}`, request: deployment({}, { priorityClassName: name }) })),
     ];
     const kept = [
       { what: 'critical by nothing', request: deployment({ app: 'ledger' }) },
       { what: 'labelled with the default label the configuration replaced', request: deployment({ 'levee.dev/critical': 'true' }) },
       ...Object.entries(ODD_LABELS).map(([key, value]) => ({ what: `labelled ${JSON.stringify(key)} with another value`, request: deployment({ [key]: `${value}x` }) })),
       { what: 'of a default priority class the configuration replaced', request: deployment({}, { priorityClassName: 'system-cluster-critical' }) },
+      ...ODD_PRIORITY_CLASSES.map((name) => ({ what: `of priority class ${JSON.stringify(name)} and more`, request: deployment({}, { priorityClassName: `${name}x` }) })),
     ];
     const cases = [...sent, ...kept];
     const answer = spawnSync(built.stdout.trim(), [], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, input: JSON.stringify({ configurations, requests: cases.map((each) => each.request) }) });

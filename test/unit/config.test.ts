@@ -139,6 +139,47 @@ describe('config', () => {
       );
     });
 
+    // Each setting that names labels or namespaces, with a name no cluster can hold: a setting
+    // that could never match anything is refused at start, naming its key and the value.
+    const badNames: Array<[string, unknown, RegExp]> = [
+      ['a spread topology key with a space', { policies: { 'spot-capacity': { spread: { topologyKey: 'capacity type' } } } }, /policies\.spot-capacity\.spread\.topologyKey: "capacity type" is not a label key/],
+      ['a capacity label with an upper-case prefix', { policies: { 'spot-capacity': { capacityLabels: [{ label: 'Karpenter.sh/capacity-type', spotValues: ['spot'] }] } } }, /policies\.spot-capacity\.capacityLabels\.0\.label: "Karpenter\.sh\/capacity-type" is not a label key/],
+      ['a spot value with a space', { policies: { 'spot-capacity': { capacityLabels: [{ label: 'example.com/lifecycle', spotValues: ['spot instance'] }] } } }, /policies\.spot-capacity\.capacityLabels\.0\.spotValues\.0: "spot instance" is not a label value/],
+      ['an on-demand value of 64 characters', { policies: { 'spot-capacity': { capacityLabels: [{ label: 'example.com/lifecycle', onDemandValues: ['x'.repeat(64)] }] } } }, /capacityLabels\.0\.onDemandValues\.0: "x{64}" is not a label value/],
+      ['a pool label with two slashes', { policies: { 'spot-capacity': { poolLabels: ['example.com/pool/name'] } } }, /policies\.spot-capacity\.poolLabels\.0: "example\.com\/pool\/name" is not a label key/],
+      ['a critical label key with a trailing slash', { policies: { 'spot-capacity': { critical: { labels: { 'example.com/': 'true' } } } } }, /policies\.spot-capacity\.critical\.labels\.example\.com\/: "example\.com\/" is not a label key/],
+      ['a critical label value with a slash', { policies: { 'spot-capacity': { critical: { labels: { tier: 'front/end' } } } } }, /policies\.spot-capacity\.critical\.labels\.tier: "front\/end" is not a label value/],
+      ['a critical namespace in upper case', { policies: { 'spot-capacity': { critical: { namespaces: ['Payments'] } } } }, /policies\.spot-capacity\.critical\.namespaces\.0: "Payments" is not a namespace name/],
+      ['an upgrade intent\'s cluster label with a space', { policies: { 'version-skew': { upgradeIntents: [{ group: 'upgrades.example.com', kind: 'Plan', versions: ['v1'], versionField: 'spec.version', role: 'workers', clusterLabel: 'cluster name' }] } } }, /upgradeIntents\.0\.clusterLabel: "cluster name" is not a label key/],
+      ['an add-on namespace with an underscore', { policies: { 'version-skew': { addons: { namespaces: ['kube_system'] } } } }, /policies\.version-skew\.addons\.namespaces\.0: "kube_system" is not a namespace name/],
+      ['an exempt namespace with a wildcard', { exempt: { namespaces: ['team-*'] } }, /exempt\.namespaces\.0: "team-\*" is not a namespace name/],
+      ['a policy\'s exempt namespace in upper case', { policies: { 'scale-to-zero': { exempt: { namespaces: ['Batch'] } } } }, /policies\.scale-to-zero\.exempt\.namespaces\.0: "Batch" is not a namespace name/],
+      ['a probe-gate namespace with a dot', { policies: { 'probe-gate': { allowNamespaces: ['ops.tools'] } } }, /policies\.probe-gate\.allowNamespaces\.0: "ops\.tools" is not a namespace name/],
+      ['a platform namespace that is empty', { policies: { 'probe-on-change': { namespaces: [''] } } }, /policies\.probe-on-change\.namespaces\.0: "" is not a namespace name/],
+      ['levee\'s own namespace in upper case', { leveeNamespace: 'Levee-System' }, /leveeNamespace: "Levee-System" is not a namespace name/],
+    ];
+    for (const [what, layer, message] of badNames) {
+      it(`rejects ${what}, naming its key and the value`, () => {
+        assert.throws(() => buildConfig(layer), configErrorMatching(message));
+      });
+    }
+
+    it('takes the label keys, values and namespaces a cluster can hold, and every default', () => {
+      const config = buildConfig({
+        exempt: { namespaces: ['batch-0'] },
+        policies: {
+          'spot-capacity': {
+            capacityLabels: [{ label: 'example.com/lifecycle', spotValues: ['Ec2Spot'], onDemandValues: ['', 'OnDemand'] }],
+            poolLabels: ['pool'],
+            critical: { labels: { 'tier.example.com/class': 'gold_1.a' }, namespaces: ['payments'] },
+            spread: { topologyKey: 'example.com/lifecycle' },
+          },
+        },
+      });
+      assert.equal(config.policies['spot-capacity'].spread.topologyKey, 'example.com/lifecycle');
+      assert.deepEqual(config.policies['spot-capacity'].critical.labels, { 'tier.example.com/class': 'gold_1.a' });
+    });
+
     it('rejects a layer that is not a mapping', () => {
       assert.throws(() => buildConfig(['port', 8443]), configErrorMatching(/\(root\): expected a mapping/));
     });

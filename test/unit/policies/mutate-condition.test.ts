@@ -11,7 +11,14 @@ import { CEL_EXPRESSION_CODE_POINT_LIMIT, mutateConditionExpression } from '../.
 
 type Critical = { labels?: Record<string, string>; namespaces?: string[]; priorityClassNames?: string[] };
 
-const settings = (critical: Critical, spread = true) => buildConfig({ policies: { 'spot-capacity': { critical, spread: { enabled: spread } } } }).policies['spot-capacity'];
+const DEFAULTS = buildConfig().policies['spot-capacity'];
+
+/**
+ * The renderer's input as given, not through buildConfig: the configuration refuses label keys,
+ * values and namespaces no cluster can hold, but the renderer must write any string as a CEL
+ * literal whatever reaches it (priority class names are free text, and so is a caller's input).
+ */
+const settings = (critical: Critical, spread = true) => ({ critical: { ...DEFAULTS.critical, ...critical }, spread: { ...DEFAULTS.spread, enabled: spread } });
 
 const ANNOTATIONS_ONLY = mutateConditionExpression(settings({}, false));
 

@@ -132,9 +132,11 @@ describe('policies/spot-capacity mutation', () => {
 
     it('configured spellings: quotes, backslashes, unicode, dots and slashes, an empty value, empty and repeated names', () => {
       const odd = { 'a"b\\c': 'ü😀', 'tier.example.com/x_y-z.1': '', 'svc.example.com/\u2028': '\\"' };
-      const config = buildConfig({
-        policies: { 'spot-capacity': { critical: { labels: odd, namespaces: ['', 'ledger-prod', 'ledger-prod'], priorityClassNames: ['', 'gold', 'gold'] } } },
-      });
+      // Past the configuration's own check (which refuses the keys no cluster can hold): the match is exact whatever it is given.
+      const defaults = buildConfig();
+      const spotCapacity = defaults.policies['spot-capacity'];
+      const critical = { labels: odd, namespaces: ['', 'ledger-prod', 'ledger-prod'], priorityClassNames: ['', 'gold', 'gold'] };
+      const config = { ...defaults, policies: { ...defaults.policies, 'spot-capacity': { ...spotCapacity, critical } } };
       const ways: Array<[string, WorkloadOptions]> = [
         ...Object.entries(odd).flatMap(([key, value]): Array<[string, WorkloadOptions]> => [
           [`label ${JSON.stringify(key)}=${JSON.stringify(value)}`, { labels: { [key]: value } }],

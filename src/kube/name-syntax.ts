@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * Kubernetes' own syntax for the names levee's configuration holds: label keys, label values
+ * and namespace names (apimachinery's IsQualifiedName, IsValidLabelValue and IsDNS1123Label).
+ * A name that breaks it can never match anything in a cluster, so levee refuses it at start
+ * rather than judge with a setting that silently does nothing; and a spread's topology key that
+ * breaks it would have the API server refuse every write levee added the spread to.
+ *
+ * The patterns are RE2-compatible (no lookaround): the Helm chart's values schema carries them.
+ */
+
+const NAME_PART = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
+const DNS_SUBDOMAIN = `${DNS_LABEL}(\\.${DNS_LABEL})*`;
+const DNS_SUBDOMAIN_MAX = 253;
+
+export const LABEL_KEY_PATTERN = new RegExp(`^(${DNS_SUBDOMAIN}/)?${NAME_PART}$`);
+export const LABEL_VALUE_PATTERN = new RegExp(`^(${NAME_PART})?$`);
+export const NAMESPACE_NAME_PATTERN = new RegExp(`^${DNS_LABEL}$`);
+
+const quoted = (input: unknown): string => JSON.stringify(input);
+
+/** A label key: an optional DNS subdomain prefix (at most 253 characters) and `/`, then a name of at most 63. */
+export const labelKey = z
+  .string()
+  .regex(LABEL_KEY_PATTERN, {
+    error: (issue) =>
+      `${quoted(issue.input)} is not a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit`,
+  })
+  .refine((key) => !key.includes('/') || key.indexOf('/') <= DNS_SUBDOMAIN_MAX, {
+    error: (issue) => `${quoted(issue.input)} is not a label key: its prefix is longer than ${DNS_SUBDOMAIN_MAX} characters`,
+  });
+
+/** A label value: empty, or at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit. */
+export const labelValue = z.string().regex(LABEL_VALUE_PATTERN, {
+  error: (issue) =>
+    `${quoted(issue.input)} is not a label value: at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit`,
+});
+
+/** A namespace's name: at most 63 lower-case letters, digits or '-', beginning and ending with a letter or digit. */
+export const namespaceName = z.string().regex(NAMESPACE_NAME_PATTERN, {
+  error: (issue) =>
+    `${quoted(issue.input)} is not a namespace name: at most 63 lower-case letters, digits or '-', beginning and ending with a letter or digit`,
+});
