@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
 import { isRecord } from './kube/fields.js';
-import { namespaceName } from './kube/name-syntax.js';
+import { namespacedName, namespaceName } from './kube/name-syntax.js';
 import { DEFAULT_BUNDLE_PATH } from './package.js';
 import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
@@ -48,7 +48,13 @@ const automationIdentities = z.strictObject({
   users: z.array(z.string().min(1)).default([]),
   groups: z.array(z.string().min(1)).default([]),
   /** `namespace/name`; `*` matches any run of characters in either. */
-  serviceAccounts: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
+  serviceAccounts: z
+    .array(
+      z.string().regex(/^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?\/[^/]+$/, {
+        error: (issue) => `${JSON.stringify(issue.input)} is not namespace/name with a namespace's name (or a pattern of one, with '*') before the '/'`,
+      }),
+    )
+    .default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
 });
 
 /**
@@ -94,7 +100,7 @@ const scaleToZero = z.strictObject({
   action: enforcementAction.default('deny'),
   exempt: exemptions.default({ namespaces: [], users: [], groups: [] }),
   /** `namespace/name` of workloads that may scale to zero behind a Service; `*` matches any name. */
-  exemptWorkloads: z.array(z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name')).default([]),
+  exemptWorkloads: z.array(namespacedName).default([]),
   /** Usernames of the autoscalers (see DEFAULT_AUTOSCALERS). */
   autoscalers: z.array(z.string().min(1)).default(DEFAULT_AUTOSCALERS),
   /**

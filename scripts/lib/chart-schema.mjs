@@ -51,6 +51,7 @@ const enabled = (extra = {}) => ({ type: 'object', additionalProperties: false, 
 export async function chartValuesSchema() {
   const { z } = await import('zod');
   const { configFileSchema } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'config.js')).href);
+  const { NAMESPACE_NAME_PATTERN } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'kube', 'name-syntax.js')).href);
   const config = z.toJSONSchema(configFileSchema, { io: 'input', target: 'draft-7', unrepresentable: 'throw' });
   delete config.$schema;
   // levee fills in its own defaults (some depend on where it is installed); helm ignores them.
@@ -89,7 +90,7 @@ export async function chartValuesSchema() {
         additionalProperties: false,
         properties: {
           url: { type: 'string', pattern: '^(https://.+)?$' },
-          excludeNamespaces: { type: 'array', items: { type: 'string' } },
+          excludeNamespaces: { type: 'array', items: { type: 'string', pattern: NAMESPACE_NAME_PATTERN.source } },
           webhooks: {
             type: 'object',
             additionalProperties: false,

@@ -12,10 +12,14 @@ import { z } from 'zod';
 
 const NAME_PART = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
-const DNS_SUBDOMAIN = `${DNS_LABEL}(\\.${DNS_LABEL})*`;
+// A subdomain caps only its whole length (253), not each of its labels (IsDNS1123Subdomain).
+const SUBDOMAIN_PART = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const DNS_SUBDOMAIN = `${SUBDOMAIN_PART}(\\.${SUBDOMAIN_PART})*`;
 const DNS_SUBDOMAIN_MAX = 253;
 
 export const LABEL_KEY_PATTERN = new RegExp(`^(${DNS_SUBDOMAIN}/)?${NAME_PART}$`);
+/** A second pattern, not a refinement, so that the chart's values schema carries the prefix's length too. */
+export const LABEL_KEY_PREFIX_LENGTH_PATTERN = new RegExp(`^([^/]{1,${DNS_SUBDOMAIN_MAX}}/)?[^/]*$`);
 export const LABEL_VALUE_PATTERN = new RegExp(`^(${NAME_PART})?$`);
 export const NAMESPACE_NAME_PATTERN = new RegExp(`^${DNS_LABEL}$`);
 
@@ -28,7 +32,7 @@ export const labelKey = z
     error: (issue) =>
       `${quoted(issue.input)} is not a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit`,
   })
-  .refine((key) => !key.includes('/') || key.indexOf('/') <= DNS_SUBDOMAIN_MAX, {
+  .regex(LABEL_KEY_PREFIX_LENGTH_PATTERN, {
     error: (issue) => `${quoted(issue.input)} is not a label key: its prefix is longer than ${DNS_SUBDOMAIN_MAX} characters`,
   });
 
@@ -36,6 +40,14 @@ export const labelKey = z
 export const labelValue = z.string().regex(LABEL_VALUE_PATTERN, {
   error: (issue) =>
     `${quoted(issue.input)} is not a label value: at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit`,
+});
+
+/**
+ * `namespace/name` where the namespace is a namespace's name and the name anything without a
+ * `/` (the settings that take it say what `*` matches there).
+ */
+export const namespacedName = z.string().regex(new RegExp(`^${DNS_LABEL}/[^/]+$`), {
+  error: (issue) => `${quoted(issue.input)} is not namespace/name with a namespace's name before the '/' (at most 63 lower-case letters, digits or '-')`,
 });
 
 /** A namespace's name: at most 63 lower-case letters, digits or '-', beginning and ending with a letter or digit. */

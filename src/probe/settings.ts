@@ -91,7 +91,7 @@ const canary = z.strictObject({
 
 const dns = z.strictObject({
   /** The cluster DNS Service (namespace/name): where levee on a host sends its query, and whose endpoints it checks. */
-  service: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be namespace/name').default('kube-system/kube-dns'),
+  service: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be namespace/name').default('kube-system/kube-dns'),
   /** Appended to dnsName (as `<dnsName>.svc.<clusterDomain>`) for a query from a host, which has no cluster search domains. */
   clusterDomain: z.string().min(1).default('cluster.local'),
   /** How long a query from a host to the DNS Service's address is waited for. */

@@ -135,7 +135,7 @@ describe('config', () => {
     it('rejects an exempt workload that is not namespace/name, naming the entry', () => {
       assert.throws(
         () => buildConfig({ policies: { 'scale-to-zero': { exemptWorkloads: ['default/web', 'just-a-name'] } } }),
-        configErrorMatching(/policies\.scale-to-zero\.exemptWorkloads\.1: expected namespace\/name/),
+        configErrorMatching(/policies\.scale-to-zero\.exemptWorkloads\.1: "just-a-name" is not namespace\/name/),
       );
     });
 
@@ -157,6 +157,10 @@ describe('config', () => {
       ['a probe-gate namespace with a dot', { policies: { 'probe-gate': { allowNamespaces: ['ops.tools'] } } }, /policies\.probe-gate\.allowNamespaces\.0: "ops\.tools" is not a namespace name/],
       ['a platform namespace that is empty', { policies: { 'probe-on-change': { namespaces: [''] } } }, /policies\.probe-on-change\.namespaces\.0: "" is not a namespace name/],
       ['levee\'s own namespace in upper case', { leveeNamespace: 'Levee-System' }, /leveeNamespace: "Levee-System" is not a namespace name/],
+      ['an exempt workload in a namespace with a dot', { policies: { 'scale-to-zero': { exemptWorkloads: ['shop.prod/*'] } } }, /exemptWorkloads\.0: "shop\.prod\/\*" is not namespace\/name/],
+      ['an automation service account in a namespace with a space', { overrides: { automation: { serviceAccounts: ['Argo CD/argocd-server'] } } }, /overrides\.automation\.serviceAccounts\.0: "Argo CD\/argocd-server" is not namespace\/name/],
+      ['a DNS Service in a namespace of 70 characters', { probe: { dns: { service: `${'k'.repeat(70)}/kube-dns` } } }, /probe\.dns\.service: must be namespace\/name/],
+      ['a label key whose prefix is longer than 253 characters', { policies: { 'spot-capacity': { poolLabels: [`${'p'.repeat(254)}/pool`] } } }, /poolLabels\.0: "p{254}\/pool" is not a label key: its prefix is longer than 253 characters/],
     ];
     for (const [what, layer, message] of badNames) {
       it(`rejects ${what}, naming its key and the value`, () => {
@@ -167,6 +171,7 @@ describe('config', () => {
     it('takes the label keys, values and namespaces a cluster can hold, and every default', () => {
       const config = buildConfig({
         exempt: { namespaces: ['batch-0'] },
+        overrides: { automation: { serviceAccounts: ['*/argocd-server', 'flux-*/kustomize-controller'] } },
         policies: {
           'spot-capacity': {
             capacityLabels: [{ label: 'example.com/lifecycle', spotValues: ['Ec2Spot'], onDemandValues: ['', 'OnDemand'] }],

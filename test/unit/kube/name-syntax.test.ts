@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { labelKey, labelValue, namespaceName } from '../../../src/kube/name-syntax.js';
+import { labelKey, labelValue, namespacedName, namespaceName } from '../../../src/kube/name-syntax.js';
 
 describe('kube/name-syntax', () => {
   describe('labelKey', () => {
@@ -13,6 +13,10 @@ describe('kube/name-syntax', () => {
       'A_b.c-9',
       `${'a'.repeat(63)}`,
       `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/${'n'.repeat(63)}`,
+      // A subdomain caps its whole length, not each label in it.
+      `a${'b'.repeat(62)}c/x`,
+      `x.a${'b'.repeat(98)}c.y/x`,
+      `${'p'.repeat(253)}/x`,
     ];
     for (const key of valid) {
       it(`takes ${key.length > 40 ? `${key.slice(0, 20)}... (${key.length} characters)` : JSON.stringify(key)}`, () => {
@@ -33,6 +37,8 @@ describe('kube/name-syntax', () => {
       ['levee.dev/kritisch-ä', 'a non-ASCII letter'],
       [`${'a'.repeat(64)}`, 'a 64-character name'],
       [`${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(62)}/n`, 'a 254-character prefix'],
+      [`${'p'.repeat(254)}/n`, 'a 254-character prefix of one label'],
+      ['app\n', 'a trailing newline'],
     ];
     for (const [key, why] of invalid) {
       it(`refuses a key with ${why}, naming it`, () => {
@@ -70,6 +76,19 @@ describe('kube/name-syntax', () => {
         const result = namespaceName.safeParse(name);
         assert.equal(result.success, false);
         assert.match(result.error?.issues[0]?.message ?? '', /is not a namespace name/);
+      });
+    }
+  });
+
+  describe('namespacedName', () => {
+    for (const value of ['shop/web', 'shop/*', 'a/b.c-d']) {
+      it(`takes ${JSON.stringify(value)}`, () => assert.equal(namespacedName.safeParse(value).success, true));
+    }
+    for (const value of ['Shop/web', 'shop.prod/*', 'web', 'shop/', '/web', 'shop/web/x', `${'n'.repeat(64)}/web`]) {
+      it(`refuses ${JSON.stringify(value.length > 30 ? `${value.slice(0, 10)}...` : value)}`, () => {
+        const result = namespacedName.safeParse(value);
+        assert.equal(result.success, false);
+        assert.match(result.error?.issues[0]?.message ?? '', /is not namespace\/name/);
       });
     }
   });
