@@ -28,7 +28,7 @@ command -v go >/dev/null 2>&1 || { echo "levee: Go is required to build tools (i
 # /version says v0.0.0-master, which kubectl cannot parse and version checks misread.
 version_ldflags() {
   case "$1" in
-    kube) kube_version_ldflags ;;
+    kube | kube-1.37) kube_version_ldflags "$1" ;;
     helm) helm_version_ldflags ;;
   esac
 }
@@ -58,7 +58,7 @@ build_tags() {
 
 kube_version_ldflags() {
   local version
-  version="$(cd "$here/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+  version="$(cd "$here/$1" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
   local minor="${version#v1.}"
   minor="${minor%%.*}"
   local pkg=k8s.io/component-base/version

@@ -16,9 +16,18 @@ const SERVICE_CIDR = '10.96.0.0/16';
 const FALLBACK_POD_CIDR = '10.254.0.0/16';
 const KWOK_NODE_LEASE_SECONDS = 20;
 
+const CLUSTER_TOOLS = ['kube', 'etcd', 'kwok'];
+
+/**
+ * The cluster's binaries, built and cached on first use; LEVEE_KUBE, LEVEE_ETCD or LEVEE_KWOK
+ * points at a prebuilt one instead, as for every other tool (scripts/lib/run.mjs toolPath): the
+ * end-to-end bench measures another Kubernetes version that way (LEVEE_KUBE=$(tools/build.sh kube-1.37)).
+ */
 export function buildTools() {
   const script = join(repoRoot, 'tools', 'build.sh');
-  const tools = ['kube', 'etcd', 'kwok'];
+  const prebuilt = Object.fromEntries(CLUSTER_TOOLS.flatMap((tool) => (process.env[`LEVEE_${tool.toUpperCase()}`] ? [[tool, process.env[`LEVEE_${tool.toUpperCase()}`]]] : [])));
+  const tools = CLUSTER_TOOLS.filter((tool) => !(tool in prebuilt));
+  if (tools.length === 0) return prebuilt;
   const result = spawnSync('bash', [script, ...tools], {
     cwd: repoRoot,
     encoding: 'utf8',
@@ -29,8 +38,9 @@ export function buildTools() {
   if (result.status !== 0 || lines.length !== tools.length) {
     throw new Error(`levee: ${script} ${tools.join(' ')} failed (exit ${result.status})`);
   }
-  return Object.fromEntries(tools.map((tool, i) => [tool, lines[i]]));
+  return { ...prebuilt, ...Object.fromEntries(tools.map((tool, i) => [tool, lines[i]])) };
 }
+
 
 /** Each component's binary and arguments; `extraArgs[name]` are appended to its own. */
 export function componentCommands(paths, pki, ports, bins, extraArgs = {}) {
