@@ -6,6 +6,11 @@
 //   --seconds=S     measured seconds per target, writer count and round (1-3600)
 //   --writers=a,b   writer counts (each 1-64, no repeats)
 //   --large=N       Services and Pods for the second memory reading (1000-1000000)
+//   --apiserver-profiles=DIR
+//                   the API server's CPU profile of every measured chunk, written to DIR
+//                   (its --profiling turned on: for finding where its time goes, not for the table)
+
+import { resolve } from 'node:path';
 
 export class E2eOptionError extends Error {}
 
@@ -25,14 +30,22 @@ export function parseE2eOptions(argv) {
   const overrides = {};
   for (const arg of argv) {
     if (PASSED_THROUGH.has(arg) || PASSED_THROUGH_PREFIXES.some((prefix) => arg.startsWith(prefix))) continue;
-    const match = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const name = match?.[1];
-    if (!match || !(name in NUMBERS || name === 'writers')) {
-      throw new E2eOptionError(`unknown option ${arg} (the end-to-end bench takes --rounds=N, --seconds=S, --writers=a,b, --large=N, --quick, --breakdown, --node-flags=...)`);
+    const key = name === 'apiserver-profiles' ? 'apiServerProfiles' : name;
+    if (!match || !(name in NUMBERS || name === 'writers' || name === 'apiserver-profiles')) {
+      throw new E2eOptionError(
+        `unknown option ${arg} (the end-to-end bench takes --rounds=N, --seconds=S, --writers=a,b, --large=N, --apiserver-profiles=DIR, --quick, --breakdown, --node-flags=...)`,
+      );
     }
     if (match[2] === undefined) throw new E2eOptionError(`${arg} needs a value: --${name}=...`);
-    if (name in overrides) throw new E2eOptionError(`--${name} is given more than once`);
-    overrides[name] = name === 'writers' ? writerCounts(match[2]) : wholeNumber(name, match[2], NUMBERS[name]);
+    if (key in overrides) throw new E2eOptionError(`--${name} is given more than once`);
+    if (name === 'apiserver-profiles') {
+      if (match[2] === '') throw new E2eOptionError(`${arg}: expected a directory`);
+      overrides[key] = resolve(match[2]);
+      continue;
+    }
+    overrides[key] = name === 'writers' ? writerCounts(match[2]) : wholeNumber(name, match[2], NUMBERS[name]);
   }
   return overrides;
 }

@@ -21,6 +21,7 @@ import { applyScaleToZeroConstraint, installGatekeeperResources, startGatekeeper
 import { adminCredentials, apiClient, apiServerWebhookSeconds, cpuSeconds, entriesSince, kubectl } from './kube.mjs';
 import { writerObjects } from './mix.mjs';
 import { createBenchObjects, createFiller } from './objects.mjs';
+import { captureProfile, PROFILING_ARGS } from './profiles.mjs';
 import { benchService, gatekeeperWebhooks, leveeWebhooks, serviceDnsName, switchTo, unregisterAll } from './registrations.mjs';
 import { report } from './report.mjs';
 import { summarizeChunks } from './summary.mjs';
@@ -52,7 +53,7 @@ const say = (message) => process.stderr.write(`bench:e2e: ${message}\n`);
 
 export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, overrides = {}, breakdown = false, nodeFlags = imageNodeFlags() }) {
   const counts = { ...(quick ? QUICK : FULL), ...overrides };
-  const { writers: writerCounts } = counts;
+  const { writers: writerCounts, apiServerProfiles } = counts;
   // Enough writers' objects for every writer count measured and for the warm-up before the memory readings.
   const writerObjectCount = Math.max(WARM_WRITERS, ...writerCounts);
   const started = Date.now();
@@ -87,7 +88,8 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
     // from a clean state: one a crashed run left behind is taken down first.
     await clusterDown({ dir: CLUSTER_DIR, quiet: true });
     say(`starting the bench's own cluster in ${CLUSTER_DIR}...`);
-    const cluster = await clusterUp({ dir: CLUSTER_DIR, ports: 'auto', env: {}, quiet: true });
+    if (apiServerProfiles) mkdirSync(apiServerProfiles, { recursive: true });
+    const cluster = await clusterUp({ dir: CLUSTER_DIR, ports: 'auto', env: {}, quiet: true, ...(apiServerProfiles ? { extraArgs: PROFILING_ARGS } : {}) });
     const { kubeconfig } = cluster;
     applyCrds({ kubeconfig });
     api = apiClient(kubeconfig, { connections: 32 });
@@ -200,7 +202,13 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
         for (const target of order) {
           await switchTo({ kubeconfig, api, namespace, target });
           await chunk(target, n, counts.warmSeconds);
+          // The profile ends inside the chunk: a second shorter than it, so none of the switch to the next target is in it.
+          const profile = apiServerProfiles
+            ? captureProfile({ kubeconfig, dir: apiServerProfiles, name: `${target.key}-${n}w-round${round + 1}`, seconds: Math.max(1, counts.seconds - 1) }).catch((err) => err)
+            : undefined;
           const measured = await chunk(target, n, counts.seconds);
+          const profiled = await profile;
+          if (profiled instanceof Error) throw profiled;
           const key = `${target.key}/${n}`;
           chunks.set(key, [...(chunks.get(key) ?? []), measured]);
           say(`  round ${round + 1}, ${n} writer(s), ${target.name}: ${(measured.requests / measured.seconds).toFixed(0)} writes/s${measured.firstError ? `; first error: ${measured.firstError}` : ''}`);
@@ -208,6 +216,7 @@ export async function runE2eBench({ opaPath, gatekeeperPath, quick = false, over
       }
     }
     unregisterAll(kubeconfig);
+    if (apiServerProfiles) say(`the API server's CPU profile of each measured chunk is in ${apiServerProfiles} (read one with: go tool pprof -top -cum <file>)`);
     const summary = summarizeChunks({ targets, writers: writerCounts, chunks });
 
     say('memory with the small cluster...');

@@ -7,6 +7,7 @@ interface Overrides {
   seconds?: number;
   writers?: number[];
   large?: number;
+  apiServerProfiles?: string;
 }
 interface BenchOptions {
   parseE2eOptions(argv: string[]): Overrides;
@@ -29,6 +30,18 @@ describe('bench/e2e/options: the end-to-end bench\'s command line', () => {
   it('reads rounds, seconds, writers and large', async () => {
     const { parseE2eOptions } = await load();
     assert.deepEqual(parseE2eOptions(['--e2e', '--rounds=9', '--seconds=20', '--writers=16', '--large=5000']), { rounds: 9, seconds: 20, writers: [16], large: 5000 });
+  });
+
+  it('reads --apiserver-profiles as a directory, made absolute', async () => {
+    const { parseE2eOptions } = await load();
+    assert.deepEqual(parseE2eOptions(['--apiserver-profiles=/tmp/profiles']), { apiServerProfiles: '/tmp/profiles' });
+    assert.equal(parseE2eOptions(['--apiserver-profiles=profiles']).apiServerProfiles, join(process.cwd(), 'profiles'));
+  });
+
+  it('refuses --apiserver-profiles without a directory, or twice', async () => {
+    await rejects(['--apiserver-profiles='], /--apiserver-profiles=: expected a directory/);
+    await rejects(['--apiserver-profiles'], /--apiserver-profiles needs a value/);
+    await rejects(['--apiserver-profiles=a', '--apiserver-profiles=b'], /--apiserver-profiles is given more than once/);
   });
 
   it('sorts the writer counts', async () => {
