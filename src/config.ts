@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, LeveeError } from './errors.js';
 import { isRecord } from './kube/fields.js';
-import { namespacedName, namespaceName } from './kube/name-syntax.js';
+import { namespacedName, namespaceName, namespacePatternAndName } from './kube/name-syntax.js';
 import { DEFAULT_BUNDLE_PATH } from './package.js';
 import { enforcementAction, type EnforcementAction } from './policies/action.js';
 import { probeSettings } from './probe/settings.js';
@@ -48,13 +48,7 @@ const automationIdentities = z.strictObject({
   users: z.array(z.string().min(1)).default([]),
   groups: z.array(z.string().min(1)).default([]),
   /** `namespace/name`; `*` matches any run of characters in either. */
-  serviceAccounts: z
-    .array(
-      z.string().regex(/^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?\/[^/]+$/, {
-        error: (issue) => `${JSON.stringify(issue.input)} is not namespace/name with a namespace's name (or a pattern of one, with '*') before the '/'`,
-      }),
-    )
-    .default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
+  serviceAccounts: z.array(namespacePatternAndName).default([...DEFAULT_AUTOMATION_SERVICE_ACCOUNTS]),
 });
 
 /**

@@ -18,12 +18,16 @@ export class E2eOptionError extends Error {}
 const PASSED_THROUGH = new Set(['--e2e', '--quick', '--breakdown']);
 const PASSED_THROUGH_PREFIXES = ['--node-flags='];
 
-const NUMBERS = {
-  rounds: { min: 1, max: 100 },
-  seconds: { min: 1, max: 3600 },
-  large: { min: 1000, max: 1_000_000 },
-};
 const WRITER_LIMITS = { min: 1, max: 64 };
+
+/** Each option: the key it sets in the overrides, and how its value is read. */
+const OPTIONS = {
+  rounds: { key: 'rounds', read: (text) => wholeNumber('rounds', text, { min: 1, max: 100 }) },
+  seconds: { key: 'seconds', read: (text) => wholeNumber('seconds', text, { min: 1, max: 3600 }) },
+  large: { key: 'large', read: (text) => wholeNumber('large', text, { min: 1000, max: 1_000_000 }) },
+  writers: { key: 'writers', read: writerCounts },
+  'apiserver-profiles': { key: 'apiServerProfiles', read: directory },
+};
 
 /** Parses the end-to-end bench's options from argv; throws E2eOptionError, naming the option, on anything it cannot use. */
 export function parseE2eOptions(argv) {
@@ -31,23 +35,23 @@ export function parseE2eOptions(argv) {
   for (const arg of argv) {
     if (PASSED_THROUGH.has(arg) || PASSED_THROUGH_PREFIXES.some((prefix) => arg.startsWith(prefix))) continue;
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    const name = match?.[1];
-    const key = name === 'apiserver-profiles' ? 'apiServerProfiles' : name;
-    if (!match || !(name in NUMBERS || name === 'writers' || name === 'apiserver-profiles')) {
+    const option = match ? Object.hasOwn(OPTIONS, match[1]) && OPTIONS[match[1]] : undefined;
+    if (!option) {
       throw new E2eOptionError(
         `unknown option ${arg} (the end-to-end bench takes --rounds=N, --seconds=S, --writers=a,b, --large=N, --apiserver-profiles=DIR, --quick, --breakdown, --node-flags=...)`,
       );
     }
+    const name = match[1];
     if (match[2] === undefined) throw new E2eOptionError(`${arg} needs a value: --${name}=...`);
-    if (key in overrides) throw new E2eOptionError(`--${name} is given more than once`);
-    if (name === 'apiserver-profiles') {
-      if (match[2] === '') throw new E2eOptionError(`${arg}: expected a directory`);
-      overrides[key] = resolve(match[2]);
-      continue;
-    }
-    overrides[key] = name === 'writers' ? writerCounts(match[2]) : wholeNumber(name, match[2], NUMBERS[name]);
+    if (option.key in overrides) throw new E2eOptionError(`--${name} is given more than once`);
+    overrides[option.key] = option.read(match[2]);
   }
   return overrides;
+}
+
+function directory(text) {
+  if (text === '') throw new E2eOptionError('--apiserver-profiles=: expected a directory');
+  return resolve(text);
 }
 
 function wholeNumber(name, text, { min, max }) {

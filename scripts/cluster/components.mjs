@@ -25,7 +25,7 @@ const CLUSTER_TOOLS = ['kube', 'etcd', 'kwok'];
  */
 export function buildTools() {
   const script = join(repoRoot, 'tools', 'build.sh');
-  const prebuilt = Object.fromEntries(CLUSTER_TOOLS.flatMap((tool) => (process.env[`LEVEE_${tool.toUpperCase()}`] ? [[tool, process.env[`LEVEE_${tool.toUpperCase()}`]]] : [])));
+  const prebuilt = Object.fromEntries(CLUSTER_TOOLS.map((tool) => [tool, process.env[`LEVEE_${tool.toUpperCase()}`]]).filter(([, path]) => path));
   const tools = CLUSTER_TOOLS.filter((tool) => !(tool in prebuilt));
   if (tools.length === 0) return prebuilt;
   const result = spawnSync('bash', [script, ...tools], {
@@ -40,7 +40,6 @@ export function buildTools() {
   }
   return { ...prebuilt, ...Object.fromEntries(tools.map((tool, i) => [tool, lines[i]])) };
 }
-
 
 /** Each component's binary and arguments; `extraArgs[name]` are appended to its own. */
 export function componentCommands(paths, pki, ports, bins, extraArgs = {}) {

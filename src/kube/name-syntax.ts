@@ -17,11 +17,13 @@ const SUBDOMAIN_PART = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const DNS_SUBDOMAIN = `${SUBDOMAIN_PART}(\\.${SUBDOMAIN_PART})*`;
 const DNS_SUBDOMAIN_MAX = 253;
 
-export const LABEL_KEY_PATTERN = new RegExp(`^(${DNS_SUBDOMAIN}/)?${NAME_PART}$`);
+const LABEL_KEY_PATTERN = new RegExp(`^(${DNS_SUBDOMAIN}/)?${NAME_PART}$`);
 /** A second pattern, not a refinement, so that the chart's values schema carries the prefix's length too. */
-export const LABEL_KEY_PREFIX_LENGTH_PATTERN = new RegExp(`^([^/]{1,${DNS_SUBDOMAIN_MAX}}/)?[^/]*$`);
-export const LABEL_VALUE_PATTERN = new RegExp(`^(${NAME_PART})?$`);
+const LABEL_KEY_PREFIX_LENGTH_PATTERN = new RegExp(`^([^/]{1,${DNS_SUBDOMAIN_MAX}}/)?[^/]*$`);
+const LABEL_VALUE_PATTERN = new RegExp(`^(${NAME_PART})?$`);
 export const NAMESPACE_NAME_PATTERN = new RegExp(`^${DNS_LABEL}$`);
+/** `namespace/name` of a Service: both DNS labels. */
+export const SERVICE_REFERENCE_PATTERN = new RegExp(`^${DNS_LABEL}/${DNS_LABEL}$`);
 
 const quoted = (input: unknown): string => JSON.stringify(input);
 
@@ -48,6 +50,11 @@ export const labelValue = z.string().regex(LABEL_VALUE_PATTERN, {
  */
 export const namespacedName = z.string().regex(new RegExp(`^${DNS_LABEL}/[^/]+$`), {
   error: (issue) => `${quoted(issue.input)} is not namespace/name with a namespace's name before the '/' (at most 63 lower-case letters, digits or '-')`,
+});
+
+/** `namespace/name` where the namespace may be a pattern of a namespace's name, `*` matching any run of characters. */
+export const namespacePatternAndName = z.string().regex(/^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?\/[^/]+$/, {
+  error: (issue) => `${quoted(issue.input)} is not namespace/name with a namespace's name (or a pattern of one, with '*') before the '/'`,
 });
 
 /** A namespace's name: at most 63 lower-case letters, digits or '-', beginning and ending with a letter or digit. */

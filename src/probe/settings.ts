@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SERVICE_REFERENCE_PATTERN } from '../kube/name-syntax.js';
 import { customProbeId, customProbes, type CustomProbeId } from './custom/settings.js';
 import { fleetSettings } from './fleet/settings.js';
 import { SEVERITIES, type Severity } from '../probe-verdict.js';
@@ -91,7 +92,7 @@ const canary = z.strictObject({
 
 const dns = z.strictObject({
   /** The cluster DNS Service (namespace/name): where levee on a host sends its query, and whose endpoints it checks. */
-  service: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be namespace/name').default('kube-system/kube-dns'),
+  service: z.string().regex(SERVICE_REFERENCE_PATTERN, 'must be namespace/name').default('kube-system/kube-dns'),
   /** Appended to dnsName (as `<dnsName>.svc.<clusterDomain>`) for a query from a host, which has no cluster search domains. */
   clusterDomain: z.string().min(1).default('cluster.local'),
   /** How long a query from a host to the DNS Service's address is waited for. */
